@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { cacheDir, ensureDir, packageDir, stateDir } from './paths.js';
+import { hasTool, requireTool, run, startDaemon, waitFor } from './process.js';
+import { probeKafka, probeMongo, probeRedis } from './probes.js';
+
+/** Pinned versions; see README "Local infrastructure" for why. */
+export const Versions = {
+  // 3.9.x is the newest line that still serves every protocol version kafkajs 2.2 speaks;
+  // Kafka 4.0 removed old API versions (KIP-896) that kafkajs depends on.
+  kafka: '3.9.1',
+  ferretdb: 'v1.24.2',
+} as const;
+
+export interface Provisioned {
+  name: string;
+  url: string;
+  reused: boolean;
+  detail: string;
+}
+
+function firstLine(command: string, args: string[]): string {
+  const out = spawnSync(command, args, { encoding: 'utf8' });
+  return `${out.stdout ?? ''}${out.stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
+}
+
+/** Redis from the distribution's redis-server. */
+export async function ensureRedis(port = 6379, name = 'redis'): Promise<Provisioned> {
+  const url = `redis://127.0.0.1:${port}`;
+  if (await probeRedis(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering PING' };
+  requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
+  const dir = ensureDir(join(stateDir, name));
+  const daemon = startDaemon(name, 'redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--protected-mode', 'yes', '--maxclients', '20000',
+  ]);
+  await waitFor('redis', () => probeRedis(url), 15_000, daemon.logFile);
+  return { name, url, reused: false, detail: firstLine('redis-server', ['--version']) };
+}
+
+/** The Kafka broker's jars, resolved once from Maven Central into the cache. */
+export async function ensureKafkaJars(): Promise<string> {
+  const libs = join(cacheDir, `kafka-${Versions.kafka}`, 'libs');
+  const marker = join(libs, '.complete');
+  if (existsSync(marker)) return libs;
+  requireTool('java', 'Install a Java 17+ runtime, e.g.: apt-get install -y openjdk-17-jre-headless');
+  requireTool('mvn', 'Install Maven, e.g.: apt-get install -y maven');
+  rmSync(libs, { recursive: true, force: true });
+  await run('mvn', [
+    '-B', '-q', '-f', join(packageDir, 'kafka-pom.xml'), 'dependency:copy-dependencies',
+    '-DincludeScope=runtime', `-DoutputDirectory=${libs}`, `-Dkafka.version=${Versions.kafka}`,
+  ]);
+  writeFileSync(marker, new Date().toISOString());
+  return libs;
+}
+
+/** Apache Kafka in KRaft mode, single node, on the machine's Java. */
+export async function ensureKafka(port = 9092, name = 'kafka'): Promise<Provisioned> {
+  const brokers = [`127.0.0.1:${port}`];
+  if (await probeKafka(brokers).then(() => true, () => false)) return { name, url: brokers[0]!, reused: true, detail: 'already answering metadata' };
+  const libs = await ensureKafkaJars();
+  const home = ensureDir(join(stateDir, name));
+  const dataDir = join(home, 'data');
+  const controllerPort = port + 1;
+  const props = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=3',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=10',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'delete.topic.enable=true',
+    'log.retention.hours=-1',
+  ];
+  writeFileSync(join(home, 'server.properties'), `${props.join('\n')}\n`);
+  writeFileSync(
+    join(home, 'log4j.properties'),
+    [
+      'log4j.rootLogger=WARN, stdout',
+      'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      '',
+    ].join('\n'),
+  );
+  const jvm = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(home, 'log4j.properties')}`, '-cp', `${libs}/*`];
+  if (!existsSync(join(dataDir, 'meta.properties'))) {
+    const clusterId = randomBytes(16).toString('base64url');
+    await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(home, 'server.properties')]);
+  }
+  const daemon = startDaemon(name, 'java', [...jvm, 'kafka.Kafka', join(home, 'server.properties')]);
+  await waitFor('kafka', () => probeKafka(brokers), 90_000, daemon.logFile);
+  return { name, url: brokers[0]!, reused: false, detail: `Apache Kafka ${Versions.kafka} (KRaft)` };
+}
+
+/** FerretDB built from its v1 Go module; the build needs the version file the module zip omits. */
+export async function ensureFerretDb(): Promise<string> {
+  const binary = join(cacheDir, `ferretdb-${Versions.ferretdb}`, 'ferretdb');
+  if (existsSync(binary)) return binary;
+  requireTool('go', 'Install Go 1.22+ (https://go.dev/doc/install), or put a mongod on PATH');
+  const module = `github.com/FerretDB/FerretDB@${Versions.ferretdb}`;
+  const out = await run('go', ['mod', 'download', '-json', module], { cwd: cacheDir });
+  const source = (JSON.parse(out) as { Dir: string }).Dir;
+  const build = join(cacheDir, `ferretdb-src-${Versions.ferretdb}`);
+  rmSync(build, { recursive: true, force: true });
+  cpSync(source, build, { recursive: true });
+  chmodRecursive(build);
+  writeFileSync(join(build, 'build', 'version', 'version.txt'), `${Versions.ferretdb}\n`);
+  await run('go', ['build', '-trimpath', '-o', binary, './cmd/ferretdb'], { cwd: build });
+  rmSync(build, { recursive: true, force: true });
+  return binary;
+}
+
+function chmodRecursive(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) chmodRecursive(path);
+    else chmodSync(path, 0o644);
+  }
+}
+
+/** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on SQLite. */
+export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisioned> {
+  const url = `mongodb://127.0.0.1:${port}`;
+  if (await probeMongo(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering ping' };
+  const dir = ensureDir(join(stateDir, name));
+  if (hasTool('mongod')) {
+    const daemon = startDaemon(name, 'mongod', ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet']);
+    await waitFor('mongod', () => probeMongo(url), 60_000, daemon.logFile);
+    return { name, url, reused: false, detail: firstLine('mongod', ['--version']) };
+  }
+  mkdirSync(cacheDir, { recursive: true });
+  const binary = await ensureFerretDb();
+  const data = ensureDir(join(dir, 'sqlite'));
+  const daemon = startDaemon(name, binary, [
+    '--handler=sqlite', `--sqlite-url=file:${data}/`, `--state-dir=${dir}`,
+    `--listen-addr=127.0.0.1:${port}`, '--debug-addr=127.0.0.1:0', '--telemetry=disable', '--log-level=warn',
+  ]);
+  await waitFor('ferretdb', () => probeMongo(url), 60_000, daemon.logFile);
+  return { name, url, reused: false, detail: `FerretDB ${Versions.ferretdb} (SQLite)` };
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's config schema. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type EnvShape = Record<string, z.ZodTypeAny>;
+
+/** Parses `env` against a schema whose keys are environment variable names. */
+export function loadConfig<S extends EnvShape>(
+  shape: S,
+  env: Record<string, string | undefined>,
+): z.infer<z.ZodObject<S>> {
+  const present: Record<string, string | undefined> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[key];
+    // An empty variable means "unset", so `FOO= node app` falls back to the default.
+    present[key] = value === '' ? undefined : value;
+  }
+  const result = z.object(shape).safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(unknown)'),
+        message: issue.message,
+      })),
+    );
+  }
+  return result.data;
+}
+
+/** Like loadConfig, but prints the problem and exits 1, for process entry points. */
+export function loadConfigOrExit<S extends EnvShape>(
+  shape: S,
+  env: Record<string, string | undefined>,
+): z.infer<z.ZodObject<S>> {
+  try {
+    return loadConfig(shape, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** Reusable variable parsers. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  string: (fallback: string) => z.string().min(1).default(fallback),
+  optionalString: () => z.string().min(1).optional(),
+  url: (fallback: string) => z.url().default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  list: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { cloudEvent } from './cloudevents.js';
+
+/** Size limits for activity events (bytes of UTF-8 JSON). */
+export const ActivityLimits = {
+  metadataMaxBytes: 4096,
+  eventMaxBytes: 16384,
+  batchMaxItems: 500,
+  batchMaxBytes: 1048576,
+} as const;
+
+export const ACTIVITY_EVENT_TYPE = 'io.activitysuite.activity.recorded';
+
+const PositiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const Token = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _.:- only');
+
+export const ActivityObject = z.strictObject({
+  type: Token,
+  id: z.string().min(1).max(128),
+});
+export type ActivityObject = z.infer<typeof ActivityObject>;
+
+export const ActivityData = z.strictObject({
+  actorId: PositiveId,
+  verb: Token,
+  object: ActivityObject,
+  workspaceId: PositiveId,
+  target: ActivityObject.optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .refine(
+      (m) => m === undefined || Buffer.byteLength(JSON.stringify(m)) <= ActivityLimits.metadataMaxBytes,
+      { message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON` },
+    ),
+});
+export type ActivityData = z.infer<typeof ActivityData>;
+
+/** An activity event on `activity.events`; `subject` is the user the activity belongs to. */
+export const ActivityEvent = cloudEvent(ACTIVITY_EVENT_TYPE, ActivityData);
+export type ActivityEvent = z.infer<typeof ActivityEvent>;
+
+/** An activity as the read API and the stream return it. */
+export const Activity = z.object({
+  id: z.string(),
+  userId: z.number().int(),
+  time: z.string(),
+  source: z.string(),
+  actorId: z.number().int(),
+  verb: z.string(),
+  object: ActivityObject,
+  workspaceId: z.number().int(),
+  target: ActivityObject.optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type Activity = z.infer<typeof Activity>;
+
+/** Maps a validated event to its read model. */
+export function toActivity(event: ActivityEvent): Activity {
+  const { data } = event;
+  return {
+    id: event.id,
+    userId: Number(event.subject),
+    time: new Date(event.time).toISOString(),
+    source: event.source,
+    actorId: data.actorId,
+    verb: data.verb,
+    object: data.object,
+    workspaceId: data.workspaceId,
+    ...(data.target ? { target: data.target } : {}),
+    ...(data.metadata ? { metadata: data.metadata } : {}),
+  };
+}
+
+export const ActivityPage = z.object({
+  results: z.array(Activity),
+  next: z.string().nullable(),
+});
+export type ActivityPage = z.infer<typeof ActivityPage>;
+
+export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
+export type ActivityCount = z.infer<typeof ActivityCount>;

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { cloudEvent } from './cloudevents.js';
+import { Role, User } from './users.js';
+
+export const UsersEventType = {
+  userCreated: 'io.activitysuite.user.created',
+  userUpdated: 'io.activitysuite.user.updated',
+  userDeleted: 'io.activitysuite.user.deleted',
+  accessChanged: 'io.activitysuite.user.access-changed',
+  workspaceRenamed: 'io.activitysuite.workspace.renamed',
+  workspaceDeleted: 'io.activitysuite.workspace.deleted',
+} as const;
+
+/** The complete set of workspaces a user can reach, so a replica needs no callback. */
+export const AccessSet = z.array(
+  z.object({ workspaceId: z.number().int(), name: z.string(), role: Role }),
+);
+export type AccessSet = z.infer<typeof AccessSet>;
+
+export const UserCreatedEvent = cloudEvent(UsersEventType.userCreated, z.object({ user: User }));
+export const UserUpdatedEvent = cloudEvent(UsersEventType.userUpdated, z.object({ user: User }));
+export const UserDeletedEvent = cloudEvent(
+  UsersEventType.userDeleted,
+  z.object({ userId: z.number().int() }),
+);
+export const AccessChangedEvent = cloudEvent(
+  UsersEventType.accessChanged,
+  z.object({ userId: z.number().int(), version: z.number().int(), workspaces: AccessSet }),
+);
+export const WorkspaceRenamedEvent = cloudEvent(
+  UsersEventType.workspaceRenamed,
+  z.object({ workspaceId: z.number().int(), name: z.string() }),
+);
+export const WorkspaceDeletedEvent = cloudEvent(
+  UsersEventType.workspaceDeleted,
+  z.object({ workspaceId: z.number().int() }),
+);
+
+/** Any event on `users.events`, discriminated by `type`. */
+export const UsersEvent = z.discriminatedUnion('type', [
+  UserCreatedEvent,
+  UserUpdatedEvent,
+  UserDeletedEvent,
+  AccessChangedEvent,
+  WorkspaceRenamedEvent,
+  WorkspaceDeletedEvent,
+]);
+export type UsersEvent = z.infer<typeof UsersEvent>;

@@ -1,0 +1,48 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+interface RequestContext {
+  requestId: string;
+}
+
+/** Carries the current request id across async boundaries. */
+export const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** Paths never written to logs. */
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["sec-websocket-protocol"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.accessToken',
+  'access_token',
+  '*.access_token',
+];
+
+export interface LoggerSettings {
+  service: string;
+  version: string;
+  level?: string;
+  destination?: pino.DestinationStream;
+}
+
+/** The one logger factory: base fields, request id, redaction, errors under `err`. */
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: { service: settings.service, version: settings.version },
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    mixin() {
+      const ctx = requestContext.getStore();
+      return ctx ? { requestId: ctx.requestId } : {};
+    },
+  };
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}

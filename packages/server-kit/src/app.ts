@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import { requestContext, type Logger } from '@suite/logger';
+import { errorMiddleware, notFoundMiddleware } from './errors.js';
+import { metricsMiddleware, type Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** Routers mounted under `/api/v1`. */
+  api: Router[];
+  /** Maximum JSON body size, e.g. "100kb". */
+  bodyLimit: string;
+  /** Express `trust proxy` value: which hops' X-Forwarded-* headers to believe. */
+  trustProxy: string | number | boolean;
+}
+
+/** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { logger, metrics, readiness } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('trust proxy', options.trustProxy);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId(req, res) {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use((req, _res, next) => requestContext.run({ requestId: String(req.id) }, next));
+  app.use(metricsMiddleware(metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const body = await readiness.evaluate();
+    res.status(body.status === 'ready' ? 200 : 503).json(body);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use('/api/v1', express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  for (const router of options.api) app.use('/api/v1', router);
+
+  app.use(notFoundMiddleware);
+  app.use(errorMiddleware(logger));
+  return app;
+}

@@ -1,0 +1,49 @@
+import { AppError, type ErrorBody } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
+import type { NextFunction, Request, Response } from 'express';
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** Maps body-parser and similar framework errors onto AppError. */
+function normalise(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const e = err as HttpLikeError;
+  const status = e?.status ?? e?.statusCode;
+  if (e?.type === 'entity.too.large' || status === 413) return new AppError('payload_too_large', 'request body is too large');
+  if (e?.type === 'entity.parse.failed') return new AppError('bad_request', 'request body is not valid JSON');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'unsupported body encoding');
+  }
+  if (status === 400 && e?.expose) return new AppError('bad_request', 'malformed request');
+  return undefined;
+}
+
+/** The one HTTP error middleware: the DESIGN.md error shape, no stack traces. */
+export function errorMiddleware(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const known = normalise(err);
+    const requestId = String(req.id ?? '');
+    if (!known) logger.error({ err, requestId }, 'unhandled error');
+    const appError = known ?? new AppError('internal', 'internal server error');
+    const body: ErrorBody = {
+      error: {
+        code: appError.code,
+        message: appError.message,
+        ...(appError.details ? { details: appError.details } : {}),
+      },
+      requestId,
+    };
+    if (res.headersSent) return res.end();
+    res.status(appError.status).json(body);
+  };
+}
+
+/** 404 in the error shape for anything no route matched. */
+export function notFoundMiddleware(_req: Request, _res: Response, next: NextFunction) {
+  next(new AppError('not_found', 'no such route'));
+}

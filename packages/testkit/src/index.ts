@@ -1,0 +1,6 @@
+export * from './infra.js';
+export * from './isolation.js';
+export * from './disposable.js';
+export * from './http.js';
+export { dockerAnswers } from './containers.js';
+export * from './process.js';

@@ -1,0 +1,125 @@
+// `npm start`: local infrastructure, the three services, and one origin on 127.0.0.1:8080.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import { resolve } from 'node:path';
+import { createProxyServer } from 'http-proxy-3';
+import { devSecret, devSecretPath } from '@suite/auth';
+import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
+import { infraUp, logDir, probeKafka } from '@suite/local-infra';
+import { upstreamFor, type Upstream } from './edge-routes.js';
+
+const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8080);
+const EDGE_HOST = process.env.EDGE_HOST ?? '127.0.0.1';
+const root = resolve(import.meta.dirname, '..');
+
+const services: Record<Upstream, { dir: string; port: number }> = {
+  users: { dir: 'services/users-service', port: 3001 },
+  activity: { dir: 'services/activity-service', port: 3002 },
+  gateway: { dir: 'services/stream-gateway', port: 3003 },
+};
+
+const started = Date.now();
+const fromEnv = process.env.KAFKA_BROKERS && process.env.MONGO_URL && process.env.REDIS_URL;
+const topics = Object.values(Topics).flatMap((t) => [
+  { topic: t, numPartitions: TopicPartitions[t] },
+  { topic: dlqTopic(t), numPartitions: 1 },
+]);
+let infra = { kafkaBrokers: (process.env.KAFKA_BROKERS ?? '').split(','), mongoUrl: process.env.MONGO_URL ?? '', redisUrl: process.env.REDIS_URL ?? '' };
+if (fromEnv) {
+  await probeKafka(infra.kafkaBrokers);
+  console.log('using KAFKA_BROKERS, MONGO_URL and REDIS_URL from the environment');
+} else {
+  console.log('starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...');
+  const up = await infraUp(undefined, topics);
+  for (const s of up.servers) console.log(`  ${s.reused ? 'reused ' : 'started'} ${s.name.padEnd(6)} ${s.url}  ${s.detail}`);
+  infra = up;
+}
+
+const secret = process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env));
+const children: ChildProcess[] = [];
+for (const [name, svc] of Object.entries(services)) {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+    cwd: resolve(root, svc.dir),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      PORT: String(svc.port),
+      HOST: '127.0.0.1',
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      MONGO_URL: infra.mongoUrl,
+      REDIS_URL: infra.redisUrl,
+      JWT_SECRET: secret,
+    },
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping the suite`);
+      void shutdown(1);
+    }
+  });
+  children.push(child);
+}
+
+const proxy = createProxyServer({ xfwd: true, ws: true });
+proxy.on('error', (err, _req, res) => {
+  if (res && 'writeHead' in res && !res.headersSent) {
+    res.writeHead(502, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'unavailable', message: `upstream unavailable: ${err.message}` }, requestId: '' }));
+  } else {
+    res?.destroy();
+  }
+});
+const target = (url: string | undefined) => `http://127.0.0.1:${services[upstreamFor(url ?? '/')].port}`;
+const edge = createServer((req, res) => {
+  if (req.url === '/healthz') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    return;
+  }
+  proxy.web(req, res, { target: target(req.url) });
+});
+edge.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, { target: target(req.url) }));
+await new Promise<void>((ok) => edge.listen(EDGE_PORT, EDGE_HOST, ok));
+
+// Wait until each service answers its health endpoint before announcing the suite.
+for (const svc of Object.values(services)) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://127.0.0.1:${svc.port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+console.log(`
+Activity suite is up in ${((Date.now() - started) / 1000).toFixed(1)} s
+  API (one origin)   http://${EDGE_HOST}:${EDGE_PORT}/api/v1
+  users-service      http://127.0.0.1:${services.users.port}   (/healthz /readyz /metrics)
+  activity-service   http://127.0.0.1:${services.activity.port}   (/healthz /readyz /metrics)
+  stream-gateway     http://127.0.0.1:${services.gateway.port}   (/healthz /readyz /metrics)
+  Kafka ${infra.kafkaBrokers.join(',')}   MongoDB ${infra.mongoUrl}   Redis ${infra.redisUrl}
+  server logs        ${logDir}
+  dev signing key    ${devSecretPath(process.env)}
+
+Get a token:  npm run token -- --sub 1 --role admin
+Try:          curl -H "Authorization: Bearer $(npm run -s token -- --sub 1 --role admin)" http://${EDGE_HOST}:${EDGE_PORT}/api/v1/users
+Ctrl-C stops the services (infrastructure keeps running; npm run infra:down stops it).
+`);
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  edge.close();
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((done) => {
+          if (c.exitCode !== null || c.signalCode !== null) return done();
+          c.once('exit', () => done());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));

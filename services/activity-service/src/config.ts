@@ -1,0 +1,31 @@
+import { authEnv } from '@suite/auth';
+import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { z } from 'zod';
+
+/** Every variable activity-service reads; README lists them with their defaults. */
+export const activityConfigShape = {
+  PORT: env.port(3002),
+  HOST: env.string('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: env.string('activity-service'),
+  KAFKA_GROUP_ID: env.string('activity-projector'),
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  BODY_LIMIT: env.string('1mb'),
+  TRUST_PROXY: env.string('loopback'),
+  SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  ...authEnv,
+};
+
+export type ActivityConfig = ReturnType<typeof loadActivityConfig>;
+
+export function loadActivityConfig(source: Record<string, string | undefined> = process.env) {
+  return loadConfig(activityConfigShape, source);
+}
+
+/** For the process entry point: a bad variable prints its name and exits 1. */
+export function readActivityConfigOrExit(): ActivityConfig {
+  return loadConfigOrExit(activityConfigShape, process.env);
+}

@@ -1,0 +1,36 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+/** The Kafka client for this service; kafkajs' own logs are off, we log what matters ourselves. */
+export function createKafka(clientId: string, brokers: string[]): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+  });
+}
+
+/** A readiness probe: a metadata round trip on a long-lived admin client. */
+export function kafkaProbe(kafka: Kafka): { check: () => Promise<void>; close: () => Promise<void> } {
+  let admin: Admin | undefined;
+  return {
+    async check() {
+      admin ??= kafka.admin({ retry: { retries: 0 } });
+      try {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        if (cluster.brokers.length === 0) throw new Error('no brokers in metadata');
+      } catch (err) {
+        // A fresh admin next time: kafkajs keeps stale broker connections after an outage.
+        const stale = admin;
+        admin = undefined;
+        await stale?.disconnect().catch(() => undefined);
+        throw err;
+      }
+    },
+    async close() {
+      await admin?.disconnect();
+    },
+  };
+}

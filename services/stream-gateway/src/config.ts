@@ -1,0 +1,26 @@
+import { authEnv } from '@suite/auth';
+import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { z } from 'zod';
+
+/** Every variable stream-gateway reads; README lists them with their defaults. */
+export const gatewayConfigShape = {
+  PORT: env.port(3003),
+  HOST: env.string('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  TRUST_PROXY: env.string('loopback'),
+  SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  ...authEnv,
+};
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env) {
+  return loadConfig(gatewayConfigShape, source);
+}
+
+/** For the process entry point: a bad variable prints its name and exits 1. */
+export function readGatewayConfigOrExit(): GatewayConfig {
+  return loadConfigOrExit(gatewayConfigShape, process.env);
+}

@@ -1,0 +1,31 @@
+import { authEnv } from '@suite/auth';
+import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { z } from 'zod';
+
+/** Every variable users-service reads; README lists them with their defaults. */
+export const usersConfigShape = {
+  PORT: env.port(3001),
+  HOST: env.string('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  MONGO_URL: env.string('mongodb://127.0.0.1:27017'),
+  MONGO_DB: env.string('users'),
+  MONGO_QUERY_TIMEOUT_MS: env.int(2000, 50, 60_000),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: env.string('users-service'),
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  BODY_LIMIT: env.string('100kb'),
+  TRUST_PROXY: env.string('loopback'),
+  SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  ...authEnv,
+};
+
+export type UsersConfig = ReturnType<typeof loadUsersConfig>;
+
+export function loadUsersConfig(source: Record<string, string | undefined> = process.env) {
+  return loadConfig(usersConfigShape, source);
+}
+
+/** For the process entry point: a bad variable prints its name and exits 1. */
+export function readUsersConfigOrExit(): UsersConfig {
+  return loadConfigOrExit(usersConfigShape, process.env);
+}
