@@ -90,3 +90,58 @@ export const EffectiveWorkspace = z.object({
   grantedVia: z.array(Grant),
 });
 export type EffectiveWorkspace = z.infer<typeof EffectiveWorkspace>;
+
+/** Positive integer id as it appears in a path or query string. */
+export const IdParam = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number);
+
+const PositiveIntString = (max: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer')
+    .transform(Number)
+    .refine((n) => n <= max, { message: `must be at most ${max}` });
+
+export const PaginationLimits = { defaultPageSize: 20, maxPageSize: 100, maxPage: 100_000_000 } as const;
+
+export const PageQuery = z.strictObject({
+  page: PositiveIntString(PaginationLimits.maxPage).optional(),
+  page_size: PositiveIntString(PaginationLimits.maxPageSize).optional(),
+});
+
+export const SearchQuery = PageQuery.extend({
+  q: z.string().trim().min(1, 'q is required').max(UserLimits.searchQueryMax, `q must be at most ${UserLimits.searchQueryMax} characters`),
+});
+
+/** PUT by the user themself: every self-writable field; admin-only fields are refused by the use case. */
+export const SelfReplaceUserBody = SelfWritableUser.extend({
+  isActive: z.boolean().optional(),
+  roles: z.array(z.enum(['admin'])).max(4).optional(),
+});
+/** PUT by an admin: every writable field. */
+export const AdminReplaceUserBody = AdminWritableUser;
+/** PATCH: any subset of the writable fields, at least one. */
+export const PatchUserBody = AdminWritableUser.partial().refine((b) => Object.keys(b).length > 0, { message: 'send at least one field' });
+
+const WorkspaceName = z.string().trim().min(1).max(100);
+export const WorkspaceBody = z.strictObject({ name: WorkspaceName });
+export const GroupBody = z.strictObject({ name: WorkspaceName });
+export const GroupMemberBody = z.strictObject({ userId: z.number().int().positive() });
+export const PermissionBody = z
+  .strictObject({ userId: z.number().int().positive().optional(), groupId: z.number().int().positive().optional(), role: Role })
+  .refine((b) => (b.userId === undefined) !== (b.groupId === undefined), { message: 'name exactly one of userId or groupId' });
+
+export const Group = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  members: z.array(z.number().int()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const Permission = z.object({
+  id: z.number().int(),
+  workspaceId: z.number().int(),
+  userId: z.number().int().optional(),
+  groupId: z.number().int().optional(),
+  role: Role,
+  createdAt: z.string(),
+});

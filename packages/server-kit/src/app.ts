@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
+import type { AppError } from '@suite/contracts';
 import { requestContext, type Logger } from '@suite/logger';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, type Metrics } from './metrics.js';
@@ -18,6 +19,8 @@ export interface HttpAppOptions {
   bodyLimit: string;
   /** Express `trust proxy` value: which hops' X-Forwarded-* headers to believe. */
   trustProxy: string | number | boolean;
+  /** Maps a service's infrastructure errors (e.g. a database outage) onto AppError. */
+  mapError?: (err: unknown) => AppError | undefined;
 }
 
 /** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
@@ -59,6 +62,6 @@ export function createHttpApp(options: HttpAppOptions): Express {
   for (const router of options.api) app.use('/api/v1', router);
 
   app.use(notFoundMiddleware);
-  app.use(errorMiddleware(logger));
+  app.use(errorMiddleware(logger, options.mapError));
   return app;
 }

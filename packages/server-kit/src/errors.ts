@@ -24,11 +24,12 @@ function normalise(err: unknown): AppError | undefined {
 }
 
 /** The one HTTP error middleware: the DESIGN.md error shape, no stack traces. */
-export function errorMiddleware(logger: Logger) {
+export function errorMiddleware(logger: Logger, mapError?: (err: unknown) => AppError | undefined) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = normalise(err);
+    const known = normalise(err) ?? mapError?.(err);
     const requestId = String(req.id ?? '');
     if (!known) logger.error({ err, requestId }, 'unhandled error');
+    else if (known.code === 'unavailable') logger.warn({ err, requestId }, 'dependency unavailable');
     const appError = known ?? new AppError('internal', 'internal server error');
     const body: ErrorBody = {
       error: {

@@ -4,3 +4,4 @@ export * from './disposable.js';
 export * from './http.js';
 export { dockerAnswers } from './containers.js';
 export * from './process.js';
+export * from './kafka.js';

@@ -2,9 +2,17 @@ import type { Express } from 'express';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
-import { createMongo } from './data-access/mongo.js';
+import { AccessRepository } from './data-access/access.repository.js';
+import { createMongo, mapMongoError } from './data-access/mongo.js';
+import { UsersRepository } from './data-access/users.repository.js';
+import { accessUseCases } from './domain/access.use-cases.js';
+import { usersUseCases } from './domain/users.use-cases.js';
+import { accessRouter } from './http/access.router.js';
+import { openApiRouter } from './http/openapi.router.js';
 import { usersRouter } from './http/users.router.js';
+import { OutboxRelay } from './relay/outbox.relay.js';
 
 export const SERVICE_NAME = 'users-service';
 export const SERVICE_VERSION = '0.1.0';
@@ -12,10 +20,10 @@ export const SERVICE_VERSION = '0.1.0';
 export interface UsersService {
   app: Express;
   logger: Logger;
-  /** Connects dependencies that must be up before serving. */
+  /** Creates indexes and starts the outbox relay. */
   start(): Promise<void>;
   listen(port?: number, host?: string): Promise<RunningServer>;
-  /** Fails readiness, drains HTTP, closes clients. */
+  /** Fails readiness, drains HTTP, finishes the relay pass, closes clients. */
   stop(): Promise<void>;
 }
 
@@ -23,8 +31,20 @@ export interface UsersService {
 export async function createUsersService(config: UsersConfig, logger?: Logger): Promise<UsersService> {
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
-  const mongo = createMongo(config.MONGO_URL, config.MONGO_DB);
+  const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
+  const usersRepo = new UsersRepository(mongo.db);
+  const accessRepo = new AccessRepository(mongo.db);
+  const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createMetrics(SERVICE_NAME);
+  const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+  });
+  const kick = () => relay.kick();
+  const users = usersUseCases(usersRepo, accessRepo, kick);
+  const access = accessUseCases(accessRepo, usersRepo, kick);
   const readiness = new Readiness({
     mongo: async () => {
       await mongo.db.command({ ping: 1 }, { timeoutMS: 1500 });
@@ -34,18 +54,35 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     logger: log,
     metrics,
     readiness,
-    api: [usersRouter(verifier)],
+    api: [openApiRouter(), usersRouter(verifier, users, access), accessRouter(verifier, access)],
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
+    mapError: mapMongoError,
   });
   let server: RunningServer | undefined;
+  let indexes: Promise<void> | undefined;
+
+  async function ensureIndexes(attempt = 1): Promise<void> {
+    try {
+      await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
+    } catch (err) {
+      // The database may come up after us; keep trying (readiness stays honest meanwhile).
+      log.warn({ err, attempt }, 'could not create indexes yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 10_000)));
+      return ensureIndexes(attempt + 1);
+    }
+  }
 
   return {
     app,
     logger: log,
     async start() {
-      // Connecting lazily would also work; connecting here surfaces a bad URL at start-up.
-      await mongo.client.connect().catch((err: unknown) => log.warn({ err }, 'mongo not reachable yet; will retry'));
+      indexes = ensureIndexes();
+      await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000))]);
+      if (config.OUTBOX_RELAY_ENABLED) {
+        await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
+        relay.start();
+      }
     },
     async listen(port = config.PORT, host = config.HOST) {
       server = await listen(app, port, host);
@@ -55,6 +92,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     async stop() {
       readiness.drain();
       await server?.close(config.SHUTDOWN_GRACE_MS);
+      await relay.stop();
+      await producer.disconnect().catch(() => undefined);
       await mongo.client.close();
     },
   };

@@ -1,12 +1,41 @@
-import { MongoClient, type Db } from 'mongodb';
+import { AppError } from '@suite/contracts';
+import { MongoClient, MongoServerError, type Db } from 'mongodb';
 
 /** One client per process; the driver reconnects on its own after an outage. */
-export function createMongo(url: string, dbName: string): { client: MongoClient; db: Db } {
+export function createMongo(url: string, dbName: string, queryTimeoutMs: number): { client: MongoClient; db: Db } {
   const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: 2000,
+    serverSelectionTimeoutMS: Math.min(queryTimeoutMs, 3000),
     connectTimeoutMS: 2000,
+    // A time limit on every operation (client-side operation timeout).
+    timeoutMS: queryTimeoutMs,
     maxPoolSize: 50,
     appName: 'users-service',
   });
   return { client, db: client.db(dbName) };
+}
+
+const UNAVAILABLE = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoOperationTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+]);
+
+/** Maps driver failures onto the error shape: outages become 503, everything else stays unknown. */
+export function mapMongoError(err: unknown): AppError | undefined {
+  if (err instanceof Error && UNAVAILABLE.has(err.name)) {
+    return new AppError('unavailable', 'the user database is unavailable; try again shortly');
+  }
+  if (err instanceof MongoServerError && err.code === 50) {
+    return new AppError('unavailable', 'the user database did not answer in time');
+  }
+  return undefined;
+}
+
+/** True for a unique-index violation. */
+export function isDuplicateKey(err: unknown): err is MongoServerError {
+  return err instanceof MongoServerError && err.code === 11000;
 }

@@ -1,9 +1,90 @@
-import { Router } from 'express';
-import { authenticate, type TokenVerifier } from '@suite/auth';
+import { Router, type Request } from 'express';
+import {
+  AdminReplaceUserBody,
+  CreateUserBody,
+  IdParam,
+  PageQuery,
+  PatchUserBody,
+  SearchQuery,
+  SelfReplaceUserBody,
+} from '@suite/contracts';
+import { assertAdmin, assertSelfOrAdmin, assertUser, authenticate, isAdmin, principalOf, type TokenVerifier } from '@suite/auth';
+import { parseInput } from '@suite/server-kit';
+import { z } from 'zod';
+import type { UsersUseCases } from '../domain/users.use-cases.js';
+import type { AccessUseCases } from '../domain/access.use-cases.js';
+import { pageParams, paginate } from './pagination.js';
 
-/** The Users API routes; every one needs a bearer token. */
-export function usersRouter(verifier: TokenVerifier): Router {
+const NoQuery = z.strictObject({});
+
+function userId(req: Request): number {
+  return parseInput(IdParam, req.params.id, 'path');
+}
+
+/** The Users API: parse, authorise, call the use case, answer. */
+export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, access: AccessUseCases): Router {
   const router = Router();
   router.use('/users', authenticate(verifier));
+
+  router.get('/users', async (req, res) => {
+    assertUser(principalOf(req));
+    const { page, pageSize } = pageParams(parseInput(PageQuery, req.query, 'query'));
+    const { count, results } = await users.list(page, pageSize);
+    res.json(paginate(req, page, pageSize, count, results));
+  });
+
+  router.get('/users/search', async (req, res) => {
+    assertUser(principalOf(req));
+    const query = parseInput(SearchQuery, req.query, 'query');
+    const { page, pageSize } = pageParams(query);
+    const { count, results } = await users.search(query.q, page, pageSize);
+    res.json(paginate(req, page, pageSize, count, results));
+  });
+
+  router.post('/users', async (req, res) => {
+    assertAdmin(principalOf(req));
+    parseInput(NoQuery, req.query, 'query');
+    const body = parseInput(CreateUserBody, req.body, 'body');
+    res.status(201).location(`${req.baseUrl}/users`).json(await users.create(body));
+  });
+
+  router.get('/users/:id', async (req, res) => {
+    assertUser(principalOf(req));
+    parseInput(NoQuery, req.query, 'query');
+    res.json(await users.get(userId(req)));
+  });
+
+  router.put('/users/:id', async (req, res) => {
+    const caller = principalOf(req);
+    const id = userId(req);
+    assertSelfOrAdmin(caller, id);
+    parseInput(NoQuery, req.query, 'query');
+    const body = parseInput(isAdmin(caller) ? AdminReplaceUserBody : SelfReplaceUserBody, req.body, 'body');
+    res.json(await users.replace(caller, id, body));
+  });
+
+  router.patch('/users/:id', async (req, res) => {
+    const caller = principalOf(req);
+    const id = userId(req);
+    assertSelfOrAdmin(caller, id);
+    parseInput(NoQuery, req.query, 'query');
+    const body = parseInput(PatchUserBody, req.body, 'body');
+    res.json(await users.patch(caller, id, body));
+  });
+
+  router.delete('/users/:id', async (req, res) => {
+    assertAdmin(principalOf(req));
+    parseInput(NoQuery, req.query, 'query');
+    await users.remove(userId(req));
+    res.status(204).end();
+  });
+
+  router.get('/users/:id/workspaces', async (req, res) => {
+    const id = userId(req);
+    assertSelfOrAdmin(principalOf(req), id);
+    parseInput(NoQuery, req.query, 'query');
+    res.json({ results: await access.userWorkspaces(id) });
+  });
+
   return router;
 }

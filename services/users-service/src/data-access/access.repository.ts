@@ -1,0 +1,164 @@
+import type { Collection, Db } from 'mongodb';
+import type { Role } from '@suite/contracts';
+import { nextSequence } from './counters.js';
+import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
+
+export interface WorkspaceDoc extends WithOutbox {
+  _id: number;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface GroupDoc extends WithOutbox {
+  _id: number;
+  name: string;
+  members: number[];
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface PermissionDoc extends WithOutbox {
+  _id: number;
+  workspaceId: number;
+  userId: number | null;
+  groupId: number | null;
+  role: Role;
+  createdAt: Date;
+  deletedAt: Date | null;
+}
+
+const LIVE = { deletedAt: null };
+
+/** Workspaces, groups and permissions: the data behind a user's effective access. */
+export class AccessRepository {
+  readonly workspaces: Collection<WorkspaceDoc>;
+  readonly groups: Collection<GroupDoc>;
+  readonly permissions: Collection<PermissionDoc>;
+
+  constructor(private readonly db: Db) {
+    this.workspaces = db.collection<WorkspaceDoc>('workspaces');
+    this.groups = db.collection<GroupDoc>('groups');
+    this.permissions = db.collection<PermissionDoc>('permissions');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await Promise.all([
+      this.workspaces.createIndexes([
+        { key: { name: 1 }, name: 'name' },
+        { key: { outboxPending: 1 }, name: 'outbox_pending' },
+      ]),
+      this.groups.createIndexes([
+        { key: { name: 1 }, name: 'name_unique', unique: true },
+        { key: { members: 1 }, name: 'members' },
+        { key: { outboxPending: 1 }, name: 'outbox_pending' },
+      ]),
+      this.permissions.createIndexes([
+        { key: { workspaceId: 1 }, name: 'workspace' },
+        { key: { userId: 1 }, name: 'user' },
+        { key: { groupId: 1 }, name: 'group' },
+        { key: { outboxPending: 1 }, name: 'outbox_pending' },
+      ]),
+    ]);
+  }
+
+  nextId(kind: 'workspaces' | 'groups' | 'permissions'): Promise<number> {
+    return nextSequence(this.db, kind);
+  }
+
+  // --- workspaces ---
+  async insertWorkspace(doc: WorkspaceDoc): Promise<void> {
+    await this.workspaces.insertOne(doc);
+  }
+  findWorkspace(id: number): Promise<WorkspaceDoc | null> {
+    return this.workspaces.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 } });
+  }
+  listWorkspaces(skip: number, limit: number): Promise<WorkspaceDoc[]> {
+    return this.workspaces.find(LIVE, { projection: { outbox: 0 } }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+  }
+  countWorkspaces(): Promise<number> {
+    return this.workspaces.countDocuments(LIVE);
+  }
+  workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
+    return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+  }
+  renameWorkspace(id: number, name: string, now: Date, entries: OutboxEntry[]): Promise<WorkspaceDoc | null> {
+    return this.workspaces.findOneAndUpdate(
+      { _id: id, ...LIVE },
+      { $set: { name, updatedAt: now, ...outboxSet(entries) } },
+      { returnDocument: 'after', projection: { outbox: 0 } },
+    );
+  }
+  async markWorkspaceDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+    const r = await this.workspaces.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } });
+    return r.matchedCount === 1;
+  }
+
+  // --- groups ---
+  async insertGroup(doc: GroupDoc): Promise<void> {
+    await this.groups.insertOne(doc);
+  }
+  findGroup(id: number): Promise<GroupDoc | null> {
+    return this.groups.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 } });
+  }
+  listGroups(skip: number, limit: number): Promise<GroupDoc[]> {
+    return this.groups.find(LIVE, { projection: { outbox: 0 } }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+  }
+  countGroups(): Promise<number> {
+    return this.groups.countDocuments(LIVE);
+  }
+  groupsOfUser(userId: number): Promise<GroupDoc[]> {
+    return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+  }
+  /** Adds or removes a member together with the outbox entry, in one document write. */
+  async changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
+    const group = await this.findGroup(id);
+    if (!group) return 'missing';
+    const has = group.members.includes(userId);
+    if ((op === 'add') === has) return 'unchanged';
+    const members = op === 'add' ? [...group.members, userId] : group.members.filter((m) => m !== userId);
+    // Optimistic: the write only lands if the member list is still the one we read.
+    const r = await this.groups.updateOne(
+      { _id: id, ...LIVE, updatedAt: group.updatedAt },
+      { $set: { members, updatedAt: now, ...outboxSet(entries) } },
+    );
+    if (r.matchedCount === 0) return this.changeMembership(id, userId, op, new Date(), entries);
+    return 'changed';
+  }
+  async markGroupDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+    const r = await this.groups.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } });
+    return r.matchedCount === 1;
+  }
+  async removeUserFromAllGroups(userId: number): Promise<void> {
+    for (const group of await this.groupsOfUser(userId)) {
+      await this.groups.updateOne({ _id: group._id }, { $set: { members: group.members.filter((m) => m !== userId) } });
+    }
+  }
+
+  // --- permissions ---
+  async insertPermission(doc: PermissionDoc): Promise<void> {
+    await this.permissions.insertOne(doc);
+  }
+  findPermission(workspaceId: number, id: number): Promise<PermissionDoc | null> {
+    return this.permissions.findOne({ _id: id, workspaceId, ...LIVE }, { projection: { outbox: 0 } });
+  }
+  permissionsOfWorkspace(workspaceId: number): Promise<PermissionDoc[]> {
+    return this.permissions.find({ workspaceId, ...LIVE }, { projection: { outbox: 0 } }).sort({ _id: 1 }).toArray();
+  }
+  directPermissions(userId: number): Promise<PermissionDoc[]> {
+    return this.permissions.find({ userId, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+  }
+  groupPermissions(groupIds: number[]): Promise<PermissionDoc[]> {
+    if (groupIds.length === 0) return Promise.resolve([]);
+    return this.permissions.find({ groupId: { $in: groupIds }, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+  }
+  async markPermissionDeleted(workspaceId: number, id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+    const r = await this.permissions.updateOne({ _id: id, workspaceId, ...LIVE }, { $set: { deletedAt: now, ...outboxSet(entries) } });
+    return r.matchedCount === 1;
+  }
+  async deleteUserPermissions(userId: number): Promise<void> {
+    await this.permissions.deleteMany({ userId });
+  }
+}

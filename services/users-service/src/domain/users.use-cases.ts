@@ -1,0 +1,121 @@
+import { AppError, type User, type UserProfile } from '@suite/contracts';
+import { isAdmin, type Principal } from '@suite/auth';
+import { isDuplicateKey } from '../data-access/mongo.js';
+import type { UserDoc, UserFields, UsersRepository } from '../data-access/users.repository.js';
+import type { AccessRepository } from '../data-access/access.repository.js';
+import { userCreated, userDeleted, userUpdated } from './events.js';
+import { MIN_SUBSTRING_LENGTH, normalise, rankMatch, trigrams } from './search.js';
+
+/** Search never considers more than this many candidates per stage; documented in docs/users-api.md. */
+export const SEARCH_RESULT_CAP = 1000;
+
+export function toUser(doc: UserDoc): User {
+  return { id: doc._id, username: doc.username, email: doc.email, firstName: doc.firstName, lastName: doc.lastName, isActive: doc.isActive };
+}
+
+export function toProfile(doc: UserDoc): UserProfile {
+  return { ...toUser(doc), roles: doc.roles, createdAt: doc.createdAt.toISOString(), updatedAt: doc.updatedAt.toISOString() };
+}
+
+function conflict(err: unknown): never {
+  if (isDuplicateKey(err)) {
+    const field = /email/.test(err.message) ? 'email' : 'username';
+    throw new AppError('conflict', `a user with this ${field} already exists`, [{ path: `body.${field}`, message: 'already taken', code: 'conflict' }]);
+  }
+  throw err;
+}
+
+export interface UsersUseCases {
+  list(page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
+  search(q: string, page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
+  get(id: number): Promise<UserProfile>;
+  create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<UserProfile>;
+  replace(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile>;
+  patch(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile>;
+  remove(id: number): Promise<void>;
+}
+
+const ADMIN_ONLY = ['isActive', 'roles'] as const;
+
+/** Users use cases: decisions live here; the repositories only store. */
+export function usersUseCases(users: UsersRepository, access: AccessRepository, kick: () => void): UsersUseCases {
+  async function load(id: number): Promise<UserDoc> {
+    const doc = await users.findById(id);
+    if (!doc) throw new AppError('not_found', `user ${id} not found`);
+    return doc;
+  }
+
+  async function write(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile> {
+    const forbidden = ADMIN_ONLY.filter((f) => f in fields);
+    if (forbidden.length > 0 && !isAdmin(caller)) {
+      throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
+    }
+    const current = await load(id);
+    const next: UserFields = {
+      username: current.username,
+      email: current.email,
+      firstName: current.firstName,
+      lastName: current.lastName,
+      isActive: current.isActive,
+      roles: current.roles,
+      ...fields,
+    };
+    const now = new Date();
+    const updated = await users.update(id, next, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
+    if (!updated) throw new AppError('not_found', `user ${id} not found`);
+    kick();
+    return toProfile(updated);
+  }
+
+  return {
+    async list(page, pageSize) {
+      const [count, docs] = await Promise.all([users.countLive(), users.page((page - 1) * pageSize, pageSize)]);
+      return { count, results: docs.map(toUser) };
+    },
+
+    async search(q, page, pageSize) {
+      const query = normalise(q);
+      // Exact and prefix use the lower-case field indexes; substring uses the trigram index, then
+      // a plain `includes` check: user input never becomes a regular expression.
+      const stages = await Promise.all([
+        users.searchByField(query, 'exact', SEARCH_RESULT_CAP),
+        users.searchByField(query, 'prefix', SEARCH_RESULT_CAP),
+        query.length >= MIN_SUBSTRING_LENGTH ? users.searchByGrams(trigrams(query), SEARCH_RESULT_CAP) : Promise.resolve([]),
+      ]);
+      const ranked = new Map<number, { doc: UserDoc; rank: number }>();
+      for (const doc of stages.flat()) {
+        if (ranked.has(doc._id)) continue;
+        const rank = rankMatch(query, [doc.usernameLower, doc.emailLower, doc.firstNameLower, doc.lastNameLower]);
+        if (rank !== undefined) ranked.set(doc._id, { doc, rank });
+      }
+      const ordered = [...ranked.values()].sort((a, b) => a.rank - b.rank || a.doc.usernameLower.localeCompare(b.doc.usernameLower) || a.doc._id - b.doc._id);
+      const start = (page - 1) * pageSize;
+      return { count: ordered.length, results: ordered.slice(start, start + pageSize).map((r) => toUser(r.doc)) };
+    },
+
+    async get(id) {
+      return toProfile(await load(id));
+    },
+
+    async create(fields) {
+      const id = await users.nextId();
+      const now = new Date();
+      const full: UserFields = { isActive: true, roles: [], ...fields };
+      const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), now)]).catch(conflict);
+      kick();
+      return toProfile(doc);
+    },
+
+    replace: write,
+    patch: write,
+
+    async remove(id) {
+      const now = new Date();
+      const marked = await users.markDeleted(id, now, [userDeleted(id, now)]);
+      if (!marked) throw new AppError('not_found', `user ${id} not found`);
+      // Cascade; the relay repeats it before purging, so a crash here loses nothing.
+      await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
+      kick();
+    },
+  };
+}

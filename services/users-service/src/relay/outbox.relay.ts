@@ -1,0 +1,167 @@
+import type { Collection } from 'mongodb';
+import type { Producer } from 'kafkajs';
+import { Counter, type Registry } from 'prom-client';
+import { UsersEventType, Topics } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
+import type { AccessRepository } from '../data-access/access.repository.js';
+import { nextSequence } from '../data-access/counters.js';
+import { removeOutboxEntries, type OutboxEntry, type WithOutbox } from '../data-access/outbox.js';
+import type { UsersRepository } from '../data-access/users.repository.js';
+import { effectiveWorkspaces } from '../domain/effective-access.js';
+
+interface PendingDoc extends WithOutbox {
+  _id: number;
+  deletedAt: Date | null;
+  members?: number[];
+  workspaceId?: number;
+}
+
+type Kind = 'users' | 'workspaces' | 'groups' | 'permissions';
+
+export interface RelayOptions {
+  topicPrefix: string;
+  sweepIntervalMs: number;
+  batchSize: number;
+}
+
+/**
+ * Publishes outbox entries to Kafka (acks=all, idempotent producer), then removes them.
+ * At-least-once: a crash between the send and the removal republishes entries with the
+ * same event ids, which consumers deduplicate. Woken right after each write; a periodic
+ * sweep picks up whatever a crash or a Kafka outage left behind.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private failures = 0;
+  private readonly published: Counter<'type'>;
+  private readonly errors: Counter;
+  private readonly collections: [Kind, Collection<PendingDoc>][];
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly access: AccessRepository,
+    private readonly producer: Producer,
+    private readonly logger: Logger,
+    registry: Registry,
+    private readonly options: RelayOptions,
+  ) {
+    this.published = new Counter({ name: 'outbox_events_published_total', help: 'Events the outbox relay published to Kafka', labelNames: ['type'], registers: [registry] });
+    this.errors = new Counter({ name: 'outbox_publish_failures_total', help: 'Outbox relay passes that failed and will be retried', registers: [registry] });
+    this.collections = [
+      ['users', users.collection as unknown as Collection<PendingDoc>],
+      ['workspaces', access.workspaces as unknown as Collection<PendingDoc>],
+      ['groups', access.groups as unknown as Collection<PendingDoc>],
+      ['permissions', access.permissions as unknown as Collection<PendingDoc>],
+    ];
+  }
+
+  start(): void {
+    this.kick();
+  }
+
+  /** Asks for a pass soon; passes never overlap. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.stopped) return;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+        return;
+      }
+      const delay = this.failures > 0 ? Math.min(250 * 2 ** this.failures, 30_000) : this.options.sweepIntervalMs;
+      this.timer = setTimeout(() => this.kick(), delay);
+    });
+  }
+
+  /** Finishes the pass in flight and stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      for (const [kind, collection] of this.collections) {
+        const pending = await collection.find({ outboxPending: true }).sort({ _id: 1 }).limit(this.options.batchSize).toArray();
+        for (const doc of pending) await this.publishDoc(kind, collection, doc);
+      }
+      this.failures = 0;
+    } catch (err) {
+      this.failures += 1;
+      this.errors.inc();
+      this.logger.warn({ err, attempt: this.failures }, 'outbox relay pass failed; will retry with backoff');
+    }
+  }
+
+  private async publishDoc(kind: Kind, collection: Collection<PendingDoc>, doc: PendingDoc): Promise<void> {
+    const entries = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
+    if (entries.length > 0) {
+      const messages: { topic: string; key: string; value: string; type: string }[] = [];
+      for (const entry of entries) messages.push(...(await this.messagesFor(entry)));
+      const byTopic = new Map<string, { key: string; value: string }[]>();
+      for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value }]);
+      if (byTopic.size > 0) {
+        // connect() is a no-op when connected, and reconnects after a broker outage.
+        await this.producer.connect();
+        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      }
+      for (const m of messages) this.published.inc({ type: m.type });
+      await removeOutboxEntries(collection, doc._id, entries.map((e) => e.id));
+    }
+    if (doc.deletedAt) await this.purge(kind, collection, doc._id);
+  }
+
+  /** Once a deletion's events are out, the tombstone and what hangs off it can go. */
+  private async purge(kind: Kind, collection: Collection<PendingDoc>, id: number): Promise<void> {
+    if (kind === 'users') {
+      await Promise.all([this.access.deleteUserPermissions(id), this.access.removeUserFromAllGroups(id)]);
+    } else if (kind === 'workspaces') {
+      await this.access.permissions.deleteMany({ workspaceId: id });
+    } else if (kind === 'groups') {
+      await this.access.permissions.deleteMany({ groupId: id });
+    }
+    await collection.deleteOne({ _id: id, outboxPending: false } as never);
+  }
+
+  private async messagesFor(entry: OutboxEntry): Promise<{ topic: string; key: string; value: string; type: string }[]> {
+    const topic = `${this.options.topicPrefix}${Topics.usersEvents}`;
+    if (entry.kind === 'event') {
+      return [{ topic, key: entry.key, value: JSON.stringify(entry.event), type: String(entry.event.type) }];
+    }
+    const userIds = new Set(entry.userIds);
+    if (entry.groupId !== undefined) {
+      const group = await this.access.groups.findOne({ _id: entry.groupId });
+      for (const m of group?.members ?? []) userIds.add(m);
+    }
+    const out: { topic: string; key: string; value: string; type: string }[] = [];
+    for (const userId of userIds) {
+      if (!(await this.users.findById(userId))) continue;
+      // The version is taken before reading the state, so the highest version always carries the newest state.
+      const version = await nextSequence(this.users.collection.db, 'access-version');
+      const workspaces = (await effectiveWorkspaces(this.access, userId)).map((w) => ({ workspaceId: w.workspace.id, name: w.workspace.name, role: w.role }));
+      const event = {
+        specversion: '1.0',
+        id: `${entry.id}:${userId}`,
+        source: '/users-service',
+        type: UsersEventType.accessChanged,
+        time: new Date().toISOString(),
+        subject: String(userId),
+        datacontenttype: 'application/json',
+        data: { userId, version, workspaces },
+      };
+      out.push({ topic, key: String(userId), value: JSON.stringify(event), type: event.type });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,35 @@
+import { signDevToken } from '@suite/auth';
+import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import type { RunningServer } from '@suite/server-kit';
+import { createUsersService, loadUsersConfig, type UsersService } from '@suite/users-service';
+
+export const secret = 'users-api-test-secret-0123456789abcdefghij';
+
+/** Starts users-service in-process on its own database and topics. */
+export async function startUsersService(label: string, env: Record<string, string> = {}) {
+  const infra = testInfra();
+  const names = isolate(label);
+  await createTestTopics(infra, names.topicPrefix, { 'users.events': 3 });
+  const service: UsersService = await createUsersService(
+    loadUsersConfig({
+      MONGO_URL: infra.mongoUrl,
+      MONGO_DB: names.dbName,
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      KAFKA_TOPIC_PREFIX: names.topicPrefix,
+      JWT_SECRET: secret,
+      LOG_LEVEL: 'silent',
+      SHUTDOWN_GRACE_MS: '500',
+      OUTBOX_SWEEP_INTERVAL_MS: '500',
+      ...env,
+    }),
+  );
+  await service.start();
+  const server: RunningServer = await service.listen(0, '127.0.0.1');
+  return { service, server, names, infra, api: `${server.url}/api/v1`, usersTopic: `${names.topicPrefix}users.events` };
+}
+
+export const tokens = {
+  admin: () => signDevToken(secret, { sub: '900000', roles: ['admin'] }),
+  user: (id: number) => signDevToken(secret, { sub: String(id) }),
+  service: () => signDevToken(secret, { sub: 'publisher', scopes: ['activity:write'] }),
+};
