@@ -32,8 +32,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
-  const usersRepo = new UsersRepository(mongo.db);
-  const accessRepo = new AccessRepository(mongo.db);
+  const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+  const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createMetrics(SERVICE_NAME);
@@ -47,7 +47,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const access = accessUseCases(accessRepo, usersRepo, kick);
   const readiness = new Readiness({
     mongo: async () => {
-      await mongo.db.command({ ping: 1 }, { timeoutMS: 1500 });
+      await mongo.db.command({ ping: 1, maxTimeMS: 1500 });
     },
   });
   const app = createHttpApp({

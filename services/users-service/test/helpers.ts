@@ -17,7 +17,7 @@ export async function startUsersService(label: string, env: Record<string, strin
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: names.topicPrefix,
       JWT_SECRET: secret,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SHUTDOWN_GRACE_MS: '500',
       OUTBOX_SWEEP_INTERVAL_MS: '500',
       ...env,

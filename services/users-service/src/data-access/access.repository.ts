@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
+import { documentKey, withDocumentLock } from './document-locks.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface WorkspaceDoc extends WithOutbox {
@@ -38,7 +39,11 @@ export class AccessRepository {
   readonly groups: Collection<GroupDoc>;
   readonly permissions: Collection<PermissionDoc>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Server-side time limit on every query. */
+    private readonly timeoutMs: number,
+  ) {
     this.workspaces = db.collection<WorkspaceDoc>('workspaces');
     this.groups = db.collection<GroupDoc>('groups');
     this.permissions = db.collection<PermissionDoc>('permissions');
@@ -73,26 +78,30 @@ export class AccessRepository {
     await this.workspaces.insertOne(doc);
   }
   findWorkspace(id: number): Promise<WorkspaceDoc | null> {
-    return this.workspaces.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 } });
+    return this.workspaces.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
   }
   listWorkspaces(skip: number, limit: number): Promise<WorkspaceDoc[]> {
-    return this.workspaces.find(LIVE, { projection: { outbox: 0 } }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+    return this.workspaces.find(LIVE, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
   }
   countWorkspaces(): Promise<number> {
-    return this.workspaces.countDocuments(LIVE);
+    return this.workspaces.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
   }
   workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
-    return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+    return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   renameWorkspace(id: number, name: string, now: Date, entries: OutboxEntry[]): Promise<WorkspaceDoc | null> {
-    return this.workspaces.findOneAndUpdate(
-      { _id: id, ...LIVE },
-      { $set: { name, updatedAt: now, ...outboxSet(entries) } },
-      { returnDocument: 'after', projection: { outbox: 0 } },
+    return withDocumentLock(documentKey(this.workspaces, id), () =>
+      this.workspaces.findOneAndUpdate(
+        { _id: id, ...LIVE },
+        { $set: { name, updatedAt: now, ...outboxSet(entries) } },
+        { returnDocument: 'after', maxTimeMS: this.timeoutMs },
+      ),
     );
   }
   async markWorkspaceDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await this.workspaces.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } });
+    const r = await withDocumentLock(documentKey(this.workspaces, id), () =>
+      this.workspaces.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+    );
     return r.matchedCount === 1;
   }
 
@@ -101,39 +110,41 @@ export class AccessRepository {
     await this.groups.insertOne(doc);
   }
   findGroup(id: number): Promise<GroupDoc | null> {
-    return this.groups.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 } });
+    return this.groups.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
   }
   listGroups(skip: number, limit: number): Promise<GroupDoc[]> {
-    return this.groups.find(LIVE, { projection: { outbox: 0 } }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+    return this.groups.find(LIVE, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
   }
   countGroups(): Promise<number> {
-    return this.groups.countDocuments(LIVE);
+    return this.groups.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
   }
   groupsOfUser(userId: number): Promise<GroupDoc[]> {
-    return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+    return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   /** Adds or removes a member together with the outbox entry, in one document write. */
-  async changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
-    const group = await this.findGroup(id);
-    if (!group) return 'missing';
-    const has = group.members.includes(userId);
-    if ((op === 'add') === has) return 'unchanged';
-    const members = op === 'add' ? [...group.members, userId] : group.members.filter((m) => m !== userId);
-    // Optimistic: the write only lands if the member list is still the one we read.
-    const r = await this.groups.updateOne(
-      { _id: id, ...LIVE, updatedAt: group.updatedAt },
-      { $set: { members, updatedAt: now, ...outboxSet(entries) } },
-    );
-    if (r.matchedCount === 0) return this.changeMembership(id, userId, op, new Date(), entries);
-    return 'changed';
+  changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
+    return withDocumentLock(documentKey(this.groups, id), async () => {
+      const group = await this.findGroup(id);
+      if (!group) return 'missing';
+      const has = group.members.includes(userId);
+      if ((op === 'add') === has) return 'unchanged';
+      const members = op === 'add' ? [...group.members, userId] : group.members.filter((m) => m !== userId);
+      const r = await this.groups.updateOne({ _id: id, ...LIVE }, { $set: { members, updatedAt: now, ...outboxSet(entries) } });
+      return r.matchedCount === 1 ? 'changed' : 'missing';
+    });
   }
   async markGroupDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await this.groups.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } });
+    const r = await withDocumentLock(documentKey(this.groups, id), () =>
+      this.groups.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+    );
     return r.matchedCount === 1;
   }
   async removeUserFromAllGroups(userId: number): Promise<void> {
-    for (const group of await this.groupsOfUser(userId)) {
-      await this.groups.updateOne({ _id: group._id }, { $set: { members: group.members.filter((m) => m !== userId) } });
+    for (const { _id } of await this.groupsOfUser(userId)) {
+      await withDocumentLock(documentKey(this.groups, _id), async () => {
+        const group = await this.groups.findOne({ _id }, { maxTimeMS: this.timeoutMs });
+        if (group) await this.groups.updateOne({ _id }, { $set: { members: group.members.filter((m) => m !== userId) } });
+      });
     }
   }
 
@@ -142,20 +153,22 @@ export class AccessRepository {
     await this.permissions.insertOne(doc);
   }
   findPermission(workspaceId: number, id: number): Promise<PermissionDoc | null> {
-    return this.permissions.findOne({ _id: id, workspaceId, ...LIVE }, { projection: { outbox: 0 } });
+    return this.permissions.findOne({ _id: id, workspaceId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
   }
   permissionsOfWorkspace(workspaceId: number): Promise<PermissionDoc[]> {
-    return this.permissions.find({ workspaceId, ...LIVE }, { projection: { outbox: 0 } }).sort({ _id: 1 }).toArray();
+    return this.permissions.find({ workspaceId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).toArray();
   }
   directPermissions(userId: number): Promise<PermissionDoc[]> {
-    return this.permissions.find({ userId, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+    return this.permissions.find({ userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   groupPermissions(groupIds: number[]): Promise<PermissionDoc[]> {
     if (groupIds.length === 0) return Promise.resolve([]);
-    return this.permissions.find({ groupId: { $in: groupIds }, ...LIVE }, { projection: { outbox: 0 } }).toArray();
+    return this.permissions.find({ groupId: { $in: groupIds }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   async markPermissionDeleted(workspaceId: number, id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await this.permissions.updateOne({ _id: id, workspaceId, ...LIVE }, { $set: { deletedAt: now, ...outboxSet(entries) } });
+    const r = await withDocumentLock(documentKey(this.permissions, id), () =>
+      this.permissions.updateOne({ _id: id, workspaceId, ...LIVE }, { $set: { deletedAt: now, ...outboxSet(entries) } }),
+    );
     return r.matchedCount === 1;
   }
   async deleteUserPermissions(userId: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { documentKey, withDocumentLock } from './document-locks.js';
 
 interface CounterDoc {
   _id: string;
@@ -7,9 +8,10 @@ interface CounterDoc {
 
 /** The next integer in a named sequence; atomic on a single document. */
 export async function nextSequence(db: Db, name: string): Promise<number> {
-  const doc = await db
-    .collection<CounterDoc>('counters')
-    .findOneAndUpdate({ _id: name }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+  const counters = db.collection<CounterDoc>('counters');
+  const doc = await withDocumentLock(documentKey(counters, name), () =>
+    counters.findOneAndUpdate({ _id: name }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }),
+  );
   if (!doc) throw new Error(`counter ${name} did not return a value`);
   return doc.seq;
 }

@@ -6,8 +6,8 @@ export function createMongo(url: string, dbName: string, queryTimeoutMs: number)
   const client = new MongoClient(url, {
     serverSelectionTimeoutMS: Math.min(queryTimeoutMs, 3000),
     connectTimeoutMS: 2000,
-    // A time limit on every operation (client-side operation timeout).
-    timeoutMS: queryTimeoutMs,
+    // Queries carry maxTimeMS (repositories); this bounds any socket wait, writes included.
+    socketTimeoutMS: queryTimeoutMs * 2,
     maxPoolSize: 50,
     appName: 'users-service',
   });

@@ -1,6 +1,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { normalise, prefixUpperBound, trigrams } from '../domain/search.js';
 import { nextSequence } from './counters.js';
+import { documentKey, withDocumentLock } from './document-locks.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface UserFields {
@@ -42,7 +43,11 @@ function derived(fields: UserFields) {
 /** Stores users; every write that other services must hear about carries its outbox entries. */
 export class UsersRepository {
   readonly collection: Collection<UserDoc>;
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Server-side time limit on every query. */
+    private readonly timeoutMs: number,
+  ) {
     this.collection = db.collection<UserDoc>('users');
   }
 
@@ -71,37 +76,51 @@ export class UsersRepository {
   }
 
   findById(id: number): Promise<UserDoc | null> {
-    return this.collection.findOne({ _id: id, ...LIVE });
+    return this.collection.findOne({ _id: id, ...LIVE }, { maxTimeMS: this.timeoutMs });
   }
 
-  /** Replaces the writable fields; returns the stored document, or null when absent. */
-  async update(id: number, fields: UserFields, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
+  /** Applies `patch` to the stored fields under the document lock; null when the user is absent. */
+  update(id: number, fields: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
+    return withDocumentLock(documentKey(this.collection, id), () => this.updateUnlocked(id, fields, now, outbox));
+  }
+
+  private async updateUnlocked(id: number, patch: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
     const current = await this.findById(id);
     if (!current) return null;
+    const fields: UserFields = {
+      username: patch.username ?? current.username,
+      email: patch.email ?? current.email,
+      firstName: patch.firstName ?? current.firstName,
+      lastName: patch.lastName ?? current.lastName,
+      isActive: patch.isActive ?? current.isActive,
+      roles: patch.roles ?? current.roles,
+    };
     const next: UserDoc = { ...current, ...fields, ...derived(fields), updatedAt: now };
     const entries = outbox(next);
     const { _id, outbox: _o, outboxPending: _p, ...set } = next;
     const result = await this.collection.findOneAndUpdate(
       { _id, ...LIVE },
       { $set: { ...set, ...outboxSet(entries) } },
-      { returnDocument: 'after' },
+      { returnDocument: 'after', maxTimeMS: this.timeoutMs },
     );
     return result;
   }
 
   /** Marks the user deleted with its outbox entry; the relay removes the document after publishing. */
   async markDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const result = await this.collection.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } });
+    const result = await withDocumentLock(documentKey(this.collection, id), () =>
+      this.collection.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+    );
     return result.matchedCount === 1;
   }
 
   async countLive(): Promise<number> {
-    return this.collection.countDocuments(LIVE);
+    return this.collection.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
   }
 
   /** A page in id order (stable). */
   page(skip: number, limit: number): Promise<UserDoc[]> {
-    return this.collection.find(LIVE, { projection: READ_PROJECTION }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+    return this.collection.find(LIVE, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
   }
 
   /** Users whose normalised field equals `query` (exact) or starts with it (prefix). */
@@ -109,17 +128,17 @@ export class UsersRepository {
     const fields = ['usernameLower', 'emailLower', 'firstNameLower', 'lastNameLower'] as const;
     const match = mode === 'exact' ? query : { $gte: query, $lt: prefixUpperBound(query) };
     return this.collection
-      .find({ ...LIVE, $or: fields.map((f) => ({ [f]: match }) as Filter<UserDoc>) }, { projection: READ_PROJECTION })
+      .find({ ...LIVE, $or: fields.map((f) => ({ [f]: match }) as Filter<UserDoc>) }, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs })
       .limit(cap)
       .toArray();
   }
 
   /** Users whose fields contain every trigram of the query (a superset of substring matches). */
   searchByGrams(grams: string[], cap: number): Promise<UserDoc[]> {
-    return this.collection.find({ ...LIVE, grams: { $all: grams } }, { projection: READ_PROJECTION }).limit(cap).toArray();
+    return this.collection.find({ ...LIVE, grams: { $all: grams } }, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs }).limit(cap).toArray();
   }
 
   existingIds(ids: number[]): Promise<UserDoc[]> {
-    return this.collection.find({ _id: { $in: ids }, ...LIVE }, { projection: { _id: 1 } }).toArray();
+    return this.collection.find({ _id: { $in: ids }, ...LIVE }, { projection: { _id: 1 }, maxTimeMS: this.timeoutMs }).toArray();
   }
 }

@@ -30,8 +30,8 @@ export interface UsersUseCases {
   search(q: string, page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
   get(id: number): Promise<UserProfile>;
   create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<UserProfile>;
-  replace(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile>;
-  patch(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile>;
+  replace(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile>;
+  patch(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile>;
   remove(id: number): Promise<void>;
 }
 
@@ -45,23 +45,13 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     return doc;
   }
 
-  async function write(caller: Principal, id: number, fields: Record<string, unknown>): Promise<UserProfile> {
+  async function write(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile> {
     const forbidden = ADMIN_ONLY.filter((f) => f in fields);
     if (forbidden.length > 0 && !isAdmin(caller)) {
       throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
     }
-    const current = await load(id);
-    const next: UserFields = {
-      username: current.username,
-      email: current.email,
-      firstName: current.firstName,
-      lastName: current.lastName,
-      isActive: current.isActive,
-      roles: current.roles,
-      ...fields,
-    };
     const now = new Date();
-    const updated = await users.update(id, next, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
+    const updated = await users.update(id, fields, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
     kick();
     return toProfile(updated);

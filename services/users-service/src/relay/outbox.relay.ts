@@ -5,6 +5,7 @@ import { UsersEventType, Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import { nextSequence } from '../data-access/counters.js';
+import { documentKey, withDocumentLock } from '../data-access/document-locks.js';
 import { removeOutboxEntries, type OutboxEntry, type WithOutbox } from '../data-access/outbox.js';
 import type { UsersRepository } from '../data-access/users.repository.js';
 import { effectiveWorkspaces } from '../domain/effective-access.js';
@@ -131,7 +132,7 @@ export class OutboxRelay {
     } else if (kind === 'groups') {
       await this.access.permissions.deleteMany({ groupId: id });
     }
-    await collection.deleteOne({ _id: id, outboxPending: false } as never);
+    await withDocumentLock(documentKey(collection, id), () => collection.deleteOne({ _id: id, outboxPending: false } as never));
   }
 
   private async messagesFor(entry: OutboxEntry): Promise<{ topic: string; key: string; value: string; type: string }[]> {
