@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cloudEvent } from './cloudevents.js';
+import { toErrorDetails } from './errors.js';
 
 /** Size limits for activity events (bytes of UTF-8 JSON). */
 export const ActivityLimits = {
@@ -80,3 +81,33 @@ export type ActivityPage = z.infer<typeof ActivityPage>;
 
 export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
 export type ActivityCount = z.infer<typeof ActivityCount>;
+
+/** Validates a POST /activities body (one event or a batch) with a detail per invalid item. */
+export function parseActivityBatch(body: unknown):
+  | { ok: true; events: ActivityEvent[] }
+  | { ok: false; details: { path: string; message: string; code?: string }[] } {
+  const isBatch = Array.isArray(body);
+  const items: unknown[] = isBatch ? body : [body];
+  if (isBatch && (items.length === 0 || items.length > ActivityLimits.batchMaxItems)) {
+    return { ok: false, details: [{ path: 'body', message: `send between 1 and ${ActivityLimits.batchMaxItems} events`, code: 'too_big' }] };
+  }
+  const events: ActivityEvent[] = [];
+  const details: { path: string; message: string; code?: string }[] = [];
+  items.forEach((item, i) => {
+    const result = ActivityEvent.safeParse(item);
+    if (result.success) events.push(result.data);
+    else details.push(...toErrorDetails(result.error, isBatch ? `body.${i}` : 'body'));
+  });
+  return details.length > 0 ? { ok: false, details } : { ok: true, events };
+}
+
+export const ActivityIngestAccepted = z.object({ accepted: z.number().int(), ids: z.array(z.string()) });
+export type ActivityIngestAccepted = z.infer<typeof ActivityIngestAccepted>;
+
+export const ActiveWorkspace = z.object({
+  workspace: z.object({ id: z.number().int(), name: z.string() }),
+  role: z.enum(['viewer', 'member', 'admin']),
+  lastActiveAt: z.string(),
+  activityCount: z.number().int(),
+});
+export type ActiveWorkspace = z.infer<typeof ActiveWorkspace>;

@@ -5,3 +5,4 @@ export * from './activity.js';
 export * from './users.js';
 export * from './users-events.js';
 export * from './health.js';
+export * from './stream.js';

@@ -1,10 +1,16 @@
 import type { Express } from 'express';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
+import { ActivityPublisher } from '@suite/publisher';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
+import { KafkajsConsumer } from './consumer/kafkajs.consumer.js';
+import { Projector } from './consumer/projector.js';
+import { FeedRepository } from './data-access/feed.repository.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
+import { ProjectionStore } from './data-access/projection.store.js';
 import { createRedis } from './data-access/redis.js';
+import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
 
 export const SERVICE_NAME = 'activity-service';
@@ -13,8 +19,10 @@ export const SERVICE_VERSION = '0.1.0';
 export interface ActivityService {
   app: Express;
   logger: Logger;
+  /** Connects Redis and starts the projection consumer (unless disabled). */
   start(): Promise<void>;
   listen(port?: number, host?: string): Promise<RunningServer>;
+  /** Fails readiness, drains HTTP, finishes the batch in flight, leaves the group, closes clients. */
   stop(): Promise<void>;
 }
 
@@ -26,27 +34,61 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS);
   const kafkaReady = kafkaProbe(kafka);
   const metrics = createMetrics(SERVICE_NAME);
+  const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  const store = new ProjectionStore(redis, config.REDIS_KEY_PREFIX, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000 });
+  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const projector = new Projector(store, dlqProducer, log, metrics.registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, publishLive: config.PUBLISH_LIVE });
+  const consumer = new KafkajsConsumer(
+    kafka,
+    { groupId: config.KAFKA_GROUP_ID, topics: [projector.activityTopic, projector.usersTopic], concurrency: config.CONSUMER_CONCURRENCY },
+    log,
+  );
+  const reads = activityReads(new FeedRepository(redis, config.REDIS_KEY_PREFIX));
   const readiness = new Readiness({
     redis: async () => {
       await redis.ping();
     },
     kafka: kafkaReady.check,
+    ...(config.CONSUMER_ENABLED
+      ? {
+          consumer: async () => {
+            if (!consumerRunning) throw new Error('the projection consumer has not joined its group yet');
+            if (!consumer.healthy()) throw new Error('the projection consumer stopped after a fatal error');
+          },
+        }
+      : {}),
   });
   const app = createHttpApp({
     logger: log,
     metrics,
     readiness,
-    api: [activityRouter(verifier)],
+    api: [activityRouter(verifier, reads, publisher, { maxActiveDays: config.ACTIVE_WORKSPACES_MAX_DAYS })],
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
   });
   let server: RunningServer | undefined;
+  let consumerRunning = false;
+  let stopping = false;
+
+  /** Joins the group, retrying with backoff while Kafka is unreachable (readiness says so meanwhile). */
+  async function startConsumer(attempt = 1): Promise<void> {
+    try {
+      await consumer.start(projector);
+      consumerRunning = true;
+    } catch (err) {
+      if (stopping) return;
+      log.warn({ err, attempt }, 'projection consumer could not start; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 15_000)));
+      if (!stopping) return startConsumer(attempt + 1);
+    }
+  }
 
   return {
     app,
     logger: log,
     async start() {
       await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+      if (config.CONSUMER_ENABLED) void startConsumer();
     },
     async listen(port = config.PORT, host = config.HOST) {
       server = await listen(app, port, host);
@@ -54,9 +96,11 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
       return server;
     },
     async stop() {
+      stopping = true;
       readiness.drain();
       await server?.close(config.SHUTDOWN_GRACE_MS);
-      await kafkaReady.close();
+      if (config.CONSUMER_ENABLED) await consumer.stop();
+      await Promise.all([publisher.close(), dlqProducer.disconnect(), kafkaReady.close()]);
       redis.disconnect();
     },
   };

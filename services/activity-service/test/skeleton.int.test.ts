@@ -53,7 +53,7 @@ describe('activity-service readiness', () => {
   beforeAll(async () => {
     [redis, kafka] = await Promise.all([startDisposable('redis'), startDisposable('kafka')]);
     service = await createActivityService(
-      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }),
+      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', CONSUMER_ENABLED: 'false' }),
     );
     await service.start();
     server = await service.listen(0, '127.0.0.1');

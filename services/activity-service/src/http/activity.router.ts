@@ -1,9 +1,62 @@
-import { Router } from 'express';
-import { authenticate, type TokenVerifier } from '@suite/auth';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { AppError, IdParam, parseActivityBatch } from '@suite/contracts';
+import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
+import type { ActivityPublisher } from '@suite/publisher';
+import { parseInput } from '@suite/server-kit';
+import type { ActivityReads } from '../domain/activity-reads.js';
 
-/** Activity reads and ingestion; every route needs a bearer token. */
-export function activityRouter(verifier: TokenVerifier): Router {
+const intString = (max: number) => z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer').transform(Number).refine((n) => n <= max, `must be at most ${max}`);
+
+export interface ActivityRouterOptions {
+  maxActiveDays: number;
+}
+
+function absolute(req: Request, params: Record<string, string>): string {
+  const url = new URL(`${req.protocol}://${req.host}${req.originalUrl}`);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+/** Activity reads (self or admin) and ingestion (scope activity:write). */
+export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, publisher: ActivityPublisher, options: ActivityRouterOptions): Router {
   const router = Router();
   router.use(['/users', '/activities'], authenticate(verifier));
+  const userId = (req: Request) => {
+    const id = parseInput(IdParam, req.params.id, 'path');
+    assertSelfOrAdmin(principalOf(req), id);
+    return id;
+  };
+
+  const PageQuery = z.strictObject({ limit: intString(100).optional(), cursor: z.string().max(400).optional(), workspaceId: intString(999_999_999).optional() });
+  router.get('/users/:id/activities', async (req, res) => {
+    const id = userId(req);
+    const q = parseInput(PageQuery, req.query, 'query');
+    const page = await reads.page(id, q.limit ?? 20, q.cursor, q.workspaceId);
+    res.json({ results: page.results, next: page.nextCursor ? absolute(req, { cursor: page.nextCursor }) : null });
+  });
+
+  router.get('/users/:id/activity-count', async (req, res) => {
+    const id = userId(req);
+    parseInput(z.strictObject({}), req.query, 'query');
+    res.json({ userId: id, count: await reads.count(id) });
+  });
+
+  const ActiveQuery = z.strictObject({ days: intString(options.maxActiveDays).optional() });
+  router.get('/users/:id/active-workspaces', async (req, res) => {
+    const id = userId(req);
+    const q = parseInput(ActiveQuery, req.query, 'query');
+    res.json(await reads.activeWorkspaces(id, q.days ?? 30));
+  });
+
+  router.post('/activities', async (req, res) => {
+    assertScope(principalOf(req), 'activity:write');
+    parseInput(z.strictObject({}), req.query, 'query');
+    const parsed = parseActivityBatch(req.body);
+    if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
+    const ids = await publisher.publish(parsed.events);
+    res.status(202).json({ accepted: ids.length, ids });
+  });
+
   return router;
 }

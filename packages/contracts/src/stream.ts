@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { Activity } from './activity.js';
+
+/** Messages a stream client receives (WebSocket text frames or SSE `data:`), by `type`. */
+export const StreamActivityMessage = z.object({ type: z.literal('activity'), cursor: z.string(), activity: Activity });
+export const StreamReadyMessage = z.object({ type: z.literal('ready'), cursor: z.string().nullable() });
+export const StreamResetMessage = z.object({ type: z.literal('reset'), reason: z.string() });
+export const StreamErrorMessage = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
+export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage]);
+export type StreamMessage = z.infer<typeof StreamMessage>;
+
+/** What the activity-service publishes on a user's Redis channel after a commit. */
+export const LiveNotice = z.discriminatedUnion('type', [
+  StreamActivityMessage,
+  z.object({ type: z.literal('deleted'), userId: z.number().int() }),
+]);
+export type LiveNotice = z.infer<typeof LiveNotice>;
+
+/** Redis key layout shared by the activity-service (writer) and the stream-gateway (reader). */
+export const RedisKeys = {
+  user: (prefix: string, userId: number | string) => `${prefix}u:${userId}:`,
+  feed: (prefix: string, userId: number | string) => `${prefix}u:${userId}:feed`,
+  items: (prefix: string, userId: number | string) => `${prefix}u:${userId}:items`,
+  liveChannel: (prefix: string, userId: number | string) => `${prefix}live:${userId}`,
+};
+
+/** WebSocket close codes the gateway uses; documented in docs/stream.md. */
+export const StreamCloseCodes = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  serverError: 1011,
+  tokenExpired: 4001,
+  userDeleted: 4004,
+  slowConsumer: 4008,
+  tooManyConnections: 4029,
+} as const;

@@ -1,0 +1,112 @@
+import { ActivityEvent, ActivityLimits, AppError, Topics, toErrorDetails } from '@suite/contracts';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+
+export interface PublisherOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Prepended to `activity.events` (tests, multi-tenant clusters). */
+  topicPrefix?: string;
+  /** How long a publish may wait for others to share its produce request. */
+  lingerMs?: number;
+  /** Events per produce request at most. */
+  maxBatch?: number;
+}
+
+interface Pending {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Publishes activity events: validated, keyed by user, idempotent, acks=all, batched. */
+export class ActivityPublisher {
+  private readonly producer: Producer;
+  private readonly topic: string;
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private connected: Promise<void> | undefined;
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly options: PublisherOptions) {
+    const kafka = new Kafka({ clientId: options.clientId ?? 'activity-publisher', brokers: options.brokers, logLevel: logLevel.NOTHING });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.topic = `${options.topicPrefix ?? ''}${Topics.activityEvents}`;
+  }
+
+  /** Connects eagerly (publish also connects on first use). */
+  connect(): Promise<void> {
+    this.connected ??= this.producer.connect().catch((err: unknown) => {
+      this.connected = undefined;
+      throw err;
+    });
+    return this.connected;
+  }
+
+  /** Validates every event, then resolves once Kafka acknowledged all of them (acks=all). */
+  async publish(events: unknown | unknown[]): Promise<string[]> {
+    const list = Array.isArray(events) ? events : [events];
+    const valid = list.map((event, index) => {
+      const result = ActivityEvent.safeParse(event);
+      if (!result.success) throw new AppError('validation_failed', `event ${index} is invalid`, toErrorDetails(result.error, `[${index}]`));
+      const value = JSON.stringify(result.data);
+      if (Buffer.byteLength(value) > ActivityLimits.eventMaxBytes) {
+        throw new AppError('payload_too_large', `event ${index} is larger than ${ActivityLimits.eventMaxBytes} bytes`);
+      }
+      return { key: result.data.subject, value, id: result.data.id, traceparent: result.data.traceparent };
+    });
+    await Promise.all(
+      valid.map(
+        (e) =>
+          new Promise<void>((resolve, reject) => {
+            this.queue.push({ key: e.key, value: e.value, headers: e.traceparent ? { traceparent: e.traceparent } : {}, resolve, reject });
+          }),
+      ).concat(this.schedule()),
+    );
+    return valid.map((e) => e.id);
+  }
+
+  private schedule(): Promise<void> {
+    if (this.queue.length >= (this.options.maxBatch ?? 500)) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      return this.flush();
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.options.lingerMs ?? 2);
+    return Promise.resolve();
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const work = (async () => {
+      try {
+        await this.connect();
+        await this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          compression: CompressionTypes.None,
+          messages: batch.map((p) => ({ key: p.key, value: p.value, headers: p.headers })),
+        });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(new AppError('unavailable', `Kafka did not acknowledge the events: ${(err as Error).message}`));
+      }
+    })();
+    this.inFlight.add(work);
+    await work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Sends what is queued, waits for acknowledgements, disconnects. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.flush();
+    await Promise.all(this.inFlight);
+    await this.producer.disconnect();
+  }
+}

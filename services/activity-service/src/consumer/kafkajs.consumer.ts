@@ -1,0 +1,94 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from '@suite/logger';
+import type { ConsumerHandlers, ConsumerPort, RecordBatch } from './consumer.port.js';
+
+export interface KafkajsConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Partitions processed at the same time (different users never share a partition's order). */
+  concurrency: number;
+}
+
+/**
+ * kafkajs behind the ConsumerPort. Offsets are never committed to Kafka: the projection stores
+ * them atomically with its data, and each assignment seeks to them. With nothing stored (a fresh
+ * or dropped projection) the group starts from the beginning of the log.
+ */
+export class KafkajsConsumer implements ConsumerPort {
+  private readonly consumer: Consumer;
+  private crashed = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: KafkajsConsumerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 15_000,
+      heartbeatInterval: 3_000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+  }
+
+  private listening = false;
+
+  async start(handlers: ConsumerHandlers): Promise<void> {
+    const { consumer } = this;
+    if (!this.listening) this.listen(handlers);
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
+    await this.run(handlers);
+  }
+
+  private listen(handlers: ConsumerHandlers): void {
+    const { consumer } = this;
+    this.listening = true;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      this.logger.info({ assigned }, 'partitions assigned');
+      void handlers
+        .startOffsets(assigned)
+        .then((seeks) => seeks.forEach((s) => consumer.seek(s)))
+        .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; the projection guards against re-applying'));
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.crashed = !payload.restart;
+      this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+  }
+
+  private async run(handlers: ConsumerHandlers): Promise<void> {
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const records: RecordBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: batch.highWatermark,
+          records: batch.messages.map((m) => ({
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            timestamp: m.timestamp,
+            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+          })),
+        };
+        await handlers.onBatch(records);
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  healthy(): boolean {
+    return !this.crashed;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Lua scripts that apply a whole Kafka batch in one Redis round trip, together with the
+ * partition's next offset, so a redelivered batch changes nothing. Keys are built inside the
+ * script from the prefix: projections live on one Redis primary (not Redis Cluster).
+ */
+
+/** ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, n, then 8 per event. */
+export const APPLY_ACTIVITIES = `
+local prefix, offsetsKey, field = ARGV[1], ARGV[2], ARGV[3]
+local nextOffset, cap, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local live = ARGV[7] == '1'
+local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
+local applied, duplicates, dropped, stale = 0, 0, 0, 0
+local i = 9
+for _ = 1, tonumber(ARGV[8]) do
+  local offset, uid, id, seenAt = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local ws, member, json, cursor = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  i = i + 8
+  local u = prefix .. 'u:' .. uid .. ':'
+  if offset < stored then
+    stale = stale + 1
+  elseif redis.call('EXISTS', u .. 'deleted') == 1 then
+    dropped = dropped + 1
+  elseif redis.call('ZSCORE', u .. 'seen', id) then
+    duplicates = duplicates + 1
+  else
+    redis.call('ZADD', u .. 'seen', seenAt, id)
+    redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (seenAt - window))
+    redis.call('INCR', u .. 'count')
+    redis.call('ZADD', u .. 'feed', 0, member)
+    redis.call('HSET', u .. 'items', member, json)
+    local size = redis.call('ZCARD', u .. 'feed')
+    if size > cap then
+      local evicted = redis.call('ZRANGE', u .. 'feed', 0, size - cap - 1)
+      redis.call('ZREMRANGEBYRANK', u .. 'feed', 0, size - cap - 1)
+      redis.call('HDEL', u .. 'items', unpack(evicted))
+    end
+    local t = tonumber(string.sub(member, 1, 15))
+    local last = tonumber(redis.call('HGET', u .. 'wslast', ws) or '0')
+    if t > last then redis.call('HSET', u .. 'wslast', ws, t) end
+    redis.call('HINCRBY', u .. 'wscount', ws, 1)
+    if live then
+      redis.call('PUBLISH', prefix .. 'live:' .. uid, '{"type":"activity","cursor":"' .. cursor .. '","activity":' .. json .. '}')
+    end
+    applied = applied + 1
+  end
+end
+if nextOffset > stored then redis.call('HSET', offsetsKey, field, nextOffset) end
+return { applied, duplicates, dropped, stale }
+`;
+
+/** ARGV: prefix, offsetsKey, offsetField, nextOffset, publishLive, n, then 2 per event (offset, event JSON). */
+export const APPLY_USERS_EVENTS = `
+local prefix, offsetsKey, field, nextOffset = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local live = ARGV[5] == '1'
+local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
+local applied = 0
+local function forget_access(u, uid)
+  for _, ws in ipairs(redis.call('HKEYS', u .. 'access')) do redis.call('SREM', prefix .. 'ws:' .. ws .. ':members', uid) end
+  redis.call('DEL', u .. 'access')
+end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local offset, event = tonumber(ARGV[i]), cjson.decode(ARGV[i + 1])
+  i = i + 2
+  if offset >= stored then
+    local t, d = event['type'], event['data']
+    if t == 'io.activitysuite.user.deleted' then
+      local uid = tostring(d['userId'])
+      local u = prefix .. 'u:' .. uid .. ':'
+      forget_access(u, uid)
+      redis.call('DEL', u .. 'count', u .. 'feed', u .. 'items', u .. 'seen', u .. 'wslast', u .. 'wscount', u .. 'accessv')
+      redis.call('SET', u .. 'deleted', '1')
+      if live then redis.call('PUBLISH', prefix .. 'live:' .. uid, '{"type":"deleted","userId":' .. uid .. '}') end
+    elseif t == 'io.activitysuite.user.access-changed' then
+      local uid = tostring(d['userId'])
+      local u = prefix .. 'u:' .. uid .. ':'
+      local current = tonumber(redis.call('GET', u .. 'accessv') or '-1')
+      if redis.call('EXISTS', u .. 'deleted') == 0 and d['version'] > current then
+        forget_access(u, uid)
+        for _, w in ipairs(d['workspaces']) do
+          local ws = tostring(w['workspaceId'])
+          redis.call('HSET', u .. 'access', ws, cjson.encode({ name = w['name'], role = w['role'] }))
+          redis.call('SADD', prefix .. 'ws:' .. ws .. ':members', uid)
+        end
+        redis.call('SET', u .. 'accessv', d['version'])
+      end
+    elseif t == 'io.activitysuite.workspace.renamed' then
+      local ws = tostring(d['workspaceId'])
+      for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'ws:' .. ws .. ':members')) do
+        local u = prefix .. 'u:' .. uid .. ':'
+        local entry = redis.call('HGET', u .. 'access', ws)
+        if entry then
+          local a = cjson.decode(entry)
+          redis.call('HSET', u .. 'access', ws, cjson.encode({ name = d['name'], role = a['role'] }))
+        end
+      end
+    elseif t == 'io.activitysuite.workspace.deleted' then
+      local ws = tostring(d['workspaceId'])
+      for _, uid in ipairs(redis.call('SMEMBERS', prefix .. 'ws:' .. ws .. ':members')) do
+        redis.call('HDEL', prefix .. 'u:' .. uid .. ':access', ws)
+      end
+      redis.call('DEL', prefix .. 'ws:' .. ws .. ':members')
+    end
+    applied = applied + 1
+  end
+end
+if nextOffset > stored then redis.call('HSET', offsetsKey, field, nextOffset) end
+return applied
+`;

@@ -1,0 +1,50 @@
+import { AppError, type Activity, type ActiveWorkspace } from '@suite/contracts';
+import type { FeedRepository } from '../data-access/feed.repository.js';
+import { decodeCursor, encodeCursor } from './decode.js';
+
+const SCAN_STEP = 200;
+
+/** Read use cases over the projections. */
+export function activityReads(feed: FeedRepository) {
+  return {
+    /** Newest first; `cursor` continues after the last item of the previous page. */
+    async page(userId: number, limit: number, cursor: string | undefined, workspaceId: number | undefined): Promise<{ results: Activity[]; nextCursor: string | null }> {
+      let before: string | undefined;
+      if (cursor !== undefined) {
+        before = decodeCursor(cursor);
+        if (!before) throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+      }
+      const results: { member: string; activity: Activity }[] = [];
+      // The feed is capped, so even a filtered scan is bounded by the feed length.
+      for (;;) {
+        const want = workspaceId === undefined ? limit + 1 - results.length : SCAN_STEP;
+        const entries = await feed.older(userId, before, want);
+        for (const e of entries) {
+          const activity = JSON.parse(e.json) as Activity;
+          if (workspaceId === undefined || activity.workspaceId === workspaceId) results.push({ member: e.member, activity });
+        }
+        if (results.length > limit || entries.length < want) break;
+        before = entries.at(-1)!.member;
+      }
+      const page = results.slice(0, limit);
+      return { results: page.map((r) => r.activity), nextCursor: results.length > limit ? encodeCursor(page.at(-1)!.member) : null };
+    },
+
+    count: (userId: number) => feed.count(userId),
+
+    /** Workspaces active within `days` that the user can still reach, most recent first. */
+    async activeWorkspaces(userId: number, days: number, now = Date.now()): Promise<ActiveWorkspace[]> {
+      const since = now - days * 86_400_000;
+      const { last, counts, access } = await feed.recency(userId);
+      const out: ActiveWorkspace[] = [];
+      for (const [ws, at] of Object.entries(last)) {
+        const grant = access[ws];
+        if (!grant || Number(at) < since) continue;
+        const { name, role } = JSON.parse(grant) as { name: string; role: ActiveWorkspace['role'] };
+        out.push({ workspace: { id: Number(ws), name }, role, lastActiveAt: new Date(Number(at)).toISOString(), activityCount: Number(counts[ws] ?? 0) });
+      }
+      return out.sort((a, b) => b.lastActiveAt.localeCompare(a.lastActiveAt) || a.workspace.id - b.workspace.id);
+    },
+  };
+}
+export type ActivityReads = ReturnType<typeof activityReads>;

@@ -1,0 +1,59 @@
+import { ActivityEvent, ActivityLimits, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
+import type { ActivityWrite } from '../data-access/projection.store.js';
+
+export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
+
+export type Decoded =
+  | { ok: true; event: ActivityEventType }
+  | { ok: false; reason: DeadLetterReason; detail: string };
+
+/** Classifies one Kafka record value: a valid activity event, or why it is a dead letter. */
+export function decodeActivity(value: Buffer | null): Decoded {
+  if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
+  if (value.length > ActivityLimits.eventMaxBytes) {
+    return { ok: false, reason: 'oversized', detail: `${value.length} bytes > ${ActivityLimits.eventMaxBytes}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) };
+  }
+  const result = ActivityEvent.safeParse(parsed);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    return { ok: false, reason: 'schema_invalid', detail: `${first?.path.join('.') || '(root)'}: ${first?.message}`.slice(0, 200) };
+  }
+  return { ok: true, event: result.data };
+}
+
+/** Feed members sort by event time, then id: 15-digit zero-padded milliseconds, a colon, the id. */
+export function feedMember(event: ActivityEventType): string {
+  return `${String(Date.parse(event.time)).padStart(15, '0')}:${event.id}`;
+}
+
+export function encodeCursor(member: string): string {
+  return Buffer.from(member, 'utf8').toString('base64url');
+}
+
+/** Decodes an opaque cursor; undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
+  const member = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
+}
+
+/** The strings the projection script stores for one event. */
+export function toWrite(event: ActivityEventType, offset: string, seenAt: number): ActivityWrite {
+  const member = feedMember(event);
+  return {
+    offset,
+    userId: Number(event.subject),
+    eventId: event.id,
+    seenAt,
+    workspaceId: event.data.workspaceId,
+    member,
+    json: JSON.stringify(toActivity(event)),
+    cursor: encodeCursor(member),
+  };
+}

@@ -1,0 +1,69 @@
+import { signDevToken } from '@suite/auth';
+import { ActivityPublisher } from '@suite/publisher';
+import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import type { RunningServer } from '@suite/server-kit';
+import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
+
+export const secret = 'activity-test-secret-0123456789abcdefghijkl';
+
+/** Starts activity-service in-process on its own key prefix, topics and consumer group. */
+export async function startActivityService(label: string, env: Record<string, string> = {}) {
+  const infra = testInfra();
+  const names = isolate(label);
+  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
+  const config = {
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: names.keyPrefix,
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: names.topicPrefix,
+    KAFKA_GROUP_ID: `${names.id}-projector`,
+    JWT_SECRET: secret,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SHUTDOWN_GRACE_MS: '1000',
+    ...env,
+  };
+  const service: ActivityService = await createActivityService(loadActivityConfig(config));
+  await service.start();
+  const server: RunningServer = await service.listen(0, '127.0.0.1');
+  const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
+  return {
+    service, server, names, infra, config, publisher,
+    api: `${server.url}/api/v1`,
+    activityTopic: `${names.topicPrefix}activity.events`,
+    usersTopic: `${names.topicPrefix}users.events`,
+    stop: async () => {
+      await publisher.close();
+      await service.stop();
+    },
+  };
+}
+
+let sequence = 0;
+/** A valid activity event for `userId`; override any field. */
+export function activityEvent(userId: number, overrides: { id?: string; time?: string; workspaceId?: number; verb?: string } = {}) {
+  sequence += 1;
+  return {
+    specversion: '1.0' as const,
+    id: overrides.id ?? `evt-${process.pid}-${Date.now()}-${sequence}`,
+    source: '/tests',
+    type: 'io.activitysuite.activity.recorded' as const,
+    time: overrides.time ?? new Date(Date.UTC(2026, 0, 1) + sequence * 1000).toISOString(),
+    subject: String(userId),
+    data: { actorId: userId, verb: overrides.verb ?? 'commented', object: { type: 'document', id: String(sequence) }, workspaceId: overrides.workspaceId ?? 7 },
+  };
+}
+
+/** A users.events record as users-service publishes it. */
+export function usersEvent(type: string, subject: number, data: Record<string, unknown>) {
+  sequence += 1;
+  return {
+    specversion: '1.0', id: `u-${process.pid}-${sequence}`, source: '/users-service', type: `io.activitysuite.${type}`,
+    time: new Date().toISOString(), subject: String(subject), datacontenttype: 'application/json', data,
+  };
+}
+
+export const tokens = {
+  admin: () => signDevToken(secret, { sub: '900000', roles: ['admin'] }),
+  user: (id: number) => signDevToken(secret, { sub: String(id) }),
+  writer: () => signDevToken(secret, { sub: 'publisher', scopes: ['activity:write'] }),
+};

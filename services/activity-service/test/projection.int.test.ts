@@ -1,0 +1,174 @@
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Activity, ActivityPage, ActiveWorkspace, ErrorBody, LiveNotice } from '@suite/contracts';
+import { call, eventually } from '@suite/testkit';
+import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
+
+let ctx: Awaited<ReturnType<typeof startActivityService>>;
+let kafka: Kafka;
+let raw: Redis;
+
+const get = async (path: string, token?: string) => call('GET', `${ctx.api}${path}`, { token: token ?? (await tokens.admin()) });
+const count = async (userId: number) => ((await get(`/users/${userId}/activity-count`)).body as { count: number }).count;
+const feed = async (userId: number, query = '') => ActivityPage.parse((await get(`/users/${userId}/activities?limit=100${query}`)).body).results;
+const countBecomes = (userId: number, n: number) => eventually(async () => ((await count(userId)) === n ? true : undefined), 20_000);
+async function sendUsersEvents(events: object[]) {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: ctx.usersTopic, acks: -1, messages: events.map((e) => ({ key: (e as { subject: string }).subject, value: JSON.stringify(e) })) });
+  await producer.disconnect();
+}
+
+beforeAll(async () => {
+  ctx = await startActivityService('projection', { FEED_MAX_ITEMS: '5' });
+  kafka = new Kafka({ clientId: 'projection-test', brokers: ctx.infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+  raw = new Redis(ctx.infra.redisUrl);
+});
+afterAll(async () => {
+  raw.disconnect();
+  await ctx.stop();
+});
+
+describe('projections', () => {
+  it('when the same event id is published twice, it is counted once', async () => {
+    const event = activityEvent(101);
+    await ctx.publisher.publish(event);
+    await ctx.publisher.publish(event);
+    await ctx.publisher.publish(activityEvent(101));
+    await countBecomes(101, 2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count(101)).toBe(2);
+    expect((await feed(101)).map((a) => a.id)).toContain(event.id);
+  });
+
+  it('when events arrive out of time order, the feed is in time order, newest first', async () => {
+    const times = ['2026-03-01T10:00:03Z', '2026-03-01T10:00:01Z', '2026-03-01T10:00:04Z', '2026-03-01T10:00:02Z'];
+    for (const time of times) await ctx.publisher.publish(activityEvent(102, { time }));
+    await countBecomes(102, 4);
+    expect((await feed(102)).map((a) => a.time)).toEqual([...times].sort().reverse().map((t) => new Date(t).toISOString()));
+  });
+
+  it('when more events arrive than the feed keeps, the feed is capped and the count stays exact', async () => {
+    await ctx.publisher.publish(Array.from({ length: 8 }, (_, i) => activityEvent(103, { time: `2026-04-01T00:00:0${i}Z` })));
+    await countBecomes(103, 8);
+    const items = await feed(103);
+    expect(items).toHaveLength(5);
+    expect(items[0]!.time).toBe('2026-04-01T00:00:07.000Z');
+    expect(await raw.hlen(`${ctx.names.keyPrefix}u:103:items`)).toBe(5);
+  });
+
+  it('pages with an opaque cursor and filters by workspace', async () => {
+    await ctx.publisher.publish([1, 2, 3, 4].map((i) => activityEvent(104, { time: `2026-05-01T00:00:0${i}Z`, workspaceId: i % 2 === 0 ? 20 : 21 })));
+    await countBecomes(104, 4);
+    const first = ActivityPage.parse((await get('/users/104/activities?limit=3')).body);
+    expect(first.results).toHaveLength(3);
+    expect(first.next).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/104\/activities\?limit=3&cursor=/);
+    const second = ActivityPage.parse((await call('GET', first.next!, { token: await tokens.admin() })).body);
+    expect(second.results.map((a) => a.time)).toEqual(['2026-05-01T00:00:01.000Z']);
+    expect(second.next).toBeNull();
+    const filtered = await feed(104, '&workspaceId=20');
+    expect(filtered.map((a) => a.workspaceId)).toEqual([20, 20]);
+    const bad = await get('/users/104/activities?cursor=nonsense!');
+    expect(bad.status).toBe(400);
+    expect((await get('/users/104/activities?limit=101')).status).toBe(400);
+    expect((await get('/users/104/activities?since=1')).status).toBe(400);
+  });
+
+  it('active workspaces: active within the window, still accessible, names from the replica, most recent first', async () => {
+    const now = Date.now();
+    await sendUsersEvents([
+      usersEvent('user.access-changed', 105, { userId: 105, version: 1, workspaces: [{ workspaceId: 31, name: 'Alpha', role: 'member' }, { workspaceId: 32, name: 'Beta', role: 'viewer' }, { workspaceId: 33, name: 'Gamma', role: 'admin' }] }),
+    ]);
+    await ctx.publisher.publish([
+      activityEvent(105, { workspaceId: 31, time: new Date(now - 3_600_000).toISOString() }),
+      activityEvent(105, { workspaceId: 31, time: new Date(now - 7_200_000).toISOString() }),
+      activityEvent(105, { workspaceId: 32, time: new Date(now - 60_000).toISOString() }),
+      activityEvent(105, { workspaceId: 33, time: new Date(now - 40 * 86_400_000).toISOString() }),
+      activityEvent(105, { workspaceId: 34, time: new Date(now - 1000).toISOString() }),
+    ]);
+    await countBecomes(105, 5);
+    const list = ((await get('/users/105/active-workspaces?days=30')).body as unknown[]).map((w) => ActiveWorkspace.parse(w));
+    expect(list.map((w) => [w.workspace.name, w.role, w.activityCount])).toEqual([
+      ['Beta', 'viewer', 1],
+      ['Alpha', 'member', 2],
+    ]);
+    // Access to Beta is revoked and Alpha is renamed: the replica follows.
+    await sendUsersEvents([
+      usersEvent('user.access-changed', 105, { userId: 105, version: 2, workspaces: [{ workspaceId: 31, name: 'Alpha', role: 'member' }] }),
+      usersEvent('workspace.renamed', 31, { workspaceId: 31, name: 'Alpha Prime' }),
+      usersEvent('user.access-changed', 105, { userId: 105, version: 1, workspaces: [] }),
+    ]);
+    await eventually(async () => {
+      const now2 = (await get('/users/105/active-workspaces')).body as ActiveWorkspace[];
+      return now2.length === 1 && now2[0]!.workspace.name === 'Alpha Prime' ? true : undefined;
+    }, 20_000);
+    expect((await get('/users/105/active-workspaces?days=0')).status).toBe(400);
+    expect((await get('/users/105/active-workspaces?days=366')).status).toBe(400);
+  });
+
+  it('publishes each applied activity on the user’s channel after the commit, with its cursor', async () => {
+    const sub = new Redis(ctx.infra.redisUrl);
+    const received: unknown[] = [];
+    await sub.subscribe(`${ctx.names.keyPrefix}live:106`);
+    sub.on('message', (_channel, message) => received.push(JSON.parse(message)));
+    const event = activityEvent(106);
+    await ctx.publisher.publish(event);
+    await eventually(async () => (received.length > 0 ? true : undefined), 20_000);
+    const notice = LiveNotice.parse(received[0]);
+    expect(notice.type === 'activity' && notice.activity.id).toBe(event.id);
+    expect(notice.type === 'activity' && typeof notice.cursor).toBe('string');
+    sub.disconnect();
+  });
+
+  it('when a user is deleted, their projections are purged and later events change nothing', async () => {
+    const sub = new Redis(ctx.infra.redisUrl);
+    const received: unknown[] = [];
+    await sub.subscribe(`${ctx.names.keyPrefix}live:107`);
+    sub.on('message', (_c, m) => received.push(JSON.parse(m)));
+    await sendUsersEvents([usersEvent('user.access-changed', 107, { userId: 107, version: 1, workspaces: [{ workspaceId: 41, name: 'W', role: 'member' }] })]);
+    await ctx.publisher.publish([activityEvent(107, { workspaceId: 41 }), activityEvent(107, { workspaceId: 41 })]);
+    await countBecomes(107, 2);
+    await sendUsersEvents([usersEvent('user.deleted', 107, { userId: 107 })]);
+    await countBecomes(107, 0);
+    await ctx.publisher.publish(activityEvent(107, { workspaceId: 41 }));
+    await eventually(async () => {
+      const metrics = (await call('GET', `${ctx.server.url}/metrics`)).body as string;
+      return /activity_events_dropped_total\{reason="user_deleted"[^}]*\} 1/.test(metrics) ? true : undefined;
+    }, 20_000);
+    expect(await count(107)).toBe(0);
+    expect(await feed(107)).toEqual([]);
+    expect(await raw.keys(`${ctx.names.keyPrefix}u:107:*`)).toEqual([`${ctx.names.keyPrefix}u:107:deleted`]);
+    expect(await raw.sismember(`${ctx.names.keyPrefix}ws:41:members`, '107')).toBe(0);
+    expect(received.map((m) => LiveNotice.parse(m).type)).toEqual(['activity', 'activity', 'deleted']);
+    sub.disconnect();
+  });
+});
+
+describe('ingestion over HTTP', () => {
+  it('accepts one event or a batch with activity:write and answers 202 once Kafka acknowledged', async () => {
+    const writer = await tokens.writer();
+    const one = await call('POST', `${ctx.api}/activities`, { token: writer, body: activityEvent(108) });
+    expect(one.status).toBe(202);
+    expect(one.body).toMatchObject({ accepted: 1 });
+    const batch = await call('POST', `${ctx.api}/activities`, { token: writer, body: [activityEvent(108), activityEvent(108)] });
+    expect(batch.body).toMatchObject({ accepted: 2 });
+    await countBecomes(108, 3);
+    Activity.array().parse(await feed(108));
+  });
+
+  it('rejects invalid items with per-item details, oversized batches, and bodies over the limit', async () => {
+    const writer = await tokens.writer();
+    const bad = await call('POST', `${ctx.api}/activities`, { token: writer, body: [activityEvent(109), { ...activityEvent(109), subject: 'bob' }, { ...activityEvent(109), data: { verb: 'x' } }] });
+    expect(bad.status).toBe(400);
+    const paths = ErrorBody.parse(bad.body).error.details!.map((d) => d.path);
+    expect(paths.some((p) => p.startsWith('body.1.subject'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('body.2.data'))).toBe(true);
+    const tooMany = await call('POST', `${ctx.api}/activities`, { token: writer, body: Array.from({ length: 501 }, () => activityEvent(109)) });
+    expect(tooMany.status).toBe(400);
+    const huge = await call('POST', `${ctx.api}/activities`, { token: writer, body: Array.from({ length: 400 }, () => ({ ...activityEvent(109), data: { ...activityEvent(109).data, metadata: { blob: 'x'.repeat(3000) } } })) });
+    expect(huge.status).toBe(413);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count(109)).toBe(0);
+  });
+});
