@@ -16,6 +16,7 @@ export const activityConfigShape = {
   BODY_LIMIT: env.string('1mb'),
   CONSUMER_ENABLED: env.bool(true),
   CONSUMER_CONCURRENCY: env.int(3, 1, 64),
+  KAFKA_SESSION_TIMEOUT_MS: env.int(15_000, 6_000, 300_000),
   FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   DEDUP_WINDOW_S: env.int(7 * 86_400, 60, 365 * 86_400),
   ACTIVE_WORKSPACES_MAX_DAYS: env.int(365, 1, 3650),

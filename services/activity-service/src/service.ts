@@ -40,7 +40,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const projector = new Projector(store, dlqProducer, log, metrics.registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, publishLive: config.PUBLISH_LIVE });
   const consumer = new KafkajsConsumer(
     kafka,
-    { groupId: config.KAFKA_GROUP_ID, topics: [projector.activityTopic, projector.usersTopic], concurrency: config.CONSUMER_CONCURRENCY },
+    { groupId: config.KAFKA_GROUP_ID, topics: [projector.activityTopic, projector.usersTopic], concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
     log,
   );
   const reads = activityReads(new FeedRepository(redis, config.REDIS_KEY_PREFIX));

@@ -7,6 +7,7 @@ export interface KafkajsConsumerOptions {
   topics: string[];
   /** Partitions processed at the same time (different users never share a partition's order). */
   concurrency: number;
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -25,8 +26,8 @@ export class KafkajsConsumer implements ConsumerPort {
   ) {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: 15_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(options.sessionTimeoutMs / 5),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
   }
