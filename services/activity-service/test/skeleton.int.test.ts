@@ -23,10 +23,13 @@ describe('activity-service skeleton', () => {
   });
   afterAll(() => service.stop());
 
-  it('when asked, /readyz reports Kafka and Redis ready', async () => {
-    const ready = await call('GET', `${server.url}/readyz`);
+  it('when asked, /readyz reports Kafka, Redis and the joined consumer ready', async () => {
+    const ready = await eventually(async () => {
+      const res = await call('GET', `${server.url}/readyz`);
+      return res.status === 200 ? res : undefined;
+    }, 30_000);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { kafka: { ok: true }, redis: { ok: true } } });
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { kafka: { ok: true }, redis: { ok: true }, consumer: { ok: true } } });
   });
 
   it('when activity routes are called without a token, the answer is 401 in the error shape', async () => {
