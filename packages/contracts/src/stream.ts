@@ -35,3 +35,20 @@ export const StreamCloseCodes = {
   slowConsumer: 4008,
   tooManyConnections: 4029,
 } as const;
+
+/** Feed members sort by event time, then id: 15-digit zero-padded milliseconds, a colon, the id. */
+export function feedMember(timeIso: string, eventId: string): string {
+  return `${String(Date.parse(timeIso)).padStart(15, '0')}:${eventId}`;
+}
+
+/** The opaque cursor clients see for a feed member. */
+export function encodeCursor(member: string): string {
+  return Buffer.from(member, 'utf8').toString('base64url');
+}
+
+/** Decodes an opaque cursor to its feed member; undefined when it is not one we issued. */
+export function decodeCursor(cursor: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
+  const member = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
+}

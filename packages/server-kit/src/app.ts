@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
+import { stdSerializers } from 'pino';
 import type { AppError } from '@suite/contracts';
 import { requestContext, type Logger } from '@suite/logger';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
@@ -15,6 +16,8 @@ export interface HttpAppOptions {
   readiness: Readiness;
   /** Routers mounted under `/api/v1`. */
   api: Router[];
+  /** Routers mounted at the root (pages outside the API). */
+  root?: Router[];
   /** Maximum JSON body size, e.g. "100kb". */
   bodyLimit: string;
   /** Express `trust proxy` value: which hops' X-Forwarded-* headers to believe. */
@@ -41,6 +44,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      serializers: {
+        // Browsers put stream tokens in the query string: never log them.
+        req: stdSerializers.wrapRequestSerializer((req) => {
+          req.url = req.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+          return req;
+        }),
+      },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
@@ -60,6 +70,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use('/api/v1', express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
   for (const router of options.api) app.use('/api/v1', router);
+  for (const router of options.root ?? []) app.use(router);
 
   app.use(notFoundMiddleware);
   app.use(errorMiddleware(logger, options.mapError));

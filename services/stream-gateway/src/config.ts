@@ -11,6 +11,13 @@ export const gatewayConfigShape = {
   REDIS_KEY_PREFIX: z.string().default(''),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  STREAM_ALLOWED_ORIGINS: env.list('http://127.0.0.1:8080,http://localhost:8080'),
+  STREAM_HIGH_WATER_MARK_BYTES: env.int(1_048_576, 1024, 64 * 1_048_576),
+  STREAM_MAX_CONNECTIONS_PER_USER: env.int(10, 1, 10_000),
+  STREAM_HEARTBEAT_MS: env.int(30_000, 100, 600_000),
+  STREAM_MAX_PAYLOAD_BYTES: env.int(4096, 125, 1_048_576),
+  /** Must match the activity-service's FEED_MAX_ITEMS (to tell a too-old cursor). */
+  FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   ...authEnv,
 };
 

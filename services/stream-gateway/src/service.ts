@@ -1,10 +1,16 @@
 import type { Express } from 'express';
+import { StreamCloseCodes } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { GatewayConfig } from './config.js';
 import { createRedis } from './data-access/redis.js';
-import { streamRouter } from './http/stream.router.js';
+import { Hub } from './domain/hub.js';
+import { FeedReader } from './domain/replay.js';
+import { demoRouter } from './http/demo.router.js';
+import { sseRouter } from './http/sse.router.js';
+import { createStreamMetrics } from './stream.metrics.js';
+import { WsGateway } from './ws/stream.gateway.js';
 
 export const SERVICE_NAME = 'stream-gateway';
 export const SERVICE_VERSION = '0.1.0';
@@ -14,6 +20,7 @@ export interface GatewayService {
   logger: Logger;
   start(): Promise<void>;
   listen(port?: number, host?: string): Promise<RunningServer>;
+  /** Fails readiness, closes every stream with 1001, drains HTTP, closes Redis. */
   stop(): Promise<void>;
 }
 
@@ -22,17 +29,35 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
+  // Pub/sub needs its own connection; it resubscribes by itself after a reconnect.
+  const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`);
   const metrics = createMetrics(SERVICE_NAME);
+  const streamMetrics = createStreamMetrics(metrics.registry);
+  const hub = new Hub(subscriber, config.REDIS_KEY_PREFIX, log, (n) => streamMetrics.deliveries.inc(n));
+  const feed = new FeedReader(redis, config.REDIS_KEY_PREFIX, config.FEED_MAX_ITEMS);
+  const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER };
+  const ws = new WsGateway(
+    verifier,
+    hub,
+    feed,
+    { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES },
+    log,
+    streamMetrics,
+  );
   const readiness = new Readiness({
     redis: async () => {
       await redis.ping();
+    },
+    'redis-subscriber': async () => {
+      if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
     },
   });
   const app = createHttpApp({
     logger: log,
     metrics,
     readiness,
-    api: [streamRouter(verifier)],
+    api: [sseRouter(verifier, hub, feed, { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS }, streamMetrics)],
+    root: [demoRouter()],
     bodyLimit: '16kb',
     trustProxy: config.TRUST_PROXY,
   });
@@ -42,17 +67,25 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
     app,
     logger: log,
     async start() {
-      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+      await Promise.all([
+        redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry')),
+        subscriber.connect().catch((err: unknown) => log.warn({ err }, 'redis subscriber not reachable yet; will retry')),
+      ]);
     },
     async listen(port = config.PORT, host = config.HOST) {
       server = await listen(app, port, host);
+      ws.attach(server.server);
       log.info({ url: server.url }, 'listening');
       return server;
     },
     async stop() {
       readiness.drain();
+      await ws.closeAll();
+      // SSE streams end too (WebSockets were closed with 1001 above).
+      for (const sink of hub.all()) sink.close(StreamCloseCodes.goingAway, 'server shutting down');
       await server?.close(config.SHUTDOWN_GRACE_MS);
       redis.disconnect();
+      subscriber.disconnect();
     },
   };
 }

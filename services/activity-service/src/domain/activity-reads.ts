@@ -1,6 +1,5 @@
-import { AppError, type Activity, type ActiveWorkspace } from '@suite/contracts';
+import { AppError, decodeCursor, encodeCursor, type Activity, type ActiveWorkspace } from '@suite/contracts';
 import type { FeedRepository } from '../data-access/feed.repository.js';
-import { decodeCursor, encodeCursor } from './decode.js';
 
 const SCAN_STEP = 200;
 

@@ -1,4 +1,4 @@
-import { ActivityEvent, ActivityLimits, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
+import { ActivityEvent, ActivityLimits, encodeCursor, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/projection.store.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
@@ -27,25 +27,9 @@ export function decodeActivity(value: Buffer | null): Decoded {
   return { ok: true, event: result.data };
 }
 
-/** Feed members sort by event time, then id: 15-digit zero-padded milliseconds, a colon, the id. */
-export function feedMember(event: ActivityEventType): string {
-  return `${String(Date.parse(event.time)).padStart(15, '0')}:${event.id}`;
-}
-
-export function encodeCursor(member: string): string {
-  return Buffer.from(member, 'utf8').toString('base64url');
-}
-
-/** Decodes an opaque cursor; undefined when it is not one of ours. */
-export function decodeCursor(cursor: string): string | undefined {
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
-  const member = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
-}
-
 /** The strings the projection script stores for one event. */
 export function toWrite(event: ActivityEventType, offset: string, seenAt: number): ActivityWrite {
-  const member = feedMember(event);
+  const member = feedMember(event.time, event.id);
   return {
     offset,
     userId: Number(event.subject),

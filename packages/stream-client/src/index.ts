@@ -1,0 +1,104 @@
+import { StreamCloseCodes, StreamMessage, type Activity } from '@suite/contracts';
+
+export interface StreamClientOptions {
+  /** Base URL of the API origin, e.g. `http://127.0.0.1:8080` (http/https or ws/wss). */
+  baseUrl: string;
+  userId: number;
+  /** A token, or a function returning a fresh one before each (re)connect. */
+  token: string | (() => string | Promise<string>);
+  /** Resume after this cursor on the first connect. */
+  cursor?: string;
+  /** Reconnect delays: exponential from `minDelayMs` to `maxDelayMs`, with full jitter. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** A WebSocket implementation; defaults to the global one (browsers, Node 22+). */
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export interface StreamHandlers {
+  activity?: (activity: Activity, cursor: string) => void;
+  ready?: (cursor: string | null) => void;
+  reset?: (reason: string) => void;
+  /** Every close, with whether the client will reconnect. */
+  close?: (code: number, reason: string, willReconnect: boolean) => void;
+  error?: (message: string) => void;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL = new Set<number>([StreamCloseCodes.userDeleted, StreamCloseCodes.policyViolation]);
+
+/** A live activity stream that reconnects with backoff and jitter and resumes from its last cursor. */
+export class ActivityStreamClient {
+  private socket: WebSocket | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The cursor of the last activity received; sent on reconnect so nothing is missed. */
+  cursor: string | undefined;
+
+  constructor(
+    private readonly options: StreamClientOptions,
+    private readonly handlers: StreamHandlers = {},
+  ) {
+    this.cursor = options.cursor;
+  }
+
+  /** Opens the stream (and keeps it open until `close`). */
+  start(): this {
+    void this.connect();
+    return this;
+  }
+
+  private async url(): Promise<string> {
+    const base = new URL(this.options.baseUrl);
+    base.protocol = base.protocol === 'https:' || base.protocol === 'wss:' ? 'wss:' : 'ws:';
+    base.pathname = `/api/v1/users/${this.options.userId}/activity-stream`;
+    if (this.cursor) base.searchParams.set('cursor', this.cursor);
+    return base.toString();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    const Impl = this.options.WebSocketImpl ?? globalThis.WebSocket;
+    // Browsers cannot set headers on a WebSocket: the token rides in a subprotocol.
+    const socket = new Impl(await this.url(), ['activity-stream.v1', `bearer.${token}`]);
+    this.socket = socket;
+    socket.onmessage = (event) => {
+      const parsed = StreamMessage.safeParse(JSON.parse(String(event.data)));
+      if (!parsed.success) return;
+      const message = parsed.data;
+      if (message.type === 'activity') {
+        this.cursor = message.cursor;
+        this.handlers.activity?.(message.activity, message.cursor);
+      } else if (message.type === 'ready') {
+        this.attempt = 0;
+        this.handlers.ready?.(message.cursor);
+      } else if (message.type === 'reset') {
+        this.handlers.reset?.(message.reason);
+      } else {
+        this.handlers.error?.(message.message);
+      }
+    };
+    socket.onclose = (event) => {
+      const willReconnect = !this.stopped && !FINAL.has(event.code);
+      this.handlers.close?.(event.code, event.reason, willReconnect);
+      if (willReconnect) this.schedule();
+    };
+  }
+
+  private schedule(): void {
+    const min = this.options.minDelayMs ?? 250;
+    const max = this.options.maxDelayMs ?? 30_000;
+    const delay = Math.random() * Math.min(max, min * 2 ** this.attempt);
+    this.attempt += 1;
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /** Closes the stream for good. */
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.socket?.close(1000, 'client closed');
+  }
+}

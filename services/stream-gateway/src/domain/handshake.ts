@@ -1,0 +1,59 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError, IdParam, decodeCursor } from '@suite/contracts';
+import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
+import type { Hub } from './hub.js';
+
+export const STREAM_PATH = /^\/api\/v1\/users\/([^/]+)\/activity-stream\/?$/;
+export const STREAM_SUBPROTOCOL = 'activity-stream.v1';
+
+export interface HandshakeOptions {
+  allowedOrigins: string[];
+  maxConnectionsPerUser: number;
+}
+
+export interface Authorised {
+  principal: Principal;
+  userId: number;
+  cursor: string | undefined;
+}
+
+/** The token from the header, the `access_token` query parameter, or a `bearer.<token>` subprotocol. */
+function findToken(req: IncomingMessage, url: URL): string | undefined {
+  const header = bearerToken(req.headers.authorization);
+  if (header) return header;
+  const query = url.searchParams.get('access_token');
+  if (query) return query;
+  const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  return protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length) || undefined;
+}
+
+/** Everything that must pass before a stream opens: path, origin, token, ownership, cursor, cap. */
+export async function authoriseStream(req: IncomingMessage & { originalUrl?: string }, verifier: TokenVerifier, hub: Hub, options: HandshakeOptions, lastEventId?: string): Promise<Authorised> {
+  // Inside an Express router `url` is relative to the mount point; `originalUrl` is the full path.
+  const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://gateway');
+  const match = STREAM_PATH.exec(url.pathname);
+  if (!match) throw new AppError('not_found', 'no such route');
+  const origin = req.headers.origin;
+  if (origin && !options.allowedOrigins.includes('*') && !options.allowedOrigins.includes(origin)) {
+    throw new AppError('forbidden', 'origin not allowed');
+  }
+  for (const key of url.searchParams.keys()) {
+    if (key !== 'access_token' && key !== 'cursor') {
+      throw new AppError('validation_failed', 'invalid query', [{ path: `query.${key}`, message: 'unknown parameter' }]);
+    }
+  }
+  const token = findToken(req, url);
+  if (!token) throw new AppError('unauthorized', 'a bearer token is required');
+  const principal = await verifier.verify(token);
+  const parsedId = IdParam.safeParse(decodeURIComponent(match[1]!));
+  if (!parsedId.success) throw new AppError('validation_failed', 'invalid path', [{ path: 'path.id', message: 'must be a positive integer' }]);
+  assertSelfOrAdmin(principal, parsedId.data);
+  const cursor = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
+  if (cursor !== undefined && decodeCursor(cursor) === undefined) {
+    throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+  }
+  if (hub.connections(parsedId.data) >= options.maxConnectionsPerUser) {
+    throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user`);
+  }
+  return { principal, userId: parsedId.data, cursor };
+}

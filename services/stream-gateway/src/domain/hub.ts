@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
+import { LiveMessage } from './live-message.js';
+
+/** A connected stream (WebSocket or SSE) that the hub delivers to. */
+export interface StreamSink {
+  readonly userId: number;
+  deliver(message: LiveMessage): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Subscribes to a user's channel only while this replica has a stream for that user, and
+ * fans each message out to all of them. One Redis subscriber connection per replica.
+ */
+export class Hub {
+  private readonly sinks = new Map<number, Set<StreamSink>>();
+  private readonly pending = new Map<number, Promise<unknown>>();
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly onDeliver: (count: number) => void = () => undefined,
+  ) {
+    subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+  }
+
+  private channel(userId: number): string {
+    return RedisKeys.liveChannel(this.prefix, userId);
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    const userId = Number(channel.slice(channel.lastIndexOf(':') + 1));
+    const sinks = this.sinks.get(userId);
+    if (!sinks || sinks.size === 0) return;
+    const message = LiveMessage.fromChannel(payload);
+    if (!message) {
+      this.logger.warn({ channel }, 'ignoring a malformed live message');
+      return;
+    }
+    for (const sink of sinks) sink.deliver(message);
+    this.onDeliver(sinks.size);
+  }
+
+  /** Adds a sink; resolves once the channel subscription is active (subscribe before replay). */
+  async add(sink: StreamSink): Promise<void> {
+    let set = this.sinks.get(sink.userId);
+    if (!set) {
+      set = new Set();
+      this.sinks.set(sink.userId, set);
+      const subscribing = this.subscriber.subscribe(this.channel(sink.userId));
+      this.pending.set(sink.userId, subscribing);
+      await subscribing.finally(() => this.pending.delete(sink.userId));
+    } else {
+      await this.pending.get(sink.userId);
+    }
+    set.add(sink);
+  }
+
+  remove(sink: StreamSink): void {
+    const set = this.sinks.get(sink.userId);
+    if (!set?.delete(sink) || set.size > 0) return;
+    this.sinks.delete(sink.userId);
+    void this.subscriber.unsubscribe(this.channel(sink.userId)).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
+  }
+
+  connections(userId: number): number {
+    return this.sinks.get(userId)?.size ?? 0;
+  }
+
+  all(): StreamSink[] {
+    return [...this.sinks.values()].flatMap((s) => [...s]);
+  }
+}

@@ -1,0 +1,71 @@
+import { Router } from 'express';
+import { AppError, StreamCloseCodes } from '@suite/contracts';
+import type { TokenVerifier } from '@suite/auth';
+import { authoriseStream, type HandshakeOptions } from '../domain/handshake.js';
+import type { Hub } from '../domain/hub.js';
+import type { FeedReader } from '../domain/replay.js';
+import { StreamSession } from '../domain/stream-session.js';
+import type { StreamMetrics } from '../stream.metrics.js';
+
+export interface SseOptions extends HandshakeOptions {
+  highWaterMark: number;
+  heartbeatMs: number;
+}
+
+/** The stream as Server-Sent Events on the same path, chosen by `Accept: text/event-stream`. */
+export function sseRouter(verifier: TokenVerifier, hub: Hub, feed: FeedReader, options: SseOptions, metrics: StreamMetrics): Router {
+  const router = Router();
+  router.get('/users/:id/activity-stream', async (req, res) => {
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
+      // Still authenticate first: an anonymous caller learns nothing but 401.
+      await authoriseStream(req, verifier, hub, options);
+      throw new AppError('bad_request', 'open this stream as a WebSocket (Upgrade: websocket) or with Accept: text/event-stream');
+    }
+    const lastEventId = req.get('last-event-id') || undefined;
+    const auth = await authoriseStream(req, verifier, hub, options, lastEventId).catch((err: unknown) => {
+      if (err instanceof AppError) metrics.rejected.inc({ status: String(err.status) });
+      throw err;
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 2000\n\n');
+    metrics.connections.inc({ transport: 'sse' });
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      clearTimeout(expiry);
+      metrics.connections.dec({ transport: 'sse' });
+    };
+    const session = new StreamSession(
+      auth.userId,
+      {
+        send: (message) => {
+          res.write(message.sseEvent());
+        },
+        bufferedBytes: () => res.writableLength,
+        close: (code, reason) => {
+          if (code === StreamCloseCodes.slowConsumer) res.destroy();
+          else res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', code: String(code), message: reason })}\n\n`);
+          end();
+        },
+      },
+      hub,
+      feed,
+      { highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
+    );
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);
+    const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), Math.min(Math.max(auth.principal.expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1));
+    req.on('close', () => {
+      session.detach();
+      end();
+    });
+    await session.open(auth.cursor);
+  });
+  return router;
+}

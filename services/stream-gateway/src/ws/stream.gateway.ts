@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppError, StreamCloseCodes, type ErrorBody } from '@suite/contracts';
+import type { TokenVerifier } from '@suite/auth';
+import type { Logger } from '@suite/logger';
+import { authoriseStream, STREAM_SUBPROTOCOL, type HandshakeOptions } from '../domain/handshake.js';
+import type { Hub } from '../domain/hub.js';
+import type { LiveMessage } from '../domain/live-message.js';
+import type { FeedReader } from '../domain/replay.js';
+import { StreamSession, type Transport } from '../domain/stream-session.js';
+import type { StreamMetrics } from '../stream.metrics.js';
+
+export interface WsGatewayOptions extends HandshakeOptions {
+  highWaterMark: number;
+  heartbeatMs: number;
+  maxPayload: number;
+}
+
+/** Answers a refused upgrade as plain HTTP (never accept-then-close). */
+function refuse(socket: Duplex, err: unknown, logger: Logger): void {
+  const appError = err instanceof AppError ? err : new AppError('internal', 'internal server error');
+  if (!(err instanceof AppError)) logger.error({ err }, 'upgrade failed');
+  const body: ErrorBody = { error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) }, requestId: randomUUID() };
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
+}
+
+/** WebSocket transport: pre-framed messages written straight to the socket, coalesced per tick. */
+class WsTransport implements Transport {
+  private corked = false;
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Writable,
+  ) {}
+
+  send(message: LiveMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const part of message.wsFrame()) this.socket.write(part);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  close(code: number, reason: string): void {
+    if (code === StreamCloseCodes.slowConsumer) {
+      // Its buffer is full: a close frame would wait behind it. Cut the connection now.
+      this.ws.terminate();
+      return;
+    }
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+}
+
+/** Attaches the stream's WebSocket endpoint to an HTTP server. */
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<WebSocket>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly hub: Hub,
+    private readonly feed: FeedReader,
+    private readonly options: WsGatewayOptions,
+    private readonly logger: Logger,
+    private readonly metrics: StreamMetrics,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false),
+    });
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private alive = new WeakMap<WebSocket, boolean>();
+
+  private beat(): void {
+    for (const ws of this.sockets) {
+      if (this.alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    let auth;
+    try {
+      auth = await authoriseStream(req, this.verifier, this.hub, this.options);
+    } catch (err) {
+      this.metrics.rejected.inc({ status: String(err instanceof AppError ? err.status : 500) });
+      refuse(socket, err, this.logger);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      this.alive.set(ws, true);
+      this.metrics.connections.inc({ transport: 'websocket' });
+      const session = new StreamSession(auth.userId, new WsTransport(ws, socket as Writable), this.hub, this.feed, {
+        highWaterMark: this.options.highWaterMark,
+        onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
+      });
+      const expiresInMs = auth.principal.expiresAt * 1000 - Date.now();
+      const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1));
+      ws.on('pong', () => this.alive.set(ws, true));
+      ws.on('message', () => undefined);
+      ws.on('close', () => {
+        clearTimeout(expiry);
+        session.detach();
+        this.sockets.delete(ws);
+        this.metrics.connections.dec({ transport: 'websocket' });
+      });
+      ws.on('error', (err) => this.logger.debug({ err }, 'websocket error'));
+      session.open(auth.cursor).catch((err: unknown) => {
+        this.logger.error({ err }, 'stream could not open');
+        session.close(StreamCloseCodes.serverError, 'stream could not open');
+      });
+    });
+  }
+
+  /** Closes every socket with 1001 (going away). */
+  async closeAll(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const ws of this.sockets) ws.close(StreamCloseCodes.goingAway, 'server shutting down');
+    const deadline = Date.now() + 2000;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,86 @@
+import WebSocket from 'ws';
+import { signDevToken } from '@suite/auth';
+import { StreamMessage, type StreamMessage as Message } from '@suite/contracts';
+import { ActivityPublisher } from '@suite/publisher';
+import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { createActivityService, loadActivityConfig } from '@suite/activity-service';
+import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
+import type { RunningServer } from '@suite/server-kit';
+
+export const secret = 'gateway-test-secret-0123456789abcdefghijklmn';
+
+/** The real path: publisher → Kafka → activity-service → Redis → gateway(s). */
+export async function startStack(label: string, env: Record<string, string> = {}, gateways = 1) {
+  const infra = testInfra();
+  const names = isolate(label);
+  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
+  const common = { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000', ...env };
+  const activity = await createActivityService(
+    loadActivityConfig({ ...common, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p` }),
+  );
+  await activity.start();
+  const replicas: { service: GatewayService; server: RunningServer }[] = [];
+  for (let i = 0; i < gateways; i++) {
+    const service = await createGatewayService(loadGatewayConfig({ STREAM_ALLOWED_ORIGINS: 'http://allowed.example', ...common }));
+    await service.start();
+    replicas.push({ service, server: await service.listen(0, '127.0.0.1') });
+  }
+  const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
+  return {
+    infra, names, publisher, activity, replicas,
+    url: (userId: number, i = 0) => `${replicas[i]!.server.url.replace('http', 'ws')}/api/v1/users/${userId}/activity-stream`,
+    http: (i = 0) => replicas[i]!.server.url,
+    stop: async () => {
+      await publisher.close();
+      for (const r of replicas) await r.service.stop();
+      await activity.stop();
+    },
+  };
+}
+
+let n = 0;
+export function activityEvent(userId: number, time?: string, extra: Record<string, unknown> = {}) {
+  n += 1;
+  return {
+    specversion: '1.0' as const, id: `g-${process.pid}-${Date.now()}-${n}`, source: '/tests', type: 'io.activitysuite.activity.recorded' as const,
+    time: time ?? new Date(Date.UTC(2026, 6, 1) + n * 1000).toISOString(), subject: String(userId),
+    data: { actorId: userId, verb: 'viewed', object: { type: 'doc', id: String(n) }, workspaceId: 3, ...extra },
+  };
+}
+
+export const token = (sub: string, options: { roles?: string[]; ttlSeconds?: number } = {}) => signDevToken(secret, { sub, ...options });
+
+export interface OpenStream {
+  ws: WebSocket;
+  messages: Message[];
+  activities: () => string[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a stream; rejects with the HTTP status when the handshake is refused. */
+export function openStream(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], options);
+    const messages: Message[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((done) => ws.on('close', (code, reason) => done({ code, reason: reason.toString() })));
+    ws.on('message', (data) => messages.push(StreamMessage.parse(JSON.parse(data.toString()))));
+    ws.on('open', () =>
+      resolve({ ws, messages, closed, activities: () => messages.flatMap((m) => (m.type === 'activity' ? [m.activity.id] : [])) }),
+    );
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode;
+      res.resume();
+      reject(Object.assign(new Error(`handshake refused with ${status}`), { status }));
+    });
+    ws.on('error', (err) => reject(err));
+  });
+}
+
+export async function refusedWith(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+  return 101;
+}
