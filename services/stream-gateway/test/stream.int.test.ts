@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamCloseCodes } from '@suite/contracts';
@@ -128,7 +129,7 @@ describe('closing streams', () => {
       const normal = await openStream(slowStack.url(user), await withToken(user));
       const slow = await openStream(slowStack.url(user), await withToken(user));
       // Stop reading: the kernel buffers fill, then the gateway's own queue passes the mark.
-      (slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      (slow.ws as unknown as { _socket: Socket })._socket.pause();
       // Enough bytes (about 16 MB) to fill loopback's kernel buffers and then the gateway's queue.
       const events = Array.from({ length: 4000 }, () => activityEvent(user, undefined, { metadata: { note: 'x'.repeat(4000) } }));
       for (let i = 0; i < events.length; i += 200) await slowStack.publisher.publish(events.slice(i, i + 200));
