@@ -27,6 +27,16 @@ function findToken(req: IncomingMessage, url: URL): string | undefined {
   return protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length) || undefined;
 }
 
+/** Same-origin pages (like /demo) are always allowed; other origins only when listed (or `*`). */
+function originAllowed(origin: string, host: string | undefined, allowed: string[]): boolean {
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 /** Everything that must pass before a stream opens: path, origin, token, ownership, cursor, cap. */
 export async function authoriseStream(req: IncomingMessage & { originalUrl?: string }, verifier: TokenVerifier, hub: Hub, options: HandshakeOptions, lastEventId?: string): Promise<Authorised> {
   // Inside an Express router `url` is relative to the mount point; `originalUrl` is the full path.
@@ -34,7 +44,7 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   const match = STREAM_PATH.exec(url.pathname);
   if (!match) throw new AppError('not_found', 'no such route');
   const origin = req.headers.origin;
-  if (origin && !options.allowedOrigins.includes('*') && !options.allowedOrigins.includes(origin)) {
+  if (origin && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
     throw new AppError('forbidden', 'origin not allowed');
   }
   for (const key of url.searchParams.keys()) {

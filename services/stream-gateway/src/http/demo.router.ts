@@ -1,4 +1,7 @@
 import { Router } from 'express';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const PAGE = `<!doctype html>
@@ -65,10 +68,17 @@ const PAGE = `<!doctype html>
 
 let bundle: Promise<string> | undefined;
 
+/** The stream-client entry: its TypeScript source in the repository, its build in an image. */
+function clientEntry(): string {
+  const dir = dirname(createRequire(import.meta.url).resolve('@suite/stream-client/package.json'));
+  const source = join(dir, 'src', 'index.ts');
+  return existsSync(source) ? source : join(dir, 'dist', 'index.js');
+}
+
 /** The stream-client package bundled for browsers, built once per process. */
 function clientBundle(): Promise<string> {
   bundle ??= build({
-    entryPoints: [new URL(import.meta.resolve('@suite/stream-client')).pathname],
+    entryPoints: [clientEntry()],
     bundle: true,
     format: 'iife',
     globalName: 'SuiteStream',
