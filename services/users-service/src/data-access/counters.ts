@@ -6,11 +6,11 @@ interface CounterDoc {
   seq: number;
 }
 
-/** The next integer in a named sequence; atomic on a single document. */
-export async function nextSequence(db: Db, name: string): Promise<number> {
+/** The next integer in a named sequence (or the last of `by` reserved ones); atomic on a single document. */
+export async function nextSequence(db: Db, name: string, by = 1): Promise<number> {
   const counters = db.collection<CounterDoc>('counters');
   const doc = await withDocumentLock(documentKey(counters, name), () =>
-    counters.findOneAndUpdate({ _id: name }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }),
+    counters.findOneAndUpdate({ _id: name }, { $inc: { seq: by } }, { upsert: true, returnDocument: 'after' }),
   );
   if (!doc) throw new Error(`counter ${name} did not return a value`);
   return doc.seq;

@@ -75,6 +75,15 @@ export class UsersRepository {
     return doc;
   }
 
+  /** Inserts many users with ids from the counter, without outbox entries (seeding). */
+  async bulkInsert(list: UserFields[], now: Date): Promise<void> {
+    const last = await nextSequence(this.db, 'users', list.length);
+    const docs: UserDoc[] = list.map((fields, i) => ({
+      _id: last - list.length + 1 + i, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null, outboxPending: false,
+    }));
+    await this.collection.insertMany(docs, { ordered: false });
+  }
+
   findById(id: number): Promise<UserDoc | null> {
     return this.collection.findOne({ _id: id, ...LIVE }, { maxTimeMS: this.timeoutMs });
   }

@@ -1,0 +1,116 @@
+// Activity projection throughput: sustained projected events/s end to end, against a bare
+// kafkajs eachBatch consumer reading the same topic, in the same run.
+//   npm run bench:activity            (BENCH_EVENTS=1000000 by default)
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { infraUp, ensureTopics } from '@suite/local-infra';
+import { createActivityService, loadActivityConfig } from '@suite/activity-service';
+
+const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const USERS = Number(process.env.BENCH_USERS ?? 2000);
+const PARTITIONS = 6;
+const run = `bench${Date.now()}`;
+const prefix = `${run}.`;
+const topic = `${prefix}activity.events`;
+
+const env = process.env.KAFKA_BROKERS && process.env.REDIS_URL ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(','), redisUrl: process.env.REDIS_URL } : await infraUp();
+const kafka = new Kafka({ clientId: 'bench', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING });
+await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: `${prefix}users.events`, numPartitions: 1 }]);
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+log(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions`);
+
+// 1. Preload.
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+await producer.connect();
+let t0 = performance.now();
+const base = Date.UTC(2026, 0, 1);
+for (let i = 0; i < TOTAL; i += 10_000) {
+  const messages = [];
+  for (let j = i; j < Math.min(TOTAL, i + 10_000); j++) {
+    const user = 1 + (j % USERS);
+    messages.push({
+      key: String(user),
+      value: `{"specversion":"1.0","id":"${run}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}}}`,
+    });
+  }
+  await producer.send({ topic, acks: -1, messages });
+}
+await producer.disconnect();
+log(`preload: ${((TOTAL / (performance.now() - t0)) * 1000).toFixed(0)} events/s produced`);
+
+// 2. Baseline: a bare kafkajs eachBatch consumer that does no work.
+async function bare(): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${run}-bare`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let started = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        if (started === 0) started = performance.now();
+        seen += batch.messages.length;
+        if (seen >= TOTAL) resolve(performance.now() - started);
+      },
+    });
+  });
+  const ms = await done;
+  await consumer.disconnect();
+  return ms;
+}
+
+// 3. The activity-service projection consumer, in-process, real Redis.
+async function projected(): Promise<{ ms: number; cpuMs: number; redisCpuS: number }> {
+  const redis = new Redis(env.redisUrl);
+  const redisCpu = async () => {
+    const info = await redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+    return field('used_cpu_sys') + field('used_cpu_user');
+  };
+  const service = await createActivityService(
+    loadActivityConfig({
+      REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: `${run}:`, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `${run}-projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+    }),
+  );
+  const cpu0 = process.cpuUsage();
+  const r0 = await redisCpu();
+  const started = performance.now();
+  await service.start();
+  const offsetsKey = `${run}:offsets`;
+  for (;;) {
+    const offsets = await redis.hgetall(offsetsKey);
+    const applied = Object.entries(offsets).filter(([k]) => k.startsWith(topic)).reduce((n, [, v]) => n + Number(v), 0);
+    if (applied >= TOTAL) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const redisCpuS = (await redisCpu()) - r0;
+  await service.stop();
+  // Memory of one user's feed (sorted set + items hash), averaged over a sample of users.
+  let bytes = 0;
+  for (let u = 1; u <= 50; u++) {
+    bytes += Number(await redis.memory('USAGE', `${run}:u:${u}:feed`)) + Number(await redis.memory('USAGE', `${run}:u:${u}:items`));
+  }
+  log(`redis memory per user feed (feed + items, ${Math.min(1000, Math.ceil(TOTAL / USERS))} items): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
+  redis.disconnect();
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, redisCpuS };
+}
+
+const bareMs = await bare();
+const bareRate = (TOTAL / bareMs) * 1000;
+log(`baseline  bare kafkajs eachBatch: ${bareRate.toFixed(0)} events/s (${(bareMs / 1000).toFixed(1)} s)`);
+const p = await projected();
+const rate = (TOTAL / p.ms) * 1000;
+log(`projected activity-service:       ${rate.toFixed(0)} events/s (${(p.ms / 1000).toFixed(1)} s, including group join)`);
+log(`ratio projected / bare: ${(rate / bareRate).toFixed(2)}  (target >= 0.80)   absolute target >= 50000 events/s`);
+log(`cpu per event: node ${((p.cpuMs * 1000) / TOTAL).toFixed(1)} us, redis ${((p.redisCpuS * 1e6) / TOTAL).toFixed(1)} us`);
+const admin = kafka.admin();
+await admin.connect();
+await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${prefix}users.events`] }).catch(() => undefined);
+await admin.disconnect();
+process.exit(0);
