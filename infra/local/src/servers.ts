@@ -133,7 +133,59 @@ function chmodRecursive(dir: string): void {
   }
 }
 
-/** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on SQLite. */
+/** Debian's PostgreSQL server binaries (initdb, pg_ctl), newest version installed; undefined when absent. */
+function postgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], 'bin') : undefined;
+}
+
+/** The cluster's folder; as root it must sit where the `postgres` user can reach (not under /root). */
+function postgresDir(name: string): string {
+  return process.getuid?.() === 0 ? join('/var/tmp/activity-suite', name) : join(stateDir, name);
+}
+
+/** PostgreSQL refuses to run as root: run its tools as the `postgres` user when we are root. */
+function asPostgres(command: string, args: string[]): [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+}
+
+/** A PostgreSQL cluster for FerretDB's postgresql backend, on loopback, trust auth. */
+export async function ensurePostgres(port: number, name: string): Promise<string> {
+  const url = `postgres://postgres@127.0.0.1:${port}/ferretdb`;
+  const bin = postgresBin();
+  if (!bin) throw new Error('PostgreSQL is not installed. Install it with: apt-get install -y postgresql (or use SUITE_FERRETDB_BACKEND=sqlite)');
+  const dir = ensureDir(postgresDir(name));
+  const data = join(dir, 'data');
+  if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', dir]);
+  if (!existsSync(join(data, 'PG_VERSION'))) {
+    await run(...asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']));
+  }
+  const ready = () => run(...asPostgres(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]));
+  if (!(await ready().then(() => true, () => false))) {
+    await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`, 'start']));
+  }
+  await waitFor('postgres', ready, 30_000, join(dir, 'postgres.log'));
+  await run(...asPostgres(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'ferretdb'])).catch(() => undefined);
+  return url;
+}
+
+/** Stops a PostgreSQL cluster this project started (no-op when there is none). */
+export async function stopPostgres(name: string): Promise<boolean> {
+  const bin = postgresBin();
+  const data = join(postgresDir(name), 'data');
+  if (!bin || !existsSync(join(data, 'postmaster.pid'))) return false;
+  await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop'])).catch(() => undefined);
+  return true;
+}
+
+/** Which FerretDB backend to use: `SUITE_FERRETDB_BACKEND` (sqlite, the default, or postgresql). */
+function ferretBackend(): 'sqlite' | 'postgresql' {
+  return process.env.SUITE_FERRETDB_BACKEND === 'postgresql' ? 'postgresql' : 'sqlite';
+}
+
+/** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on SQLite (or PostgreSQL). */
 export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisioned> {
   const url = `mongodb://127.0.0.1:${port}`;
   if (await probeMongo(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering ping' };
@@ -145,11 +197,15 @@ export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisi
   }
   mkdirSync(cacheDir, { recursive: true });
   const binary = await ensureFerretDb();
-  const data = ensureDir(join(dir, 'sqlite'));
+  const backend = ferretBackend();
+  const handler =
+    backend === 'postgresql'
+      ? ['--handler=postgresql', `--postgresql-url=${await ensurePostgres(port + 10_000, `${name}-postgres`)}`]
+      : ['--handler=sqlite', `--sqlite-url=file:${ensureDir(join(dir, 'sqlite'))}/`];
   const daemon = startDaemon(name, binary, [
-    '--handler=sqlite', `--sqlite-url=file:${data}/`, `--state-dir=${dir}`,
+    ...handler, `--state-dir=${dir}`,
     `--listen-addr=127.0.0.1:${port}`, '--debug-addr=127.0.0.1:0', '--telemetry=disable', '--log-level=warn',
   ]);
   await waitFor('ferretdb', () => probeMongo(url), 60_000, daemon.logFile);
-  return { name, url, reused: false, detail: `FerretDB ${Versions.ferretdb} (SQLite)` };
+  return { name, url, reused: false, detail: `FerretDB ${Versions.ferretdb} (${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'})` };
 }

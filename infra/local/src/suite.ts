@@ -1,4 +1,4 @@
-import { ensureKafka, ensureMongo, ensureRedis, type Provisioned } from './servers.js';
+import { ensureKafka, ensureMongo, ensureRedis, stopPostgres, type Provisioned } from './servers.js';
 import { ensureTopics, type TopicSpec } from './topics.js';
 import { isAlive, readPid, stopDaemon } from './process.js';
 import { probeKafka, probeMongo, probeRedis } from './probes.js';
@@ -33,6 +33,7 @@ export async function infraDown(): Promise<string[]> {
   for (const name of ['kafka', 'mongo', 'redis']) {
     if (await stopDaemon(name)) stopped.push(name);
   }
+  if (await stopPostgres('mongo-postgres')) stopped.push('postgres');
   return stopped;
 }
 

@@ -9,7 +9,7 @@ import { Projector } from './consumer/projector.js';
 import { FeedRepository } from './data-access/feed.repository.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
 import { ProjectionStore } from './data-access/projection.store.js';
-import { createRedis } from './data-access/redis.js';
+import { createRedis } from '@suite/redis';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
 

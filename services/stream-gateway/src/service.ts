@@ -4,7 +4,7 @@ import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { GatewayConfig } from './config.js';
-import { createRedis } from './data-access/redis.js';
+import { createRedis } from '@suite/redis';
 import { Hub } from './domain/hub.js';
 import { FeedReader } from './domain/replay.js';
 import { demoRouter } from './http/demo.router.js';

@@ -7,7 +7,7 @@ import { KafkajsConsumer } from '../consumer/kafkajs.consumer.js';
 import { Projector } from '../consumer/projector.js';
 import { createKafka } from '../data-access/kafka.js';
 import { ProjectionStore } from '../data-access/projection.store.js';
-import { createRedis } from '../data-access/redis.js';
+import { createRedis } from '@suite/redis';
 import { dropProjections } from '../data-access/drop-projections.js';
 
 const config = readActivityConfigOrExit();

@@ -1,7 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@suite/logger';
 
-/** A Redis client that fails fast while disconnected (so readiness tells the truth) and reconnects forever. */
+/**
+ * A Redis client that fails fast while disconnected (so readiness tells the truth) and reconnects
+ * forever. It connects lazily: call `connect()` at start-up.
+ */
 export function createRedis(url: string, logger: Logger, name: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
