@@ -156,6 +156,8 @@ for (const connections of CONNECTIONS) {
       const client = await connect(target, server, connections, perUser);
       await sleep(2000);
       const rssPerConn = ((procStat(server.child.pid!).rssKb - rss0) * 1024) / connections;
+      // Warm-up (not reported): JIT, first subscriptions and socket buffers settle.
+      await step(server, client, connections / perUser, perUser, RATES[0]!);
       let best = 0;
       let bestCpu = 0;
       const steps: string[] = [];

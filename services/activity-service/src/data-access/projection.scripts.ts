@@ -4,47 +4,81 @@
  * script from the prefix: projections live on one Redis primary (not Redis Cluster).
  */
 
-/** ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, n, then 8 per event. */
+/**
+ * ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, n, then
+ * 8 per event. Events arrive grouped by user (partition order kept within a user), so the
+ * per-user work (tombstone check, count, feed trim, recency, dedup-window trim) runs once per
+ * user per call and the per-event work is one ZSCORE plus variadic writes.
+ */
 export const APPLY_ACTIVITIES = `
 local prefix, offsetsKey, field = ARGV[1], ARGV[2], ARGV[3]
 local nextOffset, cap, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local live = ARGV[7] == '1'
 local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
 local applied, duplicates, dropped, stale = 0, 0, 0, 0
-local i = 9
-for _ = 1, tonumber(ARGV[8]) do
-  local offset, uid, id, seenAt = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  local ws, member, json, cursor = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  i = i + 8
-  local u = prefix .. 'u:' .. uid .. ':'
-  if offset < stored then
-    stale = stale + 1
-  elseif redis.call('EXISTS', u .. 'deleted') == 1 then
-    dropped = dropped + 1
-  elseif redis.call('ZSCORE', u .. 'seen', id) then
-    duplicates = duplicates + 1
-  else
-    redis.call('ZADD', u .. 'seen', seenAt, id)
-    redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (seenAt - window))
-    redis.call('INCR', u .. 'count')
-    redis.call('ZADD', u .. 'feed', 0, member)
-    redis.call('HSET', u .. 'items', member, json)
-    local size = redis.call('ZCARD', u .. 'feed')
-    if size > cap then
-      local evicted = redis.call('ZRANGE', u .. 'feed', 0, size - cap - 1)
-      redis.call('ZREMRANGEBYRANK', u .. 'feed', 0, size - cap - 1)
-      redis.call('HDEL', u .. 'items', unpack(evicted))
-    end
-    local t = tonumber(string.sub(member, 1, 15))
+
+local function flush(u, uid, group)
+  local n = #group
+  if n == 0 then return end
+  local seen, feed, items, maxSeen, wsLast, wsCount = {}, {}, {}, 0, {}, {}
+  for _, e in ipairs(group) do
+    seen[#seen + 1] = e.seenAt; seen[#seen + 1] = e.id
+    feed[#feed + 1] = 0; feed[#feed + 1] = e.member
+    items[#items + 1] = e.member; items[#items + 1] = e.json
+    if e.seenAt > maxSeen then maxSeen = e.seenAt end
+    local t = tonumber(string.sub(e.member, 1, 15))
+    if t > (wsLast[e.ws] or 0) then wsLast[e.ws] = t end
+    wsCount[e.ws] = (wsCount[e.ws] or 0) + 1
+  end
+  redis.call('ZADD', u .. 'seen', unpack(seen))
+  redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (maxSeen - window))
+  redis.call('INCRBY', u .. 'count', n)
+  redis.call('ZADD', u .. 'feed', unpack(feed))
+  redis.call('HSET', u .. 'items', unpack(items))
+  local size = redis.call('ZCARD', u .. 'feed')
+  if size > cap then
+    local evicted = redis.call('ZRANGE', u .. 'feed', 0, size - cap - 1)
+    redis.call('ZREMRANGEBYRANK', u .. 'feed', 0, size - cap - 1)
+    redis.call('HDEL', u .. 'items', unpack(evicted))
+  end
+  for ws, t in pairs(wsLast) do
     local last = tonumber(redis.call('HGET', u .. 'wslast', ws) or '0')
     if t > last then redis.call('HSET', u .. 'wslast', ws, t) end
-    redis.call('HINCRBY', u .. 'wscount', ws, 1)
-    if live then
-      redis.call('PUBLISH', prefix .. 'live:' .. uid, '{"type":"activity","cursor":"' .. cursor .. '","activity":' .. json .. '}')
-    end
-    applied = applied + 1
+    redis.call('HINCRBY', u .. 'wscount', ws, wsCount[ws])
   end
+  if live then
+    local channel = prefix .. 'live:' .. uid
+    for _, e in ipairs(group) do
+      redis.call('PUBLISH', channel, '{"type":"activity","cursor":"' .. e.cursor .. '","activity":' .. e.json .. '}')
+    end
+  end
+  applied = applied + n
 end
+
+local uid, u, deleted, group, inGroup = nil, nil, false, {}, {}
+local i = 9
+for _ = 1, tonumber(ARGV[8]) do
+  local offset, id = tonumber(ARGV[i]), ARGV[i + 2]
+  if ARGV[i + 1] ~= uid then
+    if uid then flush(u, uid, group) end
+    uid = ARGV[i + 1]
+    u = prefix .. 'u:' .. uid .. ':'
+    deleted = redis.call('EXISTS', u .. 'deleted') == 1
+    group, inGroup = {}, {}
+  end
+  if offset < stored then
+    stale = stale + 1
+  elseif deleted then
+    dropped = dropped + 1
+  elseif inGroup[id] or redis.call('ZSCORE', u .. 'seen', id) then
+    duplicates = duplicates + 1
+  else
+    inGroup[id] = true
+    group[#group + 1] = { id = id, seenAt = tonumber(ARGV[i + 3]), ws = ARGV[i + 4], member = ARGV[i + 5], json = ARGV[i + 6], cursor = ARGV[i + 7] }
+  end
+  i = i + 8
+end
+if uid then flush(u, uid, group) end
 if nextOffset > stored then redis.call('HSET', offsetsKey, field, nextOffset) end
 return { applied, duplicates, dropped, stale }
 `;

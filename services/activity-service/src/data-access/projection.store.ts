@@ -61,7 +61,9 @@ export class ProjectionStore {
       this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset,
       this.options.feedCap, this.options.dedupWindowMs, publishLive ? '1' : '0', writes.length,
     ];
-    for (const w of writes) args.push(w.offset, w.userId, w.eventId, w.seenAt, w.workspaceId, w.member, w.json, w.cursor);
+    // Grouped by user (a stable sort keeps each user's partition order) so the script does per-user work once.
+    const grouped = [...writes].sort((a, b) => a.userId - b.userId);
+    for (const w of grouped) args.push(w.offset, w.userId, w.eventId, w.seenAt, w.workspaceId, w.member, w.json, w.cursor);
     const [applied, duplicates, dropped, stale] = await this.redis.applyActivities(...args);
     return { applied, duplicates, dropped, stale };
   }
