@@ -61,8 +61,10 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   });
   let server: RunningServer | undefined;
   let indexes: Promise<void> | undefined;
+  let stopping = false;
 
   async function ensureIndexes(attempt = 1): Promise<void> {
+    if (stopping) return;
     try {
       await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
     } catch (err) {
@@ -78,7 +80,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     logger: log,
     async start() {
       indexes = ensureIndexes();
-      await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000))]);
+      // Serve without waiting forever: the database may come up later (readiness says so).
+      await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000).unref())]);
       if (config.OUTBOX_RELAY_ENABLED) {
         await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
         relay.start();
@@ -90,6 +93,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       return server;
     },
     async stop() {
+      stopping = true;
       readiness.drain();
       await server?.close(config.SHUTDOWN_GRACE_MS);
       await relay.stop();
