@@ -21,6 +21,8 @@ export const activityConfigShape = {
   DEDUP_WINDOW_S: env.int(7 * 86_400, 60, 365 * 86_400),
   ACTIVE_WORKSPACES_MAX_DAYS: env.int(365, 1, 3650),
   PUBLISH_LIVE: env.bool(true),
+  /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
+  PUBSUB_SHARDED: env.bool(false),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
   ...authEnv,

@@ -33,7 +33,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
   const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`);
   const metrics = createMetrics(SERVICE_NAME);
   const streamMetrics = createStreamMetrics(metrics.registry);
-  const hub = new Hub(subscriber, config.REDIS_KEY_PREFIX, log, (n) => streamMetrics.deliveries.inc(n));
+  const hub = new Hub(subscriber, config.REDIS_KEY_PREFIX, log, (n) => streamMetrics.deliveries.inc(n), config.PUBSUB_SHARDED);
   const feed = new FeedReader(redis, config.REDIS_KEY_PREFIX, config.FEED_MAX_ITEMS);
   const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER };
   const ws = new WsGateway(

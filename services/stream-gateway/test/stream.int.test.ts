@@ -105,6 +105,22 @@ describe('delivery and resume', () => {
   });
 });
 
+describe('sharded pub/sub', () => {
+  it('with PUBSUB_SHARDED on both services (SPUBLISH/SSUBSCRIBE, as Redis Cluster needs), live and deletion notices arrive', async () => {
+    const sharded = await startStack('sharded', { PUBSUB_SHARDED: 'true' });
+    try {
+      const s = await openStream(sharded.url(91), await withToken(91));
+      const events = [activityEvent(91), activityEvent(91)];
+      await sharded.publisher.publish(events);
+      await eventually(async () => (s.activities().length === 2 ? true : undefined));
+      expect(s.activities()).toEqual(events.map((e) => e.id));
+      s.ws.close();
+    } finally {
+      await sharded.stop();
+    }
+  });
+});
+
 describe('closing streams', () => {
   it('closes with 4001 when the token expires', async () => {
     const s = await openStream(stack.url(41), { headers: { authorization: `Bearer ${await token('41', { ttlSeconds: 2 })}` } });

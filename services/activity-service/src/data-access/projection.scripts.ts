@@ -13,7 +13,8 @@
 export const APPLY_ACTIVITIES = `
 local prefix, offsetsKey, field = ARGV[1], ARGV[2], ARGV[3]
 local nextOffset, cap, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local live = ARGV[7] == '1'
+local live = ARGV[7] ~= '0'
+local publish = ARGV[7] == 'sharded' and 'SPUBLISH' or 'PUBLISH'
 local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
 local applied, duplicates, dropped, stale = 0, 0, 0, 0
 
@@ -49,7 +50,7 @@ local function flush(u, uid, group)
   if live then
     local channel = prefix .. 'live:' .. uid
     for _, e in ipairs(group) do
-      redis.call('PUBLISH', channel, '{"type":"activity","cursor":"' .. e.cursor .. '","activity":' .. e.json .. '}')
+      redis.call(publish, channel, '{"type":"activity","cursor":"' .. e.cursor .. '","activity":' .. e.json .. '}')
     end
   end
   applied = applied + n
@@ -86,7 +87,8 @@ return { applied, duplicates, dropped, stale }
 /** ARGV: prefix, offsetsKey, offsetField, nextOffset, publishLive, n, then 2 per event (offset, event JSON). */
 export const APPLY_USERS_EVENTS = `
 local prefix, offsetsKey, field, nextOffset = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local live = ARGV[5] == '1'
+local live = ARGV[5] ~= '0'
+local publish = ARGV[5] == 'sharded' and 'SPUBLISH' or 'PUBLISH'
 local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
 local applied = 0
 local function forget_access(u, uid)
@@ -105,7 +107,7 @@ for _ = 1, tonumber(ARGV[6]) do
       forget_access(u, uid)
       redis.call('DEL', u .. 'count', u .. 'feed', u .. 'items', u .. 'seen', u .. 'wslast', u .. 'wscount', u .. 'accessv')
       redis.call('SET', u .. 'deleted', '1')
-      if live then redis.call('PUBLISH', prefix .. 'live:' .. uid, '{"type":"deleted","userId":' .. uid .. '}') end
+      if live then redis.call(publish, prefix .. 'live:' .. uid, '{"type":"deleted","userId":' .. uid .. '}') end
     elseif t == 'io.activitysuite.user.access-changed' then
       local uid = tostring(d['userId'])
       local u = prefix .. 'u:' .. uid .. ':'

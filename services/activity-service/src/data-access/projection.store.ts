@@ -34,12 +34,18 @@ export class ProjectionStore {
   constructor(
     redis: Redis,
     readonly prefix: string,
-    private readonly options: { feedCap: number; dedupWindowMs: number },
+    private readonly options: { feedCap: number; dedupWindowMs: number; shardedPubSub?: boolean },
   ) {
     redis.defineCommand('applyActivities', { numberOfKeys: 0, lua: APPLY_ACTIVITIES });
     redis.defineCommand('applyUsersEvents', { numberOfKeys: 0, lua: APPLY_USERS_EVENTS });
     this.redis = redis as ScriptRedis;
     this.offsetsKey = `${prefix}offsets`;
+  }
+
+  /** '0' no live notices, '1' PUBLISH, 'sharded' SPUBLISH. */
+  private liveMode(publishLive: boolean): string {
+    if (!publishLive) return '0';
+    return this.options.shardedPubSub ? 'sharded' : '1';
   }
 
   private field(topic: string, partition: number): string {
@@ -59,7 +65,7 @@ export class ProjectionStore {
   async applyActivities(topic: string, partition: number, writes: ActivityWrite[], nextOffset: string, publishLive: boolean): Promise<ApplyResult> {
     const args: (string | number)[] = [
       this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset,
-      this.options.feedCap, this.options.dedupWindowMs, publishLive ? '1' : '0', writes.length,
+      this.options.feedCap, this.options.dedupWindowMs, this.liveMode(publishLive), writes.length,
     ];
     // Grouped by user (a stable sort keeps each user's partition order) so the script does per-user work once.
     const grouped = [...writes].sort((a, b) => a.userId - b.userId);
@@ -70,7 +76,7 @@ export class ProjectionStore {
 
   /** One round trip: access replica, deletions (purge + tombstone), workspace renames, and the offset. */
   async applyUsersEvents(topic: string, partition: number, events: { offset: string; json: string }[], nextOffset: string, publishLive: boolean): Promise<number> {
-    const args: (string | number)[] = [this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset, publishLive ? '1' : '0', events.length];
+    const args: (string | number)[] = [this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset, this.liveMode(publishLive), events.length];
     for (const e of events) args.push(e.offset, e.json);
     return this.redis.applyUsersEvents(...args);
   }

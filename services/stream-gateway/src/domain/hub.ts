@@ -23,8 +23,10 @@ export class Hub {
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly onDeliver: (count: number) => void = () => undefined,
+    /** Sharded pub/sub (SSUBSCRIBE), for Redis Cluster: each channel lives on its key's shard. */
+    private readonly sharded = false,
   ) {
-    subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+    subscriber.on(sharded ? 'smessage' : 'message', (channel: string, payload: string) => this.dispatch(channel, payload));
   }
 
   private channel(userId: number): string {
@@ -50,7 +52,8 @@ export class Hub {
     if (!set) {
       set = new Set();
       this.sinks.set(sink.userId, set);
-      const subscribing = this.subscriber.subscribe(this.channel(sink.userId));
+      const channel = this.channel(sink.userId);
+      const subscribing = this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);
       this.pending.set(sink.userId, subscribing);
       await subscribing.finally(() => this.pending.delete(sink.userId));
     } else {
@@ -63,7 +66,8 @@ export class Hub {
     const set = this.sinks.get(sink.userId);
     if (!set?.delete(sink) || set.size > 0) return;
     this.sinks.delete(sink.userId);
-    void this.subscriber.unsubscribe(this.channel(sink.userId)).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
+    const channel = this.channel(sink.userId);
+    void (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
   }
 
   connections(userId: number): number {
