@@ -114,7 +114,12 @@ describe('sharded pub/sub', () => {
       await sharded.publisher.publish(events);
       await eventually(async () => (s.activities().length === 2 ? true : undefined));
       expect(s.activities()).toEqual(events.map((e) => e.id));
-      s.ws.close();
+      const producer = new Kafka({ clientId: 'gw-sharded', brokers: sharded.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+      const deleted = { specversion: '1.0', id: `del-91-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.deleted', time: new Date().toISOString(), subject: '91', data: { userId: 91 } };
+      await producer.send({ topic: `${sharded.names.topicPrefix}users.events`, messages: [{ key: '91', value: JSON.stringify(deleted) }] });
+      await producer.disconnect();
+      expect((await s.closed).code).toBe(StreamCloseCodes.userDeleted);
     } finally {
       await sharded.stop();
     }
