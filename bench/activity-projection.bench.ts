@@ -73,9 +73,10 @@ async function projected(): Promise<{ ms: number; cpuMs: number; redisCpuS: numb
   const service = await createActivityService(
     loadActivityConfig({
       REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: `${run}:`, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${run}-projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+      KAFKA_GROUP_ID: `${run}-projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS), PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
     }),
   );
+  await redis.config('RESETSTAT');
   const cpu0 = process.cpuUsage();
   const r0 = await redisCpu();
   const started = performance.now();
@@ -90,6 +91,14 @@ async function projected(): Promise<{ ms: number; cpuMs: number; redisCpuS: numb
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const redisCpuS = (await redisCpu()) - r0;
+  // Where Redis spent its time (commands inside scripts are counted too).
+  const stats = (await redis.info('commandstats')).split('\n').flatMap((line) => {
+    const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
+    return m ? [{ cmd: m[1]!, calls: Number(m[2]), usec: Number(m[3]) }] : [];
+  });
+  for (const s of stats.sort((a, b) => b.usec - a.usec).slice(0, 8)) {
+    log(`  redis ${s.cmd.padEnd(16)} ${String(s.calls).padStart(9)} calls  ${(s.usec / 1e6).toFixed(2).padStart(7)} s  ${(s.usec / s.calls).toFixed(2)} us/call`);
+  }
   await service.stop();
   // Memory of one user's feed (sorted set + items hash), averaged over a sample of users.
   let bytes = 0;

@@ -8,7 +8,7 @@
  * ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, n, then
  * 8 per event. Events arrive grouped by user (partition order kept within a user), so the
  * per-user work (tombstone check, count, feed trim, recency, dedup-window trim) runs once per
- * user per call and the per-event work is one ZSCORE plus variadic writes.
+ * user per call and the per-event work is one ZADD NX (dedup) plus variadic writes.
  */
 export const APPLY_ACTIVITIES = `
 local prefix, offsetsKey, field = ARGV[1], ARGV[2], ARGV[3]
@@ -21,9 +21,8 @@ local applied, duplicates, dropped, stale = 0, 0, 0, 0
 local function flush(u, uid, group)
   local n = #group
   if n == 0 then return end
-  local seen, feed, items, maxSeen, wsLast, wsCount = {}, {}, {}, 0, {}, {}
+  local feed, items, maxSeen, wsLast, wsCount = {}, {}, 0, {}, {}
   for _, e in ipairs(group) do
-    seen[#seen + 1] = e.seenAt; seen[#seen + 1] = e.id
     feed[#feed + 1] = 0; feed[#feed + 1] = e.member
     items[#items + 1] = e.member; items[#items + 1] = e.json
     if e.seenAt > maxSeen then maxSeen = e.seenAt end
@@ -31,7 +30,6 @@ local function flush(u, uid, group)
     if t > (wsLast[e.ws] or 0) then wsLast[e.ws] = t end
     wsCount[e.ws] = (wsCount[e.ws] or 0) + 1
   end
-  redis.call('ZADD', u .. 'seen', unpack(seen))
   redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (maxSeen - window))
   redis.call('INCRBY', u .. 'count', n)
   redis.call('ZADD', u .. 'feed', unpack(feed))
@@ -56,7 +54,7 @@ local function flush(u, uid, group)
   applied = applied + n
 end
 
-local uid, u, deleted, group, inGroup = nil, nil, false, {}, {}
+local uid, u, deleted, group = nil, nil, false, {}
 local i = 9
 for _ = 1, tonumber(ARGV[8]) do
   local offset, id = tonumber(ARGV[i]), ARGV[i + 2]
@@ -65,16 +63,16 @@ for _ = 1, tonumber(ARGV[8]) do
     uid = ARGV[i + 1]
     u = prefix .. 'u:' .. uid .. ':'
     deleted = redis.call('EXISTS', u .. 'deleted') == 1
-    group, inGroup = {}, {}
+    group = {}
   end
   if offset < stored then
     stale = stale + 1
   elseif deleted then
     dropped = dropped + 1
-  elseif inGroup[id] or redis.call('ZSCORE', u .. 'seen', id) then
+  elseif redis.call('ZADD', u .. 'seen', 'NX', ARGV[i + 3], id) == 0 then
+    -- ZADD NX both checks and records the id: one call per event for deduplication.
     duplicates = duplicates + 1
   else
-    inGroup[id] = true
     group[#group + 1] = { id = id, seenAt = tonumber(ARGV[i + 3]), ws = ARGV[i + 4], member = ARGV[i + 5], json = ARGV[i + 6], cursor = ARGV[i + 7] }
   end
   i = i + 8
