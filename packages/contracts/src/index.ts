@@ -6,3 +6,4 @@ export * from './users.js';
 export * from './users-events.js';
 export * from './health.js';
 export * from './stream.js';
+export * from './asyncapi.js';

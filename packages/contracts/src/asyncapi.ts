@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ActivityEvent } from './activity.js';
+import { DlqHeaders, TopicPartitions, Topics, dlqTopic } from './topics.js';
+import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent, WorkspaceDeletedEvent, WorkspaceRenamedEvent } from './users-events.js';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+
+/** The AsyncAPI 3.0 document for the suite's topics, generated from the contract schemas. */
+export function buildAsyncApi(): Record<string, unknown> {
+  const usersMessages = {
+    userCreated: UserCreatedEvent,
+    userUpdated: UserUpdatedEvent,
+    userDeleted: UserDeletedEvent,
+    accessChanged: AccessChangedEvent,
+    workspaceRenamed: WorkspaceRenamedEvent,
+    workspaceDeleted: WorkspaceDeletedEvent,
+  };
+  const messages: Record<string, unknown> = {
+    activityRecorded: { name: 'activityRecorded', contentType: 'application/cloudevents+json', payload: schema(ActivityEvent) },
+  };
+  for (const [name, s] of Object.entries(usersMessages)) messages[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
+  const ref = (name: string) => ({ $ref: `#/components/messages/${name}` });
+  const dlqHeaders = {
+    type: 'object',
+    properties: Object.fromEntries(Object.values(DlqHeaders).map((h) => [h, { type: 'string' }])),
+  };
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Activity suite events',
+      version: '1.0.0',
+      description: 'CloudEvents 1.0 structured JSON on Kafka. The Kafka key is the user id (workspace events: the workspace id); `id` is the idempotency key.',
+    },
+    defaultContentType: 'application/cloudevents+json',
+    channels: {
+      activityEvents: {
+        address: Topics.activityEvents,
+        description: `${TopicPartitions[Topics.activityEvents]} partitions, keyed by the user the activity belongs to.`,
+        messages: { activityRecorded: ref('activityRecorded') },
+      },
+      usersEvents: {
+        address: Topics.usersEvents,
+        description: `${TopicPartitions[Topics.usersEvents]} partitions; users-service's domain events through its outbox.`,
+        messages: Object.fromEntries(Object.keys(usersMessages).map((n) => [n, ref(n)])),
+      },
+      activityDeadLetters: {
+        address: dlqTopic(Topics.activityEvents),
+        description: 'Records the activity-service could not apply, unchanged, with the reason in headers.',
+        messages: { deadLetter: { $ref: '#/components/messages/deadLetter' } },
+      },
+    },
+    operations: {
+      publishActivity: { action: 'send', channel: { $ref: '#/channels/activityEvents' } },
+      consumeActivity: { action: 'receive', channel: { $ref: '#/channels/activityEvents' } },
+      publishUsersEvents: { action: 'send', channel: { $ref: '#/channels/usersEvents' } },
+      consumeUsersEvents: { action: 'receive', channel: { $ref: '#/channels/usersEvents' } },
+      deadLetter: { action: 'send', channel: { $ref: '#/channels/activityDeadLetters' } },
+    },
+    components: { messages: { ...messages, deadLetter: { name: 'deadLetter', headers: dlqHeaders, payload: {} } } },
+  };
+}
