@@ -1,0 +1,62 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@suite/local-infra';
+import { call, createTestTopics, eventually, isolate, startChildService, testInfra } from '@suite/testkit';
+import { activityEvent, secret } from './helpers.js';
+
+const infra = testInfra();
+const redis = new Redis(infra.redisUrl);
+afterAll(() => redis.disconnect());
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM under load: the group is left at once, the process exits 0 inside the grace period, and a restart applies every event exactly once', async () => {
+    const names = isolate('shutdown');
+    await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
+    const groupId = `${names.id}-g`;
+    const env = {
+      REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
+      KAFKA_GROUP_ID: groupId, JWT_SECRET: secret, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000', KAFKA_SESSION_TIMEOUT_MS: '30000',
+    };
+    const kafka = new Kafka({ clientId: 'shutdown-test', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const producer = kafka.producer();
+    await Promise.all([admin.connect(), producer.connect()]);
+    try {
+      const child = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', env, await freePort());
+      await eventually(async () => ((await call('GET', `${child.url}/readyz`)).status === 200 ? true : undefined), 30_000);
+      expect((await admin.describeGroups([groupId])).groups[0]!.members).toHaveLength(1);
+
+      const topic = `${names.topicPrefix}activity.events`;
+      let produced = 0;
+      let producing = true;
+      const load = (async () => {
+        while (producing) {
+          const batch = Array.from({ length: 200 }, () => activityEvent(1 + (produced % 50)));
+          await producer.send({ topic, messages: batch.map((e) => ({ key: e.subject, value: JSON.stringify(e) })) });
+          produced += batch.length;
+        }
+      })();
+      await eventually(async () => (produced > 2000 ? true : undefined), 30_000);
+      const started = Date.now();
+      const exited = child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // The session timeout is 30 s: an empty group right away means the member left, not timed out.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await admin.describeGroups([groupId])).groups[0]!.members).toHaveLength(0);
+      producing = false;
+      await load;
+
+      // A new process resumes from the stored offsets and ends with every event applied exactly once.
+      const again = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', env, await freePort());
+      await eventually(async () => {
+        let sum = 0;
+        for (let u = 1; u <= 50; u++) sum += Number((await redis.get(`${names.keyPrefix}u:${u}:count`)) ?? 0);
+        return sum === produced ? true : undefined;
+      }, 60_000, 250);
+      await again.kill('SIGTERM');
+    } finally {
+      await Promise.all([admin.disconnect(), producer.disconnect()]);
+    }
+  }, 180_000);
+});
