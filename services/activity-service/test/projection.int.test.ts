@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Activity, ActivityPage, ActiveWorkspace, ErrorBody, LiveNotice } from '@suite/contracts';
+import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, LiveNotice } from '@suite/contracts';
 import { call, eventually } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
@@ -10,7 +10,7 @@ let kafka: Kafka;
 let raw: Redis;
 
 const get = async (path: string, token?: string) => call('GET', `${ctx.api}${path}`, { token: token ?? (await tokens.admin()) });
-const count = async (userId: number) => ((await get(`/users/${userId}/activity-count`)).body as { count: number }).count;
+const count = async (userId: number) => ActivityCount.parse((await get(`/users/${userId}/activity-count`)).body).count;
 const feed = async (userId: number, query = '') => ActivityPage.parse((await get(`/users/${userId}/activities?limit=100${query}`)).body).results;
 const countBecomes = (userId: number, n: number) => eventually(async () => ((await count(userId)) === n ? true : undefined), 20_000);
 async function sendUsersEvents(events: object[]) {
@@ -150,7 +150,7 @@ describe('ingestion over HTTP', () => {
     const writer = await tokens.writer();
     const one = await call('POST', `${ctx.api}/activities`, { token: writer, body: activityEvent(108) });
     expect(one.status).toBe(202);
-    expect(one.body).toMatchObject({ accepted: 1 });
+    expect(ActivityIngestAccepted.parse(one.body)).toMatchObject({ accepted: 1 });
     const batch = await call('POST', `${ctx.api}/activities`, { token: writer, body: [activityEvent(108), activityEvent(108)] });
     expect(batch.body).toMatchObject({ accepted: 2 });
     await countBecomes(108, 3);

@@ -146,8 +146,4 @@ export class UsersRepository {
   searchByGrams(grams: string[], cap: number): Promise<UserDoc[]> {
     return this.collection.find({ ...LIVE, grams: { $all: grams } }, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs }).limit(cap).toArray();
   }
-
-  existingIds(ids: number[]): Promise<UserDoc[]> {
-    return this.collection.find({ _id: { $in: ids }, ...LIVE }, { projection: { _id: 1 }, maxTimeMS: this.timeoutMs }).toArray();
-  }
 }
