@@ -100,12 +100,12 @@ async function projected(): Promise<{ ms: number; cpuMs: number; redisCpuS: numb
     log(`  redis ${s.cmd.padEnd(16)} ${String(s.calls).padStart(9)} calls  ${(s.usec / 1e6).toFixed(2).padStart(7)} s  ${(s.usec / s.calls).toFixed(2)} us/call`);
   }
   await service.stop();
-  // Memory of one user's feed (sorted set + items hash), averaged over a sample of users.
+  // Memory of one user's feed (one sorted set: member and activity JSON together), averaged over a sample of users.
   let bytes = 0;
   for (let u = 1; u <= 50; u++) {
-    bytes += Number(await redis.memory('USAGE', `${run}:u:${u}:feed`)) + Number(await redis.memory('USAGE', `${run}:u:${u}:items`));
+    bytes += Number(await redis.memory('USAGE', `${run}:u:${u}:feed`));
   }
-  log(`redis memory per user feed (feed + items, ${Math.min(1000, Math.ceil(TOTAL / USERS))} items): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
+  log(`redis memory per user feed (${Math.min(1000, Math.ceil(TOTAL / USERS))} items): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
   redis.disconnect();
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, redisCpuS };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { feedEntry } from '@suite/contracts';
 import { signDevToken } from '@suite/auth';
 import { freePort, infraUp } from '@suite/local-infra';
 
@@ -69,7 +70,9 @@ async function startServer(target: Target, prefix: string): Promise<Server> {
         }
       : async (users: number[], payloads: string[]) => {
           const pipeline = redis.pipeline();
-          users.forEach((u, i) => pipeline.publish(`${prefix}live:${u}`, payloads[i]!));
+          // The gateway's input is what the activity-service publishes: feed entries (member, newline, activity JSON).
+          const toEntry = (p: string, i: number) => feedEntry(`001782864000000:b${i}-${users[i]}`, p.slice(p.indexOf('"activity":') + 11, -1));
+          users.forEach((u, i) => pipeline.publish(`${prefix}live:${u}`, target === 'gateway' ? toEntry(payloads[i]!, i) : payloads[i]!));
           await pipeline.exec();
         };
   return { child, port, publish };

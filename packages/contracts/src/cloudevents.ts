@@ -10,7 +10,8 @@ export const IdString = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positi
 export function cloudEvent<T extends z.ZodTypeAny, K extends string>(type: K, data: T) {
   return z.strictObject({
     specversion: z.literal('1.0'),
-    id: z.string().min(1).max(128),
+    // No control characters: the feed orders entries by `time:id` and a newline ends the id.
+    id: z.string().min(1).max(128).regex(/^\P{Cc}+$/u, 'must not contain control characters'),
     source: z.string().min(1).max(256),
     type: z.literal(type),
     time: Rfc3339,

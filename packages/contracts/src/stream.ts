@@ -9,7 +9,7 @@ export const StreamErrorMessage = z.object({ type: z.literal('error'), code: z.s
 export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage]);
 export type StreamMessage = z.infer<typeof StreamMessage>;
 
-/** What the activity-service publishes on a user's Redis channel after a commit. */
+/** A notice on a user's Redis channel as JSON (activities travel as feed entries: `decodeLiveMessage`). */
 export const LiveNotice = z.discriminatedUnion('type', [
   StreamActivityMessage,
   z.object({ type: z.literal('deleted'), userId: z.number().int() }),
@@ -20,7 +20,7 @@ export type LiveNotice = z.infer<typeof LiveNotice>;
 export const RedisKeys = {
   user: (prefix: string, userId: number | string) => `${prefix}u:${userId}:`,
   feed: (prefix: string, userId: number | string) => `${prefix}u:${userId}:feed`,
-  items: (prefix: string, userId: number | string) => `${prefix}u:${userId}:items`,
+  stats: (prefix: string, userId: number | string) => `${prefix}u:${userId}:stats`,
   liveChannel: (prefix: string, userId: number | string) => `${prefix}live:${userId}`,
 };
 
@@ -52,3 +52,64 @@ export function decodeCursor(cursor: string): string | undefined {
   const member = Buffer.from(cursor, 'base64url').toString('utf8');
   return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
 }
+
+/** Separates the feed entries batched into one live channel message (U+001E, record separator). */
+export const LIVE_ENTRY_SEPARATOR = '\x1e';
+
+/** One message for stream clients, decoded from a live channel message. */
+export interface LiveItem {
+  type: 'activity' | 'deleted';
+  /** The client-ready StreamMessage JSON text. */
+  text: string;
+  cursor?: string;
+}
+
+/**
+ * Decodes a user's live channel message: either one JSON LiveNotice (a deletion), or the feed
+ * entries just committed (see `feedEntry`) joined by LIVE_ENTRY_SEPARATOR, so a batch of a user's
+ * activities costs one PUBLISH and no JSON work in Redis. `malformed` counts what was skipped.
+ */
+export function decodeLiveMessage(payload: string): { items: LiveItem[]; malformed: number } {
+  if (payload.startsWith('{')) {
+    try {
+      const notice = LiveNotice.safeParse(JSON.parse(payload));
+      if (notice.success) return { items: [{ type: notice.data.type, text: payload, ...(notice.data.type === 'activity' ? { cursor: notice.data.cursor } : {}) }], malformed: 0 };
+    } catch {
+      // counted below
+    }
+    return { items: [], malformed: 1 };
+  }
+  const items: LiveItem[] = [];
+  let malformed = 0;
+  for (const entry of payload.split(LIVE_ENTRY_SEPARATOR)) {
+    const at = entry.indexOf('\n');
+    if (at < 17 || entry.charCodeAt(at + 1) !== 0x7b) {
+      malformed++;
+      continue;
+    }
+    const cursor = encodeCursor(entry.slice(0, at));
+    items.push({ type: 'activity', cursor, text: `{"type":"activity","cursor":"${cursor}","activity":${entry.slice(at + 1)}}` });
+  }
+  return { items, malformed };
+}
+
+/**
+ * A feed entry is the member (the sort key, `feedMember`), a newline, then the activity JSON: one
+ * sorted-set member holds both, so a page is one ZRANGEBYLEX. Ids have no control characters, so
+ * entries sort exactly as their members do.
+ */
+export function feedEntry(member: string, json: string): string {
+  return `${member}\n${json}`;
+}
+
+export function splitFeedEntry(entry: string): { member: string; json: string } {
+  const at = entry.indexOf('\n');
+  return { member: entry.slice(0, at), json: entry.slice(at + 1) };
+}
+
+/** ZRANGEBYLEX bounds that exclude the entry of `member` itself: entries before it, entries after it. */
+export const FeedBounds = {
+  before: (member: string) => `(${member}`,
+  // The entry is `member\n{...}`; '|' sorts right after '{', so this bound is above it and below any later member.
+  after: (member: string) => `(${member}\n|`,
+};

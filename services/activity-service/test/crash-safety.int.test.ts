@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Activity, splitFeedEntry } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
 import { createTestTopics, eventually, isolate, startChildService, testInfra, type ChildService } from '@suite/testkit';
 import { secret } from './helpers.js';
@@ -65,10 +66,12 @@ function oracle(events: Produced[]) {
 async function expectMatchesOracle(prefix: string, events: Produced[]) {
   for (const [user, want] of oracle(events)) {
     const u = `${prefix}u:${user}:`;
-    const [count, feed, wslast, wscount, items] = await Promise.all([
-      redis.get(`${u}count`), redis.zrevrangebylex(`${u}feed`, '+', '-'), redis.hgetall(`${u}wslast`), redis.hgetall(`${u}wscount`), redis.hlen(`${u}items`),
-    ]);
-    expect({ user, count: Number(count), feed, wslast, wscount, items }).toEqual({ user, count: want.count, feed: want.feed, wslast: want.wslast, wscount: want.wscount, items: want.feed.length });
+    const [stats, entries] = await Promise.all([redis.hgetall(`${u}stats`), redis.zrevrangebylex(`${u}feed`, '+', '-')]);
+    const feed = entries.map((e) => splitFeedEntry(e).member);
+    const field = (p: string) => Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+    expect({ user, count: Number(stats.n), feed, wslast: field('l:'), wscount: field('c:') }).toEqual({ user, count: want.count, feed: want.feed, wslast: want.wslast, wscount: want.wscount });
+    // Each entry carries its own activity.
+    for (const e of entries) expect(Activity.parse(JSON.parse(splitFeedEntry(e).json)).userId).toBe(user);
   }
 }
 

@@ -51,7 +51,7 @@ describe('graceful shutdown', () => {
       const again = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', env, await freePort());
       await eventually(async () => {
         let sum = 0;
-        for (let u = 1; u <= 50; u++) sum += Number((await redis.get(`${names.keyPrefix}u:${u}:count`)) ?? 0);
+        for (let u = 1; u <= 50; u++) sum += Number((await redis.hget(`${names.keyPrefix}u:${u}:stats`, 'n')) ?? 0);
         return sum === produced ? true : undefined;
       }, 60_000, 250);
       await again.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { decodeActivity, toWrite, type DeadLetterReason } from '../domain/decode
 import type { ConsumerHandlers, ConsumedRecord, RecordBatch } from './consumer.port.js';
 
 /** Records per Redis script call: bounds the script's run time and argument count. */
-const CHUNK = 500;
+const CHUNK = 2000;
 
 export interface ProjectorOptions {
   topicPrefix: string;

@@ -5,10 +5,18 @@
  */
 
 /**
- * ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, n, then
- * 8 per event. Events arrive grouped by user (partition order kept within a user), so the
- * per-user work (tombstone check, count, feed trim, recency, dedup-window trim) runs once per
- * user per call and the per-event work is one ZADD NX (dedup) plus variadic writes.
+ * ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, groups,
+ * then per group: userId, k, the group's newest Kafka timestamp, and k events of 5 (offset, id,
+ * seenAt, workspaceId, feed entry). A group is a run of one user's events in partition order.
+ *
+ * Per user key layout: `stats` hash (`n` total, `l:<ws>` last active ms, `c:<ws>` count, and
+ * `deleted` as the tombstone), `feed` sorted set of entries (`feedEntry`: member, newline, JSON),
+ * `seen` sorted set id -> Kafka timestamp (the dedup window).
+ *
+ * Cost model, measured (bench/activity-projection.bench.ts): every redis.call and every string
+ * the script builds costs microseconds, so the script makes a fixed eight calls per group
+ * whatever its size, and builds no string per event: entries arrive ready-made and the live
+ * notice is those entries joined once.
  */
 export const APPLY_ACTIVITIES = `
 local prefix, offsetsKey, field = ARGV[1], ARGV[2], ARGV[3]
@@ -18,66 +26,70 @@ local publish = ARGV[7] == 'sharded' and 'SPUBLISH' or 'PUBLISH'
 local stored = tonumber(redis.call('HGET', offsetsKey, field) or '0')
 local applied, duplicates, dropped, stale = 0, 0, 0, 0
 
-local function flush(u, uid, group)
-  local n = #group
-  if n == 0 then return end
-  local feed, items, maxSeen, wsLast, wsCount = {}, {}, 0, {}, {}
-  for _, e in ipairs(group) do
-    feed[#feed + 1] = 0; feed[#feed + 1] = e.member
-    items[#items + 1] = e.member; items[#items + 1] = e.json
-    if e.seenAt > maxSeen then maxSeen = e.seenAt end
-    local t = tonumber(string.sub(e.member, 1, 15))
-    if t > (wsLast[e.ws] or 0) then wsLast[e.ws] = t end
-    wsCount[e.ws] = (wsCount[e.ws] or 0) + 1
-  end
-  redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (maxSeen - window))
-  redis.call('INCRBY', u .. 'count', n)
-  redis.call('ZADD', u .. 'feed', unpack(feed))
-  redis.call('HSET', u .. 'items', unpack(items))
-  local size = redis.call('ZCARD', u .. 'feed')
-  if size > cap then
-    local evicted = redis.call('ZRANGE', u .. 'feed', 0, size - cap - 1)
-    redis.call('ZREMRANGEBYRANK', u .. 'feed', 0, size - cap - 1)
-    redis.call('HDEL', u .. 'items', unpack(evicted))
-  end
-  for ws, t in pairs(wsLast) do
-    local last = tonumber(redis.call('HGET', u .. 'wslast', ws) or '0')
-    if t > last then redis.call('HSET', u .. 'wslast', ws, t) end
-    redis.call('HINCRBY', u .. 'wscount', ws, wsCount[ws])
-  end
-  if live then
-    local channel = prefix .. 'live:' .. uid
-    for _, e in ipairs(group) do
-      redis.call(publish, channel, '{"type":"activity","cursor":"' .. e.cursor .. '","activity":' .. e.json .. '}')
+local function apply(uid, maxSeen, fresh)
+  local u = prefix .. 'u:' .. uid .. ':'
+  -- One read: the tombstone, the total and this group's workspace fields.
+  local fields, slot, ids = { 'deleted', 'n' }, {}, {}
+  for x, at in ipairs(fresh) do
+    ids[x] = ARGV[at + 1]
+    local ws = ARGV[at + 3]
+    if not slot[ws] then
+      slot[ws] = #fields + 1
+      fields[#fields + 1] = 'l:' .. ws
+      fields[#fields + 1] = 'c:' .. ws
     end
   end
+  local stats = redis.call('HMGET', u .. 'stats', unpack(fields))
+  if stats[1] then
+    dropped = dropped + #fresh
+    return
+  end
+  local known = redis.call('ZMSCORE', u .. 'seen', unpack(ids))
+  local inGroup, marks, feed, entries, last, count = {}, {}, {}, {}, {}, {}
+  local n = 0
+  for x, at in ipairs(fresh) do
+    local id = ids[x]
+    if known[x] or inGroup[id] then
+      duplicates = duplicates + 1
+    else
+      inGroup[id] = true
+      n = n + 1
+      local ws, entry = ARGV[at + 3], ARGV[at + 4]
+      marks[#marks + 1] = ARGV[at + 2]; marks[#marks + 1] = id
+      feed[#feed + 1] = 0; feed[#feed + 1] = entry
+      entries[n] = entry
+      local t = tonumber(string.sub(entry, 1, 15))
+      if t > (last[ws] or 0) then last[ws] = t end
+      count[ws] = (count[ws] or 0) + 1
+    end
+  end
+  if n == 0 then return end
+  redis.call('ZADD', u .. 'seen', unpack(marks))
+  redis.call('ZREMRANGEBYSCORE', u .. 'seen', '-inf', '(' .. (maxSeen - window))
+  redis.call('ZADD', u .. 'feed', unpack(feed))
+  redis.call('ZREMRANGEBYRANK', u .. 'feed', 0, -cap - 1)
+  local set = { 'n', (tonumber(stats[2]) or 0) + n }
+  for ws, t in pairs(last) do
+    local s = slot[ws]
+    set[#set + 1] = 'l:' .. ws; set[#set + 1] = math.max(t, tonumber(stats[s]) or 0)
+    set[#set + 1] = 'c:' .. ws; set[#set + 1] = (tonumber(stats[s + 1]) or 0) + count[ws]
+  end
+  redis.call('HSET', u .. 'stats', unpack(set))
+  if live then redis.call(publish, prefix .. 'live:' .. uid, table.concat(entries, '\\30')) end
   applied = applied + n
 end
 
-local uid, u, deleted, group = nil, nil, false, {}
 local i = 9
 for _ = 1, tonumber(ARGV[8]) do
-  local offset, id = tonumber(ARGV[i]), ARGV[i + 2]
-  if ARGV[i + 1] ~= uid then
-    if uid then flush(u, uid, group) end
-    uid = ARGV[i + 1]
-    u = prefix .. 'u:' .. uid .. ':'
-    deleted = redis.call('EXISTS', u .. 'deleted') == 1
-    group = {}
+  local uid, k, maxSeen = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  i = i + 3
+  local fresh = {}
+  for at = i, i + (k - 1) * 5, 5 do
+    if tonumber(ARGV[at]) < stored then stale = stale + 1 else fresh[#fresh + 1] = at end
   end
-  if offset < stored then
-    stale = stale + 1
-  elseif deleted then
-    dropped = dropped + 1
-  elseif redis.call('ZADD', u .. 'seen', 'NX', ARGV[i + 3], id) == 0 then
-    -- ZADD NX both checks and records the id: one call per event for deduplication.
-    duplicates = duplicates + 1
-  else
-    group[#group + 1] = { id = id, seenAt = tonumber(ARGV[i + 3]), ws = ARGV[i + 4], member = ARGV[i + 5], json = ARGV[i + 6], cursor = ARGV[i + 7] }
-  end
-  i = i + 8
+  if #fresh > 0 then apply(uid, maxSeen, fresh) end
+  i = i + k * 5
 end
-if uid then flush(u, uid, group) end
 if nextOffset > stored then redis.call('HSET', offsetsKey, field, nextOffset) end
 return { applied, duplicates, dropped, stale }
 `;
@@ -103,14 +115,14 @@ for _ = 1, tonumber(ARGV[6]) do
       local uid = tostring(d['userId'])
       local u = prefix .. 'u:' .. uid .. ':'
       forget_access(u, uid)
-      redis.call('DEL', u .. 'count', u .. 'feed', u .. 'items', u .. 'seen', u .. 'wslast', u .. 'wscount', u .. 'accessv')
-      redis.call('SET', u .. 'deleted', '1')
+      redis.call('DEL', u .. 'feed', u .. 'seen', u .. 'stats', u .. 'accessv')
+      redis.call('HSET', u .. 'stats', 'deleted', '1')
       if live then redis.call(publish, prefix .. 'live:' .. uid, '{"type":"deleted","userId":' .. uid .. '}') end
     elseif t == 'io.activitysuite.user.access-changed' then
       local uid = tostring(d['userId'])
       local u = prefix .. 'u:' .. uid .. ':'
       local current = tonumber(redis.call('GET', u .. 'accessv') or '-1')
-      if redis.call('EXISTS', u .. 'deleted') == 0 and d['version'] > current then
+      if redis.call('HEXISTS', u .. 'stats', 'deleted') == 0 and d['version'] > current then
         forget_access(u, uid)
         for _, w in ipairs(d['workspaces']) do
           local ws = tostring(w['workspaceId'])

@@ -9,9 +9,8 @@ export interface ActivityWrite {
   /** Kafka record timestamp (ms): the dedup window is measured on it, so replays are deterministic. */
   seenAt: number;
   workspaceId: number;
-  member: string;
-  json: string;
-  cursor: string;
+  /** The feed entry (`feedEntry`): member and activity JSON. */
+  entry: string;
 }
 
 export interface ApplyResult {
@@ -20,6 +19,9 @@ export interface ApplyResult {
   dropped: number;
   stale: number;
 }
+
+/** Events per group in one script call: keeps Lua's unpack() well inside its stack limit. */
+const MAX_GROUP = 1000;
 
 type ScriptRedis = Redis & {
   applyActivities(...args: (string | number)[]): Promise<[number, number, number, number]>;
@@ -63,13 +65,25 @@ export class ProjectionStore {
 
   /** One round trip: dedup, count, feed (capped), recency, live notices, and the offset. */
   async applyActivities(topic: string, partition: number, writes: ActivityWrite[], nextOffset: string, publishLive: boolean): Promise<ApplyResult> {
-    const args: (string | number)[] = [
-      this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset,
-      this.options.feedCap, this.options.dedupWindowMs, this.liveMode(publishLive), writes.length,
-    ];
     // Grouped by user (a stable sort keeps each user's partition order) so the script does per-user work once.
     const grouped = [...writes].sort((a, b) => a.userId - b.userId);
-    for (const w of grouped) args.push(w.offset, w.userId, w.eventId, w.seenAt, w.workspaceId, w.member, w.json, w.cursor);
+    const args: (string | number)[] = [this.prefix, this.offsetsKey, this.field(topic, partition), nextOffset, this.options.feedCap, this.options.dedupWindowMs, this.liveMode(publishLive), 0];
+    let groups = 0;
+    for (let start = 0; start < grouped.length; ) {
+      const userId = grouped[start]!.userId;
+      let end = start + 1;
+      while (end < grouped.length && end - start < MAX_GROUP && grouped[end]!.userId === userId) end++;
+      let maxSeen = 0;
+      for (let i = start; i < end; i++) maxSeen = Math.max(maxSeen, grouped[i]!.seenAt);
+      args.push(userId, end - start, maxSeen);
+      for (let i = start; i < end; i++) {
+        const w = grouped[i]!;
+        args.push(w.offset, w.eventId, w.seenAt, w.workspaceId, w.entry);
+      }
+      groups++;
+      start = end;
+    }
+    args[7] = groups;
     const [applied, duplicates, dropped, stale] = await this.redis.applyActivities(...args);
     return { applied, duplicates, dropped, stale };
   }

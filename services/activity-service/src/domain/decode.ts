@@ -1,4 +1,4 @@
-import { ActivityEvent, ActivityLimits, encodeCursor, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
+import { ActivityEvent, ActivityLimits, feedEntry, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/projection.store.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
@@ -29,15 +29,12 @@ export function decodeActivity(value: Buffer | null): Decoded {
 
 /** The strings the projection script stores for one event. */
 export function toWrite(event: ActivityEventType, offset: string, seenAt: number): ActivityWrite {
-  const member = feedMember(event.time, event.id);
   return {
     offset,
     userId: Number(event.subject),
     eventId: event.id,
     seenAt,
     workspaceId: event.data.workspaceId,
-    member,
-    json: JSON.stringify(toActivity(event)),
-    cursor: encodeCursor(member),
+    entry: feedEntry(feedMember(event.time, event.id), JSON.stringify(toActivity(event))),
   };
 }

@@ -37,13 +37,12 @@ export class Hub {
     const userId = Number(channel.slice(channel.lastIndexOf(':') + 1));
     const sinks = this.sinks.get(userId);
     if (!sinks || sinks.size === 0) return;
-    const message = LiveMessage.fromChannel(payload);
-    if (!message) {
-      this.logger.warn({ channel }, 'ignoring a malformed live message');
-      return;
+    const { messages, malformed } = LiveMessage.fromChannel(payload);
+    if (malformed > 0) this.logger.warn({ channel, malformed }, 'ignoring malformed live notices');
+    for (const message of messages) {
+      for (const sink of sinks) sink.deliver(message);
     }
-    for (const sink of sinks) sink.deliver(message);
-    this.onDeliver(sinks.size);
+    this.onDeliver(sinks.size * messages.length);
   }
 
   /** Adds a sink; resolves once the channel subscription is active (subscribe before replay). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { LIVE_ENTRY_SEPARATOR, decodeCursor, feedEntry } from '@suite/contracts';
 import { LiveMessage, textFrame } from './live-message.js';
 
 // ws ships its frame parser but @types/ws does not declare it.
@@ -25,9 +26,19 @@ describe('text frames', () => {
   });
 
   it('are built once per message and shared by every connection', () => {
-    const message = LiveMessage.fromChannel('{"type":"activity","cursor":"abc","activity":{}}')!;
+    const message = LiveMessage.fromChannel('{"type":"deleted","userId":7}').messages[0]!;
     expect(message.wsFrame()).toBe(message.wsFrame());
-    expect(message.sseEvent()).toBe('id: abc\nevent: activity\ndata: {"type":"activity","cursor":"abc","activity":{}}\n\n');
-    expect(LiveMessage.fromChannel('nonsense')).toBeUndefined();
+    expect(message.sseEvent()).toBe('event: deleted\ndata: {"type":"deleted","userId":7}\n\n');
+  });
+
+  it('decode a channel message of several feed entries into activity messages with cursors, skipping what is not ours', () => {
+    const a = feedEntry('000000000000001:a', '{"id":"a"}');
+    const b = feedEntry('000000000000002:b', '{"id":"b"}');
+    const { messages, malformed } = LiveMessage.fromChannel([a, 'nonsense', b].join(LIVE_ENTRY_SEPARATOR));
+    expect(malformed).toBe(1);
+    expect(messages.map((m) => [m.type, m.cursor && decodeCursor(m.cursor)])).toEqual([['activity', '000000000000001:a'], ['activity', '000000000000002:b']]);
+    expect(JSON.parse(messages[1]!.raw)).toEqual({ type: 'activity', cursor: messages[1]!.cursor, activity: { id: 'b' } });
+    expect(messages[0]!.sseEvent()).toBe(`id: ${messages[0]!.cursor}\nevent: activity\ndata: ${messages[0]!.raw}\n\n`);
+    expect(LiveMessage.fromChannel('{"type":"nonsense"}')).toEqual({ messages: [], malformed: 1 });
   });
 });

@@ -1,6 +1,8 @@
 
+import { decodeLiveMessage } from '@suite/contracts';
+
 /**
- * One message from a user's Redis channel, prepared once for every connection of that user:
+ * One notice from a user's Redis channel, prepared once for every connection of that user:
  * parsed once (type, cursor), WebSocket-framed once, SSE-encoded once.
  */
 export class LiveMessage {
@@ -13,16 +15,10 @@ export class LiveMessage {
     readonly cursor: string | undefined,
   ) {}
 
-  /** Parses a channel payload; undefined when it is not one of ours. */
-  static fromChannel(payload: string): LiveMessage | undefined {
-    try {
-      const parsed = JSON.parse(payload) as { type?: unknown; cursor?: unknown };
-      if (parsed.type === 'activity' && typeof parsed.cursor === 'string') return new LiveMessage('activity', payload, parsed.cursor);
-      if (parsed.type === 'deleted') return new LiveMessage('deleted', payload, undefined);
-    } catch {
-      // fall through
-    }
-    return undefined;
+  /** The messages of one channel message (see decodeLiveMessage); `malformed` counts those skipped. */
+  static fromChannel(payload: string): { messages: LiveMessage[]; malformed: number } {
+    const { items, malformed } = decodeLiveMessage(payload);
+    return { messages: items.map((item) => new LiveMessage(item.type, item.text, item.cursor)), malformed };
   }
 
   static control(type: 'ready' | 'reset' | 'error', body: Record<string, unknown>): LiveMessage {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '@suite/contracts';
+import { FeedBounds, RedisKeys, splitFeedEntry } from '@suite/contracts';
 
 const PAGE = 200;
 
@@ -15,23 +15,23 @@ export class FeedReader {
   async isTooOld(userId: number, member: string): Promise<boolean> {
     const key = RedisKeys.feed(this.prefix, userId);
     const [oldest, size] = await Promise.all([this.redis.zrange(key, 0, 0), this.redis.zcard(key)]);
-    return size >= this.feedCap && oldest[0] !== undefined && member < oldest[0];
+    return size >= this.feedCap && oldest[0] !== undefined && member < splitFeedEntry(oldest[0]).member;
   }
 
   /** Calls `each` for every entry after `after` (or all when undefined), oldest first, page by page. */
   async forEachAfter(userId: number, after: string | undefined, each: (member: string, json: string) => void): Promise<void> {
     const feed = RedisKeys.feed(this.prefix, userId);
-    const items = RedisKeys.items(this.prefix, userId);
-    let min = after === undefined ? '-' : `(${after}`;
+    let min = after === undefined ? '-' : FeedBounds.after(after);
     for (;;) {
-      const members = await this.redis.zrangebylex(feed, min, '+', 'LIMIT', 0, PAGE);
-      if (members.length === 0) return;
-      const values = await this.redis.hmget(items, ...members);
-      members.forEach((m, i) => {
-        if (values[i]) each(m, values[i]!);
-      });
-      if (members.length < PAGE) return;
-      min = `(${members.at(-1)}`;
+      const entries = await this.redis.zrangebylex(feed, min, '+', 'LIMIT', 0, PAGE);
+      let member = '';
+      for (const entry of entries) {
+        const split = splitFeedEntry(entry);
+        member = split.member;
+        each(member, split.json);
+      }
+      if (entries.length < PAGE) return;
+      min = FeedBounds.after(member);
     }
   }
 }
