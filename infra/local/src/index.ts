@@ -4,3 +4,4 @@ export * from './probes.js';
 export * from './servers.js';
 export * from './topics.js';
 export * from './suite.js';
+export * from './helm.js';

@@ -11,9 +11,11 @@ export interface KafkajsConsumerOptions {
 }
 
 /**
- * kafkajs behind the ConsumerPort. Offsets are never committed to Kafka: the projection stores
- * them atomically with its data, and each assignment seeks to them. With nothing stored (a fresh
- * or dropped projection) the group starts from the beginning of the log.
+ * kafkajs behind the ConsumerPort. The projection stores offsets atomically with its data, and
+ * each assignment seeks to them; with nothing stored (a fresh or dropped projection) the group
+ * starts from the beginning of the log. Offsets are also committed to Kafka, every few seconds
+ * and on leaving the group, for lag tooling only (KEDA, kafka-consumer-groups): they are never
+ * read back.
  */
 export class KafkajsConsumer implements ConsumerPort {
   private readonly consumer: Consumer;
@@ -61,7 +63,8 @@ export class KafkajsConsumer implements ConsumerPort {
 
   private async run(handlers: ConsumerHandlers): Promise<void> {
     await this.consumer.run({
-      autoCommit: false,
+      autoCommit: true,
+      autoCommitInterval: 5000,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {

@@ -1,0 +1,38 @@
+{{/* Names: <release>-<component>, trimmed to 63 characters. */}}
+{{- define "suite.fullname" -}}
+{{- printf "%s-%s" .root.Release.Name .svc.component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "suite.selectorLabels" -}}
+app.kubernetes.io/name: {{ .svc.component }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{- define "suite.labels" -}}
+{{ include "suite.selectorLabels" . }}
+app.kubernetes.io/part-of: activity-suite
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "suite.image" -}}
+{{- printf "%s/%s:%s" .root.Values.image.repository .svc.component (default .root.Chart.AppVersion .root.Values.image.tag) -}}
+{{- end -}}
+
+{{- define "suite.secretName" -}}
+{{- default (printf "%s-connections" .Release.Name) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/* Drain, plus the preStop pause, plus headroom: the kubelet never SIGKILLs a draining pod. */}}
+{{- define "suite.terminationGrace" -}}
+{{- add (div (int .Values.config.shutdownGraceMs) 1000) (int .Values.preStopSeconds) 5 -}}
+{{- end -}}
+
+{{/* The three services as a list of {key, svc} for range loops. */}}
+{{- define "suite.enabled" -}}
+{{- range $key := list "users" "activity" "gateway" -}}
+{{- $svc := index $.Values.services $key -}}
+{{- if $svc.enabled }}{{ $key }} {{ end -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, ensureDir } from './paths.js';
+import { requireTool, run } from './process.js';
+
+export const HELM_VERSION = 'v3.22.0';
+
+/**
+ * A helm binary for rendering the chart: `$SUITE_HELM`, else one built before into the cache,
+ * else `go install` of helm's v3 module into the cache (about three minutes, once per machine).
+ */
+export async function ensureHelm(): Promise<string> {
+  if (process.env.SUITE_HELM) return process.env.SUITE_HELM;
+  const bin = join(cacheDir, `helm-${HELM_VERSION}`);
+  const binary = join(bin, 'helm');
+  if (existsSync(binary)) return binary;
+  requireTool('go', 'Install Go 1.22+ to build helm, or set SUITE_HELM to a helm 3 binary');
+  await run('go', ['install', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], { env: { ...process.env, GOBIN: ensureDir(bin) } });
+  return binary;
+}

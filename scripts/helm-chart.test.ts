@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { TopicPartitions, dlqTopic } from '@suite/contracts';
+import { ensureHelm } from '@suite/local-infra';
+import { activityConfigShape } from '@suite/activity-service';
+import { gatewayConfigShape } from '@suite/stream-gateway';
+import { usersConfigShape } from '@suite/users-service';
+import { upstreamFor, type Upstream } from './edge-routes.js';
+
+const exec = promisify(execFile);
+const root = resolve(import.meta.dirname, '..');
+const chart = resolve(root, 'infra/helm/activity-suite');
+const production = resolve(chart, 'ci/production-values.yaml');
+const KUBE = '1.31.0';
+const defaults = ['--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef'];
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML, checked field by field below
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+let helm: string;
+const render = async (...args: string[]): Promise<K8sObject[]> => {
+  const { stdout } = await exec(helm, ['template', 'suite', chart, '--kube-version', KUBE, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
+};
+const renders: Record<'default' | 'production', K8sObject[]> = { default: [], production: [] };
+
+/** The kubernetes-models class for an object (core, KEDA and Prometheus Operator groups). */
+async function modelFor(o: K8sObject): Promise<new (data: unknown) => { validate(): void }> {
+  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+  const module =
+    group === 'keda.sh' ? `@kubernetes-models/keda/keda.sh/${version}`
+    : group === 'monitoring.coreos.com' ? `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`
+    : `kubernetes-models/${group ? `${group}/` : ''}${version}`;
+  const exports = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const model = exports[o.kind];
+  if (!model) throw new Error(`no schema for ${o.apiVersion} ${o.kind}`);
+  return model;
+}
+
+const services = {
+  'users-service': usersConfigShape,
+  'activity-service': activityConfigShape,
+  'stream-gateway': gatewayConfigShape,
+} as const;
+const of = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
+const named = (objects: K8sObject[], kind: string, service: string) => of(objects, kind).find((o) => o.metadata.name === `suite-${service}`);
+
+beforeAll(async () => {
+  helm = await ensureHelm();
+  renders.default = await render(...defaults);
+  renders.production = await render('-f', production);
+}, 15 * 60_000);
+
+describe('the Helm chart', () => {
+  it('lints with default and production-like values', async () => {
+    for (const args of [defaults, ['-f', production]]) {
+      const { stdout } = await exec(helm, ['lint', chart, '--strict', '--kube-version', KUBE, ...args]);
+      expect(stdout).toContain('0 chart(s) failed');
+    }
+  });
+
+  it('renders only objects that validate against the Kubernetes (and KEDA, Prometheus Operator) schemas', async () => {
+    for (const [name, objects] of Object.entries(renders)) {
+      expect(objects.length, name).toBeGreaterThan(10);
+      for (const o of objects) {
+        const Model = await modelFor(o);
+        expect(() => new Model(o).validate(), `${name}: ${o.kind} ${o.metadata.name}`).not.toThrow();
+      }
+    }
+    // The validators do catch a broken object.
+    const deployment = structuredClone(named(renders.default, 'Deployment', 'users-service')!);
+    deployment.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+    const Deployment = await modelFor(deployment);
+    expect(() => new Deployment(deployment).validate()).toThrow();
+  });
+
+  it('runs each service non-root on a read-only root, with process-only liveness, dependency readiness and a grace period longer than the drain', () => {
+    for (const objects of Object.values(renders)) {
+      for (const service of Object.keys(services)) {
+        const pod = named(objects, 'Deployment', service)!.spec.template.spec;
+        const [container] = pod.containers;
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+        expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+        expect(container.startupProbe.httpGet.path).toBe('/healthz');
+        expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+        expect(container.resources.requests).toBeDefined();
+        expect(container.resources.limits.memory).toBeDefined();
+        const drainS = Number(named(objects, 'ConfigMap', service)!.data!.SHUTDOWN_GRACE_MS) / 1000;
+        const pauseS = Number(container.lifecycle.preStop.exec.command[1]);
+        expect(pauseS).toBeGreaterThan(0);
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainS + pauseS);
+      }
+    }
+  });
+
+  it('wires every variable each service reads, and nothing it does not read', () => {
+    for (const [service, shape] of Object.entries(services)) {
+      const wired = new Set<string>();
+      for (const objects of Object.values(renders)) {
+        const container = named(objects, 'Deployment', service)!.spec.template.spec.containers[0];
+        const names = [...Object.keys(named(objects, 'ConfigMap', service)!.data!), ...container.env.map((e: { name: string }) => e.name)].filter((n) => n !== 'TMPDIR');
+        for (const n of names) {
+          expect(Object.keys(shape), `${service} does not read ${n}`).toContain(n);
+          wired.add(n);
+        }
+      }
+      expect([...wired].sort(), service).toEqual(Object.keys(shape).sort());
+    }
+  });
+
+  it('scales the users-service and the gateway on CPU, and the activity-service on lag never beyond the partitions', async () => {
+    for (const objects of Object.values(renders)) {
+      expect(of(objects, 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name).sort()).toEqual(['suite-stream-gateway', 'suite-users-service']);
+      expect(of(objects, 'PodDisruptionBudget')).toHaveLength(3);
+    }
+    const [scaled] = of(renders.production, 'ScaledObject');
+    expect(scaled!.spec.maxReplicaCount).toBeLessThanOrEqual(TopicPartitions['activity.events']);
+    expect(scaled!.spec.triggers[0]).toMatchObject({ type: 'kafka', metadata: { topic: 'activity.events', consumerGroup: 'activity-projector' } });
+    expect(named(renders.production, 'Deployment', 'activity-service')!.spec.replicas).toBeUndefined();
+    await expect(render('-f', production, '--set', 'services.activity.keda.maxReplicas=7')).rejects.toThrow(/above the partitions/);
+    await expect(render()).rejects.toThrow(/secrets.jwtSecret/);
+  });
+
+  it('provisions every topic from the contracts with its partition count, before install and upgrade', () => {
+    const [job] = of(renders.default, 'Job');
+    expect(job!.metadata.annotations!['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    const script = job!.spec.template.spec.containers[0].args.join('\n');
+    for (const [topic, partitions] of Object.entries(TopicPartitions)) {
+      expect(script).toContain(`${topic}:${partitions}`);
+      expect(script).toContain(`${dlqTopic(topic)}:1`);
+    }
+  });
+
+  it('routes like the local edge, with long unbuffered timeouts only on the stream route', () => {
+    const ingresses = of(renders.production, 'Ingress');
+    const routes = ingresses.flatMap((i) =>
+      i.spec.rules[0].http.paths.map((p: { path: string; pathType: string; backend: { service: { name: string } } }) => ({ ...p, stream: i.metadata.name.endsWith('-stream') })),
+    );
+    const upstream = (path: string): Upstream => {
+      // ingress-nginx with use-regex: the longest path first, each as a case-sensitive regex prefix.
+      const match = [...routes].sort((a, b) => b.path.length - a.path.length).find((r) => new RegExp(`^${r.path}`).test(path))!;
+      return ({ 'suite-users-service': 'users', 'suite-activity-service': 'activity', 'suite-stream-gateway': 'gateway' } as const)[match.backend.service.name as 'suite-users-service'];
+    };
+    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo']) {
+      expect(upstream(path), path).toBe(upstreamFor(path));
+    }
+    const stream = ingresses.find((i) => i.metadata.name.endsWith('-stream'))!;
+    expect(Number(stream.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+    expect(ingresses.find((i) => i.metadata.name.endsWith('-api'))!.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBeUndefined();
+  });
+
+  it('keeps secrets out of ConfigMaps, and uses an existing Secret when named', () => {
+    for (const cm of of(renders.default, 'ConfigMap')) {
+      for (const key of ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'MONGO_URL', 'REDIS_URL']) expect(Object.keys(cm.data!)).not.toContain(key);
+    }
+    expect(of(renders.default, 'Secret')).toHaveLength(1);
+    expect(of(renders.production, 'Secret')).toHaveLength(0);
+    const env = named(renders.production, 'Deployment', 'users-service')!.spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'MONGO_URL').valueFrom.secretKeyRef.name).toBe('activity-suite-connections');
+    expect(of(renders.production, 'ServiceMonitor')).toHaveLength(3);
+  });
+});
