@@ -9,6 +9,7 @@ import { activityConfigShape } from '@suite/activity-service';
 import { gatewayConfigShape } from '@suite/stream-gateway';
 import { usersConfigShape } from '@suite/users-service';
 import { upstreamFor, type Upstream } from './edge-routes.js';
+import { defaultMetrics, definedMetrics, metricsIn } from './metric-names.js';
 
 const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -169,5 +170,13 @@ describe('the Helm chart', () => {
     const env = named(renders.production, 'Deployment', 'users-service')!.spec.template.spec.containers[0].env;
     expect(env.find((e: { name: string }) => e.name === 'MONGO_URL').valueFrom.secretKeyRef.name).toBe('activity-suite-connections');
     expect(of(renders.production, 'ServiceMonitor')).toHaveLength(3);
+  });
+
+  it('alerts only on metrics the services export (and kube-state-metrics readiness)', () => {
+    const [rule] = of(renders.production, 'PrometheusRule');
+    const exprs: string[] = rule!.spec.groups.flatMap((g: { rules: { expr: string }[] }) => g.rules.map((r) => r.expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(5);
+    const known = [...definedMetrics(), ...defaultMetrics, 'kube_pod_status_ready'];
+    for (const name of exprs.flatMap(metricsIn)) expect(known, name).toContain(name);
   });
 });

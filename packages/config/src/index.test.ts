@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, env, loadConfig } from './index.js';
+import { ConfigError, env, kafkaSecurity, kafkaSecurityEnv, loadConfig } from './index.js';
 
 const shape = { PORT: env.port(3000), KAFKA_BROKERS: env.list('127.0.0.1:9092'), DEBUG: env.bool(false) };
 
@@ -21,5 +21,22 @@ describe('loadConfig', () => {
 
   it('when a list is given, it is split and trimmed', () => {
     expect(loadConfig(shape, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+  });
+});
+
+describe('kafkaSecurity', () => {
+  const load = (source: Record<string, string>) => kafkaSecurity(loadConfig(kafkaSecurityEnv, source));
+  it('is plaintext without variables, TLS with KAFKA_SSL, and SASL with a mechanism and credentials', () => {
+    expect(load({})).toEqual({ ssl: false });
+    expect(load({ KAFKA_SSL: 'true' })).toEqual({ ssl: true });
+    expect(load({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toEqual({
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+    });
+  });
+
+  it('names what is missing or wrong', () => {
+    expect(() => load({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
+    expect(() => load({ KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM/);
   });
 });

@@ -72,3 +72,30 @@ export const env = {
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
+
+/** Kafka connection security, for the services that speak Kafka (managed clusters need TLS and SASL). */
+export const kafkaSecurityEnv = {
+  KAFKA_SSL: env.bool(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: env.optionalString(),
+  KAFKA_SASL_PASSWORD: env.optionalString(),
+};
+
+type KafkaSecurityConfig = {
+  KAFKA_SSL: boolean;
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+  KAFKA_SASL_USERNAME?: string | undefined;
+  KAFKA_SASL_PASSWORD?: string | undefined;
+};
+
+/** SASL options in kafkajs' shape (a union per mechanism). */
+export type KafkaSasl = ({ mechanism: 'plain' } | { mechanism: 'scram-sha-256' } | { mechanism: 'scram-sha-512' }) & { username: string; password: string };
+
+/** The `ssl` and `sasl` client options; a mechanism without credentials is a ConfigError. */
+export function kafkaSecurity(config: KafkaSecurityConfig): { ssl: boolean; sasl?: KafkaSasl } {
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  if (!mechanism) return { ssl: config.KAFKA_SSL };
+  const missing = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter((k) => !config[k]);
+  if (missing.length > 0) throw new ConfigError(missing.map((variable) => ({ variable, message: `required when KAFKA_SASL_MECHANISM is set` })));
+  return { ssl: config.KAFKA_SSL, sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as KafkaSasl };
+}

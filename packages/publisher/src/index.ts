@@ -1,5 +1,5 @@
 import { ActivityEvent, ActivityLimits, AppError, Topics, toErrorDetails } from '@suite/contracts';
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 
 export interface PublisherOptions {
   brokers: string[];
@@ -10,6 +10,10 @@ export interface PublisherOptions {
   lingerMs?: number;
   /** Events per produce request at most. */
   maxBatch?: number;
+  /** TLS to the brokers. */
+  ssl?: boolean;
+  /** SASL authentication (plain, scram-sha-256, scram-sha-512). */
+  sasl?: SASLOptions;
 }
 
 interface Pending {
@@ -30,7 +34,7 @@ export class ActivityPublisher {
   private inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: PublisherOptions) {
-    const kafka = new Kafka({ clientId: options.clientId ?? 'activity-publisher', brokers: options.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ clientId: options.clientId ?? 'activity-publisher', brokers: options.brokers, ssl: options.ssl, sasl: options.sasl, logLevel: logLevel.NOTHING });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     this.topic = `${options.topicPrefix ?? ''}${Topics.activityEvents}`;
   }

@@ -1,5 +1,5 @@
 import { authEnv } from '@suite/auth';
-import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
 import { z } from 'zod';
 
 /** Every variable activity-service reads; README lists them with their defaults. */
@@ -13,6 +13,7 @@ export const activityConfigShape = {
   KAFKA_CLIENT_ID: env.string('activity-service'),
   KAFKA_GROUP_ID: env.string('activity-projector'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  ...kafkaSecurityEnv,
   BODY_LIMIT: env.string('1mb'),
   CONSUMER_ENABLED: env.bool(true),
   CONSUMER_CONCURRENCY: env.int(3, 1, 64),

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { kafkaSecurity } from '@suite/config';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { ActivityPublisher } from '@suite/publisher';
@@ -31,10 +32,10 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
-  const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS);
+  const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
   const kafkaReady = kafkaProbe(kafka);
   const metrics = createMetrics(SERVICE_NAME);
-  const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX, ...kafkaSecurity(config) });
   const store = new ProjectionStore(redis, config.REDIS_KEY_PREFIX, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, shardedPubSub: config.PUBSUB_SHARDED });
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const projector = new Projector(store, dlqProducer, log, metrics.registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, publishLive: config.PUBLISH_LIVE });

@@ -1,5 +1,5 @@
 import { authEnv } from '@suite/auth';
-import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
 import { z } from 'zod';
 
 /** Every variable users-service reads; README lists them with their defaults. */
@@ -16,6 +16,7 @@ export const usersConfigShape = {
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('users-service'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  ...kafkaSecurityEnv,
   BODY_LIMIT: env.string('100kb'),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { kafkaSecurity } from '@suite/config';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
@@ -34,7 +35,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
   const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
   const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-  const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createMetrics(SERVICE_NAME);
   const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {

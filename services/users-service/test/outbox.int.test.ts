@@ -66,11 +66,14 @@ describe('outbox', () => {
       ids.push((res.body as { id: number }).id);
     }
     await new Promise((r) => setTimeout(r, 2000));
+    const pending = async () => Number(/^outbox_pending_documents\{[^}]*collection="users"[^}]*\} (\d+)/m.exec((await call('GET', `${ctx.server.url}/metrics`)).body as string)?.[1]);
+    expect(await pending()).toBe(5);
     await kafka.start();
     const events = await collectTopic([kafka.url], `${names.topicPrefix}users.events`);
     cleanups.push(events.stop);
     await eventually(async () => (new Set(parse(events.records).map((e) => e.subject)).size >= 5 ? true : undefined), 60_000);
     const subjects = new Set(parse(events.records).filter((e) => e.type === 'io.activitysuite.user.created').map((e) => e.subject));
     expect([...subjects].sort()).toEqual(ids.map(String).sort());
+    await eventually(async () => ((await pending()) === 0 ? true : undefined), 20_000);
   });
 });

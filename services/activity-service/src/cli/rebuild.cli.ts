@@ -1,4 +1,5 @@
 // npm run projections:rebuild — drop the Redis projections and replay the topics from the start.
+import { kafkaSecurity } from '@suite/config';
 import { Topics } from '@suite/contracts';
 import { createLogger } from '@suite/logger';
 import { createMetrics } from '@suite/server-kit';
@@ -13,7 +14,7 @@ import { dropProjections } from '../data-access/drop-projections.js';
 const config = readActivityConfigOrExit();
 const log = createLogger({ service: 'projections-rebuild', version: '0.1.0', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const kafka = createKafka(`${config.KAFKA_CLIENT_ID}-rebuild`, config.KAFKA_BROKERS);
+const kafka = createKafka(`${config.KAFKA_CLIENT_ID}-rebuild`, config.KAFKA_BROKERS, kafkaSecurity(config));
 const admin = kafka.admin();
 const redis = createRedis(config.REDIS_URL, log, 'projections-rebuild');
 const topics = [Topics.activityEvents, Topics.usersEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);

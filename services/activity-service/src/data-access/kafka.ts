@@ -1,10 +1,12 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { kafkaSecurity } from '@suite/config';
 
 /** The Kafka client for this service; kafkajs' own logs are off, we log what matters ourselves. */
-export function createKafka(clientId: string, brokers: string[]): Kafka {
+export function createKafka(clientId: string, brokers: string[], security: ReturnType<typeof kafkaSecurity>): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    ...security,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },

@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
 import type { Producer } from 'kafkajs';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { UsersEventType, Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { AccessRepository } from '../data-access/access.repository.js';
@@ -31,6 +31,9 @@ export interface RelayOptions {
  * same event ids, which consumers deduplicate. Woken right after each write; a periodic
  * sweep picks up whatever a crash or a Kafka outage left behind.
  */
+/** The pending-documents gauge stops counting here, so a scrape stays cheap during a long outage. */
+const PENDING_COUNT_LIMIT = 10_000;
+
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -57,6 +60,19 @@ export class OutboxRelay {
       ['groups', access.groups as unknown as Collection<PendingDoc>],
       ['permissions', access.permissions as unknown as Collection<PendingDoc>],
     ];
+    const collections = this.collections;
+    new Gauge({
+      name: 'outbox_pending_documents',
+      help: 'Documents whose outbox entries are not yet published, by collection (counted at scrape time, up to 10000 each)',
+      labelNames: ['collection'],
+      registers: [registry],
+      async collect() {
+        const counts = await Promise.all(collections.map(([, c]) => c.countDocuments({ outboxPending: true }, { limit: PENDING_COUNT_LIMIT, maxTimeMS: 2000 }).catch(() => undefined)));
+        collections.forEach(([kind], i) => {
+          if (counts[i] !== undefined) this.set({ collection: kind }, counts[i]);
+        });
+      },
+    });
   }
 
   start(): void {
