@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { TopicPartitions, dlqTopic } from '@suite/contracts';
 import { ensureHelm } from '@suite/local-infra';
+import { CLEANUP_MS } from '@suite/server-kit';
 import { activityConfigShape } from '@suite/activity-service';
 import { gatewayConfigShape } from '@suite/stream-gateway';
 import { usersConfigShape } from '@suite/users-service';
@@ -100,7 +101,7 @@ describe('the Helm chart', () => {
         const drainS = Number(named(objects, 'ConfigMap', service)!.data!.SHUTDOWN_GRACE_MS) / 1000;
         const pauseS = Number(container.lifecycle.preStop.exec.command[1]);
         expect(pauseS).toBeGreaterThan(0);
-        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainS + pauseS);
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(pauseS + drainS + CLEANUP_MS / 1000);
       }
     }
   });

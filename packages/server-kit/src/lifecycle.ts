@@ -4,7 +4,14 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
-/** Wires SIGTERM/SIGINT to a graceful stop that must finish within `graceMs`. */
+/** Time after the HTTP drain for closing clients, leaving the consumer group, flushing logs. */
+export const CLEANUP_MS = 5_000;
+
+/**
+ * Wires SIGTERM/SIGINT to a graceful stop: `graceMs` to drain requests, then CLEANUP_MS to close
+ * clients; past both the process exits 1. The Helm chart's terminationGracePeriodSeconds covers
+ * both plus the preStop pause.
+ */
 export function handleSignals(service: Stoppable, logger: Logger, graceMs: number): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -12,9 +19,9 @@ export function handleSignals(service: Stoppable, logger: Logger, graceMs: numbe
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const killer = setTimeout(() => {
-      logger.error({ graceMs }, 'graceful shutdown timed out; exiting');
+      logger.error({ graceMs, cleanupMs: CLEANUP_MS }, 'graceful shutdown timed out; exiting');
       process.exit(1);
-    }, graceMs);
+    }, graceMs + CLEANUP_MS);
     killer.unref();
     service
       .stop()

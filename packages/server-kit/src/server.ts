@@ -11,7 +11,13 @@ export interface RunningServer {
 }
 
 export async function listen(handler: RequestListener, port: number, host: string): Promise<RunningServer> {
-  const server = createServer(handler);
+  let draining = false;
+  const server = createServer((req, res) => {
+    // While draining, each kept-alive connection closes after its current response, so clients
+    // move to another replica instead of sending more requests to this one.
+    if (draining) res.shouldKeepAlive = false;
+    handler(req, res);
+  });
   // Keep-alive longer than typical proxies' idle timeout so they close first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -26,6 +32,7 @@ export async function listen(handler: RequestListener, port: number, host: strin
     port: address.port,
     url: `http://${shownHost}:${address.port}`,
     close(graceMs) {
+      draining = true;
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.closeAllConnections();

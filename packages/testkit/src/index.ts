@@ -5,3 +5,4 @@ export * from './http.js';
 export { dockerAnswers } from './containers.js';
 export * from './process.js';
 export * from './kafka.js';
+export * from './load.js';

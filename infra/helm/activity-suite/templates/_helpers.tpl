@@ -24,9 +24,10 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- default (printf "%s-connections" .Release.Name) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{/* Drain, plus the preStop pause, plus headroom: the kubelet never SIGKILLs a draining pod. */}}
+{{/* preStop pause + drain + the services' 5 s cleanup (server-kit CLEANUP_MS) + 5 s headroom:
+  the kubelet never SIGKILLs a pod that is still shutting down cleanly. */}}
 {{- define "suite.terminationGrace" -}}
-{{- add (div (int .Values.config.shutdownGraceMs) 1000) (int .Values.preStopSeconds) 5 -}}
+{{- add (div (int .Values.config.shutdownGraceMs) 1000) (int .Values.preStopSeconds) 10 -}}
 {{- end -}}
 
 {{/* The three services as a list of {key, svc} for range loops. */}}
