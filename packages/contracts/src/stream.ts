@@ -56,18 +56,27 @@ export function decodeCursor(cursor: string): string | undefined {
 /** Separates the feed entries batched into one live channel message (U+001E, record separator). */
 export const LIVE_ENTRY_SEPARATOR = '\x1e';
 
+/** Separates an entry's W3C `traceparent` (when the event carried one) from the entry (U+001F). */
+export const LIVE_TRACE_SEPARATOR = '\x1f';
+
+/** A W3C traceparent (version 00): the only thing that may precede an entry in a live message. */
+export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 /** One message for stream clients, decoded from a live channel message. */
 export interface LiveItem {
   type: 'activity' | 'deleted';
   /** The client-ready StreamMessage JSON text. */
   text: string;
   cursor?: string;
+  /** The trace the activity was published in, for the delivery span. */
+  traceparent?: string;
 }
 
 /**
  * Decodes a user's live channel message: either one JSON LiveNotice (a deletion), or the feed
  * entries just committed (see `feedEntry`) joined by LIVE_ENTRY_SEPARATOR, so a batch of a user's
- * activities costs one PUBLISH and no JSON work in Redis. `malformed` counts what was skipped.
+ * activities costs one PUBLISH and no JSON work in Redis. An entry may be preceded by its
+ * traceparent and LIVE_TRACE_SEPARATOR. `malformed` counts what was skipped.
  */
 export function decodeLiveMessage(payload: string): { items: LiveItem[]; malformed: number } {
   if (payload.startsWith('{')) {
@@ -81,14 +90,21 @@ export function decodeLiveMessage(payload: string): { items: LiveItem[]; malform
   }
   const items: LiveItem[] = [];
   let malformed = 0;
-  for (const entry of payload.split(LIVE_ENTRY_SEPARATOR)) {
+  for (const item of payload.split(LIVE_ENTRY_SEPARATOR)) {
+    const traced = item.indexOf(LIVE_TRACE_SEPARATOR);
+    const traceparent = traced > 0 ? item.slice(0, traced) : undefined;
+    if (traceparent !== undefined && !TRACEPARENT.test(traceparent)) {
+      malformed++;
+      continue;
+    }
+    const entry = traceparent === undefined ? item : item.slice(traced + 1);
     const at = entry.indexOf('\n');
     if (at < 17 || entry.charCodeAt(at + 1) !== 0x7b) {
       malformed++;
       continue;
     }
     const cursor = encodeCursor(entry.slice(0, at));
-    items.push({ type: 'activity', cursor, text: `{"type":"activity","cursor":"${cursor}","activity":${entry.slice(at + 1)}}` });
+    items.push({ type: 'activity', cursor, text: `{"type":"activity","cursor":"${cursor}","activity":${entry.slice(at + 1)}}`, ...(traceparent ? { traceparent } : {}) });
   }
   return { items, malformed };
 }

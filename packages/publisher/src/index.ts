@@ -1,4 +1,5 @@
 import { ActivityEvent, ActivityLimits, AppError, Topics, toErrorDetails } from '@suite/contracts';
+import { context, propagation } from '@opentelemetry/api';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 
 export interface PublisherOptions {
@@ -60,11 +61,16 @@ export class ActivityPublisher {
       }
       return { key: result.data.subject, value, id: result.data.id, traceparent: result.data.traceparent };
     });
+    // W3C trace context goes in the `traceparent` header: the event's own (CloudEvents distributed
+    // tracing extension), else the caller's active span when the process runs OpenTelemetry.
+    const active: Record<string, string> = {};
+    propagation.inject(context.active(), active);
     await Promise.all(
       valid.map(
         (e) =>
           new Promise<void>((resolve, reject) => {
-            this.queue.push({ key: e.key, value: e.value, headers: e.traceparent ? { traceparent: e.traceparent } : {}, resolve, reject });
+            const traceparent = e.traceparent ?? active.traceparent;
+            this.queue.push({ key: e.key, value: e.value, headers: traceparent ? { traceparent } : {}, resolve, reject });
           }),
       ).concat(this.schedule()),
     );

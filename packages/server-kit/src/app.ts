@@ -4,6 +4,7 @@ import { pinoHttp } from 'pino-http';
 import { stdSerializers } from 'pino';
 import type { AppError } from '@suite/contracts';
 import { requestContext, type Logger } from '@suite/logger';
+import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, type Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -34,6 +35,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', options.trustProxy);
 
+  // A SERVER span per request continuing the caller's W3C trace (a no-op unless tracing is on).
+  app.use(httpTracing());
   app.use(
     pinoHttp({
       logger,

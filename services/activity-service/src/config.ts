@@ -1,5 +1,6 @@
 import { authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
+import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
 
 /** Every variable activity-service reads; README lists them with their defaults. */
@@ -27,6 +28,7 @@ export const activityConfigShape = {
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
   ...authEnv,
+  ...telemetryEnv,
 };
 
 export type ActivityConfig = ReturnType<typeof loadActivityConfig>;

@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
+import { startTracing } from '@suite/telemetry';
 import { ActivityPublisher } from '@suite/publisher';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
@@ -30,6 +31,7 @@ export interface ActivityService {
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createActivityService(config: ActivityConfig, logger?: Logger): Promise<ActivityService> {
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
+  const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
   const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
@@ -103,6 +105,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
       if (config.CONSUMER_ENABLED) await consumer.stop();
       await Promise.all([publisher.close(), dlqProducer.disconnect(), kafkaReady.close()]);
       redis.disconnect();
+      await tracing.shutdown();
     },
   };
 }

@@ -93,7 +93,9 @@ async function scenario(label: string, run: (ctx: { start: () => Promise<ChildSe
     return child;
   };
   const produce = async (from: number, to: number) => {
-    for (let i = from; i < to; i += 1000) await producer.send({ topic, acks: -1, messages: records.slice(i, Math.min(to, i + 1000)) });
+    // Small sends keep the log growing for a while, so a kill lands mid-stream even though the
+    // consumer applies faster than one producer writes.
+    for (let i = from; i < to; i += 250) await producer.send({ topic, acks: -1, messages: records.slice(i, Math.min(to, i + 250)) });
   };
   const applied = async () => {
     const offsets = await redis.hgetall(`${names.keyPrefix}offsets`);
@@ -118,7 +120,7 @@ describe('crash safety', () => {
         const producing = produce(round * 5000, (round + 1) * 5000);
         // Kill only once this process is applying batches, at a random moment mid-stream.
         await eventually(async () => ((await applied()) > before ? true : undefined), 60_000, 20);
-        await pause(0, 150);
+        await pause(0, 60);
         expect(await child.kill('SIGKILL')).toBeNull();
         kills.push(await applied());
         await producing;

@@ -1,5 +1,6 @@
 import { authEnv } from '@suite/auth';
 import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
 
 /** Every variable stream-gateway reads; README lists them with their defaults. */
@@ -21,6 +22,7 @@ export const gatewayConfigShape = {
   /** SSUBSCRIBE instead of SUBSCRIBE; the activity-service must then publish with SPUBLISH (PUBSUB_SHARDED). */
   PUBSUB_SHARDED: env.bool(false),
   ...authEnv,
+  ...telemetryEnv,
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { StreamCloseCodes } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
+import { startTracing } from '@suite/telemetry';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { GatewayConfig } from './config.js';
 import { createRedis } from '@suite/redis';
@@ -27,6 +28,7 @@ export interface GatewayService {
 /** Builds the gateway from its config; nothing listens until `listen`. */
 export async function createGatewayService(config: GatewayConfig, logger?: Logger): Promise<GatewayService> {
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
+  const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
   // Pub/sub needs its own connection; it resubscribes by itself after a reconnect.
@@ -86,6 +88,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
       await server?.close(config.SHUTDOWN_GRACE_MS);
       redis.disconnect();
       subscriber.disconnect();
+      await tracing.shutdown();
     },
   };
 }

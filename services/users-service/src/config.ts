@@ -1,5 +1,6 @@
 import { authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
+import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
 
 /** Every variable users-service reads; README lists them with their defaults. */
@@ -21,6 +22,7 @@ export const usersConfigShape = {
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
   ...authEnv,
+  ...telemetryEnv,
 };
 
 export type UsersConfig = ReturnType<typeof loadUsersConfig>;

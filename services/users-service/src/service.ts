@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
+import { startTracing } from '@suite/telemetry';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
@@ -31,6 +32,7 @@ export interface UsersService {
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createUsersService(config: UsersConfig, logger?: Logger): Promise<UsersService> {
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
+  const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
   const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
@@ -100,6 +102,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       await relay.stop();
       await producer.disconnect().catch(() => undefined);
       await mongo.client.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DlqHeaders, Topics, UsersEvent, dlqTopic } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import { startConsumeSpan } from '@suite/telemetry';
 import type { ActivityWrite, ProjectionStore } from '../data-access/projection.store.js';
 import { decodeActivity, toWrite, type DeadLetterReason } from '../domain/decode.js';
 import type { ConsumerHandlers, ConsumedRecord, RecordBatch } from './consumer.port.js';
@@ -74,12 +75,15 @@ export class Projector implements ConsumerHandlers {
     const dead: { record: ConsumedRecord; reason: DeadLetterReason; detail: string }[] = [];
     for (const record of records) {
       const decoded = decodeActivity(record.value);
-      if (decoded.ok) writes.push(toWrite(decoded.event, record.offset, Number(record.timestamp)));
+      if (decoded.ok) writes.push(toWrite(decoded.event, record.offset, Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
       else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }
     // Dead letters are acknowledged before the offset moves past them: nothing is dropped silently.
     await this.deadLetter(batch, dead);
-    const result = await this.store.applyActivities(batch.topic, batch.partition, writes, nextOffset, this.options.publishLive);
+    const span = startConsumeSpan(`${batch.topic} process`, writes.map((w) => w.traceparent), {
+      'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length,
+    });
+    const result = await this.store.applyActivities(batch.topic, batch.partition, writes, nextOffset, this.options.publishLive).finally(() => span?.end());
     this.applied.inc(result.applied);
     this.deduplicated.inc(result.duplicates);
     if (result.dropped > 0) this.dropped.inc({ reason: 'user_deleted' }, result.dropped);

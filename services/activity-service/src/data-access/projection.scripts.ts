@@ -6,8 +6,9 @@
 
 /**
  * ARGV: prefix, offsetsKey, offsetField, nextOffset, feedCap, dedupWindowMs, publishLive, groups,
- * then per group: userId, k, the group's newest Kafka timestamp, and k events of 5 (offset, id,
- * seenAt, workspaceId, feed entry). A group is a run of one user's events in partition order.
+ * then per group: userId, k, the group's newest Kafka timestamp, and k events of 6 (offset, id,
+ * seenAt, workspaceId, feed entry, traceparent or ''). A group is a run of one user's events in
+ * partition order. The live notice is the entries, each preceded by its traceparent when it has one.
  *
  * Per user key layout: `stats` hash (`n` total, `l:<ws>` last active ms, `c:<ws>` count, and
  * `deleted` as the tombstone), `feed` sorted set of entries (`feedEntry`: member, newline, JSON),
@@ -57,7 +58,8 @@ local function apply(uid, maxSeen, fresh)
       local ws, entry = ARGV[at + 3], ARGV[at + 4]
       marks[#marks + 1] = ARGV[at + 2]; marks[#marks + 1] = id
       feed[#feed + 1] = 0; feed[#feed + 1] = entry
-      entries[n] = entry
+      local tp = ARGV[at + 5]
+      entries[n] = tp == '' and entry or (tp .. '\\31' .. entry)
       local t = tonumber(string.sub(entry, 1, 15))
       if t > (last[ws] or 0) then last[ws] = t end
       count[ws] = (count[ws] or 0) + 1
@@ -84,11 +86,11 @@ for _ = 1, tonumber(ARGV[8]) do
   local uid, k, maxSeen = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   i = i + 3
   local fresh = {}
-  for at = i, i + (k - 1) * 5, 5 do
+  for at = i, i + (k - 1) * 6, 6 do
     if tonumber(ARGV[at]) < stored then stale = stale + 1 else fresh[#fresh + 1] = at end
   end
   if #fresh > 0 then apply(uid, maxSeen, fresh) end
-  i = i + k * 5
+  i = i + k * 6
 end
 if nextOffset > stored then redis.call('HSET', offsetsKey, field, nextOffset) end
 return { applied, duplicates, dropped, stale }

@@ -11,6 +11,8 @@ export interface ActivityWrite {
   workspaceId: number;
   /** The feed entry (`feedEntry`): member and activity JSON. */
   entry: string;
+  /** The record's W3C traceparent header, passed on in the live notice; '' when none. */
+  traceparent: string;
 }
 
 export interface ApplyResult {
@@ -78,7 +80,7 @@ export class ProjectionStore {
       args.push(userId, end - start, maxSeen);
       for (let i = start; i < end; i++) {
         const w = grouped[i]!;
-        args.push(w.offset, w.eventId, w.seenAt, w.workspaceId, w.entry);
+        args.push(w.offset, w.eventId, w.seenAt, w.workspaceId, w.entry, w.traceparent);
       }
       groups++;
       start = end;

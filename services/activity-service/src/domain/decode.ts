@@ -1,4 +1,4 @@
-import { ActivityEvent, ActivityLimits, feedEntry, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
+import { ActivityEvent, ActivityLimits, TRACEPARENT, feedEntry, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/projection.store.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
@@ -28,7 +28,7 @@ export function decodeActivity(value: Buffer | null): Decoded {
 }
 
 /** The strings the projection script stores for one event. */
-export function toWrite(event: ActivityEventType, offset: string, seenAt: number): ActivityWrite {
+export function toWrite(event: ActivityEventType, offset: string, seenAt: number, traceparent?: string): ActivityWrite {
   return {
     offset,
     userId: Number(event.subject),
@@ -36,5 +36,7 @@ export function toWrite(event: ActivityEventType, offset: string, seenAt: number
     seenAt,
     workspaceId: event.data.workspaceId,
     entry: feedEntry(feedMember(event.time, event.id), JSON.stringify(toActivity(event))),
+    // Only a well-formed W3C traceparent travels on (it shares the live message with entries).
+    traceparent: traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : '',
   };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RedisKeys } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import { withContinuedSpan } from '@suite/telemetry';
 import { LiveMessage } from './live-message.js';
 
 /** A connected stream (WebSocket or SSE) that the hub delivers to. */
@@ -40,7 +41,10 @@ export class Hub {
     const { messages, malformed } = LiveMessage.fromChannel(payload);
     if (malformed > 0) this.logger.warn({ channel, malformed }, 'ignoring malformed live notices');
     for (const message of messages) {
-      for (const sink of sinks) sink.deliver(message);
+      // Continues the trace the activity was published in (a no-op unless tracing is on).
+      withContinuedSpan('stream deliver', message.traceparent, { 'user.id': userId, 'stream.connections': sinks.size }, () => {
+        for (const sink of sinks) sink.deliver(message);
+      });
     }
     this.onDeliver(sinks.size * messages.length);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { LIVE_ENTRY_SEPARATOR, decodeCursor, feedEntry } from '@suite/contracts';
+import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, decodeCursor, feedEntry } from '@suite/contracts';
 import { LiveMessage, textFrame } from './live-message.js';
 
 // ws ships its frame parser but @types/ws does not declare it.
@@ -40,5 +40,14 @@ describe('text frames', () => {
     expect(JSON.parse(messages[1]!.raw)).toEqual({ type: 'activity', cursor: messages[1]!.cursor, activity: { id: 'b' } });
     expect(messages[0]!.sseEvent()).toBe(`id: ${messages[0]!.cursor}\nevent: activity\ndata: ${messages[0]!.raw}\n\n`);
     expect(LiveMessage.fromChannel('{"type":"nonsense"}')).toEqual({ messages: [], malformed: 1 });
+  });
+
+  it('carry the traceparent an entry was published with, and reject anything else before an entry', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const entry = feedEntry('000000000000001:a', '{"id":"a"}');
+    const { messages, malformed } = LiveMessage.fromChannel([`${tp}${LIVE_TRACE_SEPARATOR}${entry}`, `junk${LIVE_TRACE_SEPARATOR}${entry}`, entry].join(LIVE_ENTRY_SEPARATOR));
+    expect(malformed).toBe(1);
+    expect(messages.map((m) => m.traceparent)).toEqual([tp, undefined]);
+    expect(messages[0]!.raw).toBe(messages[1]!.raw);
   });
 });

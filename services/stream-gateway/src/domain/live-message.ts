@@ -13,12 +13,14 @@ export class LiveMessage {
     readonly type: 'activity' | 'deleted' | 'ready' | 'reset' | 'error',
     readonly raw: string,
     readonly cursor: string | undefined,
+    /** The W3C trace the activity was published in, when it carried one. */
+    readonly traceparent?: string,
   ) {}
 
   /** The messages of one channel message (see decodeLiveMessage); `malformed` counts those skipped. */
   static fromChannel(payload: string): { messages: LiveMessage[]; malformed: number } {
     const { items, malformed } = decodeLiveMessage(payload);
-    return { messages: items.map((item) => new LiveMessage(item.type, item.text, item.cursor)), malformed };
+    return { messages: items.map((item) => new LiveMessage(item.type, item.text, item.cursor, item.traceparent)), malformed };
   }
 
   static control(type: 'ready' | 'reset' | 'error', body: Record<string, unknown>): LiveMessage {
