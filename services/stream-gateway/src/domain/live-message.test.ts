@@ -28,6 +28,7 @@ describe('text frames', () => {
   it('are built once per message and shared by every connection', () => {
     const message = LiveMessage.fromChannel('{"type":"deleted","userId":7}').messages[0]!;
     expect(message.wsFrame()).toBe(message.wsFrame());
+    expect(message.wsFrame().equals(Buffer.concat(textFrame(Buffer.from(message.raw))))).toBe(true);
     expect(message.sseEvent()).toBe('event: deleted\ndata: {"type":"deleted","userId":7}\n\n');
   });
 

@@ -6,7 +6,7 @@ import { decodeLiveMessage } from '@suite/contracts';
  * parsed once (type, cursor), WebSocket-framed once, SSE-encoded once.
  */
 export class LiveMessage {
-  private frame: Buffer[] | undefined;
+  private frame: Buffer | undefined;
   private sse: string | undefined;
 
   constructor(
@@ -27,9 +27,9 @@ export class LiveMessage {
     return new LiveMessage(type, JSON.stringify({ type, ...body }), undefined);
   }
 
-  /** The unmasked text frame (header + payload), built on first use. */
-  wsFrame(): Buffer[] {
-    this.frame ??= textFrame(Buffer.from(this.raw));
+  /** The unmasked text frame (header and payload in one buffer), built on first use and shared by every socket. */
+  wsFrame(): Buffer {
+    this.frame ??= Buffer.concat(textFrame(Buffer.from(this.raw)));
     return this.frame;
   }
 

@@ -30,9 +30,15 @@ function refuse(socket: Duplex, err: unknown, logger: Logger): void {
   );
 }
 
+/** Sockets corked during this tick; one nextTick uncorks them all (no closure per socket). */
+const corked: Writable[] = [];
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.length = 0;
+}
+
 /** WebSocket transport: pre-framed messages written straight to the socket, coalesced per tick. */
 class WsTransport implements Transport {
-  private corked = false;
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Writable,
@@ -40,15 +46,12 @@ class WsTransport implements Transport {
 
   send(message: LiveMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (!this.corked) {
-      this.corked = true;
+    if (this.socket.writableCorked === 0) {
+      if (corked.length === 0) process.nextTick(uncorkAll);
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      corked.push(this.socket);
     }
-    for (const part of message.wsFrame()) this.socket.write(part);
+    this.socket.write(message.wsFrame());
   }
 
   bufferedBytes(): number {
