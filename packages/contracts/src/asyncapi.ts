@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActivityEvent } from './activity.js';
+import { TRACEPARENT } from './stream.js';
 import { DlqHeaders, TopicPartitions, Topics, dlqTopic } from './topics.js';
 import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent, WorkspaceDeletedEvent, WorkspaceRenamedEvent } from './users-events.js';
 
@@ -15,8 +16,14 @@ export function buildAsyncApi(): Record<string, unknown> {
     workspaceRenamed: WorkspaceRenamedEvent,
     workspaceDeleted: WorkspaceDeletedEvent,
   };
+  const traceHeaders = {
+    type: 'object',
+    properties: {
+      traceparent: { type: 'string', pattern: TRACEPARENT.source, description: 'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)' },
+    },
+  };
   const messages: Record<string, unknown> = {
-    activityRecorded: { name: 'activityRecorded', contentType: 'application/cloudevents+json', payload: schema(ActivityEvent) },
+    activityRecorded: { name: 'activityRecorded', contentType: 'application/cloudevents+json', headers: traceHeaders, payload: schema(ActivityEvent) },
   };
   for (const [name, s] of Object.entries(usersMessages)) messages[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
   const ref = (name: string) => ({ $ref: `#/components/messages/${name}` });
