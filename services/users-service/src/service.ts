@@ -48,9 +48,14 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const kick = () => relay.kick();
   const users = usersUseCases(usersRepo, accessRepo, kick);
   const access = accessUseCases(accessRepo, usersRepo, kick);
+  let indexesReady = false;
   const readiness = new Readiness({
     mongo: async () => {
       await mongo.db.command({ ping: 1, maxTimeMS: 1500 });
+    },
+    // Unique usernames and emails rest on the indexes: not ready before they exist.
+    indexes: async () => {
+      if (!indexesReady) throw new Error('indexes not created yet');
     },
   });
   const app = createHttpApp({
@@ -70,6 +75,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     if (stopping) return;
     try {
       await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
+      indexesReady = true;
     } catch (err) {
       // The database may come up after us; keep trying (readiness stays honest meanwhile).
       log.warn({ err, attempt }, 'could not create indexes yet; retrying');

@@ -26,7 +26,21 @@ describe('users-service skeleton', () => {
     expect((await call('GET', `${server.url}/healthz`)).status).toBe(200);
     const ready = await call('GET', `${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { mongo: { ok: true } } });
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { mongo: { ok: true }, indexes: { ok: true } } });
+  });
+
+  it('when restarted on the same database, it becomes ready again (existing indexes are left alone)', async () => {
+    const again = await createUsersService(
+      loadUsersConfig({ MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','), JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', OUTBOX_RELAY_ENABLED: 'false' }),
+    );
+    await again.start();
+    const second = await again.listen(0, '127.0.0.1');
+    try {
+      const ready = await call('GET', `${second.url}/readyz`);
+      expect(ready.body).toMatchObject({ status: 'ready', checks: { indexes: { ok: true } } });
+    } finally {
+      await again.stop();
+    }
   });
 
   it('when /metrics is scraped, it has process metrics and the HTTP histogram', async () => {

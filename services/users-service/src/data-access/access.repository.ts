@@ -2,6 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
+import { ensureIndexes } from './indexes.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface WorkspaceDoc extends WithOutbox {
@@ -51,16 +52,16 @@ export class AccessRepository {
 
   async ensureIndexes(): Promise<void> {
     await Promise.all([
-      this.workspaces.createIndexes([
+      ensureIndexes(this.workspaces, [
         { key: { name: 1 }, name: 'name' },
         { key: { outboxPending: 1 }, name: 'outbox_pending' },
       ]),
-      this.groups.createIndexes([
+      ensureIndexes(this.groups, [
         { key: { name: 1 }, name: 'name_unique', unique: true },
         { key: { members: 1 }, name: 'members' },
         { key: { outboxPending: 1 }, name: 'outbox_pending' },
       ]),
-      this.permissions.createIndexes([
+      ensureIndexes(this.permissions, [
         { key: { workspaceId: 1 }, name: 'workspace' },
         { key: { userId: 1 }, name: 'user' },
         { key: { groupId: 1 }, name: 'group' },

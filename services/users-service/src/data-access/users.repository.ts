@@ -2,6 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import { normalise, prefixUpperBound, trigrams } from '../domain/search.js';
 import { nextSequence } from './counters.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
+import { ensureIndexes } from './indexes.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface UserFields {
@@ -52,7 +53,7 @@ export class UsersRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes([
+    await ensureIndexes(this.collection, [
       { key: { usernameLower: 1 }, name: 'username_unique', unique: true },
       { key: { emailLower: 1 }, name: 'email_unique', unique: true },
       { key: { firstNameLower: 1 }, name: 'first_name' },
