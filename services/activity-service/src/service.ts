@@ -10,7 +10,7 @@ import { KafkajsConsumer } from './consumer/kafkajs.consumer.js';
 import { Projector } from './consumer/projector.js';
 import { FeedRepository } from './data-access/feed.repository.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
-import { ProjectionStore } from './data-access/projection.store.js';
+import { LayoutMismatchError, ProjectionStore } from './data-access/projection.store.js';
 import { createRedis } from '@suite/redis';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
@@ -55,6 +55,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     ...(config.CONSUMER_ENABLED
       ? {
           consumer: async () => {
+            if (layoutProblem) throw new Error(layoutProblem);
             if (!consumerRunning) throw new Error('the projection consumer has not joined its group yet');
             if (!consumer.healthy()) throw new Error('the projection consumer stopped after a fatal error');
           },
@@ -71,15 +72,23 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   });
   let server: RunningServer | undefined;
   let consumerRunning = false;
+  let layoutProblem: string | undefined;
   let stopping = false;
 
   /** Joins the group, retrying with backoff while Kafka is unreachable (readiness says so meanwhile). */
   async function startConsumer(attempt = 1): Promise<void> {
     try {
+      await store.claimLayout();
       await consumer.start(projector);
       consumerRunning = true;
     } catch (err) {
       if (stopping) return;
+      if (err instanceof LayoutMismatchError) {
+        // Not retried: applying this version's writes to another layout would corrupt it.
+        layoutProblem = err.message;
+        log.error({ err }, 'projection consumer not started');
+        return;
+      }
       log.warn({ err, attempt }, 'projection consumer could not start; retrying');
       await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 15_000)));
       if (!stopping) return startConsumer(attempt + 1);

@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, runEntryPoint } from '@suite/testkit';
+import { call, eventually, runEntryPoint } from '@suite/testkit';
+import { createActivityService, loadActivityConfig } from '@suite/activity-service';
+import { PROJECTION_LAYOUT } from '../src/data-access/projection.store.js';
 import { activityEvent, startActivityService, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
@@ -68,5 +70,34 @@ describe('projections:rebuild', () => {
     expect(rebuilt.stderr).toMatch(/records\/s/);
     expect(rebuilt.stderr).toMatch(/ETA/);
     expect(await dump(ctx.names.keyPrefix)).toEqual(before);
+  }, 240_000);
+
+  it('when the projections are in an older layout, the consumer stays out and readiness names the rebuild; after it, the service runs', async () => {
+    const env = { ...ctx.config, LOG_LEVEL: 'warn' };
+    // Projections from before layouts were recorded: offsets, no layout key.
+    await redis.del(`${ctx.names.keyPrefix}layout`);
+    expect(await redis.exists(`${ctx.names.keyPrefix}offsets`)).toBe(1);
+    const ready = async () => {
+      const service = await createActivityService(loadActivityConfig({ ...ctx.config, LOG_LEVEL: 'silent' }));
+      await service.start();
+      const server = await service.listen(0, '127.0.0.1');
+      try {
+        return await eventually(async () => {
+          const res = await call('GET', `${server.url}/readyz`);
+          const body = res.body as { checks: { consumer: { ok: boolean; error?: string } } };
+          return res.status === 200 || body.checks.consumer.error?.includes('layout') ? { status: res.status, consumer: body.checks.consumer } : undefined;
+        }, 30_000);
+      } finally {
+        await service.stop();
+      }
+    };
+    const stale = await ready();
+    expect(stale.status).toBe(503);
+    expect(stale.consumer.error).toContain('npm run projections:rebuild');
+
+    const rebuilt = await runEntryPoint(serviceDir, 'src/cli/rebuild.cli.ts', env, 120_000);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(await redis.get(`${ctx.names.keyPrefix}layout`)).toBe(PROJECTION_LAYOUT);
+    expect((await ready()).status).toBe(200);
   }, 240_000);
 });

@@ -38,6 +38,7 @@ try {
   say(`dropped ${dropped} projection keys under prefix "${config.REDIS_KEY_PREFIX}"; replaying ${total} records from ${topics.join(', ')}`);
 
   const store = new ProjectionStore(redis, config.REDIS_KEY_PREFIX, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000 });
+  await store.claimLayout();
   const dlq = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   // Replays must not push old activities to live streams as if they were new.
   const projector = new Projector(store, dlq, log, createMetrics('projections-rebuild').registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, publishLive: false });

@@ -22,6 +22,22 @@ export interface ApplyResult {
   stale: number;
 }
 
+/**
+ * The Redis layout this version reads and writes. Bump it when the layout changes: a service
+ * finding projections in another layout refuses to touch them until they are rebuilt.
+ *   1: count/wslast/wscount keys, items hash (before 0.1.0)
+ *   2: stats hash, JSON inside feed entries
+ */
+export const PROJECTION_LAYOUT = '2';
+
+/** The projections in Redis were written by another layout version. */
+export class LayoutMismatchError extends Error {
+  constructor(found: string) {
+    super(`the projections under this prefix use layout ${found}; this version reads and writes layout ${PROJECTION_LAYOUT}. Rebuild them: stop the consumers, run \`npm run projections:rebuild\` (docs/operations.md)`);
+    this.name = 'LayoutMismatchError';
+  }
+}
+
 /** Events per group in one script call: keeps Lua's unpack() well inside its stack limit. */
 const MAX_GROUP = 1000;
 
@@ -54,6 +70,19 @@ export class ProjectionStore {
 
   private field(topic: string, partition: number): string {
     return `${topic}:${partition}`;
+  }
+
+  /**
+   * Claims the prefix for this layout: empty projections get it; projections of the same layout
+   * pass; anything else (including data from before layouts were recorded) is a LayoutMismatchError.
+   */
+  async claimLayout(): Promise<void> {
+    const key = `${this.prefix}layout`;
+    const [found, hasOffsets] = await Promise.all([this.redis.get(key), this.redis.exists(this.offsetsKey)]);
+    if (found === PROJECTION_LAYOUT) return;
+    if (found !== null) throw new LayoutMismatchError(found);
+    if (hasOffsets) throw new LayoutMismatchError('1');
+    await this.redis.set(key, PROJECTION_LAYOUT, 'NX');
   }
 
   /** The next offset to apply for a partition; undefined when the projection has none. */
