@@ -98,7 +98,7 @@ export async function ensureKafka(port = 9092, name = 'kafka'): Promise<Provisio
   );
   const jvm = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(home, 'log4j.properties')}`, '-cp', `${libs}/*`];
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kafkaClusterId();
     await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(home, 'server.properties')]);
   }
   const daemon = startDaemon(name, 'java', [...jvm, 'kafka.Kafka', join(home, 'server.properties')]);
@@ -208,4 +208,15 @@ export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisi
   ]);
   await waitFor('ferretdb', () => probeMongo(url), 60_000, daemon.logFile);
   return { name, url, reused: false, detail: `FerretDB ${Versions.ferretdb} (${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'})` };
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, never starting with '-' (the storage tool
+ * would read `-t -abc…` as an option; Kafka's own Uuid.randomUuid avoids the same thing).
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
