@@ -81,12 +81,7 @@ export const kafkaSecurityEnv = {
   KAFKA_SASL_PASSWORD: env.optionalString(),
 };
 
-type KafkaSecurityConfig = {
-  KAFKA_SSL: boolean;
-  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
-  KAFKA_SASL_USERNAME?: string | undefined;
-  KAFKA_SASL_PASSWORD?: string | undefined;
-};
+type KafkaSecurityConfig = z.output<z.ZodObject<typeof kafkaSecurityEnv>>;
 
 /** SASL options in kafkajs' shape (a union per mechanism). */
 export type KafkaSasl = ({ mechanism: 'plain' } | { mechanism: 'scram-sha-256' } | { mechanism: 'scram-sha-512' }) & { username: string; password: string };

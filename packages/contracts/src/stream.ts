@@ -9,11 +9,8 @@ export const StreamErrorMessage = z.object({ type: z.literal('error'), code: z.s
 export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage]);
 export type StreamMessage = z.infer<typeof StreamMessage>;
 
-/** A notice on a user's Redis channel as JSON (activities travel as feed entries: `decodeLiveMessage`). */
-export const LiveNotice = z.discriminatedUnion('type', [
-  StreamActivityMessage,
-  z.object({ type: z.literal('deleted'), userId: z.number().int() }),
-]);
+/** The JSON notice on a user's Redis channel when the user is deleted (activities travel as feed entries: `decodeLiveMessage`). */
+export const LiveNotice = z.object({ type: z.literal('deleted'), userId: z.number().int() });
 export type LiveNotice = z.infer<typeof LiveNotice>;
 
 /** Redis key layout shared by the activity-service (writer) and the stream-gateway (reader). */
@@ -53,6 +50,12 @@ export function decodeCursor(cursor: string): string | undefined {
   return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
 }
 
+/** The client's `activity` message for a feed member and its activity JSON, built by string, once per activity. */
+export function activityMessageText(member: string, json: string): { cursor: string; text: string } {
+  const cursor = encodeCursor(member);
+  return { cursor, text: `{"type":"activity","cursor":"${cursor}","activity":${json}}` };
+}
+
 /** Separates the feed entries batched into one live channel message (U+001E, record separator). */
 export const LIVE_ENTRY_SEPARATOR = '\x1e';
 
@@ -81,8 +84,7 @@ export interface LiveItem {
 export function decodeLiveMessage(payload: string): { items: LiveItem[]; malformed: number } {
   if (payload.startsWith('{')) {
     try {
-      const notice = LiveNotice.safeParse(JSON.parse(payload));
-      if (notice.success) return { items: [{ type: notice.data.type, text: payload, ...(notice.data.type === 'activity' ? { cursor: notice.data.cursor } : {}) }], malformed: 0 };
+      if (LiveNotice.safeParse(JSON.parse(payload)).success) return { items: [{ type: 'deleted', text: payload }], malformed: 0 };
     } catch {
       // counted below
     }
@@ -103,8 +105,7 @@ export function decodeLiveMessage(payload: string): { items: LiveItem[]; malform
       malformed++;
       continue;
     }
-    const cursor = encodeCursor(entry.slice(0, at));
-    items.push({ type: 'activity', cursor, text: `{"type":"activity","cursor":"${cursor}","activity":${entry.slice(at + 1)}}`, ...(traceparent ? { traceparent } : {}) });
+    items.push({ type: 'activity', ...activityMessageText(entry.slice(0, at), entry.slice(at + 1)), ...(traceparent ? { traceparent } : {}) });
   }
   return { items, malformed };
 }

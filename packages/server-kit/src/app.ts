@@ -6,7 +6,7 @@ import type { AppError } from '@suite/contracts';
 import { requestContext, type Logger } from '@suite/logger';
 import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
-import { metricsMiddleware, type Metrics } from './metrics.js';
+import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -36,7 +36,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('trust proxy', options.trustProxy);
 
   // A SERVER span per request continuing the caller's W3C trace (a no-op unless tracing is on).
-  app.use(httpTracing());
+  app.use(httpTracing(routeTemplate));
   app.use(
     pinoHttp({
       logger,

@@ -17,12 +17,17 @@ export function createMetrics(service: string) {
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** The matched route's template (`/api/v1/users/:id`), never the raw path; undefined before a route matched. */
+export function routeTemplate(req: Request): string | undefined {
+  return req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+}
+
 /** Observes every request under its route template (never the raw path, to bound cardinality). */
 export function metricsMiddleware(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
     const end = metrics.httpDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = routeTemplate(req) ?? 'unmatched';
       end({ method: req.method, route, status_code: String(res.statusCode) });
     });
     next();

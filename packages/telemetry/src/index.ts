@@ -46,18 +46,7 @@ export function startTracing(serviceName: string, options: { endpoint?: string |
   return tracing;
 }
 
-export function tracingEnabled(): boolean {
-  return active !== undefined;
-}
-
 const tracer = () => trace.getTracer('activity-suite');
-
-/** The W3C `traceparent` of the active span, for a Kafka header; undefined when nothing is traced. */
-export function currentTraceparent(): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  return carrier.traceparent;
-}
 
 /** The context a W3C `traceparent` (and optional `tracestate`) describes. */
 export function contextFrom(traceparent: string | undefined, tracestate?: string): Context {
@@ -65,9 +54,12 @@ export function contextFrom(traceparent: string | undefined, tracestate?: string
   return propagation.extract(context.active(), { traceparent, ...(tracestate ? { tracestate } : {}) });
 }
 
-/** Express middleware: one SERVER span per request, named by route template, child of the caller's trace. */
-export function httpTracing() {
-  return (req: { method: string; headers: Record<string, string | string[] | undefined>; route?: { path?: string }; baseUrl?: string; originalUrl: string }, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void) => {
+/**
+ * Express middleware: one SERVER span per request, child of the caller's trace, named by the
+ * route template `routeOf` reads once the route matched (the one the HTTP metrics use).
+ */
+export function httpTracing<Req extends { method: string; headers: Record<string, string | string[] | undefined>; originalUrl: string }>(routeOf: (req: Req) => string | undefined) {
+  return (req: Req, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void) => {
     if (!active) {
       next();
       return;
@@ -78,7 +70,7 @@ export function httpTracing() {
     const end = () => {
       if (ended) return;
       ended = true;
-      const route = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : undefined;
+      const route = routeOf(req);
       if (route) {
         span.updateName(`${req.method} ${route}`);
         span.setAttribute('http.route', route);
@@ -116,6 +108,5 @@ export function withContinuedSpan<T>(name: string, traceparent: string | undefin
   }
 }
 
-export { SpanStatusCode };
 /** For tests: record spans in memory instead of exporting them. */
 export { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';

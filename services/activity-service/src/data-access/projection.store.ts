@@ -104,13 +104,15 @@ export class ProjectionStore {
       const userId = grouped[start]!.userId;
       let end = start + 1;
       while (end < grouped.length && end - start < MAX_GROUP && grouped[end]!.userId === userId) end++;
+      const header = args.push(userId, end - start, 0) - 1;
       let maxSeen = 0;
-      for (let i = start; i < end; i++) maxSeen = Math.max(maxSeen, grouped[i]!.seenAt);
-      args.push(userId, end - start, maxSeen);
       for (let i = start; i < end; i++) {
         const w = grouped[i]!;
         args.push(w.offset, w.eventId, w.seenAt, w.workspaceId, w.entry, w.traceparent);
+        if (w.seenAt > maxSeen) maxSeen = w.seenAt;
       }
+      // The group's newest Kafka timestamp: the dedup window is trimmed against it.
+      args[header] = maxSeen;
       groups++;
       start = end;
     }

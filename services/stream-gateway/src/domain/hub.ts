@@ -40,11 +40,13 @@ export class Hub {
     if (!sinks || sinks.size === 0) return;
     const { messages, malformed } = LiveMessage.fromChannel(payload);
     if (malformed > 0) this.logger.warn({ channel, malformed }, 'ignoring malformed live notices');
+    const fanOut = (message: LiveMessage) => {
+      for (const sink of sinks) sink.deliver(message);
+    };
     for (const message of messages) {
-      // Continues the trace the activity was published in (a no-op unless tracing is on).
-      withContinuedSpan('stream deliver', message.traceparent, { 'user.id': userId, 'stream.connections': sinks.size }, () => {
-        for (const sink of sinks) sink.deliver(message);
-      });
+      // A traced activity continues the trace it was published in (when tracing is on here).
+      if (message.traceparent) withContinuedSpan('stream deliver', message.traceparent, { 'user.id': userId, 'stream.connections': sinks.size }, () => fanOut(message));
+      else fanOut(message);
     }
     this.onDeliver(sinks.size * messages.length);
   }

@@ -1,4 +1,4 @@
-import { StreamCloseCodes, decodeCursor } from '@suite/contracts';
+import { StreamCloseCodes, activityMessageText, decodeCursor } from '@suite/contracts';
 import type { Hub, StreamSink } from './hub.js';
 import { LiveMessage } from './live-message.js';
 import type { FeedReader } from './replay.js';
@@ -46,8 +46,8 @@ export class StreamSession implements StreamSink {
     if (cursor !== undefined) {
       await this.feed.forEachAfter(this.userId, after, (member, json) => {
         if (this.closed) return;
-        const c = Buffer.from(member, 'utf8').toString('base64url');
-        this.send(new LiveMessage('activity', `{"type":"activity","cursor":"${c}","activity":${json}}`, c));
+        const { cursor: c, text } = activityMessageText(member, json);
+        this.send(new LiveMessage('activity', text, c));
         sent.add(c);
         last = c;
       });

@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
@@ -74,18 +74,29 @@ export class AccessRepository {
     return nextSequence(this.db, kind);
   }
 
+  // --- not deleted, without the outbox, time-limited: the reads workspaces and groups share ---
+  private findLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>, id: number) {
+    return collection.findOne({ _id: id, ...LIVE } as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+  }
+  private listLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>, skip: number, limit: number) {
+    return collection.find(LIVE as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+  }
+  private countLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>) {
+    return collection.countDocuments(LIVE as Filter<T>, { maxTimeMS: this.timeoutMs });
+  }
+
   // --- workspaces ---
   async insertWorkspace(doc: WorkspaceDoc): Promise<void> {
     await this.workspaces.insertOne(doc);
   }
   findWorkspace(id: number): Promise<WorkspaceDoc | null> {
-    return this.workspaces.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+    return this.findLive(this.workspaces, id);
   }
   listWorkspaces(skip: number, limit: number): Promise<WorkspaceDoc[]> {
-    return this.workspaces.find(LIVE, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+    return this.listLive(this.workspaces, skip, limit);
   }
   countWorkspaces(): Promise<number> {
-    return this.workspaces.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
+    return this.countLive(this.workspaces);
   }
   workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
     return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
@@ -111,13 +122,13 @@ export class AccessRepository {
     await this.groups.insertOne(doc);
   }
   findGroup(id: number): Promise<GroupDoc | null> {
-    return this.groups.findOne({ _id: id, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+    return this.findLive(this.groups, id);
   }
   listGroups(skip: number, limit: number): Promise<GroupDoc[]> {
-    return this.groups.find(LIVE, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+    return this.listLive(this.groups, skip, limit);
   }
   countGroups(): Promise<number> {
-    return this.groups.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
+    return this.countLive(this.groups);
   }
   groupsOfUser(userId: number): Promise<GroupDoc[]> {
     return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();

@@ -4,7 +4,7 @@ import { authenticate, requireAdmin, type TokenVerifier } from '@suite/auth';
 import { parseInput } from '@suite/server-kit';
 import { z } from 'zod';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
-import { pageParams, paginate } from './pagination.js';
+import { answerPage } from './pagination.js';
 
 const NoQuery = z.strictObject({});
 const id = (req: Request, name: string) => parseInput(IdParam, req.params[name], 'path');
@@ -22,9 +22,7 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     res.status(201).json(await access.createWorkspace(parseInput(WorkspaceBody, req.body, 'body').name));
   });
   router.get('/workspaces', async (req, res) => {
-    const { page, pageSize } = pageParams(parseInput(PageQuery, req.query, 'query'));
-    const { count, results } = await access.listWorkspaces(page, pageSize);
-    res.json(paginate(req, page, pageSize, count, results));
+    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => access.listWorkspaces(page, pageSize));
   });
   router.get('/workspaces/:id', noQuery, async (req, res) => {
     res.json(await access.getWorkspace(id(req, 'id')));
@@ -56,9 +54,7 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     res.status(201).json(await access.createGroup(parseInput(GroupBody, req.body, 'body').name));
   });
   router.get('/groups', async (req, res) => {
-    const { page, pageSize } = pageParams(parseInput(PageQuery, req.query, 'query'));
-    const { count, results } = await access.listGroups(page, pageSize);
-    res.json(paginate(req, page, pageSize, count, results));
+    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => access.listGroups(page, pageSize));
   });
   router.get('/groups/:id', noQuery, async (req, res) => {
     res.json(await access.getGroup(id(req, 'id')));

@@ -13,7 +13,7 @@ import { parseInput } from '@suite/server-kit';
 import { z } from 'zod';
 import type { UsersUseCases } from '../domain/users.use-cases.js';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
-import { pageParams, paginate } from './pagination.js';
+import { answerPage } from './pagination.js';
 
 const NoQuery = z.strictObject({});
 
@@ -28,17 +28,13 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
 
   router.get('/users', async (req, res) => {
     assertUser(principalOf(req));
-    const { page, pageSize } = pageParams(parseInput(PageQuery, req.query, 'query'));
-    const { count, results } = await users.list(page, pageSize);
-    res.json(paginate(req, page, pageSize, count, results));
+    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => users.list(page, pageSize));
   });
 
   router.get('/users/search', async (req, res) => {
     assertUser(principalOf(req));
     const query = parseInput(SearchQuery, req.query, 'query');
-    const { page, pageSize } = pageParams(query);
-    const { count, results } = await users.search(query.q, page, pageSize);
-    res.json(paginate(req, page, pageSize, count, results));
+    await answerPage(req, res, query, (page, pageSize) => users.search(query.q, page, pageSize));
   });
 
   router.post('/users', async (req, res) => {
