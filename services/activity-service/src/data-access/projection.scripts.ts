@@ -56,8 +56,9 @@ local function apply(uid, maxSeen, fresh)
       inGroup[id] = true
       n = n + 1
       local ws, entry = ARGV[at + 3], ARGV[at + 4]
-      marks[#marks + 1] = ARGV[at + 2]; marks[#marks + 1] = id
-      feed[#feed + 1] = 0; feed[#feed + 1] = entry
+      -- Strings, not numbers: redis.call formats a Lua number with sprintf on every call.
+      marks[2 * n - 1] = ARGV[at + 2]; marks[2 * n] = id
+      feed[2 * n - 1] = '0'; feed[2 * n] = entry
       local tp = ARGV[at + 5]
       entries[n] = tp == '' and entry or (tp .. '\\31' .. entry)
       local t = tonumber(string.sub(entry, 1, 15))
