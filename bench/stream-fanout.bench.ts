@@ -86,10 +86,12 @@ interface Client {
   latencies: number[];
   received: number;
   sockets: WebSocket[];
+  /** Sockets the server closed during the measurement: any makes the run invalid. */
+  closed: number;
 }
 
 async function connect(target: Target, server: Server, connections: number, perUser: number): Promise<Client> {
-  const client: Client = { latencies: [], received: 0, sockets: [] };
+  const client: Client = { latencies: [], received: 0, sockets: [], closed: 0 };
   const users = connections / perUser;
   const token = await signDevToken(SECRET, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
   const open = (i: number) =>
@@ -104,6 +106,10 @@ async function connect(target: Target, server: Server, connections: number, perU
           if (at >= 0) {
             client.latencies.push(now() - Number.parseFloat(text.slice(at + 4, at + 24)));
             client.received += 1;
+          } else if (target === 'centrifugo' && text === '{}') {
+            // Centrifugo's application-level ping: a client that does not answer is closed
+            // (3012 "no pong") about 30 s after connecting.
+            ws.send('{}');
           } else if (target !== 'centrifugo' || text.includes('"subscribe"')) {
             resolve();
           }
@@ -113,6 +119,9 @@ async function connect(target: Target, server: Server, connections: number, perU
         if (target === 'centrifugo') ws.send(`{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"user${user}"}}`);
       });
       ws.on('error', reject);
+      ws.on('close', () => {
+        client.closed += 1;
+      });
       client.sockets.push(ws);
     });
   for (let i = 0; i < connections; i += 250) await Promise.all(Array.from({ length: Math.min(250, connections - i) }, (_, k) => open(i + k)));
@@ -175,6 +184,7 @@ async function measure(target: Target, connections: number, perUser: number) {
     } else break;
   }
   out(`${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(rssPerConn / 1024).toFixed(1).padStart(10)} KB  ${best.toFixed(0).padStart(28)}   ${bestCpu.toFixed(1).padStart(9)} us   ${steps.join(' ')}`);
+  if (client.closed > 0) out(`  !! ${client.closed} sockets were closed by ${target} during the run: its numbers above are not valid`);
   for (const ws of client.sockets) ws.terminate();
   server.child.kill('SIGKILL');
   await sleep(500);
