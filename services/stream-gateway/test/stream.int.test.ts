@@ -143,6 +143,29 @@ describe('closing streams', () => {
     expect((await s.closed).code).toBe(StreamCloseCodes.userDeleted);
   });
 
+  it('a peer that stops answering pings is cut off within two heartbeat intervals; a live peer stays, pinged once per interval', async () => {
+    const beatStack = await startStack('heartbeat', { STREAM_HEARTBEAT_MS: '400' });
+    try {
+      const live = await openStream(beatStack.url(52), await withToken(52));
+      // A peer that never answers a ping, as when its network vanished.
+      const dead = await openStream(beatStack.url(53), { ...(await withToken(53)), autoPong: false });
+      let pings = 0;
+      live.ws.on('ping', () => (pings += 1));
+      const started = Date.now();
+      const { code } = await dead.closed;
+      expect(code).toBe(1006);
+      expect(Date.now() - started).toBeLessThan(2 * 400 + 400);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(live.ws.readyState).toBe(live.ws.OPEN);
+      // 1200 ms after the dead peer went (at most 800 ms in): two to five pings at one per 400 ms.
+      expect(pings).toBeGreaterThanOrEqual(2);
+      expect(pings).toBeLessThanOrEqual(5);
+      live.ws.close();
+    } finally {
+      await beatStack.stop();
+    }
+  });
+
   it('a client that never reads is cut off at the high-water mark while a normal client on the same user keeps receiving', async () => {
     const slowStack = await startStack('slow', { STREAM_HIGH_WATER_MARK_BYTES: '65536' });
     try {
