@@ -56,14 +56,18 @@ export async function ensureKafkaJars(): Promise<string> {
   return libs;
 }
 
-/** Apache Kafka in KRaft mode, single node, on the machine's Java. */
-export async function ensureKafka(port = 9092, name = 'kafka'): Promise<Provisioned> {
+/**
+ * Apache Kafka in KRaft mode, single node, on the machine's Java. The controller listens on
+ * `controllerPort`; callers that picked `port` from the OS pass a second free port, since the
+ * port after an ephemeral one may be any client socket's (a disposable broker once failed to
+ * bind it).
+ */
+export async function ensureKafka(port = 9092, name = 'kafka', controllerPort = port + 1): Promise<Provisioned> {
   const brokers = [`127.0.0.1:${port}`];
   if (await probeKafka(brokers).then(() => true, () => false)) return { name, url: brokers[0]!, reused: true, detail: 'already answering metadata' };
   const libs = await ensureKafkaJars();
   const home = ensureDir(join(stateDir, name));
   const dataDir = join(home, 'data');
-  const controllerPort = port + 1;
   const props = [
     'process.roles=broker,controller',
     'node.id=1',

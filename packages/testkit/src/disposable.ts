@@ -23,7 +23,13 @@ type Kind = 'redis' | 'kafka' | 'mongo';
 export async function startDisposable(kind: Kind): Promise<DisposableServer> {
   const port = await freePort();
   const name = `${kind}-disposable-${port}`;
-  const ensure = { redis: ensureRedis, kafka: ensureKafka, mongo: ensureMongo }[kind];
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  const ensure = {
+    redis: ensureRedis,
+    kafka: (p: number, n: string) => ensureKafka(p, n, controllerPort),
+    mongo: ensureMongo,
+  }[kind];
   const first = await ensure(port, name);
   return {
     url: first.url,
