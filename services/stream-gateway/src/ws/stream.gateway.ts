@@ -42,7 +42,7 @@ function uncorkAll(): void {
  * each socket is still pinged once per interval but 10k sockets never get their ping frames in
  * one tick (measured: that burst stalled deliveries for 250-400 ms at 10k connections).
  */
-export const HEARTBEAT_SLICES = 16;
+const HEARTBEAT_SLICES = 16;
 
 /** WebSocket transport: pre-framed messages written straight to the socket, coalesced per tick. */
 class WsTransport implements Transport {
@@ -79,8 +79,7 @@ class WsTransport implements Transport {
 /** Attaches the stream's WebSocket endpoint to an HTTP server. */
 export class WsGateway {
   private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<WebSocket>();
-  /** The same sockets, dealt round-robin into heartbeat slices. */
+  /** Every open socket, dealt round-robin into heartbeat slices. */
   private readonly slices = Array.from({ length: HEARTBEAT_SLICES }, () => new Set<WebSocket>());
   private dealt = 0;
   private beating = 0;
@@ -135,7 +134,6 @@ export class WsGateway {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.sockets.add(ws);
       const slice = this.slices[this.dealt++ % HEARTBEAT_SLICES]!;
       slice.add(ws);
       this.alive.set(ws, true);
@@ -151,7 +149,6 @@ export class WsGateway {
       ws.on('close', () => {
         clearTimeout(expiry);
         session.detach();
-        this.sockets.delete(ws);
         slice.delete(ws);
         this.metrics.connections.dec({ transport: 'websocket' });
       });
@@ -163,13 +160,17 @@ export class WsGateway {
     });
   }
 
+  private *sockets(): Generator<WebSocket> {
+    for (const slice of this.slices) yield* slice;
+  }
+
   /** Closes every socket with 1001 (going away). */
   async closeAll(): Promise<void> {
     clearInterval(this.heartbeat);
-    for (const ws of this.sockets) ws.close(StreamCloseCodes.goingAway, 'server shutting down');
+    for (const ws of this.sockets()) ws.close(StreamCloseCodes.goingAway, 'server shutting down');
     const deadline = Date.now() + 2000;
-    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const ws of this.sockets) ws.terminate();
+    while (this.slices.some((slice) => slice.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.sockets()) ws.terminate();
     this.wss.close();
   }
 }
