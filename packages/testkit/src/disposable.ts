@@ -23,13 +23,10 @@ type Kind = 'redis' | 'kafka' | 'mongo';
 export async function startDisposable(kind: Kind): Promise<DisposableServer> {
   const port = await freePort();
   const name = `${kind}-disposable-${port}`;
-  let controllerPort = await freePort();
-  while (controllerPort === port) controllerPort = await freePort();
-  const ensure = {
-    redis: ensureRedis,
-    kafka: (p: number, n: string) => ensureKafka(p, n, controllerPort),
-    mongo: ensureMongo,
-  }[kind];
+  // Kafka's controller needs a port of its own (the one after an ephemeral port may be taken).
+  let controllerPort = port;
+  while (kind === 'kafka' && controllerPort === port) controllerPort = await freePort();
+  const ensure = { redis: ensureRedis, kafka: (p: number, n: string) => ensureKafka(p, n, controllerPort), mongo: ensureMongo }[kind];
   const first = await ensure(port, name);
   return {
     url: first.url,
