@@ -128,26 +128,34 @@ async function redisFloor(): Promise<number> {
       const groups = new Map<number, number[]>();
       for (const j of events.slice(i, i + 2000)) {
         const user = 1 + (j % USERS);
-        groups.set(user, [...(groups.get(user) ?? []), j]);
+        const group = groups.get(user);
+        if (group) group.push(j);
+        else groups.set(user, [j]);
       }
       const pipeline = redis.pipeline();
       for (const [user, js] of groups) {
+        const ids: string[] = [];
         const seen: (string | number)[] = [];
         const feed: string[] = [];
-        const stats: (string | number)[] = ['n', js.length];
+        // As the script: one last-active time and one count per workspace of the group.
+        const workspaces = new Map<number, { last: number; count: number }>();
         for (const j of js) {
           const event = ActivityEvent.parse(JSON.parse(eventJson(j)));
+          ids.push(event.id);
           seen.push(base + j, event.id);
           feed.push('0', feedEntry(feedMember(event.time, event.id), JSON.stringify(toActivity(event))));
-          stats.push(`l:${event.data.workspaceId}`, base + j, `c:${event.data.workspaceId}`, 1);
+          const ws = workspaces.get(event.data.workspaceId) ?? { last: 0, count: 0 };
+          workspaces.set(event.data.workspaceId, { last: Math.max(ws.last, Date.parse(event.time)), count: ws.count + 1 });
         }
-        pipeline.hmget(key(user, 'stats'), 'deleted', ...stats.filter((_, x) => x % 2 === 0) as string[]);
-        pipeline.zmscore(key(user, 'seen'), ...seen.filter((_, x) => x % 2 === 1) as string[]);
+        const fields = [...workspaces.keys()].flatMap((ws) => [`l:${ws}`, `c:${ws}`]);
+        const stats = [...workspaces].flatMap(([ws, { last, count }]) => [`l:${ws}`, last, `c:${ws}`, count]);
+        pipeline.hmget(key(user, 'stats'), 'deleted', 'n', ...fields);
+        pipeline.zmscore(key(user, 'seen'), ...ids);
         pipeline.zadd(key(user, 'seen'), ...seen);
         pipeline.zremrangebyscore(key(user, 'seen'), '-inf', '(0');
         pipeline.zadd(key(user, 'feed'), ...feed);
         pipeline.zremrangebyrank(key(user, 'feed'), 0, -1001);
-        pipeline.hset(key(user, 'stats'), ...stats);
+        pipeline.hset(key(user, 'stats'), 'n', js.length, ...stats);
         pipeline.publish(`${run}:floor:live:${user}`, feed.filter((_, x) => x % 2 === 1).join('\x1e'));
       }
       // Only Redis's CPU is counted: building the pipeline in Node is not.
