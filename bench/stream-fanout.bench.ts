@@ -90,7 +90,7 @@ interface Client {
   closed: number;
 }
 
-async function connect(target: Target, server: Server, connections: number, perUser: number, atHalf: (opened: number) => Promise<void>): Promise<Client> {
+async function connect(target: Target, server: Server, connections: number, perUser: number): Promise<Client> {
   const client: Client = { latencies: [], received: 0, sockets: [], closed: 0 };
   const users = connections / perUser;
   const token = await signDevToken(SECRET, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
@@ -124,10 +124,7 @@ async function connect(target: Target, server: Server, connections: number, perU
       });
       client.sockets.push(ws);
     });
-  for (let i = 0; i < connections; i += 250) {
-    if (i === Math.floor(connections / 2 / 250) * 250 && i > 0) await atHalf(i);
-    await Promise.all(Array.from({ length: Math.min(250, connections - i) }, (_, k) => open(i + k)));
-  }
+  for (let i = 0; i < connections; i += 250) await Promise.all(Array.from({ length: Math.min(250, connections - i) }, (_, k) => open(i + k)));
   return client;
 }
 
@@ -164,23 +161,17 @@ async function step(server: Server, client: Client, users: number, perUser: numb
 const targets: Target[] = ['gateway', 'ws-floor', ...(CENTRIFUGO ? (['centrifugo'] as Target[]) : [])];
 if (!CENTRIFUGO) out('(Centrifugo binary not found: set CENTRIFUGO_BIN or `GOBIN=/tmp/centbin go install github.com/centrifugal/centrifugo/v6@v6.9.1`)');
 out('# stream fan-out benchmark (load client, Redis and server share this 2-core machine)');
-out('target      conns  per-user  idle RSS/conn (all, 2nd half)  best deliveries/s @ p99<=50ms   cpu/delivery   steps (target→achieved, p99)');
+out('target      conns  per-user  idle RSS/conn  best deliveries/s @ p99<=50ms   cpu/delivery   steps (target→achieved, p99)');
 /** One target at one shape: connect, measure idle RSS, then climb the rates until a step fails. */
 async function measure(target: Target, connections: number, perUser: number) {
   const server = await startServer(target, `sb${Date.now()}:`);
   await sleep(500);
   const rss0 = procStat(server.child.pid!).rssKb;
-  // RSS is read at half the connections too: the second half's growth is the marginal cost of an
-  // idle connection, without the process's one-off growth (JIT, buffer pools) that the first brings.
-  let half = { rssKb: 0, connections: 0 };
-  const client = await connect(target, server, connections, perUser, async (opened) => {
-    await sleep(1000);
-    half = { rssKb: procStat(server.child.pid!).rssKb, connections: opened };
-  });
+  const client = await connect(target, server, connections, perUser);
   await sleep(2000);
-  const rssEnd = procStat(server.child.pid!).rssKb;
-  const rssPerConn = ((rssEnd - rss0) * 1024) / connections;
-  const marginal = ((rssEnd - half.rssKb) * 1024) / (connections - half.connections);
+  // Includes the process's one-off growth from its first connections; `npm run bench:stream-memory`
+  // measures the marginal cost of an idle connection.
+  const rssPerConn = ((procStat(server.child.pid!).rssKb - rss0) * 1024) / connections;
   // Warm-up (not reported): JIT, first subscriptions and socket buffers settle.
   await step(server, client, connections / perUser, perUser, RATES[0]!);
   let best = 0;
@@ -194,19 +185,19 @@ async function measure(target: Target, connections: number, perUser: number) {
       bestCpu = r.cpuUsPerDelivery;
     } else break;
   }
-  out(`${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(rssPerConn / 1024).toFixed(1).padStart(6)} KB ${(marginal / 1024).toFixed(1).padStart(6)} KB  ${best.toFixed(0).padStart(28)}   ${bestCpu.toFixed(1).padStart(9)} us   ${steps.join(' ')}`);
+  out(`${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(rssPerConn / 1024).toFixed(1).padStart(10)} KB  ${best.toFixed(0).padStart(28)}   ${bestCpu.toFixed(1).padStart(9)} us   ${steps.join(' ')}`);
   if (client.closed > 0) out(`  !! ${client.closed} sockets were closed by ${target} during the run: its numbers above are not valid`);
   for (const ws of client.sockets) ws.terminate();
   server.child.kill('SIGKILL');
   await sleep(500);
-  return { best, bestCpu, rssPerConn, marginal };
+  return { best, bestCpu, rssPerConn };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const summary: string[] = [];
 for (const connections of CONNECTIONS) {
   for (const perUser of [1, 4]) {
-    const results = new Map<Target, { best: number; bestCpu: number; rssPerConn: number; marginal: number }[]>(targets.map((t) => [t, []]));
+    const results = new Map<Target, { best: number; bestCpu: number; rssPerConn: number }[]>(targets.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so no target always runs first (or last) in a round.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
@@ -214,13 +205,13 @@ for (const connections of CONNECTIONS) {
     }
     for (const [target, runs] of results) {
       summary.push(
-        `${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(median(runs.map((r) => r.rssPerConn)) / 1024).toFixed(1).padStart(6)} KB ${(median(runs.map((r) => r.marginal)) / 1024).toFixed(1).padStart(6)} KB  ${median(runs.map((r) => r.best)).toFixed(0).padStart(22)}   ${median(runs.map((r) => r.bestCpu)).toFixed(1).padStart(9)} us   ${runs.map((r) => (r.best / 1000).toFixed(1)).join(' / ')}`,
+        `${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(median(runs.map((r) => r.rssPerConn)) / 1024).toFixed(1).padStart(10)} KB  ${median(runs.map((r) => r.best)).toFixed(0).padStart(22)}   ${median(runs.map((r) => r.bestCpu)).toFixed(1).padStart(9)} us   ${runs.map((r) => (r.best / 1000).toFixed(1)).join(' / ')}`,
       );
     }
   }
 }
 out(`\n# median of ${ROUNDS} rounds`);
-out('target      conns  per-user  idle RSS/conn (all, 2nd half)  median best deliveries/s   cpu/delivery   best per round (k/s)');
+out('target      conns  per-user  idle RSS/conn  median best deliveries/s   cpu/delivery   best per round (k/s)');
 for (const line of summary) out(line);
 redis.disconnect();
 process.exit(0);
