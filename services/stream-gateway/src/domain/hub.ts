@@ -67,6 +67,14 @@ export class Hub {
     set.add(sink);
   }
 
+  /**
+   * Resolves once every message Redis published before this call has been dispatched: Redis
+   * answers a PING on the subscriber connection after the messages queued ahead of it.
+   */
+  async drained(): Promise<void> {
+    await this.subscriber.ping();
+  }
+
   remove(sink: StreamSink): void {
     const set = this.sinks.get(sink.userId);
     if (!set?.delete(sink) || set.size > 0) return;

@@ -51,6 +51,10 @@ export class StreamSession implements StreamSink {
         sent.add(c);
         last = c;
       });
+      // An activity the replay read may have its live message still on the way (it travels on the
+      // subscriber connection, the replay on another): wait until it is here, so it is skipped
+      // below instead of arriving after we went live as a duplicate.
+      await this.hub.drained();
     }
     // Live messages that arrived during the replay, minus those the replay already delivered.
     for (const message of this.buffered) {
