@@ -93,9 +93,13 @@ async function scenario(label: string, run: (ctx: { start: () => Promise<ChildSe
     return child;
   };
   const produce = async (from: number, to: number) => {
-    // Small sends keep the log growing for a while, so a kill lands mid-stream even though the
-    // consumer applies faster than one producer writes.
-    for (let i = from; i < to; i += 250) await producer.send({ topic, acks: -1, messages: records.slice(i, Math.min(to, i + 250)) });
+    // Small, paced sends keep the log growing for at least 200 ms a round, so a kill lands
+    // mid-stream even though the consumer applies faster than one producer writes (unpaced, one
+    // CI run's round was fully applied before its kill).
+    for (let i = from; i < to; i += 250) {
+      await producer.send({ topic, acks: -1, messages: records.slice(i, Math.min(to, i + 250)) });
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   const applied = async () => {
     const offsets = await redis.hgetall(`${names.keyPrefix}offsets`);
