@@ -1,198 +1,256 @@
-// Activity projection throughput: sustained projected events/s end to end, against a bare
-// kafkajs eachBatch consumer reading the same topic, in the same run.
-//   npm run bench:activity            (BENCH_EVENTS=1000000 by default)
+// Activity projection throughput, three consumers of the same preloaded topic in one run, with the
+// same Kafka client (kafkajs eachBatch, same fetch settings) and the same Redis client (ioredis):
+//   bare       does nothing with the records (the Kafka floor);
+//   naive      what a user would write instead: JSON.parse and one pipeline per batch of the same
+//              writes (feed, count, workspace count and recency), no validation, no dedup, no
+//              offsets in Redis (at-least-once);
+//   projected  the real activity-service consumer (exactly-once: dedup, offsets in the same
+//              transaction, stream positions, live batches).
+// Two workloads: uniform over 2,000 users (the targets) and Zipf-like (s = 1) over the same users.
+//   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000)
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { ActivityEvent, feedEntry, feedMember, toActivity } from '@suite/contracts';
-import { infraUp, ensureTopics } from '@suite/local-infra';
+import { ProjectionKeys } from '@suite/contracts';
+import { ensureTopics, infraUp, readPid } from '@suite/local-infra';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const USERS = Number(process.env.BENCH_USERS ?? 2000);
 const PARTITIONS = 6;
 const run = `bench${Date.now()}`;
-const prefix = `${run}.`;
-const topic = `${prefix}activity.events`;
+const out = (line: string) => process.stdout.write(`${line}\n`);
 
-const env = process.env.KAFKA_BROKERS && process.env.REDIS_URL ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(','), redisUrl: process.env.REDIS_URL } : await infraUp();
+const local = !(process.env.KAFKA_BROKERS && process.env.REDIS_URL);
+const env = local ? await infraUp() : { kafkaBrokers: process.env.KAFKA_BROKERS!.split(','), redisUrl: process.env.REDIS_URL! };
 const kafka = new Kafka({ clientId: 'bench', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING });
-await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: `${prefix}users.events`, numPartitions: 1 }]);
+const redis = new Redis(env.redisUrl);
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
-log(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions`);
+/** A seeded generator: both workloads are the same on every run. */
+function prng(seed: number) {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
 
-// 1. Preload.
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-await producer.connect();
-const t0 = performance.now();
+/** User of event j: uniform round-robin, or Zipf-like with P(k) proportional to 1/k. */
+function userPicker(kind: 'uniform' | 'zipf'): (j: number) => number {
+  if (kind === 'uniform') return (j) => 1 + (j % USERS);
+  const cdf: number[] = [];
+  let sum = 0;
+  for (let k = 1; k <= USERS; k++) cdf.push((sum += 1 / k));
+  const rand = prng(42);
+  return () => {
+    const target = rand() * sum;
+    let lo = 0;
+    let hi = USERS - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
 const base = Date.UTC(2026, 0, 1);
-const eventJson = (j: number) => {
-  const user = 1 + (j % USERS);
-  return `{"specversion":"1.0","id":"${run}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}}}`;
-};
-for (let i = 0; i < TOTAL; i += 10_000) {
-  const messages = [];
-  for (let j = i; j < Math.min(TOTAL, i + 10_000); j++) messages.push({ key: String(1 + (j % USERS)), value: eventJson(j) });
-  await producer.send({ topic, acks: -1, messages });
-}
-await producer.disconnect();
-log(`preload: ${((TOTAL / (performance.now() - t0)) * 1000).toFixed(0)} events/s produced`);
-
-// 2. Baseline: a bare kafkajs eachBatch consumer that does no work.
-async function bare(): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${run}-bare`, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let started = 0;
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: PARTITIONS,
-      eachBatch: async ({ batch }) => {
-        if (started === 0) started = performance.now();
-        seen += batch.messages.length;
-        if (seen >= TOTAL) resolve(performance.now() - started);
-      },
-    });
-  });
-  const ms = await done;
-  await consumer.disconnect();
-  return ms;
+async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
+  await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: topic.replace('activity.events', 'users.events'), numPartitions: 1 }]);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const pick = userPicker(kind);
+  const t0 = performance.now();
+  for (let i = 0; i < TOTAL; i += 10_000) {
+    const messages = [];
+    for (let j = i; j < Math.min(TOTAL, i + 10_000); j++) {
+      const user = pick(j);
+      const value = `{"specversion":"1.0","id":"${run}-${kind}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}}}`;
+      messages.push({ key: String(user), value });
+    }
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+  out(`preloaded ${TOTAL} ${kind} events into ${topic} at ${((TOTAL / (performance.now() - t0)) * 1000).toFixed(0)} events/s`);
 }
 
-/** Redis's own CPU seconds (user + sys), from INFO. */
-async function redisCpu(redis: Redis): Promise<number> {
+/** CPU seconds used so far by Redis (from INFO) and by the local Kafka broker (from /proc). */
+async function serverCpu(): Promise<{ redis: number; broker: number | undefined }> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_cpu_sys') + field('used_cpu_user');
+  const pid = local ? readPid('kafka') : undefined;
+  let broker: number | undefined;
+  if (pid) {
+    // utime and stime, in clock ticks (100 per second on Linux).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    broker = (Number(stat[11]) + Number(stat[12])) / 100;
+  }
+  return { redis: field('used_cpu_sys') + field('used_cpu_user'), broker };
 }
 
-// 3. The activity-service projection consumer, in-process, real Redis. Timed from its first
-// applied batch, like the bare consumer, so the group join is reported apart.
-async function projected(): Promise<{ ms: number; events: number; joinMs: number; cpuMs: number; redisCpuS: number }> {
-  const redis = new Redis(env.redisUrl);
-  const service = await createActivityService(
-    loadActivityConfig({
-      REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: `${run}:`, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${run}-projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS), PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
-    }),
-  );
-  await redis.config('RESETSTAT');
+interface Measured {
+  rate: number;
+  seconds: number;
+  nodeUs: number;
+  redisUs: number;
+  brokerUs: number | undefined;
+}
+
+/**
+ * Runs one consumer to completion. `first` resolves when its timed window opens (its first batch
+ * starts, or for the projection its first transaction is seen) with the records already done by
+ * then; `done` when all TOTAL records are in. The group join is outside the window; CPU is counted
+ * over the whole run.
+ */
+async function measure(start: () => Promise<{ first: Promise<{ at: number; already: number }>; done: Promise<number>; stop: () => Promise<void> }>): Promise<Measured> {
   const cpu0 = process.cpuUsage();
-  const r0 = await redisCpu(redis);
-  const started = performance.now();
-  await service.start();
-  const offsetsKey = `${run}:offsets`;
-  let first: { at: number; applied: number } | undefined;
-  for (;;) {
-    const offsets = await redis.hgetall(offsetsKey);
-    const applied = Object.entries(offsets).filter(([k]) => k.startsWith(topic)).reduce((n, [, v]) => n + Number(v), 0);
-    if (!first && applied > 0) first = { at: performance.now(), applied };
-    if (applied >= TOTAL) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const ms = performance.now() - first!.at;
+  const server0 = await serverCpu();
+  const consumer = await start();
+  const { at: first, already } = await consumer.first;
+  const end = await consumer.done;
   const cpu = process.cpuUsage(cpu0);
-  const redisCpuS = (await redisCpu(redis)) - r0;
-  // Where Redis spent its time (commands inside scripts are counted too).
-  const stats = (await redis.info('commandstats')).split('\n').flatMap((line) => {
-    const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
-    return m ? [{ cmd: m[1]!, calls: Number(m[2]), usec: Number(m[3]) }] : [];
-  });
-  for (const s of stats.sort((a, b) => b.usec - a.usec).slice(0, 8)) {
-    log(`  redis ${s.cmd.padEnd(16)} ${String(s.calls).padStart(9)} calls  ${(s.usec / 1e6).toFixed(2).padStart(7)} s  ${(s.usec / s.calls).toFixed(2)} us/call`);
-  }
-  await service.stop();
-  // Memory of one user's feed (one sorted set: member and activity JSON together), averaged over a sample of users.
-  let bytes = 0;
-  for (let u = 1; u <= 50; u++) {
-    bytes += Number(await redis.memory('USAGE', `${run}:u:${u}:feed`));
-  }
-  log(`redis memory per user feed (${Math.min(1000, Math.ceil(TOTAL / USERS))} items): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
-  redis.disconnect();
-  return { ms, events: TOTAL - first!.applied, joinMs: first!.at - started, cpuMs: (cpu.user + cpu.system) / 1000, redisCpuS };
+  const server1 = await serverCpu();
+  await consumer.stop();
+  const seconds = (end - first) / 1000;
+  return {
+    rate: (TOTAL - already) / seconds,
+    seconds,
+    nodeUs: ((cpu.user + cpu.system) / TOTAL),
+    redisUs: ((server1.redis - server0.redis) * 1e6) / TOTAL,
+    brokerUs: server0.broker === undefined || server1.broker === undefined ? undefined : ((server1.broker - server0.broker) * 1e6) / TOTAL,
+  };
 }
 
-// 4. The Redis floor: the commands the projection script makes for the same events, sent as plain
-// pipelined commands with no script and no dedup decision, in the same per-partition chunks of
-// 2000 grouped by user. Its Redis CPU per event bounds any consumer that keeps this layout.
-async function redisFloor(): Promise<number> {
-  const redis = new Redis(env.redisUrl);
-  const key = (user: number, name: string) => `${run}:floor:u:${user}:${name}`;
-  const partitions: number[][] = Array.from({ length: PARTITIONS }, () => []);
-  for (let j = 0; j < TOTAL; j++) partitions[(j % USERS) % PARTITIONS]!.push(j);
-  let cpu = 0;
-  for (const events of partitions) {
-    for (let i = 0; i < events.length; i += 2000) {
-      const groups = new Map<number, number[]>();
-      for (const j of events.slice(i, i + 2000)) {
-        const user = 1 + (j % USERS);
-        const group = groups.get(user);
-        if (group) group.push(j);
-        else groups.set(user, [j]);
-      }
-      const pipeline = redis.pipeline();
-      for (const [user, js] of groups) {
-        const ids: string[] = [];
-        const seen: (string | number)[] = [];
-        const feed: string[] = [];
-        // As the script: one last-active time and one count per workspace of the group.
-        const workspaces = new Map<number, { last: number; count: number }>();
-        for (const j of js) {
-          const event = ActivityEvent.parse(JSON.parse(eventJson(j)));
-          ids.push(event.id);
-          seen.push(base + j, event.id);
-          feed.push('0', feedEntry(feedMember(event.time, event.id), JSON.stringify(toActivity(event))));
-          const ws = workspaces.get(event.data.workspaceId) ?? { last: 0, count: 0 };
-          workspaces.set(event.data.workspaceId, { last: Math.max(ws.last, Date.parse(event.time)), count: ws.count + 1 });
-        }
-        const fields = [...workspaces.keys()].flatMap((ws) => [`l:${ws}`, `c:${ws}`]);
-        const stats = [...workspaces].flatMap(([ws, { last, count }]) => [`l:${ws}`, last, `c:${ws}`, count]);
-        pipeline.hmget(key(user, 'stats'), 'deleted', 'n', ...fields);
-        pipeline.zmscore(key(user, 'seen'), ...ids);
-        pipeline.zadd(key(user, 'seen'), ...seen);
-        pipeline.zremrangebyscore(key(user, 'seen'), '-inf', '(0');
-        pipeline.zadd(key(user, 'feed'), ...feed);
-        pipeline.zremrangebyrank(key(user, 'feed'), 0, -1001);
-        pipeline.hset(key(user, 'stats'), 'n', js.length, ...stats);
-        pipeline.publish(`${run}:floor:live:${user}`, feed.filter((_, x) => x % 2 === 1).join('\x1e'));
-      }
-      // Only Redis's CPU is counted: building the pipeline in Node is not.
-      const before = await redisCpu(redis);
-      await pipeline.exec();
-      cpu += (await redisCpu(redis)) - before;
+/** A kafkajs eachBatch consumer with the fetch settings the activity-service uses; `work` handles each batch. */
+function kafkajsConsumer(topic: string, group: string, work: (messages: { value: Buffer | null }[]) => Promise<void>) {
+  return async () => {
+    const consumer = kafka.consumer({ groupId: group });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    let resolveFirst!: (first: { at: number; already: number }) => void;
+    let resolveDone!: (t: number) => void;
+    const first = new Promise<{ at: number; already: number }>((r) => (resolveFirst = r));
+    const done = new Promise<number>((r) => (resolveDone = r));
+    await consumer.run({
+      autoCommit: true,
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        if (seen === 0) resolveFirst({ at: performance.now(), already: 0 });
+        await work(batch.messages);
+        seen += batch.messages.length;
+        if (seen >= TOTAL) resolveDone(performance.now());
+      },
+    });
+    return { first, done, stop: () => consumer.disconnect() };
+  };
+}
+
+const bare = (topic: string) => kafkajsConsumer(topic, `${topic}-bare`, async () => undefined);
+
+/** What a user would write: parse, and per event the same feed, count and recency writes, one pipeline per batch. */
+function naive(topic: string, prefix: string) {
+  const client = new Redis(env.redisUrl);
+  return kafkajsConsumer(topic, `${topic}-naive`, async (messages) => {
+    const pipeline = client.pipeline();
+    const users = new Set<string>();
+    for (const m of messages) {
+      const value = m.value!.toString();
+      const event = JSON.parse(value) as { subject: string; time: string; data: { workspaceId: number } };
+      const u = `${prefix}naive:${event.subject}:`;
+      const time = Date.parse(event.time);
+      pipeline.zadd(`${u}feed`, time, value);
+      pipeline.hincrby(`${u}stats`, 'n', 1);
+      pipeline.hincrby(`${u}stats`, `c:${event.data.workspaceId}`, 1);
+      pipeline.zadd(`${u}recency`, 'GT', time, event.data.workspaceId);
+      users.add(u);
     }
-  }
-  redis.disconnect();
-  return cpu;
+    for (const u of users) pipeline.zremrangebyrank(`${u}feed`, 0, -1001);
+    await pipeline.exec();
+  });
 }
 
-/** Removes the run's Redis keys (projection and floor). */
-async function cleanRedis(): Promise<void> {
-  const redis = new Redis(env.redisUrl);
+/** The activity-service, in-process, consuming the topic into its Redis layout. */
+function projected(topicPrefix: string, keyPrefix: string) {
+  return async () => {
+    const service = await createActivityService(
+      loadActivityConfig({
+        REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: keyPrefix, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix,
+        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+        PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
+      }),
+    );
+    await service.start();
+    const topic = `${topicPrefix}activity.events`;
+    const keys = Array.from({ length: PARTITIONS }, (_, p) => ProjectionKeys.offset(keyPrefix, topic, p));
+    const applied = async () => (await redis.mget(keys)).reduce((n, v) => n + Number(v ?? 0), 0);
+    let firstAt = 0;
+    let firstApplied = 0;
+    const done = (async () => {
+      for (;;) {
+        const n = await applied();
+        if (firstAt === 0 && n > 0) {
+          firstAt = performance.now();
+          firstApplied = n;
+        }
+        if (n >= TOTAL) return performance.now();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const first = (async () => {
+      while (firstAt === 0) await new Promise((r) => setTimeout(r, 5));
+      return { at: firstAt, already: firstApplied };
+    })();
+    return { first, done, stop: () => service.stop() };
+  };
+}
+
+async function cleanRedis(pattern: string): Promise<void> {
   for (let cursor = '0'; ; ) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     if (keys.length > 0) await redis.unlink(...keys);
     if (next === '0') break;
     cursor = next;
   }
-  redis.disconnect();
 }
 
-const bareMs = await bare();
-const bareRate = (TOTAL / bareMs) * 1000;
-log(`baseline  bare kafkajs eachBatch: ${bareRate.toFixed(0)} events/s (${(bareMs / 1000).toFixed(1)} s)`);
-const p = await projected();
-const rate = (p.events / p.ms) * 1000;
-log(`projected activity-service:       ${rate.toFixed(0)} events/s (${(p.ms / 1000).toFixed(1)} s from the first applied batch; group join and seek took ${(p.joinMs / 1000).toFixed(1)} s more)`);
-log(`ratio projected / bare: ${(rate / bareRate).toFixed(2)}  (target >= 0.80)   absolute target >= 50000 events/s`);
-log(`cpu per event: node ${((p.cpuMs * 1000) / TOTAL).toFixed(1)} us, redis ${((p.redisCpuS * 1e6) / TOTAL).toFixed(1)} us`);
-const floorUs = ((await redisFloor()) * 1e6) / TOTAL;
-log(`redis floor (the same commands, pipelined, no script): ${floorUs.toFixed(1)} us redis cpu per event, so at most ${(1e6 / floorUs).toFixed(0)} events/s with one whole core for Redis`);
-await cleanRedis();
-const admin = kafka.admin();
-await admin.connect();
-await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${prefix}users.events`] }).catch(() => undefined);
-await admin.disconnect();
+out(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions; Kafka, Redis and the consumer share this machine (${(await import('node:os')).cpus().length} cores)`);
+const results: Record<string, Record<string, Measured>> = {};
+for (const kind of ['uniform', 'zipf'] as const) {
+  const topicPrefix = `${run}.${kind}.`;
+  const keyPrefix = `${run}:${kind}:`;
+  const topic = `${topicPrefix}activity.events`;
+  await preload(topic, kind);
+  results[kind] = {};
+  results[kind].bare = await measure(bare(topic));
+  results[kind].naive = await measure(naive(topic, keyPrefix));
+  results[kind].projected = await measure(projected(topicPrefix, keyPrefix));
+  if (kind === 'uniform') {
+    let bytes = 0;
+    for (let u = 1; u <= 50; u++) bytes += Number(await redis.memory('USAGE', ProjectionKeys.feed(keyPrefix, u))) + Number(await redis.memory('USAGE', ProjectionKeys.log(keyPrefix, u)));
+    out(`redis memory per user, feed + stream log (${Math.min(1000, Math.ceil(TOTAL / USERS))} items each): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
+  }
+  await cleanRedis(`${run}:*`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topicPrefix}users.events`] }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+out('');
+out('workload  consumer    events/s   seconds   node us/event  redis us/event  broker us/event');
+for (const [kind, byConsumer] of Object.entries(results)) {
+  for (const [name, m] of Object.entries(byConsumer)) {
+    out(`${kind.padEnd(9)} ${name.padEnd(10)} ${m.rate.toFixed(0).padStart(9)} ${m.seconds.toFixed(1).padStart(9)} ${m.nodeUs.toFixed(1).padStart(14)} ${m.redisUs.toFixed(1).padStart(15)} ${(m.brokerUs?.toFixed(1) ?? '-').padStart(16)}`);
+  }
+}
+const u = results.uniform!;
+out('');
+out(`uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`);
+out(`zipf:    projected / naive = ${(results.zipf!.projected!.rate / results.zipf!.naive!.rate).toFixed(2)}`);
+redis.disconnect();
+out(`RESULT projected=${Math.round(u.projected!.rate)} naive=${Math.round(u.naive!.rate)} bare=${Math.round(u.bare!.rate)}`);
 process.exit(0);

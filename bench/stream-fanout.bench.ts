@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { feedEntry } from '@suite/contracts';
+import { ProjectionKeys, encodeLiveBatch } from '@suite/contracts';
 import { signDevToken } from '@suite/auth';
 import { freePort, infraUp } from '@suite/local-infra';
 
@@ -43,6 +43,8 @@ function procStat(pid: number): { cpuTicks: number; rssKb: number } {
 }
 
 async function startServer(target: Target, prefix: string): Promise<Server> {
+  /** Each user's last stream position on this server: positions are consecutive per user. */
+  const positions = new Map<number, number>();
   const port = await freePort();
   let child: ChildProcess;
   if (target === 'centrifugo') {
@@ -74,9 +76,14 @@ async function startServer(target: Target, prefix: string): Promise<Server> {
         }
       : async (users: number[], payloads: string[]) => {
           const pipeline = redis.pipeline();
-          // The gateway's input is what the activity-service publishes: feed entries (member, newline, activity JSON).
-          const toEntry = (p: string, i: number) => feedEntry(`001782864000000:b${i}-${users[i]}`, p.slice(p.indexOf('"activity":') + 11, -1));
-          users.forEach((u, i) => pipeline.publish(`${prefix}live:${u}`, target === 'gateway' ? toEntry(payloads[i]!, i) : payloads[i]!));
+          // The gateway's input is what the activity-service publishes: a live batch (epoch, the
+          // user's next stream position, the activity JSON).
+          const toBatch = (p: string, u: number) => {
+            const position = (positions.get(u) ?? 0) + 1;
+            positions.set(u, position);
+            return encodeLiveBatch('bench', position, [{ json: p.slice(p.indexOf('"activity":') + 11, -1) }]);
+          };
+          users.forEach((u, i) => pipeline.publish(ProjectionKeys.liveChannel(prefix, u), target === 'gateway' ? toBatch(payloads[i]!, u) : payloads[i]!));
           await pipeline.exec();
         };
   return { child, port, publish };

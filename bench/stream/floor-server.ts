@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ProjectionKeys } from '@suite/contracts';
 
 const port = Number(process.argv[2] ?? 0);
 const redisUrl = process.argv[3] ?? 'redis://127.0.0.1:6379';
@@ -16,7 +17,7 @@ const server = createServer((_req, res) => res.end('ok'));
 const wss = new WebSocketServer({ server, perMessageDeflate: false });
 wss.on('connection', (ws, req) => {
   const user = /users\/(\d+)\//.exec(req.url ?? '')?.[1] ?? '0';
-  const channel = `${prefix}live:${user}`;
+  const channel = ProjectionKeys.liveChannel(prefix, user);
   let set = sockets.get(channel);
   if (!set) {
     set = new Set();

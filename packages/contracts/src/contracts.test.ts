@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, ActivityLimits, CreateUserBody, ErrorBody, UsersEvent, toErrorDetails } from './index.js';
+import { ActivityEvent, ActivityLimits, CreateUserBody, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -50,5 +50,36 @@ describe('DTOs', () => {
 
   it('the error body requires a code from the list', () => {
     expect(ErrorBody.safeParse({ error: { code: 'teapot', message: 'x' }, requestId: 'r' }).success).toBe(false);
+  });
+});
+
+describe('projection layout', () => {
+  it('stream cursors round-trip; a feed cursor of an earlier layout is stale; anything else is not ours', () => {
+    expect(decodeStreamCursor(encodeStreamCursor('mfx2k9a01', 42))).toEqual({ epoch: 'mfx2k9a01', position: 42 });
+    expect(decodeStreamCursor(encodeFeedCursor(feedMember(Date.UTC(2026, 0, 1), 'evt-1')))).toBe('stale');
+    for (const bad of ['', 'e1.0', 'e1.-1', 'E1.1', 'e1.01', 'e1.1.2', 'e1', `e1.${'9'.repeat(16)}`, `${'a'.repeat(17)}.1`, 'not a cursor!']) expect(decodeStreamCursor(bad), bad).toBeUndefined();
+  });
+
+  it('generations are short, distinct and valid in a cursor', () => {
+    const now = Date.now();
+    const seen = new Set(Array.from({ length: 200 }, (_, i) => newGeneration(now + i)));
+    expect(seen.size).toBe(200);
+    for (const g of seen) expect(GENERATION.test(g)).toBe(true);
+  });
+
+  it('a live batch decodes to its items with consecutive positions; a deletion notice is recognised', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const items = [{ json: JSON.stringify({ id: 'a', note: '\u001e' }) }, { json: '{"id":"b"}', traceparent: tp }];
+    expect(decodeLiveMessage(encodeLiveBatch('g1', 7, items))).toEqual({ kind: 'batch', epoch: 'g1', malformed: 0, items: [{ position: 7, json: items[0]!.json }, { position: 8, json: '{"id":"b"}', traceparent: tp }] });
+    expect(decodeLiveMessage('{"type":"deleted","userId":3}')).toEqual({ kind: 'deleted', text: '{"type":"deleted","userId":3}' });
+    expect(decodeLiveMessage('{"type":"other"}')).toEqual({ kind: 'malformed' });
+  });
+
+  it('one user’s keys share one hash tag, and the live channel names its user', () => {
+    const tag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
+    const keys = [ProjectionKeys.feed('p:', 42), ProjectionKeys.log('p:', 42), ProjectionKeys.seen('p:', 42), ProjectionKeys.stats('p:', 42), ProjectionKeys.access('p:', 42), ProjectionKeys.accessVersion('p:', 42), ProjectionKeys.liveChannel('p:', 42)];
+    expect(new Set(keys.map(tag))).toEqual(new Set(['{u:42}']));
+    expect(liveChannelUser(ProjectionKeys.liveChannel('p:', 42))).toBe(42);
+    expect(liveChannelUser('p:live:{u:x}')).toBeUndefined();
   });
 });

@@ -6,4 +6,5 @@ export * from './users.js';
 export * from './users-events.js';
 export * from './health.js';
 export * from './stream.js';
+export * from './projection-layout.js';
 export * from './asyncapi.js';

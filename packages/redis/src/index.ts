@@ -1,16 +1,25 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@suite/logger';
 
+export interface RedisOptions {
+  /**
+   * For WATCH/MULTI/EXEC: commands in flight when the connection drops fail instead of being sent
+   * again on the new connection, where the WATCH no longer holds.
+   */
+  transactional?: boolean;
+}
+
 /**
  * A Redis client that fails fast while disconnected (so readiness tells the truth) and reconnects
  * forever. It connects lazily: call `connect()` at start-up.
  */
-export function createRedis(url: string, logger: Logger, name: string): Redis {
+export function createRedis(url: string, logger: Logger, name: string, options: RedisOptions = {}): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     connectionName: name,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: !options.transactional,
+    maxRetriesPerRequest: options.transactional ? 0 : 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
   });

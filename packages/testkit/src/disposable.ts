@@ -5,6 +5,8 @@ import {
   ensureMongo,
   ensureRedis,
   freePort,
+  isAlive,
+  readPid,
   stateDir,
   stopDaemon,
 } from '@suite/local-infra';
@@ -13,7 +15,11 @@ import {
 export interface DisposableServer {
   url: string;
   stop(): Promise<void>;
+  /** Kills the server with SIGKILL: no shutdown, no save. */
+  crash(): Promise<void>;
   start(): Promise<void>;
+  /** Where the server keeps its files (a Redis `SAVE` writes `dump.rdb` here; a start loads it). */
+  dir: string;
   destroy(): Promise<void>;
 }
 
@@ -30,8 +36,16 @@ export async function startDisposable(kind: Kind): Promise<DisposableServer> {
   const first = await ensure(port, name);
   return {
     url: first.url,
+    dir: join(stateDir, name),
     stop: async () => {
       await stopDaemon(name);
+    },
+    crash: async () => {
+      const pid = readPid(name);
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGKILL');
+      // A zombie still answers signal 0 until it is reaped: give up waiting after a few seconds.
+      for (let waited = 0; isAlive(pid) && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     },
     start: async () => {
       await ensure(port, name);

@@ -6,14 +6,16 @@ import { startTracing } from '@suite/telemetry';
 import { ActivityPublisher } from '@suite/publisher';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
-import { KafkajsConsumer } from './consumer/kafkajs.consumer.js';
-import { Projector } from './consumer/projector.js';
-import { FeedRepository } from './data-access/feed.repository.js';
-import { createKafka, kafkaProbe } from './data-access/kafka.js';
-import { LayoutMismatchError, ProjectionStore } from './data-access/projection.store.js';
+import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis } from '@suite/redis';
+import { createProjectionPipeline } from './consumer/projection-pipeline.js';
+import { createKafka, kafkaProbe } from './data-access/kafka.js';
+import { LayoutMismatchError } from './data-access/projection.state.js';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
+
+/** How often the projections' condition is checked (and idle partitions are healed). */
+const KEEPER_INTERVAL_MS = 500;
 
 export const SERVICE_NAME = 'activity-service';
 export const SERVICE_VERSION = '0.1.0';
@@ -38,24 +40,31 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const kafkaReady = kafkaProbe(kafka);
   const metrics = createMetrics(SERVICE_NAME);
   const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX, ...kafkaSecurity(config) });
-  const store = new ProjectionStore(redis, config.REDIS_KEY_PREFIX, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, shardedPubSub: config.PUBSUB_SHARDED });
-  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const projector = new Projector(store, dlqProducer, log, metrics.registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, publishLive: config.PUBLISH_LIVE });
-  const consumer = new KafkajsConsumer(
-    kafka,
-    { groupId: config.KAFKA_GROUP_ID, topics: [projector.activityTopic, projector.usersTopic], concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
-    log,
-  );
-  const reads = activityReads(new FeedRepository(redis, config.REDIS_KEY_PREFIX));
+  const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
+  const { keeper, consumer, projector } = pipeline;
+  if (config.CONSUMER_ENABLED) keeper.attach(consumer);
+  const reads = activityReads(new ProjectionReader(redis, config.REDIS_KEY_PREFIX));
+  /** Why reads cannot be answered now (the projections are being rebuilt, lost, or in another layout). */
+  const unavailable = (): string | undefined => {
+    const condition = keeper.condition;
+    if (!condition || condition.state === 'ready') return undefined;
+    if (condition.state === 'rebuilding') return `the projections are being rebuilt from the log (${condition.remaining} records to go)`;
+    if (condition.state === 'lost') return 'the projections are gone from Redis; they are being rebuilt from the log';
+    return new LayoutMismatchError(condition.found).message;
+  };
   const readiness = new Readiness({
     redis: async () => {
       await redis.ping();
     },
     kafka: kafkaReady.check,
+    projections: async () => {
+      if (!keeper.condition) throw new Error('the projections have not been checked yet');
+      const problem = unavailable();
+      if (problem) throw new Error(problem);
+    },
     ...(config.CONSUMER_ENABLED
       ? {
           consumer: async () => {
-            if (layoutProblem) throw new Error(layoutProblem);
             if (!consumerRunning) throw new Error('the projection consumer has not joined its group yet');
             if (!consumer.healthy()) throw new Error('the projection consumer stopped after a fatal error');
           },
@@ -66,29 +75,43 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     logger: log,
     metrics,
     readiness,
-    api: [activityRouter(verifier, reads, publisher, { maxActiveDays: config.ACTIVE_WORKSPACES_MAX_DAYS })],
+    api: [activityRouter(verifier, reads, publisher, { maxActiveDays: config.ACTIVE_WORKSPACES_MAX_DAYS, unavailable })],
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
   });
   let server: RunningServer | undefined;
   let consumerRunning = false;
-  let layoutProblem: string | undefined;
   let stopping = false;
+  let keeperTimer: NodeJS.Timeout | undefined;
+  let keeperFailing = false;
 
-  /** Joins the group, retrying with backoff while Kafka is unreachable (readiness says so meanwhile). */
+  /** One check of the projections' condition; a failure (Redis or Kafka down) is logged once per outage. */
+  async function keep(): Promise<void> {
+    try {
+      await keeper.tick(config.CONSUMER_ENABLED && consumerRunning);
+      if (keeperFailing) log.info('projection check recovered');
+      keeperFailing = false;
+    } catch (err) {
+      if (!keeperFailing) log.warn({ err }, 'projection check failed; retrying');
+      keeperFailing = true;
+    }
+  }
+
+  function scheduleKeeper(): void {
+    keeperTimer = setTimeout(() => void keep().finally(() => stopping || scheduleKeeper()), KEEPER_INTERVAL_MS);
+  }
+
+  /** Joins the group, retrying with backoff while Kafka or Redis is unreachable (readiness says so meanwhile). */
   async function startConsumer(attempt = 1): Promise<void> {
     try {
-      await store.claimLayout();
+      // Claims an empty prefix (the consumer then builds the projections from the log) before joining.
+      await keeper.tick(true);
+      // Not retried: applying this version's writes to another layout would corrupt it; readiness says why.
+      if (keeper.condition?.state === 'foreign') return;
       await consumer.start(projector);
       consumerRunning = true;
     } catch (err) {
       if (stopping) return;
-      if (err instanceof LayoutMismatchError) {
-        // Not retried: applying this version's writes to another layout would corrupt it.
-        layoutProblem = err.message;
-        log.error({ err }, 'projection consumer not started');
-        return;
-      }
       log.warn({ err, attempt }, 'projection consumer could not start; retrying');
       await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 15_000)));
       if (!stopping) return startConsumer(attempt + 1);
@@ -100,6 +123,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     logger: log,
     async start() {
       await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+      await keep();
+      scheduleKeeper();
       if (config.CONSUMER_ENABLED) void startConsumer();
     },
     async listen(port = config.PORT, host = config.HOST) {
@@ -111,8 +136,9 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
       stopping = true;
       readiness.drain();
       await server?.close(config.SHUTDOWN_GRACE_MS);
+      clearTimeout(keeperTimer);
       if (config.CONSUMER_ENABLED) await consumer.stop();
-      await Promise.all([publisher.close(), dlqProducer.disconnect(), kafkaReady.close()]);
+      await Promise.all([publisher.close(), pipeline.close(), kafkaReady.close()]);
       redis.disconnect();
       await tracing.shutdown();
     },

@@ -8,7 +8,7 @@ type Who = 'anonymous' | 'self' | 'other' | 'admin' | 'service';
 const who: Partial<Record<Who, string>> = {};
 
 beforeAll(async () => {
-  ctx = await startActivityService('authz', { CONSUMER_ENABLED: 'false' });
+  ctx = await startActivityService('authz');
   who.self = await tokens.user(301);
   who.other = await tokens.user(302);
   who.admin = await tokens.admin();

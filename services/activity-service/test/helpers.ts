@@ -1,6 +1,6 @@
 import { signDevToken } from '@suite/auth';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { createTestTopics, eventually, isolate, testInfra } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 
@@ -25,6 +25,8 @@ export async function startActivityService(label: string, env: Record<string, st
   const service: ActivityService = await createActivityService(loadActivityConfig(config));
   await service.start();
   const server: RunningServer = await service.listen(0, '127.0.0.1');
+  // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
+  await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
   return {
     service, server, names, infra, config, publisher,

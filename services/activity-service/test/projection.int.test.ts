@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, StreamActivityMessage, decodeLiveMessage } from '@suite/contracts';
+import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, decodeLiveMessage } from '@suite/contracts';
 import { call, eventually } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
@@ -55,7 +55,7 @@ describe('projections', () => {
     const items = await feed(103);
     expect(items).toHaveLength(5);
     expect(items[0]!.time).toBe('2026-04-01T00:00:07.000Z');
-    expect(await raw.zcard(`${ctx.names.keyPrefix}u:103:feed`)).toBe(5);
+    expect(await raw.zcard(ProjectionKeys.feed(ctx.names.keyPrefix, 103))).toBe(5);
   });
 
   it('pages with an opaque cursor and filters by workspace', async () => {
@@ -110,24 +110,29 @@ describe('projections', () => {
   it('publishes each applied activity on the user’s channel after the commit, with its cursor', async () => {
     const sub = new Redis(ctx.infra.redisUrl);
     const received: unknown[] = [];
-    await sub.subscribe(`${ctx.names.keyPrefix}live:106`);
-    sub.on('message', (_channel, message) => received.push(...decodeLiveMessage(message).items.map((item) => JSON.parse(item.text))));
-    const events = [activityEvent(106, { time: '2026-06-01T00:00:02Z' }), activityEvent(106, { time: '2026-06-01T00:00:01Z' })];
-    await ctx.publisher.publish(events);
-    await eventually(async () => (received.length === 2 ? true : undefined), 20_000);
-    const notices = received.map((m) => StreamActivityMessage.parse(m));
-    // In partition order (one PUBLISH per user per batch), each with the cursor the feed pages by.
-    expect(notices.map((n) => n.activity.id)).toEqual(events.map((e) => e.id));
-    const page = ActivityPage.parse((await get(`/users/106/activities?limit=1&cursor=${notices[0]!.cursor}`)).body);
-    expect(page.results.map((a) => a.id)).toEqual([events[1]!.id]);
+    await sub.subscribe(ProjectionKeys.liveChannel(ctx.names.keyPrefix, 106));
+    sub.on('message', (_channel, message) => {
+      const decoded = decodeLiveMessage(message);
+      if (decoded.kind === 'batch') received.push(...decoded.items.map((item) => ({ position: item.position, activity: Activity.parse(JSON.parse(item.json)) })));
+    });
+    const events = [activityEvent(106, { time: '2026-06-01T00:00:02Z' }), activityEvent(106, { time: '2026-06-01T00:00:01Z' }), activityEvent(106, { time: '2026-06-01T00:00:03Z' })];
+    await ctx.publisher.publish(events.slice(0, 2));
+    await ctx.publisher.publish(events.slice(2));
+    await eventually(async () => (received.length === 3 ? true : undefined), 20_000);
+    // In application order, positions 1, 2, 3 whatever the event times.
+    expect(received).toEqual(events.map((e, i) => ({ position: i + 1, activity: expect.objectContaining({ id: e.id }) as unknown })));
     sub.disconnect();
   });
 
   it('when a user is deleted, their projections are purged and later events change nothing', async () => {
     const sub = new Redis(ctx.infra.redisUrl);
     const received: unknown[] = [];
-    await sub.subscribe(`${ctx.names.keyPrefix}live:107`);
-    sub.on('message', (_c, m) => received.push(...decodeLiveMessage(m).items.map((item) => item.type)));
+    await sub.subscribe(ProjectionKeys.liveChannel(ctx.names.keyPrefix, 107));
+    sub.on('message', (_c, m) => {
+      const decoded = decodeLiveMessage(m);
+      if (decoded.kind === 'batch') received.push(...decoded.items.map(() => 'activity'));
+      else received.push(decoded.kind);
+    });
     await sendUsersEvents([usersEvent('user.access-changed', 107, { userId: 107, version: 1, workspaces: [{ workspaceId: 41, name: 'W', role: 'member' }] })]);
     await ctx.publisher.publish([activityEvent(107, { workspaceId: 41 }), activityEvent(107, { workspaceId: 41 })]);
     await countBecomes(107, 2);
@@ -140,9 +145,9 @@ describe('projections', () => {
     }, 20_000);
     expect(await count(107)).toBe(0);
     expect(await feed(107)).toEqual([]);
-    expect(await raw.keys(`${ctx.names.keyPrefix}u:107:*`)).toEqual([`${ctx.names.keyPrefix}u:107:stats`]);
-    expect(await raw.hgetall(`${ctx.names.keyPrefix}u:107:stats`)).toEqual({ deleted: '1' });
-    expect(await raw.sismember(`${ctx.names.keyPrefix}ws:41:members`, '107')).toBe(0);
+    expect(await raw.keys(`${ProjectionKeys.user(ctx.names.keyPrefix, 107)}*`)).toEqual([ProjectionKeys.stats(ctx.names.keyPrefix, 107)]);
+    expect(await raw.hgetall(ProjectionKeys.stats(ctx.names.keyPrefix, 107))).toEqual({ deleted: '1' });
+    expect(await raw.sismember(ProjectionKeys.workspaceMembers(ctx.names.keyPrefix, 41), '107')).toBe(0);
     expect(received).toEqual(['activity', 'activity', 'deleted']);
     sub.disconnect();
   });

@@ -3,25 +3,31 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, eventually, runEntryPoint } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
-import { PROJECTION_LAYOUT } from '../src/data-access/projection.store.js';
-import { activityEvent, startActivityService, usersEvent } from './helpers.js';
+import { ErrorBody, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout } from '@suite/contracts';
+import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let redis: Redis;
 const serviceDir = `${import.meta.dirname}/..`;
 
 /**
- * Every projection key under the prefix with its DUMP bytes. The offsets hash is compared by
- * value: partitions replay concurrently, so its fields may be inserted in another order.
+ * Every projection key under the prefix with its DUMP bytes, except what names the generation: the
+ * layout key (compared apart) and each stats hash's epoch field (its other fields by value).
  */
 async function dump(prefix: string): Promise<Record<string, unknown>> {
   const keys = (await redis.keys(`${prefix}*`)).sort();
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    out[key] = key === `${prefix}offsets` ? await redis.hgetall(key) : (await redis.dumpBuffer(key))!.toString('hex');
+    if (key === ProjectionKeys.layout(prefix)) continue;
+    if (key.endsWith(':stats')) {
+      const { [StatsField.epoch]: _epoch, ...fields } = await redis.hgetall(key);
+      out[key] = fields;
+    } else out[key] = (await redis.dumpBuffer(key))!.toString('hex');
   }
   return out;
 }
+
+const generation = async (prefix: string) => parseLayout((await redis.get(ProjectionKeys.layout(prefix)))!).generation;
 
 beforeAll(async () => {
   ctx = await startActivityService('rebuild', { FEED_MAX_ITEMS: '20' });
@@ -52,10 +58,13 @@ describe('projections:rebuild', () => {
     await producer.disconnect();
     const total = 2 + 320 + 1 + 1;
     await eventually(async () => {
-      const offsets = await redis.hgetall(`${ctx.names.keyPrefix}offsets`);
-      return Object.values(offsets).reduce((n, v) => n + Number(v), 0) === total ? true : undefined;
+      const offsets = await redis.mget([ctx.activityTopic, ctx.usersTopic].flatMap((topic) => [0, 1, 2].map((p) => ProjectionKeys.offset(ctx.names.keyPrefix, topic, p))));
+      const caughtUp = offsets.reduce((n, v) => n + Number(v ?? 0), 0) === total;
+      // The service built these projections from the log when it started: whole once that is done.
+      return caughtUp && (await redis.exists(ProjectionKeys.rebuild(ctx.names.keyPrefix))) === 0 ? true : undefined;
     }, 30_000);
     const before = await dump(ctx.names.keyPrefix);
+    const firstGeneration = await generation(ctx.names.keyPrefix);
     expect(Object.keys(before).length).toBeGreaterThan(10);
 
     const env = { ...ctx.config, LOG_LEVEL: 'warn' };
@@ -70,13 +79,15 @@ describe('projections:rebuild', () => {
     expect(rebuilt.stderr).toMatch(/records\/s/);
     expect(rebuilt.stderr).toMatch(/ETA/);
     expect(await dump(ctx.names.keyPrefix)).toEqual(before);
+    // A new generation: stream cursors issued before the rebuild get a reset.
+    expect(await generation(ctx.names.keyPrefix)).not.toBe(firstGeneration);
+    expect(await redis.exists(ProjectionKeys.rebuild(ctx.names.keyPrefix))).toBe(0);
   }, 240_000);
 
-  it('when the projections are in an older layout, the consumer stays out and readiness names the rebuild; after it, the service runs', async () => {
+  it('when the projections are in another layout, the consumer stays out, reads answer 503 and readiness names the rebuild; after it, the service runs', async () => {
     const env = { ...ctx.config, LOG_LEVEL: 'warn' };
-    // Projections from before layouts were recorded: offsets, no layout key.
-    await redis.del(`${ctx.names.keyPrefix}layout`);
-    expect(await redis.exists(`${ctx.names.keyPrefix}offsets`)).toBe(1);
+    // Projections a layout-2 deployment left behind.
+    await redis.set(ProjectionKeys.layout(ctx.names.keyPrefix), '2');
     const ready = async () => {
       const service = await createActivityService(loadActivityConfig({ ...ctx.config, LOG_LEVEL: 'silent' }));
       await service.start();
@@ -84,8 +95,9 @@ describe('projections:rebuild', () => {
       try {
         return await eventually(async () => {
           const res = await call('GET', `${server.url}/readyz`);
-          const body = res.body as { checks: { consumer: { ok: boolean; error?: string } } };
-          return res.status === 200 || body.checks.consumer.error?.includes('layout') ? { status: res.status, consumer: body.checks.consumer } : undefined;
+          const body = res.body as { checks: { projections: { ok: boolean; error?: string } } };
+          const read = await call('GET', `${server.url}/api/v1/users/401/activity-count`, { token: await tokens.admin() });
+          return res.status === 200 || body.checks.projections.error?.includes('layout') ? { status: res.status, projections: body.checks.projections, read } : undefined;
         }, 30_000);
       } finally {
         await service.stop();
@@ -93,11 +105,15 @@ describe('projections:rebuild', () => {
     };
     const stale = await ready();
     expect(stale.status).toBe(503);
-    expect(stale.consumer.error).toContain('npm run projections:rebuild');
+    expect(stale.projections.error).toContain('npm run projections:rebuild');
+    expect(stale.read.status).toBe(503);
+    expect(ErrorBody.parse(stale.read.body).error.code).toBe('unavailable');
 
     const rebuilt = await runEntryPoint(serviceDir, 'src/cli/rebuild.cli.ts', env, 120_000);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    expect(await redis.get(`${ctx.names.keyPrefix}layout`)).toBe(PROJECTION_LAYOUT);
-    expect((await ready()).status).toBe(200);
+    expect(parseLayout((await redis.get(ProjectionKeys.layout(ctx.names.keyPrefix)))!).version).toBe(PROJECTION_LAYOUT_VERSION);
+    const after = await ready();
+    expect(after.status).toBe(200);
+    expect(after.read.body).toEqual({ userId: 401, count: 100 });
   }, 240_000);
 });

@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ProjectionKeys, StatsField } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
 import { call, createTestTopics, eventually, isolate, startChildService, testInfra } from '@suite/testkit';
 import { activityEvent, secret } from './helpers.js';
@@ -46,10 +47,9 @@ describe('graceful shutdown', () => {
       expect((await admin.describeGroups([groupId])).groups[0]!.members).toHaveLength(0);
       // Leaving the group committed what was applied (for lag tooling) and matches the projection's own offsets.
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const stored = await redis.hgetall(`${names.keyPrefix}offsets`);
       for (const { partition, offset } of committed!.partitions) {
         if (offset === '-1') continue;
-        expect(offset).toBe(stored[`${topic}:${partition}`] ?? '0');
+        expect(offset).toBe((await redis.get(ProjectionKeys.offset(names.keyPrefix, topic, partition))) ?? '0');
       }
       expect(committed!.partitions.some((p) => Number(p.offset) > 0)).toBe(true);
       producing = false;
@@ -59,7 +59,7 @@ describe('graceful shutdown', () => {
       const again = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', env, await freePort());
       await eventually(async () => {
         let sum = 0;
-        for (let u = 1; u <= 50; u++) sum += Number((await redis.hget(`${names.keyPrefix}u:${u}:stats`, 'n')) ?? 0);
+        for (let u = 1; u <= 50; u++) sum += Number((await redis.hget(ProjectionKeys.stats(names.keyPrefix, u), StatsField.count)) ?? 0);
         return sum === produced ? true : undefined;
       }, 60_000, 250);
       await again.kill('SIGTERM');

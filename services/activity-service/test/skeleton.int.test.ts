@@ -56,7 +56,7 @@ describe('activity-service readiness', () => {
   beforeAll(async () => {
     [redis, kafka] = await Promise.all([startDisposable('redis'), startDisposable('kafka')]);
     service = await createActivityService(
-      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', CONSUMER_ENABLED: 'false' }),
+      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', KAFKA_SESSION_TIMEOUT_MS: '6000' }),
     );
     await service.start();
     server = await service.listen(0, '127.0.0.1');
@@ -69,7 +69,7 @@ describe('activity-service readiness', () => {
   const status = async () => (await call('GET', `${server.url}/readyz`)).status;
   const becomes = (code: number, timeoutMs: number) => eventually(async () => ((await status()) === code ? true : undefined), timeoutMs, 250);
 
-  it('when Redis stops, /readyz turns 503, and 200 again once it is back', async () => {
+  it('when Redis stops, /readyz turns 503, and 200 again once it is back (its projections rebuilt: this Redis keeps nothing)', async () => {
     await becomes(200, 30_000);
     await redis.stop();
     await becomes(503, 20_000);

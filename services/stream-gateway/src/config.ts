@@ -17,8 +17,6 @@ export const gatewayConfigShape = {
   STREAM_MAX_CONNECTIONS_PER_USER: env.int(10, 1, 10_000),
   STREAM_HEARTBEAT_MS: env.int(30_000, 100, 600_000),
   STREAM_MAX_PAYLOAD_BYTES: env.int(4096, 125, 1_048_576),
-  /** Must match the activity-service's FEED_MAX_ITEMS (to tell a too-old cursor). */
-  FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   /** SSUBSCRIBE instead of SUBSCRIBE; the activity-service must then publish with SPUBLISH (PUBSUB_SHARDED). */
   PUBSUB_SHARDED: env.bool(false),
   ...authEnv,

@@ -7,7 +7,7 @@ import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } f
 import type { GatewayConfig } from './config.js';
 import { createRedis } from '@suite/redis';
 import { Hub } from './domain/hub.js';
-import { FeedReader } from './domain/replay.js';
+import { ProjectionReader } from '@suite/projection-reader';
 import { demoRouter } from './http/demo.router.js';
 import { sseRouter } from './http/sse.router.js';
 import { createStreamMetrics } from './stream.metrics.js';
@@ -36,12 +36,12 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
   const metrics = createMetrics(SERVICE_NAME);
   const streamMetrics = createStreamMetrics(metrics.registry);
   const hub = new Hub(subscriber, config.REDIS_KEY_PREFIX, log, (n) => streamMetrics.deliveries.inc(n), config.PUBSUB_SHARDED);
-  const feed = new FeedReader(redis, config.REDIS_KEY_PREFIX, config.FEED_MAX_ITEMS);
+  const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
   const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER };
   const ws = new WsGateway(
     verifier,
     hub,
-    feed,
+    reader,
     { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES },
     log,
     streamMetrics,
@@ -58,7 +58,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
     logger: log,
     metrics,
     readiness,
-    api: [sseRouter(verifier, hub, feed, { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS }, streamMetrics)],
+    api: [sseRouter(verifier, hub, reader, { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS }, streamMetrics)],
     root: [demoRouter()],
     bodyLimit: '16kb',
     trustProxy: config.TRUST_PROXY,

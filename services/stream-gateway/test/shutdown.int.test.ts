@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { LIVE_ENTRY_SEPARATOR, RedisKeys, StreamCloseCodes, feedEntry } from '@suite/contracts';
+import { ProjectionKeys, StreamCloseCodes, encodeLiveBatch } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
 import { call, eventually, httpLoad, isolate, shutdownViolations, startChildService, testInfra } from '@suite/testkit';
 import { openStream, secret, token } from './helpers.js';
@@ -33,20 +33,23 @@ describe('graceful shutdown', () => {
       }),
     );
 
-    // The activity-service's live output: batches of feed entries per user, continuously.
+    // The activity-service's live output: a batch of two activities per user, continuously, at consecutive positions.
     const redis = new Redis(infra.redisUrl);
     let seq = 0;
+    const positions = new Map<number, number>();
     let publishing = true;
     const publisher = (async () => {
       while (publishing) {
         const pipeline = redis.pipeline();
         for (let u = 1; u <= USERS; u++) {
-          const entries = [0, 1].map(() => {
+          const items = [0, 1].map(() => {
             seq += 1;
             const id = `sd-${seq}`;
-            return feedEntry(`${String(Date.UTC(2026, 6, 1) + seq).padStart(15, '0')}:${id}`, JSON.stringify({ id, userId: u, time: new Date(Date.UTC(2026, 6, 1) + seq).toISOString(), source: '/t', actorId: u, verb: 'viewed', object: { type: 'doc', id: '1' }, workspaceId: 1 }));
+            return { json: JSON.stringify({ id, userId: u, time: new Date(Date.UTC(2026, 6, 1) + seq).toISOString(), source: '/t', actorId: u, verb: 'viewed', object: { type: 'doc', id: '1' }, workspaceId: 1 }) };
           });
-          pipeline.publish(RedisKeys.liveChannel(names.keyPrefix, u), entries.join(LIVE_ENTRY_SEPARATOR));
+          const first = (positions.get(u) ?? 0) + 1;
+          positions.set(u, first + 1);
+          pipeline.publish(ProjectionKeys.liveChannel(names.keyPrefix, u), encodeLiveBatch('sd', first, items));
         }
         await pipeline.exec();
         await new Promise((r) => setTimeout(r, 5));

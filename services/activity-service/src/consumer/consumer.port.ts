@@ -14,17 +14,32 @@ export interface RecordBatch {
   highWatermark: string;
 }
 
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Where a consumer should fetch a partition from next: an offset, or the start of the log. */
+export type SeekTarget = bigint | 'earliest';
+
 export interface ConsumerHandlers {
-  /** Applies a batch; when it resolves, the batch is durably applied. A throw retries it. */
+  /** Applies a batch; when it resolves, the batch is durably applied (or a seek was asked for). A throw retries it. */
   onBatch(batch: RecordBatch): Promise<void>;
-  /** Where to start each newly assigned partition (the offset stored with the projection). */
-  startOffsets(assigned: { topic: string; partition: number }[]): Promise<{ topic: string; partition: number; offset: string }[]>;
+  /** The partitions this consumer now owns; resolves with where each should start. */
+  onAssigned(assigned: TopicPartition[]): Promise<(TopicPartition & { offset: SeekTarget })[]>;
 }
 
 export interface ConsumerPort {
   start(handlers: ConsumerHandlers): Promise<void>;
+  /** Moves a partition's fetch position; batches fetched before it are not delivered. */
+  seek(topic: string, partition: number, to: SeekTarget): void;
   /** Finishes the batch in flight, leaves the group, disconnects. */
   stop(): Promise<void>;
-  /** Metadata round trip for readiness. */
+  /** False once the consumer stopped after a fatal error. */
   healthy(): boolean;
+}
+
+/** The log's bounds per partition (low: first offset still held; high: next offset to be written). */
+export interface LogOffsets {
+  offsets(topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]>;
 }

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@suite/logger';
-import type { ConsumerHandlers, ConsumerPort, RecordBatch } from './consumer.port.js';
+import type { ConsumerHandlers, ConsumerPort, RecordBatch, SeekTarget } from './consumer.port.js';
 
 export interface KafkajsConsumerOptions {
   groupId: string;
@@ -13,7 +13,8 @@ export interface KafkajsConsumerOptions {
 /**
  * kafkajs behind the ConsumerPort. The projection stores offsets atomically with its data, and
  * each assignment seeks to them; with nothing stored (a fresh or dropped projection) the group
- * starts from the beginning of the log. Offsets are also committed to Kafka, every few seconds
+ * starts from the beginning of the log. The projector seeks again whenever Redis turns out to be
+ * somewhere else than the consumer (a Redis that lost data or went back in time). Offsets are also committed to Kafka, every few seconds
  * and on leaving the group, for lag tooling only (KEDA, kafka-consumer-groups): they are never
  * read back.
  */
@@ -51,9 +52,9 @@ export class KafkajsConsumer implements ConsumerPort {
       const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
       this.logger.info({ assigned }, 'partitions assigned');
       void handlers
-        .startOffsets(assigned)
-        .then((seeks) => seeks.forEach((s) => consumer.seek(s)))
-        .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; the projection guards against re-applying'));
+        .onAssigned(assigned)
+        .then((seeks) => seeks.forEach((s) => this.seek(s.topic, s.partition, s.offset)))
+        .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; each transaction checks the stored offset and seeks itself'));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.crashed = !payload.restart;
@@ -86,6 +87,11 @@ export class KafkajsConsumer implements ConsumerPort {
         await heartbeat();
       },
     });
+  }
+
+  seek(topic: string, partition: number, to: SeekTarget): void {
+    // kafkajs takes -2 for the earliest offset the log still holds.
+    this.consumer.seek({ topic, partition, offset: to === 'earliest' ? '-2' : String(to) });
   }
 
   async stop(): Promise<void> {

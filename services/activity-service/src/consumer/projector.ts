@@ -1,21 +1,27 @@
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DlqHeaders, Topics, UsersEvent, dlqTopic } from '@suite/contracts';
+import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { startConsumeSpan } from '@suite/telemetry';
-import type { ActivityWrite, ProjectionStore } from '../data-access/projection.store.js';
+import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
+import { LayoutMismatchError } from '../data-access/projection.state.js';
+import type { UsersEventsScript, UsersOperation } from '../data-access/users-events.script.js';
 import { decodeActivity, toWrite, type DeadLetterReason } from '../domain/decode.js';
-import type { ConsumerHandlers, ConsumedRecord, RecordBatch } from './consumer.port.js';
+import type { ProjectionKeeper } from '../domain/projection-keeper.js';
+import type { ConsumerHandlers, ConsumedRecord, RecordBatch, TopicPartition } from './consumer.port.js';
 
-/** Records per Redis script call: bounds the script's run time and argument count. */
+/** Records per transaction: bounds how long Redis runs one EXEC and how many arguments it gets. */
 const CHUNK = 2000;
 
 export interface ProjectorOptions {
   topicPrefix: string;
-  publishLive: boolean;
 }
 
-/** Turns Kafka batches into projection writes: decode, dead-letter what cannot be applied, apply the rest. */
+type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: string };
+
+type Outcome = Awaited<ReturnType<ActivityTransactions['apply']>>;
+
+/** Turns Kafka batches into projection transactions: decode, dead-letter what cannot be applied, apply the rest. */
 export class Projector implements ConsumerHandlers {
   readonly activityTopic: string;
   readonly usersTopic: string;
@@ -26,15 +32,15 @@ export class Projector implements ConsumerHandlers {
   private readonly usersApplied: Counter;
   private readonly batchSeconds: Histogram<'topic'>;
   private readonly lag: Gauge<'topic' | 'partition'>;
-  /** Total records handled (applied, duplicate, dropped or dead-lettered), for progress reporting. */
-  handled = 0;
 
   constructor(
-    private readonly store: ProjectionStore,
+    private readonly activities: ActivityTransactions,
+    private readonly users: UsersEventsScript,
+    private readonly keeper: ProjectionKeeper,
     private readonly dlqProducer: Producer,
     private readonly logger: Logger,
     registry: Registry,
-    private readonly options: ProjectorOptions,
+    options: ProjectorOptions,
   ) {
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
@@ -48,64 +54,89 @@ export class Projector implements ConsumerHandlers {
     this.lag = new Gauge({ name: 'kafka_consumer_lag', help: 'Records between the projection and the end of the partition', labelNames: ['topic', 'partition'], registers: r });
   }
 
-  async startOffsets(assigned: { topic: string; partition: number }[]) {
-    const seeks = await Promise.all(
-      assigned.map(async ({ topic, partition }) => ({ topic, partition, offset: (await this.store.storedOffset(topic, partition)) ?? '0' })),
-    );
-    this.logger.info({ seeks }, 'seeking to the offsets stored with the projection');
-    return seeks;
+  onAssigned(assigned: TopicPartition[]) {
+    return this.keeper.assigned(assigned);
   }
 
   async onBatch(batch: RecordBatch): Promise<void> {
     const end = this.batchSeconds.startTimer({ topic: batch.topic });
     for (let i = 0; i < batch.records.length; i += CHUNK) {
-      const chunk = batch.records.slice(i, i + CHUNK);
-      const nextOffset = String(BigInt(chunk.at(-1)!.offset) + 1n);
-      if (batch.topic === this.usersTopic) await this.applyUsers(batch, chunk, nextOffset);
-      else await this.applyActivities(batch, chunk, nextOffset);
-      this.handled += chunk.length;
+      // After a seek the rest of this batch comes again from the new position.
+      if (!(await this.applyChunk(batch, batch.records.slice(i, i + CHUNK)))) break;
     }
     const last = BigInt(batch.records.at(-1)!.offset) + 1n;
     this.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - last));
     end();
   }
 
-  private async applyActivities(batch: RecordBatch, records: ConsumedRecord[], nextOffset: string): Promise<void> {
-    const writes: ActivityWrite[] = [];
-    const dead: { record: ConsumedRecord; reason: DeadLetterReason; detail: string }[] = [];
-    for (const record of records) {
-      const decoded = decodeActivity(record.value);
-      if (decoded.ok) writes.push(toWrite(decoded.event, record.offset, Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
-      else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
-    }
+  /** Applies one chunk; false when the consumer had to seek instead. */
+  private async applyChunk(batch: RecordBatch, records: ConsumedRecord[]): Promise<boolean> {
+    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first: BigInt(records[0]!.offset), last: BigInt(records.at(-1)!.offset), fromLogStart: false };
+    const isUsers = batch.topic === this.usersTopic;
+    const { apply, dead, traces } = isUsers ? this.prepareUsers(range, records) : this.prepareActivities(range, records);
     // Dead letters are acknowledged before the offset moves past them: nothing is dropped silently.
     await this.deadLetter(batch, dead);
-    const span = startConsumeSpan(`${batch.topic} process`, writes.map((w) => w.traceparent), {
-      'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length,
-    });
-    const result = await this.store.applyActivities(batch.topic, batch.partition, writes, nextOffset, this.options.publishLive).finally(() => span?.end());
-    this.applied.inc(result.applied);
-    this.deduplicated.inc(result.duplicates);
-    if (result.dropped > 0) this.dropped.inc({ reason: 'user_deleted' }, result.dropped);
+    for (;;) {
+      const span = isUsers ? undefined : startConsumeSpan(`${batch.topic} process`, traces, { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length });
+      const outcome = await apply().finally(() => span?.end());
+      if (outcome.kind === 'applied') {
+        this.keeper.applied(range, range.last + 1n);
+        return true;
+      }
+      if (outcome.kind === 'lost') await this.keeper.heal();
+      else if (outcome.kind === 'foreign') throw new LayoutMismatchError(outcome.found);
+      else if ((await this.keeper.behind(range, outcome.stored)) === 'seeked') return false;
+      else range.fromLogStart = true;
+    }
   }
 
-  private async applyUsers(batch: RecordBatch, records: ConsumedRecord[], nextOffset: string): Promise<void> {
-    const events: { offset: string; json: string }[] = [];
-    const dead: { record: ConsumedRecord; reason: DeadLetterReason; detail: string }[] = [];
+  private prepareActivities(range: RecordRange, records: ConsumedRecord[]) {
+    const writes: ActivityWrite[] = [];
+    const dead: DeadLetter[] = [];
+    for (const record of records) {
+      const decoded = decodeActivity(record.value);
+      if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
+      else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
+    }
+    const apply = async (): Promise<Outcome> => {
+      const outcome = await this.activities.apply(range, writes);
+      if (outcome.kind === 'applied') {
+        this.applied.inc(outcome.applied);
+        this.deduplicated.inc(outcome.duplicates);
+        if (outcome.dropped > 0) this.dropped.inc({ reason: 'user_deleted' }, outcome.dropped);
+      }
+      return outcome;
+    };
+    return { apply, dead, traces: writes.map((w) => w.traceparent) };
+  }
+
+  private prepareUsers(range: RecordRange, records: ConsumedRecord[]) {
+    const operations: UsersOperation[] = [];
+    const dead: DeadLetter[] = [];
     for (const record of records) {
       try {
         const parsed = UsersEvent.safeParse(JSON.parse(record.value?.toString('utf8') ?? ''));
-        if (parsed.success) events.push({ offset: record.offset, json: JSON.stringify(parsed.data) });
-        else dead.push({ record, reason: 'schema_invalid', detail: parsed.error.issues[0]?.message ?? 'invalid' });
+        if (!parsed.success) dead.push({ record, reason: 'schema_invalid', detail: parsed.error.issues[0]?.message ?? 'invalid' });
+        else {
+          const op = toOperation(parsed.data, BigInt(record.offset));
+          if (op) operations.push(op);
+        }
       } catch (err) {
         dead.push({ record, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) });
       }
     }
-    await this.deadLetter(batch, dead);
-    this.usersApplied.inc(await this.store.applyUsersEvents(batch.topic, batch.partition, events, nextOffset, this.options.publishLive));
+    const apply = async (): Promise<Outcome> => {
+      const outcome = await this.users.apply(range, operations);
+      if (outcome.kind === 'applied') {
+        this.usersApplied.inc(outcome.applied);
+        return { kind: 'applied', applied: outcome.applied, duplicates: 0, dropped: 0, stale: 0 };
+      }
+      return outcome;
+    };
+    return { apply, dead, traces: [] };
   }
 
-  private async deadLetter(batch: RecordBatch, dead: { record: ConsumedRecord; reason: DeadLetterReason; detail: string }[]): Promise<void> {
+  private async deadLetter(batch: RecordBatch, dead: DeadLetter[]): Promise<void> {
     if (dead.length === 0) return;
     await this.dlqProducer.connect();
     await this.dlqProducer.send({
@@ -126,5 +157,21 @@ export class Projector implements ConsumerHandlers {
     });
     for (const d of dead) this.deadLettered.inc({ reason: d.reason });
     this.logger.warn({ topic: batch.topic, partition: batch.partition, count: dead.length, reasons: dead.map((d) => d.reason) }, 'records dead-lettered');
+  }
+}
+
+/** The script operation for a users event; undefined for events the projections do not use. */
+function toOperation(event: UsersEvent, offset: bigint): UsersOperation | undefined {
+  switch (event.type) {
+    case UsersEventType.userDeleted:
+      return { op: 'D', offset, userId: event.data.userId };
+    case UsersEventType.accessChanged:
+      return { op: 'A', offset, userId: event.data.userId, version: event.data.version, workspaces: event.data.workspaces };
+    case UsersEventType.workspaceRenamed:
+      return { op: 'R', offset, workspaceId: event.data.workspaceId, name: event.data.name };
+    case UsersEventType.workspaceDeleted:
+      return { op: 'W', offset, workspaceId: event.data.workspaceId };
+    default:
+      return undefined;
   }
 }

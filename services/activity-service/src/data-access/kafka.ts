@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { kafkaSecurity } from '@suite/config';
+import type { LogOffsets } from '../consumer/consumer.port.js';
 
 /** The Kafka client for this service; kafkajs' own logs are off, we log what matters ourselves. */
 export function createKafka(clientId: string, brokers: string[], security: ReturnType<typeof kafkaSecurity>): Kafka {
@@ -30,6 +31,24 @@ export function kafkaProbe(kafka: Kafka): { check: () => Promise<void>; close: (
         await stale?.disconnect().catch(() => undefined);
         throw err;
       }
+    },
+    async close() {
+      await admin?.disconnect();
+    },
+  };
+}
+
+/** The log's bounds per partition, from an admin client of its own (connected on first use). */
+export function kafkaLogOffsets(kafka: Kafka): LogOffsets & { close: () => Promise<void> } {
+  let admin: Admin | undefined;
+  return {
+    async offsets(topic) {
+      admin ??= kafka.admin();
+      await admin.connect();
+      // A topic not created yet holds no records.
+      if (!(await admin.listTopics()).includes(topic)) return [];
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
     },
     async close() {
       await admin?.disconnect();

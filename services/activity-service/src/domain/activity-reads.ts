@@ -1,23 +1,23 @@
-import { AppError, decodeCursor, encodeCursor, type Activity, type ActiveWorkspace } from '@suite/contracts';
-import type { FeedRepository } from '../data-access/feed.repository.js';
+import { AppError, decodeFeedCursor, encodeFeedCursor, type Activity, type ActiveWorkspace } from '@suite/contracts';
+import type { ProjectionReader } from '@suite/projection-reader';
 
 const SCAN_STEP = 200;
 
 /** Read use cases over the projections. */
-export function activityReads(feed: FeedRepository) {
+export function activityReads(feed: ProjectionReader) {
   return {
     /** Newest first; `cursor` continues after the last item of the previous page. */
     async page(userId: number, limit: number, cursor: string | undefined, workspaceId: number | undefined): Promise<{ results: Activity[]; nextCursor: string | null }> {
       let before: string | undefined;
       if (cursor !== undefined) {
-        before = decodeCursor(cursor);
+        before = decodeFeedCursor(cursor);
         if (!before) throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
       }
       const results: { member: string; activity: Activity }[] = [];
       // The feed is capped, so even a filtered scan is bounded by the feed length.
       for (;;) {
         const want = workspaceId === undefined ? limit + 1 - results.length : SCAN_STEP;
-        const entries = await feed.older(userId, before, want);
+        const entries = await feed.feedOlder(userId, before, want);
         for (const e of entries) {
           const activity = JSON.parse(e.json) as Activity;
           if (workspaceId === undefined || activity.workspaceId === workspaceId) results.push({ member: e.member, activity });
@@ -26,7 +26,7 @@ export function activityReads(feed: FeedRepository) {
         before = entries.at(-1)!.member;
       }
       const page = results.slice(0, limit);
-      return { results: page.map((r) => r.activity), nextCursor: results.length > limit ? encodeCursor(page.at(-1)!.member) : null };
+      return { results: page.map((r) => r.activity), nextCursor: results.length > limit ? encodeFeedCursor(page.at(-1)!.member) : null };
     },
 
     count: (userId: number) => feed.count(userId),

@@ -1,28 +1,61 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FeedBounds, decodeCursor, encodeCursor, feedEntry, feedMember, splitFeedEntry } from '@suite/contracts';
-import { decodeActivity, toWrite } from './decode.js';
+import { ActivityEvent, FeedBounds, decodeFeedCursor, encodeFeedCursor, feedEntry, feedMember, splitFeedEntry } from '@suite/contracts';
+import { decodeActivity, toWrite, validateActivity } from './decode.js';
 
 const event = {
   specversion: '1.0', id: 'e-1', source: '/t', type: 'io.activitysuite.activity.recorded', time: '2026-01-02T03:04:05.006Z', subject: '42',
   data: { actorId: 42, verb: 'commented', object: { type: 'doc', id: '9' }, workspaceId: 7 },
 };
 
+/** Values that sit on and around every constraint of the contract, to mutate a valid event with. */
+const edgeValues: unknown[] = [null, true, 0, -1, 1.5, 2 ** 53, 2 ** 53 - 1, '', ' ', '1.0', '0', '42', '042', 'x'.repeat(64), 'x'.repeat(65), 'x'.repeat(128), 'x'.repeat(129), 'a\nb', 'ü'.repeat(64), '😀'.repeat(40), '😀'.repeat(65), '2026-01-02T03:04:05Z', '2026-02-30T00:00:00Z', '2026-01-02T03:04:05+01:00', '2026-01-02 03:04:05Z', 'io.activitysuite.activity.recorded', 'application/json', [], {}, { type: 'doc', id: '1' }, { type: 'a b', id: '1' }, { blob: 'x'.repeat(5000) }, { nested: { deep: [1, 2, 3] } }];
+const edgy = fc.oneof(
+  fc.constantFrom(...edgeValues),
+  fc.string({ maxLength: 140 }),
+  fc.integer(),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const paths = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype', 'traceparent', 'extra', 'data', 'data.actorId', 'data.verb', 'data.object', 'data.object.type', 'data.object.id', 'data.object.extra', 'data.workspaceId', 'data.target', 'data.target.id', 'data.metadata', 'data.extra'];
+
+function mutate(base: Record<string, unknown>, edits: [string, unknown | undefined][]): Record<string, unknown> {
+  const copy = structuredClone(base);
+  for (const [path, value] of edits) {
+    const keys = path.split('.');
+    let at: Record<string, unknown> = copy;
+    for (const k of keys.slice(0, -1)) {
+      if (typeof at[k] !== 'object' || at[k] === null) at[k] = {};
+      at = at[k] as Record<string, unknown>;
+    }
+    if (value === undefined) delete at[keys.at(-1)!];
+    else at[keys.at(-1)!] = value;
+  }
+  return copy;
+}
+
 describe('decoding activity records', () => {
   it('accepts a valid event and classifies each kind of dead letter', () => {
     expect(decodeActivity(Buffer.from(JSON.stringify(event))).ok).toBe(true);
     expect(decodeActivity(Buffer.from('{nope'))).toMatchObject({ ok: false, reason: 'malformed_json' });
-    expect(decodeActivity(Buffer.from(JSON.stringify({ ...event, subject: 'x' })))).toMatchObject({ ok: false, reason: 'schema_invalid' });
+    expect(decodeActivity(Buffer.from(JSON.stringify({ ...event, subject: 'x' })))).toMatchObject({ ok: false, reason: 'schema_invalid', detail: expect.stringMatching(/^subject: /) as string });
     expect(decodeActivity(Buffer.alloc(20_000, 32))).toMatchObject({ ok: false, reason: 'oversized' });
     expect(decodeActivity(null)).toMatchObject({ ok: false, reason: 'empty' });
   });
 
-  it('orders feed members by time and round-trips cursors', () => {
-    const member = feedMember(event.time, event.id);
-    expect(member).toBe('001767323045006:e-1');
-    expect(feedMember('2025-01-01T00:00:00Z', event.id) < member).toBe(true);
-    expect(decodeCursor(encodeCursor(member))).toBe(member);
-    expect(decodeCursor('not a cursor!')).toBeUndefined();
-    expect(decodeCursor(Buffer.from('garbage').toString('base64url'))).toBeUndefined();
+  it('the compiled validator agrees with the zod contract on every input, valid or not (every single edit, then random ones)', () => {
+    for (const path of paths) {
+      for (const value of [...edgeValues, undefined]) {
+        const input = mutate(event, [[path, value]]);
+        expect(validateActivity(input).ok, `${path} = ${JSON.stringify(value)?.slice(0, 60)}`).toBe(ActivityEvent.safeParse(input).success);
+      }
+    }
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...paths), fc.option(edgy, { nil: undefined })), { maxLength: 4 }), (edits) => {
+        const input = mutate(event, edits);
+        expect(validateActivity(input).ok, JSON.stringify(input).slice(0, 300)).toBe(ActivityEvent.safeParse(input).success);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('rejects event ids with control characters (a newline ends the id inside a feed entry)', () => {
@@ -30,10 +63,26 @@ describe('decoding activity records', () => {
     expect(decodeActivity(Buffer.from(JSON.stringify({ ...event, id: 'ünïcode ok' }))).ok).toBe(true);
   });
 
-  it('feed entries sort exactly as their members, and the lex bounds exclude the cursor’s own entry', () => {
+  it('rejects metadata over the size limit, which the JSON Schema cannot state', () => {
+    const result = validateActivity({ ...event, data: { ...event.data, metadata: { blob: 'x'.repeat(4090) } } });
+    expect(result).toMatchObject({ ok: false, detail: expect.stringMatching(/^data\.metadata: /) as string });
+  });
+});
+
+describe('feed entries', () => {
+  it('order by time and round-trip page cursors', () => {
+    const member = feedMember(Date.parse(event.time), event.id);
+    expect(member).toBe('001767323045006:e-1');
+    expect(feedMember(Date.parse('2025-01-01T00:00:00Z'), event.id) < member).toBe(true);
+    expect(decodeFeedCursor(encodeFeedCursor(member))).toBe(member);
+    expect(decodeFeedCursor('not a cursor!')).toBeUndefined();
+    expect(decodeFeedCursor(Buffer.from('garbage').toString('base64url'))).toBeUndefined();
+  });
+
+  it('sort exactly as their members, and the lex bounds exclude the cursor’s own entry', () => {
     // Ids that are prefixes of each other and ids with characters around '{' and '|' are the edge cases.
     const ids = ['a', 'ab', 'a!', 'a~', 'a{', 'a|', 'b', 'ü'];
-    const members = ids.map((id) => feedMember(event.time, id)).sort();
+    const members = ids.map((id) => feedMember(Date.parse(event.time), id)).sort();
     const entries = members.map((m) => feedEntry(m, JSON.stringify({ id: m, note: '|~\u00ff' }))).sort();
     expect(entries.map((e) => splitFeedEntry(e).member)).toEqual(members);
     const lexMax = (bound: string) => bound.slice(1);
@@ -46,10 +95,11 @@ describe('decoding activity records', () => {
     }
   });
 
-  it('a write carries the feed entry: member, newline, the activity JSON', () => {
+  it('a write carries the member, the activity JSON and the event time', () => {
     const decoded = decodeActivity(Buffer.from(JSON.stringify(event)));
     if (!decoded.ok) throw new Error('expected a valid event');
-    const { entry } = toWrite(decoded.event, '5', 1);
-    expect(splitFeedEntry(entry)).toEqual({ member: '001767323045006:e-1', json: expect.stringContaining('"id":"e-1"') as string });
+    const write = toWrite(decoded.event, 5n, 1);
+    expect(write).toMatchObject({ member: '001767323045006:e-1', timeMs: Date.parse(event.time), userId: 42, workspaceId: 7, offset: 5n });
+    expect(JSON.parse(write.json)).toMatchObject({ id: 'e-1', userId: 42, time: '2026-01-02T03:04:05.006Z' });
   });
 });

@@ -1,11 +1,30 @@
-import { ActivityEvent, ActivityLimits, TRACEPARENT, feedEntry, feedMember, toActivity, type ActivityEvent as ActivityEventType } from '@suite/contracts';
-import type { ActivityWrite } from '../data-access/projection.store.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, feedMember, metadataWithinLimit, toActivity, type ActivityEvent } from '@suite/contracts';
+import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
 
 export type Decoded =
-  | { ok: true; event: ActivityEventType }
+  | { ok: true; event: ActivityEvent }
   | { ok: false; reason: DeadLetterReason; detail: string };
+
+/**
+ * The `ActivityEvent` contract compiled once (zod -> JSON Schema -> ajv): about ten times cheaper
+ * per event than zod on the consumer's hot path, and derived from the same schema. String lengths
+ * count code points, as zod 4 does; formats are left to the schema's own patterns. The unit test
+ * checks that both agree on every constraint.
+ */
+const validate = new Ajv2020({ strict: false, validateFormats: false }).compile<ActivityEvent>(activityEventJsonSchema());
+
+/** Validates a parsed value against the activity contract: the event, or the first problem as `path: message`. */
+export function validateActivity(value: unknown): { ok: true; event: ActivityEvent } | { ok: false; detail: string } {
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    return { ok: false, detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}` };
+  }
+  if (!metadataWithinLimit(value.data.metadata)) return { ok: false, detail: `data.metadata: must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON` };
+  return { ok: true, event: value };
+}
 
 /** Classifies one Kafka record value: a valid activity event, or why it is a dead letter. */
 export function decodeActivity(value: Buffer | null): Decoded {
@@ -19,24 +38,23 @@ export function decodeActivity(value: Buffer | null): Decoded {
   } catch (err) {
     return { ok: false, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) };
   }
-  const result = ActivityEvent.safeParse(parsed);
-  if (!result.success) {
-    const first = result.error.issues[0];
-    return { ok: false, reason: 'schema_invalid', detail: `${first?.path.join('.') || '(root)'}: ${first?.message}`.slice(0, 200) };
-  }
-  return { ok: true, event: result.data };
+  const result = validateActivity(parsed);
+  return result.ok ? result : { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
 }
 
-/** The strings the projection script stores for one event. */
-export function toWrite(event: ActivityEventType, offset: string, seenAt: number, traceparent?: string): ActivityWrite {
+/** What the projection stores for one valid event. */
+export function toWrite(event: ActivityEvent, offset: bigint, seenAt: number, traceparent?: string): ActivityWrite {
+  const timeMs = Date.parse(event.time);
   return {
     offset,
     userId: Number(event.subject),
     eventId: event.id,
     seenAt,
     workspaceId: event.data.workspaceId,
-    entry: feedEntry(feedMember(event.time, event.id), JSON.stringify(toActivity(event))),
-    // Only a well-formed W3C traceparent travels on (it shares the live message with entries).
+    timeMs,
+    member: feedMember(timeMs, event.id),
+    json: JSON.stringify(toActivity(event)),
+    // Only a well-formed W3C traceparent travels on (it shares the live batch with activities).
     traceparent: traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : '',
   };
 }

@@ -10,6 +10,8 @@ const intString = (max: number) => z.string().regex(/^[1-9][0-9]{0,8}$/, 'must b
 
 export interface ActivityRouterOptions {
   maxActiveDays: number;
+  /** Why reads cannot be answered now, if they cannot (e.g. the projections are being rebuilt). */
+  unavailable: () => string | undefined;
 }
 
 function absolute(req: Request, params: Record<string, string>): string {
@@ -22,9 +24,12 @@ function absolute(req: Request, params: Record<string, string>): string {
 export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, publisher: ActivityPublisher, options: ActivityRouterOptions): Router {
   const router = Router();
   router.use(['/users', '/activities'], authenticate(verifier));
+  /** The user a read is for: a valid id the caller may read, from projections that are whole. */
   const userId = (req: Request) => {
     const id = parseInput(IdParam, req.params.id, 'path');
     assertSelfOrAdmin(principalOf(req), id);
+    const problem = options.unavailable();
+    if (problem) throw new AppError('unavailable', problem);
     return id;
   };
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError, IdParam, decodeCursor } from '@suite/contracts';
+import { AppError, IdParam, decodeStreamCursor, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
 import type { Hub } from './hub.js';
 
@@ -14,7 +14,8 @@ export interface HandshakeOptions {
 export interface Authorised {
   principal: Principal;
   userId: number;
-  cursor: string | undefined;
+  /** Where the client resumes from; `stale` for a cursor from an earlier layout (it gets a reset). */
+  cursor: StreamPosition | 'stale' | undefined;
 }
 
 /** The token from the header, the `access_token` query parameter, or a `bearer.<token>` subprotocol. */
@@ -58,9 +59,10 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   const parsedId = IdParam.safeParse(decodeURIComponent(match[1]!));
   if (!parsedId.success) throw new AppError('validation_failed', 'invalid path', [{ path: 'path.id', message: 'must be a positive integer' }]);
   assertSelfOrAdmin(principal, parsedId.data);
-  const cursor = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
-  if (cursor !== undefined && decodeCursor(cursor) === undefined) {
-    throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+  const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
+  const cursor = text === undefined ? undefined : decodeStreamCursor(text);
+  if (text !== undefined && cursor === undefined) {
+    throw new AppError('validation_failed', 'invalid query', [{ path: url.searchParams.has('cursor') ? 'query.cursor' : 'header.last-event-id', message: 'not a cursor this API issued' }]);
   }
   if (hub.connections(parsedId.data) >= options.maxConnectionsPerUser) {
     throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user`);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '@suite/contracts';
+import { ProjectionKeys, liveChannelUser } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { withContinuedSpan } from '@suite/telemetry';
 import { LiveMessage } from './live-message.js';
@@ -7,7 +7,10 @@ import { LiveMessage } from './live-message.js';
 /** A connected stream (WebSocket or SSE) that the hub delivers to. */
 export interface StreamSink {
   readonly userId: number;
-  deliver(message: LiveMessage): void;
+  /** A live message; `epoch` is the epoch of an activity's position (undefined for a deletion notice). */
+  offer(epoch: string | undefined, message: LiveMessage): void;
+  /** Live messages may have been missed (the subscriber connection was lost): catch up from the log. */
+  resync(): void;
   close(code: number, reason: string): void;
 }
 
@@ -18,6 +21,7 @@ export interface StreamSink {
 export class Hub {
   private readonly sinks = new Map<number, Set<StreamSink>>();
   private readonly pending = new Map<number, Promise<unknown>>();
+  private connectedOnce = false;
 
   constructor(
     private readonly subscriber: Redis,
@@ -28,30 +32,39 @@ export class Hub {
     private readonly sharded = false,
   ) {
     subscriber.on(sharded ? 'smessage' : 'message', (channel: string, payload: string) => this.dispatch(channel, payload));
+    // Pub/sub is at most once: what was published while the connection was down is gone. ioredis
+    // resubscribes by itself; every stream then reads what it missed from the log.
+    subscriber.on('ready', () => {
+      if (this.connectedOnce) for (const sink of this.all()) sink.resync();
+      this.connectedOnce = true;
+    });
   }
 
   private channel(userId: number): string {
-    return RedisKeys.liveChannel(this.prefix, userId);
+    return ProjectionKeys.liveChannel(this.prefix, userId);
   }
 
   private dispatch(channel: string, payload: string): void {
-    const userId = Number(channel.slice(channel.lastIndexOf(':') + 1));
+    const userId = liveChannelUser(channel);
+    if (userId === undefined) return;
     const sinks = this.sinks.get(userId);
     if (!sinks || sinks.size === 0) return;
-    const { messages, malformed } = LiveMessage.fromChannel(payload);
-    if (malformed > 0) this.logger.warn({ channel, malformed }, 'ignoring malformed live notices');
+    const decoded = LiveMessage.fromChannel(payload);
+    if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0)) this.logger.warn({ channel }, 'ignoring malformed live messages');
+    if (decoded.kind === 'deleted') for (const sink of sinks) sink.offer(undefined, decoded.message);
+    if (decoded.kind !== 'batch') return;
     const fanOut = (message: LiveMessage) => {
-      for (const sink of sinks) sink.deliver(message);
+      for (const sink of sinks) sink.offer(decoded.epoch, message);
     };
-    for (const message of messages) {
+    for (const message of decoded.messages) {
       // A traced activity continues the trace it was published in (when tracing is on here).
       if (message.traceparent) withContinuedSpan('stream deliver', message.traceparent, { 'user.id': userId, 'stream.connections': sinks.size }, () => fanOut(message));
       else fanOut(message);
     }
-    this.onDeliver(sinks.size * messages.length);
+    this.onDeliver(sinks.size * decoded.messages.length);
   }
 
-  /** Adds a sink; resolves once the channel subscription is active (subscribe before replay). */
+  /** Adds a sink; resolves once the channel subscription is active (subscribe before reading the log). */
   async add(sink: StreamSink): Promise<void> {
     let set = this.sinks.get(sink.userId);
     if (!set) {
@@ -65,14 +78,6 @@ export class Hub {
       await this.pending.get(sink.userId);
     }
     set.add(sink);
-  }
-
-  /**
-   * Resolves once every message Redis published before this call has been dispatched: Redis
-   * answers a PING on the subscriber connection after the messages queued ahead of it.
-   */
-  async drained(): Promise<void> {
-    await this.subscriber.ping();
   }
 
   remove(sink: StreamSink): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, decodeCursor, feedEntry } from '@suite/contracts';
+import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, decodeStreamCursor, encodeLiveBatch } from '@suite/contracts';
 import { LiveMessage, textFrame } from './live-message.js';
 
 // ws ships its frame parser but @types/ws does not declare it.
@@ -26,29 +26,35 @@ describe('text frames', () => {
   });
 
   it('are built once per message and shared by every connection', () => {
-    const message = LiveMessage.fromChannel('{"type":"deleted","userId":7}').messages[0]!;
+    const decoded = LiveMessage.fromChannel('{"type":"deleted","userId":7}');
+    if (decoded.kind !== 'deleted') throw new Error('expected a deletion');
+    const message = decoded.message;
     expect(message.wsFrame()).toBe(message.wsFrame());
     expect(message.wsFrame().equals(Buffer.concat(textFrame(Buffer.from(message.raw))))).toBe(true);
     expect(message.sseEvent()).toBe('event: deleted\ndata: {"type":"deleted","userId":7}\n\n');
   });
 
-  it('decode a channel message of several feed entries into activity messages with cursors, skipping what is not ours', () => {
-    const a = feedEntry('000000000000001:a', '{"id":"a"}');
-    const b = feedEntry('000000000000002:b', '{"id":"b"}');
-    const { messages, malformed } = LiveMessage.fromChannel([a, 'nonsense', b].join(LIVE_ENTRY_SEPARATOR));
-    expect(malformed).toBe(1);
-    expect(messages.map((m) => [m.type, m.cursor && decodeCursor(m.cursor)])).toEqual([['activity', '000000000000001:a'], ['activity', '000000000000002:b']]);
-    expect(JSON.parse(messages[1]!.raw)).toEqual({ type: 'activity', cursor: messages[1]!.cursor, activity: { id: 'b' } });
-    expect(messages[0]!.sseEvent()).toBe(`id: ${messages[0]!.cursor}\nevent: activity\ndata: ${messages[0]!.raw}\n\n`);
-    expect(LiveMessage.fromChannel('{"type":"nonsense"}')).toEqual({ messages: [], malformed: 1 });
+  it('decode a live batch into activity messages with stream cursors, keeping the positions of items that are not ours', () => {
+    const payload = [encodeLiveBatch('e1', 41, [{ json: '{"id":"a"}' }]), 'nonsense', '{"id":"b"}'].join(LIVE_ENTRY_SEPARATOR);
+    const decoded = LiveMessage.fromChannel(payload);
+    if (decoded.kind !== 'batch') throw new Error('expected a batch');
+    expect(decoded.malformed).toBe(1);
+    expect(decoded.messages.map((m) => [m.position, m.cursor && decodeStreamCursor(m.cursor)])).toEqual([
+      [41, { epoch: 'e1', position: 41 }],
+      [43, { epoch: 'e1', position: 43 }],
+    ]);
+    expect(JSON.parse(decoded.messages[1]!.raw)).toEqual({ type: 'activity', cursor: 'e1.43', activity: { id: 'b' } });
+    expect(decoded.messages[0]!.sseEvent()).toBe(`id: e1.41\nevent: activity\ndata: ${decoded.messages[0]!.raw}\n\n`);
+    expect(LiveMessage.fromChannel('{"type":"nonsense"}')).toEqual({ kind: 'malformed' });
+    expect(LiveMessage.fromChannel('no header\x1e{"id":"a"}')).toEqual({ kind: 'malformed' });
   });
 
-  it('carry the traceparent an entry was published with, and reject anything else before an entry', () => {
+  it('carry the traceparent an item was published with, and reject anything else before an item', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const entry = feedEntry('000000000000001:a', '{"id":"a"}');
-    const { messages, malformed } = LiveMessage.fromChannel([`${tp}${LIVE_TRACE_SEPARATOR}${entry}`, `junk${LIVE_TRACE_SEPARATOR}${entry}`, entry].join(LIVE_ENTRY_SEPARATOR));
-    expect(malformed).toBe(1);
-    expect(messages.map((m) => m.traceparent)).toEqual([tp, undefined]);
-    expect(messages[0]!.raw).toBe(messages[1]!.raw);
+    const item = '{"id":"a"}';
+    const decoded = LiveMessage.fromChannel(['e1.1', `${tp}${LIVE_TRACE_SEPARATOR}${item}`, `junk${LIVE_TRACE_SEPARATOR}${item}`, item].join(LIVE_ENTRY_SEPARATOR));
+    if (decoded.kind !== 'batch') throw new Error('expected a batch');
+    expect(decoded.malformed).toBe(1);
+    expect(decoded.messages.map((m) => [m.position, m.traceparent])).toEqual([[1, tp], [3, undefined]]);
   });
 });

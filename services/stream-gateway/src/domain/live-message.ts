@@ -1,9 +1,14 @@
+import { activityMessageText, decodeLiveMessage, encodeStreamCursor } from '@suite/contracts';
 
-import { decodeLiveMessage } from '@suite/contracts';
+/** One channel message, decoded once for every stream of that user. */
+export type LiveDispatch =
+  | { kind: 'deleted'; message: LiveMessage }
+  | { kind: 'batch'; epoch: string; messages: LiveMessage[]; malformed: number }
+  | { kind: 'malformed' };
 
 /**
- * One notice from a user's Redis channel, prepared once for every connection of that user:
- * parsed once (type, cursor), WebSocket-framed once, SSE-encoded once.
+ * One message for stream clients, prepared once for every connection of that user: its stream
+ * position, WebSocket-framed once, SSE-encoded once.
  */
 export class LiveMessage {
   private frame: Buffer | undefined;
@@ -13,14 +18,25 @@ export class LiveMessage {
     readonly type: 'activity' | 'deleted' | 'ready' | 'reset' | 'error',
     readonly raw: string,
     readonly cursor: string | undefined,
+    /** The activity's position in the user's stream (activities only). */
+    readonly position = 0,
     /** The W3C trace the activity was published in, when it carried one. */
     readonly traceparent?: string,
   ) {}
 
-  /** The messages of one channel message (see decodeLiveMessage); `malformed` counts those skipped. */
-  static fromChannel(payload: string): { messages: LiveMessage[]; malformed: number } {
-    const { items, malformed } = decodeLiveMessage(payload);
-    return { messages: items.map((item) => new LiveMessage(item.type, item.text, item.cursor, item.traceparent)), malformed };
+  /** An activity at `position` of `epoch`. */
+  static activity(epoch: string, position: number, json: string, traceparent?: string): LiveMessage {
+    const cursor = encodeStreamCursor(epoch, position);
+    return new LiveMessage('activity', activityMessageText(cursor, json), cursor, position, traceparent);
+  }
+
+  /** Decodes a user's channel message (see decodeLiveMessage in the contracts). */
+  static fromChannel(payload: string): LiveDispatch {
+    const decoded = decodeLiveMessage(payload);
+    if (decoded.kind === 'deleted') return { kind: 'deleted', message: new LiveMessage('deleted', decoded.text, undefined) };
+    if (decoded.kind === 'malformed') return decoded;
+    const messages = decoded.items.map((item) => LiveMessage.activity(decoded.epoch, item.position, item.json, item.traceparent));
+    return { kind: 'batch', epoch: decoded.epoch, messages, malformed: decoded.malformed };
   }
 
   static control(type: 'ready' | 'reset' | 'error', body: Record<string, unknown>): LiveMessage {

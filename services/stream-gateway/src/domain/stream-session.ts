@@ -1,7 +1,7 @@
-import { StreamCloseCodes, activityMessageText, decodeCursor } from '@suite/contracts';
+import { StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import type { ProjectionReader } from '@suite/projection-reader';
 import type { Hub, StreamSink } from './hub.js';
 import { LiveMessage } from './live-message.js';
-import type { FeedReader } from './replay.js';
 
 /** How a session writes: WebSocket frames or SSE events. */
 export interface Transport {
@@ -16,69 +16,187 @@ export interface SessionOptions {
   onSlowClient: () => void;
 }
 
+/** Log entries read per round trip while catching up. */
+const PAGE = 200;
+
+/** Failed catch-ups (Redis unreachable) before the stream is closed; with backoff, about 30 s. */
+const CATCH_UP_RETRIES = 20;
+
+const RESET = {
+  retention: 'the cursor is older than the retained history; what is retained follows',
+  epoch: 'the stream was rebuilt since this cursor was issued; what is retained follows',
+  gone: 'the stream this cursor belongs to no longer exists',
+};
+
 /**
- * One client's stream: subscribe first, buffer live messages while replaying the feed after the
- * client's cursor, then merge (skipping what the replay already sent) and go live. No gap, no
- * duplicate, in order.
+ * One client's stream, by position. Every activity has a position in its user's stream, assigned
+ * when the projection applied it (strictly increasing in application order) within an epoch (one
+ * generation of the projections). The session delivers each position once, in order: what it
+ * delivers next is always `last + 1`, from the live channel when the next live message is that,
+ * from the stream log otherwise (on open, after a gap, after the subscriber reconnected). A live
+ * message at or below `last` was already delivered and is skipped; one from another epoch means
+ * the projections were rebuilt, and the client gets a `reset` and the retained history again.
  */
 export class StreamSession implements StreamSink {
-  private replaying = true;
-  private buffered: LiveMessage[] = [];
+  /** The epoch of `last`; null while the user has no stream. */
+  private epoch: string | null = null;
+  /** The last position delivered (or the client's cursor). */
+  private last = 0;
+  /** After an epoch change: deliver from the oldest retained entry without a second reset. */
+  private fromOldest = false;
+  /** True while the log is being read; live messages wait in `queued` meanwhile. */
+  private catchingUp = true;
+  private queued: [string | undefined, LiveMessage][] = [];
   private closed = false;
 
   constructor(
     readonly userId: number,
     private readonly transport: Transport,
     private readonly hub: Hub,
-    private readonly feed: FeedReader,
+    private readonly reader: ProjectionReader,
     private readonly options: SessionOptions,
   ) {}
 
-  async open(cursor: string | undefined): Promise<void> {
+  /** Subscribes, replays what the client missed since `cursor` (none without one), then goes live. */
+  async open(cursor: StreamPosition | 'stale' | undefined): Promise<void> {
     await this.hub.add(this);
-    const sent = new Set<string>();
-    let last: string | null = cursor ?? null;
-    let after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (after !== undefined && (await this.feed.isTooOld(this.userId, after))) {
-      this.send(LiveMessage.control('reset', { reason: 'the cursor is older than the retained feed; replaying what is retained' }));
-      after = undefined;
+    if (cursor === undefined) {
+      const { head } = await this.reader.streamAfter(this.userId, Number.MAX_SAFE_INTEGER, 1);
+      this.epoch = head.epoch;
+      this.last = head.position;
+      if (head.deleted) this.close(StreamCloseCodes.userDeleted, 'user deleted');
+    } else if (cursor === 'stale') {
+      // An epoch no stream has: the first read sends the reset.
+      this.epoch = '';
+    } else {
+      this.epoch = cursor.epoch;
+      this.last = cursor.position;
     }
-    if (cursor !== undefined) {
-      await this.feed.forEachAfter(this.userId, after, (member, json) => {
-        if (this.closed) return;
-        const { cursor: c, text } = activityMessageText(member, json);
-        this.send(new LiveMessage('activity', text, c));
-        sent.add(c);
-        last = c;
-      });
-      // An activity the replay read may have its live message still on the way (it travels on the
-      // subscriber connection, the replay on another): wait until it is here, so it is skipped
-      // below instead of arriving after we went live as a duplicate.
-      await this.hub.drained();
-    }
-    // Live messages that arrived during the replay, minus those the replay already delivered.
-    for (const message of this.buffered) {
-      if (message.cursor !== undefined && sent.has(message.cursor)) continue;
-      this.handle(message);
-      if (message.cursor) last = message.cursor;
-    }
-    this.buffered = [];
-    this.replaying = false;
-    this.send(LiveMessage.control('ready', { cursor: last }));
+    await this.catchUp(cursor !== undefined);
+    if (this.closed) return;
+    this.send(LiveMessage.control('ready', { cursor: this.epoch && this.last > 0 ? encodeStreamCursor(this.epoch, this.last) : null }));
   }
 
-  deliver(message: LiveMessage): void {
+  offer(epoch: string | undefined, message: LiveMessage): void {
     if (this.closed) return;
-    if (this.replaying) {
-      this.buffered.push(message);
+    if (this.catchingUp) {
+      this.queued.push([epoch, message]);
       return;
     }
-    this.handle(message);
+    if (!this.apply(epoch, message)) {
+      this.queued.push([epoch, message]);
+      this.startCatchUp();
+    }
   }
 
-  private handle(message: LiveMessage): void {
-    if (message.type === 'deleted') this.close(StreamCloseCodes.userDeleted, 'user deleted');
-    else this.send(message);
+  resync(): void {
+    if (!this.closed && !this.catchingUp) this.startCatchUp();
+  }
+
+  private retries = 0;
+
+  /**
+   * Catches up from the log. When Redis cannot be read (an outage), live messages keep waiting and
+   * the read is retried with backoff: the hub also asks for a resync once its subscriber is back.
+   * A stream that still cannot catch up after CATCH_UP_RETRIES tries is closed with 1011 and
+   * the client resumes from its cursor.
+   */
+  private startCatchUp(): void {
+    this.catchUp(true).then(
+      () => (this.retries = 0),
+      () => {
+        if (this.closed) return;
+        if (++this.retries > CATCH_UP_RETRIES) {
+          this.close(StreamCloseCodes.serverError, 'stream could not catch up');
+          return;
+        }
+        setTimeout(() => this.resync(), Math.min(100 * 2 ** this.retries, 2000)).unref();
+      },
+    );
+  }
+
+  /**
+   * Delivers a live message if it is the next position; false when the log must be read first
+   * (a gap before it, or a new epoch).
+   */
+  private apply(epoch: string | undefined, message: LiveMessage): boolean {
+    if (message.type === 'deleted') {
+      this.close(StreamCloseCodes.userDeleted, 'user deleted');
+      return true;
+    }
+    if (epoch !== this.epoch) {
+      if (this.epoch === null) {
+        // The user had no stream when this one opened: everything in the new one is new to the client.
+        this.epoch = epoch!;
+        this.last = 0;
+      } else {
+        this.send(LiveMessage.control('reset', { reason: RESET.epoch }));
+        this.epoch = epoch!;
+        this.last = 0;
+        this.fromOldest = true;
+        return false;
+      }
+    }
+    if (message.position <= this.last) return true;
+    if (message.position !== this.last + 1) return false;
+    this.send(message);
+    this.last = message.position;
+    return true;
+  }
+
+  /** Reads the log after `last` (when `read`), then the live messages that came meanwhile, until no gap is left. */
+  private async catchUp(read: boolean): Promise<void> {
+    this.catchingUp = true;
+    try {
+      for (;;) {
+        if (read) await this.readLog();
+        read = true;
+        if (this.closed) return;
+        const queued = this.queued;
+        this.queued = [];
+        let at = 0;
+        while (at < queued.length && this.apply(...queued[at]!)) at++;
+        if (at === queued.length) return;
+        this.queued = [...queued.slice(at), ...this.queued];
+      }
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  private async readLog(): Promise<void> {
+    let resetSent = false;
+    const reset = (reason: string) => {
+      if (!resetSent) this.send(LiveMessage.control('reset', { reason }));
+      resetSent = true;
+    };
+    for (;;) {
+      const { head, entries } = await this.reader.streamAfter(this.userId, this.last, PAGE);
+      if (this.closed) return;
+      if (head.deleted) {
+        this.close(StreamCloseCodes.userDeleted, 'user deleted');
+        return;
+      }
+      if (head.epoch !== this.epoch) {
+        if (this.epoch !== null) reset(head.epoch === null ? RESET.gone : RESET.epoch);
+        this.epoch = head.epoch;
+        this.last = 0;
+        this.fromOldest = true;
+        if (head.epoch === null) return;
+        continue;
+      }
+      if (this.last < head.oldest - 1) {
+        if (!this.fromOldest) reset(RESET.retention);
+        this.last = head.oldest - 1;
+      }
+      this.fromOldest = false;
+      for (const entry of entries) {
+        if (entry.position !== this.last + 1) continue;
+        this.send(LiveMessage.activity(head.epoch!, entry.position, entry.json));
+        this.last = entry.position;
+      }
+      if (entries.length < PAGE) return;
+    }
   }
 
   private checkScheduled = false;

@@ -3,7 +3,7 @@ import { AppError, StreamCloseCodes } from '@suite/contracts';
 import type { TokenVerifier } from '@suite/auth';
 import { authoriseStream, type HandshakeOptions } from '../domain/handshake.js';
 import type { Hub } from '../domain/hub.js';
-import type { FeedReader } from '../domain/replay.js';
+import type { ProjectionReader } from '@suite/projection-reader';
 import { StreamSession } from '../domain/stream-session.js';
 import type { StreamMetrics } from '../stream.metrics.js';
 
@@ -13,7 +13,7 @@ export interface SseOptions extends HandshakeOptions {
 }
 
 /** The stream as Server-Sent Events on the same path, chosen by `Accept: text/event-stream`. */
-export function sseRouter(verifier: TokenVerifier, hub: Hub, feed: FeedReader, options: SseOptions, metrics: StreamMetrics): Router {
+export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionReader, options: SseOptions, metrics: StreamMetrics): Router {
   const router = Router();
   router.get('/users/:id/activity-stream', async (req, res) => {
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
@@ -56,7 +56,7 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, feed: FeedReader, o
         },
       },
       hub,
-      feed,
+      reader,
       { highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
     );
     const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);

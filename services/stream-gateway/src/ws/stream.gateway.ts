@@ -9,7 +9,7 @@ import type { Logger } from '@suite/logger';
 import { authoriseStream, STREAM_SUBPROTOCOL, type HandshakeOptions } from '../domain/handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { LiveMessage } from '../domain/live-message.js';
-import type { FeedReader } from '../domain/replay.js';
+import type { ProjectionReader } from '@suite/projection-reader';
 import { StreamSession, type Transport } from '../domain/stream-session.js';
 import type { StreamMetrics } from '../stream.metrics.js';
 
@@ -88,7 +88,7 @@ export class WsGateway {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly hub: Hub,
-    private readonly feed: FeedReader,
+    private readonly reader: ProjectionReader,
     private readonly options: WsGatewayOptions,
     private readonly logger: Logger,
     private readonly metrics: StreamMetrics,
@@ -138,7 +138,7 @@ export class WsGateway {
       slice.add(ws);
       this.alive.set(ws, true);
       this.metrics.connections.inc({ transport: 'websocket' });
-      const session = new StreamSession(auth.userId, new WsTransport(ws, socket as Writable), this.hub, this.feed, {
+      const session = new StreamSession(auth.userId, new WsTransport(ws, socket as Writable), this.hub, this.reader, {
         highWaterMark: this.options.highWaterMark,
         onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
       });

@@ -1,0 +1,146 @@
+/**
+ * The Redis layout of the activity projections (layout 3), written by the activity-service and
+ * read by it and by the stream-gateway. Every name, field and separator the two services (and the
+ * users-events Lua script, which receives them as arguments) agree on is defined here, once.
+ *
+ * Every key of one user carries the hash tag `{u:<id>}` and every workspace key `{ws:<id>}`, so
+ * one user's keys share a Redis Cluster slot (see docs/activity-service.md, "Redis Cluster").
+ */
+
+/** Bump when the layout changes: a service finding another layout refuses to touch it until rebuilt. */
+export const PROJECTION_LAYOUT_VERSION = '3';
+
+/** Key names, from the service's `REDIS_KEY_PREFIX`. */
+export const ProjectionKeys = {
+  /** What every key of one user starts with. */
+  user: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:`,
+  /** Sorted set, all scores 0: `feedEntry`s, so lexical order is event-time order. Capped. */
+  feed: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:feed`,
+  /** List: the activity JSON of each applied activity in application order (the stream log). Capped. */
+  log: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:log`,
+  /** Sorted set: event id -> Kafka record timestamp, trimmed to the dedup window. */
+  seen: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:seen`,
+  /** Hash: see `StatsField`. */
+  stats: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:stats`,
+  /** Hash: workspace id -> `{"name","role"}` (the access replica). */
+  access: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:access`,
+  /** String: the version of the access replica last applied. */
+  accessVersion: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:accessv`,
+  /** Set: users whose access replica names the workspace (for renames and deletions). */
+  workspaceMembers: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:members`,
+  /** String `<version>:<generation>`: see `parseLayout`. */
+  layout: (prefix: string) => `${prefix}layout`,
+  /** String: the next Kafka offset to apply for one partition (one key each, so transactions can WATCH it alone). */
+  offset: (prefix: string, topic: string, partition: number) => `${prefix}offset:${topic}:${partition}`,
+  /** Hash: offset key -> the offset it must reach before the projections are whole again (present while rebuilding). */
+  rebuild: (prefix: string) => `${prefix}rebuild`,
+  /** String: held (with an expiry) by the one consumer that drops and re-claims lost projections. */
+  healLock: (prefix: string) => `${prefix}heal-lock`,
+  /** Pub/sub channel of a user's live batches (same hash tag: sharded pub/sub routes it to the user's slot). */
+  liveChannel: (prefix: string, userId: number | string) => `${prefix}live:{u:${userId}}`,
+};
+
+/** The user id of a live channel name, or undefined when it is not one. */
+export function liveChannelUser(channel: string): number | undefined {
+  const match = /\{u:([1-9][0-9]{0,15})\}$/.exec(channel);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Fields of a user's `stats` hash. */
+export const StatsField = {
+  /** Exact number of distinct activities applied. */
+  count: 'n',
+  /** Position of the newest entry of the stream log (positions start at 1, one per applied activity). */
+  position: 'seq',
+  /** The epoch the positions belong to (the layout generation they were assigned in). */
+  epoch: 'e',
+  /** The tombstone: present once the user is deleted; later events are dropped. */
+  deleted: 'deleted',
+  /** Prefix of `l:<workspaceId>`: last activity time (ms, event time) in the workspace. */
+  lastActive: 'l:',
+  /** Prefix of `c:<workspaceId>`: number of activities in the workspace. */
+  workspaceCount: 'c:',
+} as const;
+
+/** The value stored under `ProjectionKeys.layout`. */
+export function formatLayout(generation: string): string {
+  return `${PROJECTION_LAYOUT_VERSION}:${generation}`;
+}
+
+/** Splits a layout value; a value without a generation is from layout 2 or earlier. */
+export function parseLayout(value: string): { version: string; generation: string | undefined } {
+  const at = value.indexOf(':');
+  return at < 0 ? { version: value, generation: undefined } : { version: value.slice(0, at), generation: value.slice(at + 1) };
+}
+
+/** A generation names one history of the projections: a new one is drawn each time they are (re)built. */
+export const GENERATION = /^[0-9a-z]{1,16}$/;
+
+/** A fresh generation: base-36 time plus randomness (unique across rebuilds, short in cursors). */
+export function newGeneration(now = Date.now()): string {
+  return `${now.toString(36)}${Math.floor(Math.random() * 36 ** 5).toString(36).padStart(5, '0')}`;
+}
+
+// ---- the stream cursor ----------------------------------------------------------------------
+
+/** A position in a user's stream: which epoch, and the position within it. */
+export interface StreamPosition {
+  epoch: string;
+  position: number;
+}
+
+/** The cursor clients see for a stream position: `<epoch>.<position>`. */
+export function encodeStreamCursor(epoch: string, position: number): string {
+  return `${epoch}.${position}`;
+}
+
+/**
+ * Decodes a stream cursor. `stale` is a cursor an earlier layout issued (a base64url feed member):
+ * well-formed, but from a history that no longer exists, so the client gets a reset. Undefined
+ * for anything this API never issued.
+ */
+export function decodeStreamCursor(cursor: string): StreamPosition | 'stale' | undefined {
+  const match = /^([0-9a-z]{1,16})\.([1-9][0-9]{0,14})$/.exec(cursor);
+  if (match) return { epoch: match[1]!, position: Number(match[2]) };
+  return decodeFeedCursor(cursor) === undefined ? undefined : 'stale';
+}
+
+// ---- the feed (read API order: event time) --------------------------------------------------
+
+/** Feed members sort by event time, then id: 15-digit zero-padded milliseconds, a colon, the id. */
+export function feedMember(timeMs: number, eventId: string): string {
+  return `${String(timeMs).padStart(15, '0')}:${eventId}`;
+}
+
+/**
+ * A feed entry is the member (the sort key, `feedMember`), a newline, then the activity JSON: one
+ * sorted-set member holds both, so a page is one ZRANGEBYLEX. Ids have no control characters, so
+ * entries sort exactly as their members do.
+ */
+export function feedEntry(member: string, json: string): string {
+  return `${member}\n${json}`;
+}
+
+export function splitFeedEntry(entry: string): { member: string; json: string } {
+  const at = entry.indexOf('\n');
+  return { member: entry.slice(0, at), json: entry.slice(at + 1) };
+}
+
+/** ZRANGEBYLEX bounds that exclude the entry of `member` itself: entries before it, entries after it. */
+export const FeedBounds = {
+  before: (member: string) => `(${member}`,
+  // The entry is `member\n{...}`; '|' sorts right after '{', so this bound is above it and below any later member.
+  after: (member: string) => `(${member}\n|`,
+};
+
+/** The read API's opaque page cursor for a feed member. */
+export function encodeFeedCursor(member: string): string {
+  return Buffer.from(member, 'utf8').toString('base64url');
+}
+
+/** Decodes a feed page cursor to its member; undefined when it is not one we issued. */
+export function decodeFeedCursor(cursor: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
+  const member = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
+}

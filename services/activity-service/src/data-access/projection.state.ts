@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
+
+/**
+ * Claims an empty prefix: the layout with a new generation, and the offsets the projections must
+ * reach before they are whole (none when the log is empty). KEYS: layout, rebuild. ARGV: layout
+ * value, then offset key / target pairs. Returns 0 when another process claimed first.
+ */
+const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end
+return 1
+`;
+
+/**
+ * While rebuilding: the records still to apply before every target is reached; at 0 the marker is
+ * removed in the same step (so a claim racing it cannot lose its targets). -1: not rebuilding.
+ * KEYS: rebuild.
+ */
+const REBUILD_REMAINING = `
+local t = redis.call('HGETALL', KEYS[1])
+if #t == 0 then return -1 end
+local remaining = 0
+for i = 1, #t, 2 do
+  local stored = tonumber(redis.call('GET', t[i]) or '0')
+  local target = tonumber(t[i + 1])
+  if stored < target then remaining = remaining + (target - stored) end
+end
+if remaining == 0 then redis.call('DEL', KEYS[1]) end
+return remaining
+`;
+
+/** What the projections under the prefix are, as far as this version can tell. */
+export type ProjectionCondition =
+  | { state: 'ready'; generation: string }
+  | { state: 'rebuilding'; generation: string; remaining: number }
+  | { state: 'lost' }
+  | { state: 'foreign'; found: string };
+
+/** The projections are in a layout this version does not write. */
+export class LayoutMismatchError extends Error {
+  constructor(found: string) {
+    super(`the projections under this prefix use layout ${found}; this version reads and writes layout ${PROJECTION_LAYOUT_VERSION}. Rebuild them: stop the consumers, run \`npm run projections:rebuild\` (docs/operations.md)`);
+    this.name = 'LayoutMismatchError';
+  }
+}
+
+type StateRedis = Redis & {
+  claimLayout(layout: string, rebuild: string, ...args: string[]): Promise<number>;
+  rebuildRemaining(rebuild: string): Promise<number>;
+};
+
+/** The layout key, the rebuild marker, stored offsets: where the projections stand as a whole. */
+export class ProjectionState {
+  private readonly redis: StateRedis;
+
+  constructor(
+    redis: Redis,
+    readonly prefix: string,
+  ) {
+    redis.defineCommand('claimLayout', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('rebuildRemaining', { numberOfKeys: 1, lua: REBUILD_REMAINING });
+    this.redis = redis as StateRedis;
+  }
+
+  /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
+  async condition(): Promise<ProjectionCondition> {
+    const [layout, remaining] = await Promise.all([this.redis.get(ProjectionKeys.layout(this.prefix)), this.redis.rebuildRemaining(ProjectionKeys.rebuild(this.prefix))]);
+    if (layout === null) return { state: 'lost' };
+    const { version, generation } = parseLayout(layout);
+    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { state: 'foreign', found: layout };
+    return remaining > 0 ? { state: 'rebuilding', generation, remaining } : { state: 'ready', generation };
+  }
+
+  /**
+   * Claims the prefix for a new generation when it has no layout; `targets` (offset per topic and
+   * partition, e.g. the log's end) must be reached before it is whole. Undefined when another
+   * process claimed it first.
+   */
+  async claim(targets: { topic: string; partition: number; offset: bigint }[]): Promise<string | undefined> {
+    const generation = newGeneration();
+    const args = targets.filter((t) => t.offset > 0n).flatMap((t) => [ProjectionKeys.offset(this.prefix, t.topic, t.partition), String(t.offset)]);
+    const claimed = await this.redis.claimLayout(ProjectionKeys.layout(this.prefix), ProjectionKeys.rebuild(this.prefix), formatLayout(generation), ...args);
+    return claimed === 1 ? generation : undefined;
+  }
+
+  /** The next offset stored for each partition (null when none). */
+  async storedOffsets(partitions: { topic: string; partition: number }[]): Promise<(bigint | null)[]> {
+    if (partitions.length === 0) return [];
+    const values = await this.redis.mget(partitions.map((p) => ProjectionKeys.offset(this.prefix, p.topic, p.partition)));
+    return values.map((v) => (v === null ? null : BigInt(v)));
+  }
+
+  /**
+   * Runs `work` while holding the heal lock (one process at a time drops and re-claims lost
+   * projections); false when another process holds it.
+   */
+  async whileHealLocked(ttlMs: number, work: () => Promise<void>): Promise<boolean> {
+    const key = ProjectionKeys.healLock(this.prefix);
+    const owner = randomUUID();
+    if ((await this.redis.set(key, owner, 'PX', ttlMs, 'NX')) === null) return false;
+    try {
+      await work();
+    } finally {
+      if ((await this.redis.get(key)) === owner) await this.redis.del(key);
+    }
+    return true;
+  }
+}
+
+/** Escapes glob characters, so a prefix matches only itself in SCAN MATCH. */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** Deletes every projection key under `prefix` (users, workspaces, offsets, layout, rebuild marker); returns how many. */
+export async function dropProjections(redis: Redis, prefix: string): Promise<number> {
+  let dropped = 0;
+  const p = globLiteral(prefix);
+  const patterns = [
+    `${globLiteral(ProjectionKeys.user(prefix, '\0')).split('\0')[0]}*`,
+    `${globLiteral(ProjectionKeys.workspaceMembers(prefix, '\0')).split('\0')[0]}*`,
+    `${globLiteral(ProjectionKeys.offset(prefix, '\0', 0)).split('\0')[0]}*`,
+    globLiteral(ProjectionKeys.layout(prefix)),
+    globLiteral(ProjectionKeys.rebuild(prefix)),
+  ];
+  for (const pattern of patterns) {
+    if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) dropped += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return dropped;
+}

@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { expect } from 'vitest';
+import { Activity, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
+
+/** One distinct activity as a test produced it. */
+export interface Produced {
+  id: string;
+  user: number;
+  ws: number;
+  timeMs: number;
+}
+
+/** `total` records over `users` users, shuffled times, with duplicate publishes of ~5% of the ids; deterministic per seed. */
+export function makeEvents(total: number, seed: number, users = 200): { events: Produced[]; records: { key: string; value: string }[] } {
+  let x = seed;
+  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const events: Produced[] = [];
+  const records: { key: string; value: string }[] = [];
+  for (let i = 0; records.length < total; i++) {
+    const duplicate = events.length > 0 && rand() < 0.05;
+    const e = duplicate ? events[Math.floor(rand() * events.length)]! : { id: `c${seed}-${i}`, user: 1 + Math.floor(rand() * users), ws: 1 + Math.floor(rand() * 5), timeMs: Date.UTC(2026, 5, 1) + Math.floor(rand() * 86_400_000) };
+    if (!duplicate) events.push(e);
+    records.push({
+      key: String(e.user),
+      value: JSON.stringify({
+        specversion: '1.0', id: e.id, source: '/oracle-test', type: 'io.activitysuite.activity.recorded', time: new Date(e.timeMs).toISOString(), subject: String(e.user),
+        data: { actorId: e.user, verb: 'edited', object: { type: 'doc', id: e.id }, workspaceId: e.ws },
+      }),
+    });
+  }
+  return { events, records };
+}
+
+/**
+ * Counts, capped feeds, workspace recency and stream logs computed straight from what was
+ * produced. `events` are the distinct events in the order they were produced: one user's records
+ * share a partition, so that is the order they are applied in, and their stream positions.
+ */
+function oracle(events: Produced[], cap: number) {
+  const byUser = new Map<number, Produced[]>();
+  for (const e of events) byUser.set(e.user, [...(byUser.get(e.user) ?? []), e]);
+  const out = new Map<number, { count: number; feed: string[]; wslast: Record<string, string>; wscount: Record<string, string>; stream: { position: number; log: string[] } }>();
+  for (const [user, list] of byUser) {
+    const members = list.map((e) => `${String(e.timeMs).padStart(15, '0')}:${e.id}`).sort().reverse().slice(0, cap);
+    const wslast: Record<string, string> = {};
+    const wscount: Record<string, string> = {};
+    for (const e of list) {
+      wslast[e.ws] = String(Math.max(Number(wslast[e.ws] ?? 0), e.timeMs));
+      wscount[e.ws] = String(Number(wscount[e.ws] ?? 0) + 1);
+    }
+    out.set(user, { count: list.length, feed: members, wslast, wscount, stream: { position: list.length, log: list.slice(-cap).map((e) => e.id) } });
+  }
+  return out;
+}
+
+/** Every user's count, feed, recency, stream position and stream log equal the oracle's. */
+export async function expectMatchesOracle(redis: Redis, prefix: string, events: Produced[], cap: number): Promise<void> {
+  for (const [user, want] of oracle(events, cap)) {
+    const [stats, entries, log] = await Promise.all([redis.hgetall(ProjectionKeys.stats(prefix, user)), redis.zrevrangebylex(ProjectionKeys.feed(prefix, user), '+', '-'), redis.lrange(ProjectionKeys.log(prefix, user), 0, -1)]);
+    const feed = entries.map((e) => splitFeedEntry(e).member);
+    const field = (p: string) => Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+    const stream = { position: Number(stats[StatsField.position]), log: log.map((json) => Activity.parse(JSON.parse(json)).id) };
+    expect({ user, count: Number(stats[StatsField.count]), feed, wslast: field(StatsField.lastActive), wscount: field(StatsField.workspaceCount), stream }).toEqual({ user, ...want });
+    // Each entry carries its own activity.
+    for (const e of entries) expect(Activity.parse(JSON.parse(splitFeedEntry(e).json)).userId).toBe(user);
+  }
+}
+
+/** The records applied so far: the sum of the next offsets stored with the projection. */
+export async function appliedRecords(redis: Redis, prefix: string, topic: string, partitions: number): Promise<number> {
+  const offsets = await redis.mget(Array.from({ length: partitions }, (_, p) => ProjectionKeys.offset(prefix, topic, p)));
+  return offsets.reduce((n, v) => n + Number(v ?? 0), 0);
+}
+
+/**
+ * A producer that sends `records[from..to)` in small, paced sends: the log keeps growing for at
+ * least 200 ms per 5,000 records, so a fault injected meanwhile lands mid-stream (the consumer
+ * applies faster than one producer writes).
+ */
+export async function pacedProducer(kafka: Kafka, topic: string, records: { key: string; value: string }[]) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return {
+    async produce(from: number, to: number) {
+      for (let i = from; i < to; i += 250) {
+        await producer.send({ topic, acks: -1, messages: records.slice(i, Math.min(to, i + 250)) });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    close: () => producer.disconnect(),
+  };
+}
