@@ -89,6 +89,16 @@ export const ActivityPage = z.object({
 });
 export type ActivityPage = z.infer<typeof ActivityPage>;
 
+/**
+ * The UTF-8 JSON of an `ActivityPage` from activities already serialised (`results`: the
+ * activities' UTF-8 JSON as the projection stores them, comma-separated): a page is answered
+ * without decoding, parsing and re-serialising each activity.
+ */
+export function activityPageJson(results: Uint8Array, next: string | null): Buffer {
+  // Buffer only inside functions: browsers load this module too (the stream client), without one.
+  return Buffer.concat([Buffer.from('{"results":['), results, Buffer.from(`],"next":${JSON.stringify(next)}}`)]);
+}
+
 export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
 export type ActivityCount = z.infer<typeof ActivityCount>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, ActivityLimits, CreateUserBody, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { ActivityEvent, ActivityLimits, ActivityPage, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -81,5 +81,16 @@ describe('projection layout', () => {
     expect(new Set(keys.map(tag))).toEqual(new Set(['{u:42}']));
     expect(liveChannelUser(ProjectionKeys.liveChannel('p:', 42))).toBe(42);
     expect(liveChannelUser('p:live:{u:x}')).toBeUndefined();
+  });
+});
+
+describe('activity page text', () => {
+  it('is an ActivityPage built from stored activity JSON, with next as an absolute URL or null', () => {
+    const activity = { id: 'e"1', userId: 4, time: '2026-01-01T00:00:00.000Z', source: '/s', actorId: 4, verb: 'v', object: { type: 't', id: '1' }, workspaceId: 7, metadata: { note: 'a\u2028b' } };
+    for (const next of [null, 'http://127.0.0.1:8080/api/v1/users/4/activities?cursor=x&limit=2']) {
+      const stored = Buffer.from(`${JSON.stringify(activity)},${JSON.stringify(activity)}`);
+      expect(ActivityPage.parse(JSON.parse(activityPageJson(stored, next).toString()))).toEqual({ results: [activity, activity], next });
+    }
+    expect(JSON.parse(activityPageJson(Buffer.alloc(0), null).toString())).toEqual({ results: [], next: null });
   });
 });

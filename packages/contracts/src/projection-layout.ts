@@ -112,17 +112,20 @@ export function feedMember(timeMs: number, eventId: string): string {
   return `${String(timeMs).padStart(15, '0')}:${eventId}`;
 }
 
+/** Separates a feed entry's member from its activity JSON. */
+export const FEED_ENTRY_SEPARATOR = '\n';
+
 /**
  * A feed entry is the member (the sort key, `feedMember`), a newline, then the activity JSON: one
  * sorted-set member holds both, so a page is one ZRANGEBYLEX. Ids have no control characters, so
  * entries sort exactly as their members do.
  */
 export function feedEntry(member: string, json: string): string {
-  return `${member}\n${json}`;
+  return `${member}${FEED_ENTRY_SEPARATOR}${json}`;
 }
 
 export function splitFeedEntry(entry: string): { member: string; json: string } {
-  const at = entry.indexOf('\n');
+  const at = entry.indexOf(FEED_ENTRY_SEPARATOR);
   return { member: entry.slice(0, at), json: entry.slice(at + 1) };
 }
 

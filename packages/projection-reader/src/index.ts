@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
-import { FeedBounds, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { FEED_ENTRY_SEPARATOR, FeedBounds, ProjectionKeys, StatsField } from '@suite/contracts';
+import { TickBatcher } from './tick-batcher.js';
 
 /**
  * One atomic read of a user's stream: the epoch, the newest position, the tombstone, the oldest
@@ -35,36 +36,52 @@ export interface StreamEntry {
 }
 
 export interface FeedEntry {
-  member: string;
-  json: string;
+  /** The entry's sort key (`feedMember`), decoded when asked for: a page needs only its last one. */
+  readonly member: string;
+  /** The activity, UTF-8 JSON as stored (not decoded: a page is sent on as bytes). */
+  json: Buffer;
 }
 
-type ReaderRedis = Redis & {
-  readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): Promise<[string | null, number, number, number, number, string[]]>;
+/** A feed entry read as bytes: the member is decoded on first use. */
+class StoredFeedEntry implements FeedEntry {
+  readonly json: Buffer;
+  constructor(
+    private readonly entry: Buffer,
+    private readonly at: number,
+  ) {
+    this.json = entry.subarray(at + 1);
+  }
+
+  get member(): string {
+    return this.entry.toString('utf8', 0, this.at);
+  }
+}
+
+const SEPARATOR = FEED_ENTRY_SEPARATOR.charCodeAt(0);
+
+type StreamReply = [string | null, number, number, number, number, string[]];
+type ReaderCommander = (ChainableCommander | Redis) & {
+  readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): unknown;
 };
 
 /** Reads the projections the activity-service writes; used by its read API and by the stream gateway. */
 export class ProjectionReader {
-  private readonly redis: ReaderRedis;
+  private readonly batcher: TickBatcher;
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
   ) {
     redis.defineCommand('readStream', { numberOfKeys: 2, lua: READ_STREAM });
-    this.redis = redis as ReaderRedis;
+    this.batcher = new TickBatcher(redis);
   }
 
   /** Up to `limit` stream entries after position `after`, oldest first, with the head read in the same atomic step. */
   async streamAfter(userId: number, after: number, limit: number): Promise<{ head: StreamHead; entries: StreamEntry[] }> {
-    const [epoch, position, deleted, oldest, from, entries] = await this.redis.readStream(
-      ProjectionKeys.stats(this.prefix, userId),
-      ProjectionKeys.log(this.prefix, userId),
-      after,
-      limit,
-      StatsField.epoch,
-      StatsField.position,
-      StatsField.deleted,
+    const stats = ProjectionKeys.stats(this.prefix, userId);
+    const log = ProjectionKeys.log(this.prefix, userId);
+    const [epoch, position, deleted, oldest, from, entries] = await this.batcher.run<StreamReply>((p) =>
+      (p as ReaderCommander).readStream(stats, log, after, limit, StatsField.epoch, StatsField.position, StatsField.deleted),
     );
     return { head: { epoch, position, oldest, deleted: deleted === 1 }, entries: entries.map((json, i) => ({ position: from + i, json })) };
   }
@@ -72,20 +89,23 @@ export class ProjectionReader {
   /** Up to `count` feed entries older than `before` (a feed member), newest first by event time. */
   async feedOlder(userId: number, before: string | undefined, count: number): Promise<FeedEntry[]> {
     const max = before === undefined ? '+' : FeedBounds.before(before);
-    const entries = await this.redis.zrevrangebylex(ProjectionKeys.feed(this.prefix, userId), max, '-', 'LIMIT', 0, count);
-    return entries.map(splitFeedEntry);
+    const key = ProjectionKeys.feed(this.prefix, userId);
+    const entries = await this.batcher.run<Buffer[]>((p) => p.zrevrangebylexBuffer(key, max, '-', 'LIMIT', 0, count));
+    // An entry is the member, the separator, the activity JSON (`feedEntry`).
+    return entries.map((entry) => new StoredFeedEntry(entry, entry.indexOf(SEPARATOR)));
   }
 
   /** The exact number of distinct activities applied for the user. */
   async count(userId: number): Promise<number> {
-    return Number((await this.redis.hget(ProjectionKeys.stats(this.prefix, userId), StatsField.count)) ?? 0);
+    const key = ProjectionKeys.stats(this.prefix, userId);
+    return Number((await this.batcher.run<string | null>((p) => p.hget(key, StatsField.count))) ?? 0);
   }
 
   /** Per workspace: last active time (ms) and count, with the user's access replica (workspace -> JSON). */
   async recency(userId: number): Promise<{ last: Record<string, string>; counts: Record<string, string>; access: Record<string, string> }> {
     const [stats, access] = await Promise.all([
-      this.redis.hgetall(ProjectionKeys.stats(this.prefix, userId)),
-      this.redis.hgetall(ProjectionKeys.access(this.prefix, userId)),
+      this.batcher.run<Record<string, string>>((p) => p.hgetall(ProjectionKeys.stats(this.prefix, userId))),
+      this.batcher.run<Record<string, string>>((p) => p.hgetall(ProjectionKeys.access(this.prefix, userId))),
     ]);
     const last: Record<string, string> = {};
     const counts: Record<string, string> = {};

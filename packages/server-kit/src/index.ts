@@ -5,3 +5,4 @@ export * from './metrics.js';
 export * from './readiness.js';
 export * from './server.js';
 export * from './validate.js';
+export * from './respond.js';

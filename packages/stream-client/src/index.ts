@@ -33,7 +33,10 @@ export class ActivityStreamClient {
   private attempt = 0;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** The cursor of the last activity received; sent on reconnect so nothing is missed. */
+  /**
+   * Where the stream stands (an opaque stream position: the last activity received, or where the
+   * stream went live); sent on reconnect so nothing is missed or repeated.
+   */
   cursor: string | undefined;
 
   constructor(
@@ -73,6 +76,8 @@ export class ActivityStreamClient {
         this.handlers.activity?.(message.activity, message.cursor);
       } else if (message.type === 'ready') {
         this.attempt = 0;
+        // The position the stream is live from: a reconnect resumes there even if no activity came since.
+        if (message.cursor) this.cursor = message.cursor;
         this.handlers.ready?.(message.cursor);
       } else if (message.type === 'reset') {
         this.handlers.reset?.(message.reason);

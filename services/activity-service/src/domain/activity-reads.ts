@@ -1,32 +1,41 @@
 import { AppError, decodeFeedCursor, encodeFeedCursor, type Activity, type ActiveWorkspace } from '@suite/contracts';
-import type { ProjectionReader } from '@suite/projection-reader';
+import type { FeedEntry, ProjectionReader } from '@suite/projection-reader';
 
 const SCAN_STEP = 200;
+const COMMA = Buffer.from(',');
+
+/** JSON texts joined by commas (the inside of a JSON array). */
+function joinJson(items: Buffer[]): Buffer {
+  return Buffer.concat(items.flatMap((item, i) => (i === 0 ? [item] : [COMMA, item])));
+}
 
 /** Read use cases over the projections. */
 export function activityReads(feed: ProjectionReader) {
   return {
-    /** Newest first; `cursor` continues after the last item of the previous page. */
-    async page(userId: number, limit: number, cursor: string | undefined, workspaceId: number | undefined): Promise<{ results: Activity[]; nextCursor: string | null }> {
+    /**
+     * Newest first; `cursor` continues after the last item of the previous page. Results are the
+     * stored activities (each an `Activity` as UTF-8 JSON, as the projection wrote it): a page is
+     * answered without parsing and re-serialising them.
+     */
+    async page(userId: number, limit: number, cursor: string | undefined, workspaceId: number | undefined): Promise<{ results: Buffer; nextCursor: string | null }> {
       let before: string | undefined;
       if (cursor !== undefined) {
         before = decodeFeedCursor(cursor);
         if (!before) throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
       }
-      const results: { member: string; activity: Activity }[] = [];
+      const results: FeedEntry[] = [];
       // The feed is capped, so even a filtered scan is bounded by the feed length.
       for (;;) {
         const want = workspaceId === undefined ? limit + 1 - results.length : SCAN_STEP;
         const entries = await feed.feedOlder(userId, before, want);
         for (const e of entries) {
-          const activity = JSON.parse(e.json) as Activity;
-          if (workspaceId === undefined || activity.workspaceId === workspaceId) results.push({ member: e.member, activity });
+          if (workspaceId === undefined || (JSON.parse(e.json.toString()) as Activity).workspaceId === workspaceId) results.push(e);
         }
         if (results.length > limit || entries.length < want) break;
         before = entries.at(-1)!.member;
       }
       const page = results.slice(0, limit);
-      return { results: page.map((r) => r.activity), nextCursor: results.length > limit ? encodeFeedCursor(page.at(-1)!.member) : null };
+      return { results: joinJson(page.map((r) => r.json)), nextCursor: results.length > limit ? encodeFeedCursor(page.at(-1)!.member) : null };
     },
 
     count: (userId: number) => feed.count(userId),

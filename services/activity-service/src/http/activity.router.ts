@@ -1,9 +1,9 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { AppError, IdParam, parseActivityBatch } from '@suite/contracts';
+import { AppError, IdParam, activityPageJson, parseActivityBatch, type ActiveWorkspace, type ActivityCount } from '@suite/contracts';
 import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
-import { parseInput } from '@suite/server-kit';
+import { parseInput, sendJson } from '@suite/server-kit';
 import type { ActivityReads } from '../domain/activity-reads.js';
 
 const intString = (max: number) => z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer').transform(Number).refine((n) => n <= max, `must be at most ${max}`);
@@ -14,10 +14,10 @@ export interface ActivityRouterOptions {
   unavailable: () => string | undefined;
 }
 
-function absolute(req: Request, params: Record<string, string>): string {
-  const url = new URL(`${req.protocol}://${req.host}${req.originalUrl}`);
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  return url.toString();
+/** This request's absolute URL with `query` as its query string (the parameters it validated, in a fixed order). */
+function absolute(req: Request, query: Record<string, string | number | undefined>): string {
+  const params = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
+  return `${req.protocol}://${req.host}${req.baseUrl}${req.path}?${params.join('&')}`;
 }
 
 /** Activity reads (self or admin) and ingestion (scope activity:write). */
@@ -33,30 +33,34 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
     return id;
   };
 
+  // Schemas are built once: zod compiles a schema on its first parse.
+  const NoQuery = z.strictObject({});
   const PageQuery = z.strictObject({ limit: intString(100).optional(), cursor: z.string().max(400).optional(), workspaceId: intString(999_999_999).optional() });
   router.get('/users/:id/activities', async (req, res) => {
     const id = userId(req);
     const q = parseInput(PageQuery, req.query, 'query');
     const page = await reads.page(id, q.limit ?? 20, q.cursor, q.workspaceId);
-    res.json({ results: page.results, next: page.nextCursor ? absolute(req, { cursor: page.nextCursor }) : null });
+    const next = page.nextCursor ? absolute(req, { limit: q.limit, cursor: page.nextCursor, workspaceId: q.workspaceId }) : null;
+    // The stored activities go out as they are.
+    sendJson(res, activityPageJson(page.results, next));
   });
 
   router.get('/users/:id/activity-count', async (req, res) => {
     const id = userId(req);
-    parseInput(z.strictObject({}), req.query, 'query');
-    res.json({ userId: id, count: await reads.count(id) });
+    parseInput(NoQuery, req.query, 'query');
+    sendJson(res, JSON.stringify({ userId: id, count: await reads.count(id) } satisfies ActivityCount));
   });
 
   const ActiveQuery = z.strictObject({ days: intString(options.maxActiveDays).optional() });
   router.get('/users/:id/active-workspaces', async (req, res) => {
     const id = userId(req);
     const q = parseInput(ActiveQuery, req.query, 'query');
-    res.json(await reads.activeWorkspaces(id, q.days ?? 30));
+    sendJson(res, JSON.stringify(await reads.activeWorkspaces(id, q.days ?? 30) satisfies ActiveWorkspace[]));
   });
 
   router.post('/activities', async (req, res) => {
     assertScope(principalOf(req), 'activity:write');
-    parseInput(z.strictObject({}), req.query, 'query');
+    parseInput(NoQuery, req.query, 'query');
     const parsed = parseActivityBatch(req.body);
     if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
     const ids = await publisher.publish(parsed.events);

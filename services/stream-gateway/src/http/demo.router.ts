@@ -54,7 +54,7 @@ const PAGE = `<!doctype html>
           feed.prepend(li);
         },
         ready: () => status('Live.'),
-        reset: (reason) => status('History trimmed: ' + reason),
+        reset: (reason) => status('Reset: ' + reason),
         close: (code, reason, again) => status('Closed (' + code + (reason ? ', ' + reason : '') + ')' + (again ? '; reconnecting…' : '.')),
       },
     ).start();

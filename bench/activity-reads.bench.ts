@@ -1,0 +1,181 @@
+// Reads of the projections, each against a hello route on the same HTTP stack (auth, request
+// logs, metrics), in one run: the activity count, a feed page of 20, a feed page filtered by
+// workspace, and a stream replay of 100 activities through the gateway.
+//   npm run bench:reads      (BENCH_SECONDS=5 per case and round, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10, BENCH_USERS=500, 200 activities each)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import WebSocket from 'ws';
+import { ProjectionKeys, StatsField, StreamMessage, encodeStreamCursor } from '@suite/contracts';
+import { signDevToken } from '@suite/auth';
+import { ensureTopics, freePort, infraUp } from '@suite/local-infra';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const USERS = Number(process.env.BENCH_USERS ?? 500);
+const PER_USER = 200;
+const REPLAY = 100;
+const secret = 'bench-secret-bench-secret-bench-secret-00';
+const run = `reads${Date.now()}`;
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+const env = process.env.KAFKA_BROKERS && process.env.REDIS_URL ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(','), redisUrl: process.env.REDIS_URL } : await infraUp();
+const redis = new Redis(env.redisUrl);
+const kafka = new Kafka({ clientId: 'bench-reads', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING });
+const serviceEnv = {
+  PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
+  REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: `${run}:`, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: `${run}.`, KAFKA_GROUP_ID: `${run}-projector`,
+  JWT_SECRET: secret, LOG_LEVEL: 'info', HOST: '127.0.0.1',
+};
+
+/** Starts a TypeScript entry point as its own process (its logs discarded) and waits for it to answer. BENCH_PROFILE=<dir> writes V8 CPU profiles there. */
+async function child(entry: string, port: number, ready: string): Promise<ChildProcess> {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', entry], { env: { ...serviceEnv, PORT: String(port) }, stdio: 'ignore' });
+  for (let i = 0; i < 600; i++) {
+    if ((await fetch(`http://127.0.0.1:${port}${ready}`).then((r) => r.status, () => 0)) === 200) return proc;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${entry} did not become ready`);
+}
+
+// Activities for every user, through Kafka, applied by the real consumer.
+const topic = `${run}.activity.events`;
+await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: 6 }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: `${run}.users.events`, numPartitions: 1 }]);
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+await producer.connect();
+const base = Date.UTC(2026, 10, 1);
+for (let i = 0; i < USERS * PER_USER; i += 10_000) {
+  const messages = [];
+  for (let j = i; j < Math.min(USERS * PER_USER, i + 10_000); j++) {
+    const user = 1 + (j % USERS);
+    messages.push({ key: String(user), value: `{"specversion":"1.0","id":"${run}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 1000).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"commented","object":{"type":"document","id":"${j % 997}"},"workspaceId":${1 + (j % 7)},"metadata":{"excerpt":"a short excerpt of what was said"}}}` });
+  }
+  await producer.send({ topic, acks: -1, messages });
+}
+await producer.disconnect();
+
+const [activityPort, helloPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+const t0 = performance.now();
+// Ready once it has built the projections from the log.
+const activity = await child('services/activity-service/src/main.ts', activityPort, '/readyz');
+out(`# reads benchmark: ${USERS} users x ${PER_USER} activities (built in ${((performance.now() - t0) / 1000).toFixed(1)} s), ${CONNECTIONS} connections, ${SECONDS} s per case, load generator on the same machine`);
+const hello = await child('bench/reads/hello-server.ts', helloPort, '/healthz');
+const gateway = await child('services/stream-gateway/src/main.ts', gatewayPort, '/readyz');
+const token = await signDevToken(secret, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
+const user = () => 1 + Math.floor(Math.random() * USERS);
+
+/** CPU seconds a process has used (user + system, from /proc; clock ticks are 1/100 s). */
+function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
+/** Redis's CPU seconds, from INFO. */
+async function redisCpu(): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+/** Runs autocannon against one route; prints req/s, latency, and CPU per request of the server, Redis and the load generator. */
+async function load(name: string, port: number, pid: number, path: () => string): Promise<number> {
+  const [server0, redis0, self0] = [processCpu(pid), await redisCpu(), process.cpuUsage()];
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{ setupRequest: (req) => ({ ...req, path: path() }) }],
+  });
+  const requests = result.requests.total;
+  const us = (seconds: number) => ((seconds * 1e6) / requests).toFixed(0).padStart(4);
+  const self = process.cpuUsage(self0);
+  const cpu = `cpu/request: server ${us(processCpu(pid) - server0)} us, redis ${us((await redisCpu()) - redis0)} us, load generator ${us((self.user + self.system) / 1e6)} us`;
+  out(`${name.padEnd(46)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(result.latency.p50).padStart(2)} ms  p99 ${String(result.latency.p99).padStart(3)} ms  ${cpu}  ${(result.throughput.average / result.requests.average / 1024).toFixed(1)} KiB/answer`);
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+/** Stream replays: connect with a cursor REPLAY positions back, read until `ready`, close; CONNECTIONS at a time. */
+async function replays(): Promise<number> {
+  const heads = new Map<number, { epoch: string; position: number }>();
+  for (let u = 1; u <= USERS; u++) {
+    const [epoch, position] = await redis.hmget(ProjectionKeys.stats(`${run}:`, u), StatsField.epoch, StatsField.position);
+    heads.set(u, { epoch: epoch!, position: Number(position) });
+  }
+  const latencies: number[] = [];
+  const deadline = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (Date.now() < deadline) {
+        const u = user();
+        const head = heads.get(u)!;
+        const started = performance.now();
+        const got = await new Promise<number>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${gatewayPort}/api/v1/users/${u}/activity-stream?cursor=${encodeStreamCursor(head.epoch, head.position - REPLAY)}`, { headers: { authorization: `Bearer ${token}` } });
+          let activities = 0;
+          ws.on('message', (data) => {
+            const message = StreamMessage.parse(JSON.parse(data.toString()));
+            if (message.type === 'activity') activities++;
+            if (message.type === 'ready') {
+              ws.close();
+              resolve(activities);
+            }
+          });
+          ws.on('error', reject);
+        });
+        if (got !== REPLAY) throw new Error(`replay delivered ${got} activities, expected ${REPLAY}`);
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const rate = latencies.length / SECONDS;
+  out(`${`stream replay of ${REPLAY} (connect, replay, ready)`.padEnd(44)} ${rate.toFixed(0).padStart(7)} replays/s   p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(0).padStart(4)} ms   p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(0).padStart(4)} ms`);
+  return rate;
+}
+
+// Rounds in rotating order; each case's result is the median of its rounds (this machine's noise is ±10%).
+const cases: [string, number, number, () => string][] = [
+  ['baseline hello (same stack, auth + logs)', helloPort, hello.pid!, () => '/api/v1/hello'],
+  ['baseline hello, feed-sized constant body', helloPort, hello.pid!, () => '/api/v1/hello-page'],
+  ['GET /users/{id}/activity-count', activityPort, activity.pid!, () => `/api/v1/users/${user()}/activity-count`],
+  ['GET /users/{id}/activities?limit=20', activityPort, activity.pid!, () => `/api/v1/users/${user()}/activities?limit=20`],
+  ['GET /users/{id}/activities?limit=20&workspaceId', activityPort, activity.pid!, () => `/api/v1/users/${user()}/activities?limit=20&workspaceId=${1 + Math.floor(Math.random() * 7)}`],
+];
+const rates = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  out(`round ${round + 1} of ${ROUNDS}`);
+  for (let i = 0; i < cases.length; i++) {
+    const [name, port, pid, path] = cases[(i + round) % cases.length]!;
+    rates.get(name)!.push(await load(name, port, pid, path));
+  }
+}
+const median = (name: string) => {
+  const sorted = [...rates.get(name)!].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+out('median req/s over the rounds:');
+for (const [name] of cases) out(`  ${name.padEnd(46)} ${median(name).toFixed(0).padStart(6)}   (${rates.get(name)!.map((r) => r.toFixed(0)).join(' / ')})`);
+const [helloRps, countRps, feedRps] = [median(cases[0]![0]), median(cases[2]![0]), median(cases[3]![0])];
+await replays();
+out(`count / hello = ${(countRps / helloRps).toFixed(2)} (target >= 0.90); feed page / hello = ${(feedRps / helloRps).toFixed(2)} (target >= 0.80)`);
+
+for (const proc of [activity, hello, gateway]) proc.kill('SIGTERM');
+for (let cursor = '0'; ; ) {
+  const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 1000);
+  if (keys.length > 0) await redis.unlink(...keys);
+  if (next === '0') break;
+  cursor = next;
+}
+const admin = kafka.admin();
+await admin.connect();
+await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${run}.users.events`] }).catch(() => undefined);
+await admin.disconnect();
+redis.disconnect();
+out(`RESULT hello_rps=${Math.round(helloRps)} count_rps=${Math.round(countRps)} feed_rps=${Math.round(feedRps)}`);
+process.exit(0);

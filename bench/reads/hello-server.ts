@@ -1,0 +1,25 @@
+// The reads benchmark's baseline: a hello route on the activity-service's own HTTP stack (the
+// shared Express app with request ids, pino request logs, metrics; bearer-token auth), configured
+// from the same environment, as a process of its own like the service it is compared with.
+import { Router } from 'express';
+import { authSettingsFrom, authenticate, createTokenVerifier } from '@suite/auth';
+import { createLogger } from '@suite/logger';
+import { createHttpApp, createMetrics, listen, Readiness } from '@suite/server-kit';
+import { loadActivityConfig } from '@suite/activity-service';
+
+const config = loadActivityConfig(process.env);
+const logger = createLogger({ service: 'hello', version: '0', level: config.LOG_LEVEL });
+const router = Router();
+router.use(['/hello', '/hello-page'], authenticate(await createTokenVerifier(authSettingsFrom(config))));
+router.get('/hello', (_req, res) => {
+  res.json({ hello: 'world' });
+});
+// A constant body the size of a feed page (20 activities): what the bytes alone cost.
+const page = Buffer.from(JSON.stringify({ results: Array.from({ length: 20 }, (_, i) => ({ id: `hello-${i}`, userId: 1, time: new Date(0).toISOString(), source: '/bench', actorId: 1, verb: 'commented', object: { type: 'document', id: String(i) }, workspaceId: 1, metadata: { excerpt: 'a short excerpt of what was said' } })), next: `http://127.0.0.1/api/v1/users/1/activities?limit=20&cursor=${'x'.repeat(40)}` }));
+router.get('/hello-page', (_req, res) => {
+  res.type('json').end(page);
+});
+const app = createHttpApp({ logger, metrics: createMetrics('hello'), readiness: new Readiness({}), api: [router], bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY });
+await listen(app, config.PORT, config.HOST);
+// Exit on SIGTERM the ordinary way (a CPU profile, when asked for, is written on exit).
+process.on('SIGTERM', () => process.exit(0));
