@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('a Redis key prefix may not hold braces (they would replace the keys’ hash tags)', () => {
+    const prefix = { REDIS_KEY_PREFIX: env.redisKeyPrefix() };
+    expect(loadConfig(prefix, { REDIS_KEY_PREFIX: 'tenant-a:' }).REDIS_KEY_PREFIX).toBe('tenant-a:');
+    for (const bad of ['{t}:', 'a}', 'a b']) expect(() => loadConfig(prefix, { REDIS_KEY_PREFIX: bad }), bad).toThrowError(/REDIS_KEY_PREFIX/);
+  });
+
   it('when a list is given, it is split and trimmed', () => {
     expect(loadConfig(shape, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });

@@ -71,6 +71,8 @@ export const env = {
       .default(fallback)
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** A Redis key prefix: no braces, which would take the place of each key's hash tag (its Redis Cluster slot). */
+  redisKeyPrefix: () => z.string().max(64).regex(/^[^{}\s]*$/, 'must not contain braces or whitespace').default(''),
 };
 
 /** Kafka connection security, for the services that speak Kafka (managed clusters need TLS and SASL). */

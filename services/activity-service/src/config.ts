@@ -9,7 +9,7 @@ export const activityConfigShape = {
   HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('activity-service'),
   KAFKA_GROUP_ID: env.string('activity-projector'),

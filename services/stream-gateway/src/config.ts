@@ -1,7 +1,6 @@
 import { authEnv } from '@suite/auth';
 import { env, loadConfig, loadConfigOrExit } from '@suite/config';
 import { telemetryEnv } from '@suite/telemetry';
-import { z } from 'zod';
 
 /** Every variable stream-gateway reads; README lists them with their defaults. */
 export const gatewayConfigShape = {
@@ -9,7 +8,7 @@ export const gatewayConfigShape = {
   HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
   STREAM_ALLOWED_ORIGINS: env.list('http://127.0.0.1:8080,http://localhost:8080'),
