@@ -54,6 +54,8 @@ export const StatsField = {
   position: 'seq',
   /** The epoch the positions belong to (the layout generation they were assigned in). */
   epoch: 'e',
+  /** The newest Kafka record timestamp (ms) of the user's applied activities: the dedup window's clock. */
+  seenUntil: 't',
   /** The tombstone: present once the user is deleted; later events are dropped. */
   deleted: 'deleted',
   /** Prefix of `l:<workspaceId>`: last activity time (ms, event time) in the workspace. */

@@ -180,3 +180,31 @@ describe('ingestion over HTTP', () => {
     expect(await count(109)).toBe(0);
   });
 });
+
+describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)', () => {
+  it('a duplicate inside the window counts once, one arriving after it counts again, and ids older than the window leave the seen set', async () => {
+    const own = await startActivityService('dedup', { DEDUP_WINDOW_S: '60' });
+    const producer = new Kafka({ clientId: 'dedup-test', brokers: own.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      const t0 = Date.UTC(2026, 9, 1);
+      const first = activityEvent(110);
+      const other = activityEvent(110);
+      // Record timestamps, not wall time, decide: 59 s later is a duplicate, 61 s after that is not.
+      const records: [object, number][] = [[first, t0], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]];
+      for (const [event, timestamp] of records) {
+        await producer.send({ topic: own.activityTopic, acks: -1, messages: [{ key: '110', value: JSON.stringify(event), timestamp: String(timestamp) }] });
+      }
+      const counted = async () => ActivityCount.parse((await call('GET', `${own.api}/users/110/activity-count`, { token: await tokens.admin() })).body).count;
+      await eventually(async () => ((await counted()) === 3 ? true : undefined), 20_000);
+      // The window is trimmed against the newest record: the first id was seen again at t0 + 121 s, `other` at t0 + 100 s.
+      const seen = await raw.zrange(ProjectionKeys.seen(own.names.keyPrefix, 110), 0, -1, 'WITHSCORES');
+      expect(seen).toEqual([other.id, String(t0 + 100_000), first.id, String(t0 + 121_000)]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await counted()).toBe(3);
+    } finally {
+      await producer.disconnect();
+      await own.stop();
+    }
+  });
+});

@@ -51,8 +51,8 @@ export interface TransactionOptions {
 /** A transaction aborted by a concurrent writer is retried (reads and decisions again) this many times. */
 const MAX_ATTEMPTS = 100;
 
-/** Fields read per user before deciding: the tombstone, count, position, then per workspace last/count. */
-const HEAD_FIELDS = [StatsField.deleted, StatsField.count, StatsField.position];
+/** Fields read per user before deciding: the tombstone, count, position, dedup clock, then per workspace last/count. */
+const HEAD_FIELDS = [StatsField.deleted, StatsField.count, StatsField.position, StatsField.seenUntil];
 
 interface UserGroup {
   userId: number;
@@ -183,30 +183,37 @@ export class ActivityTransactions {
       }
       return;
     }
+    const window = this.options.dedupWindowMs;
     const marks: (string | number)[] = [];
     const feed: string[] = [];
     const log: string[] = [];
     const fresh: ActivityWrite[] = [];
-    const inGroup = new Set<string>();
+    // Ids applied in this group, with the record time they were applied at.
+    const applied = new Map<string, number>();
     const last = new Array<number>(g.workspaces.length).fill(0);
     const added = new Array<number>(g.workspaces.length).fill(0);
-    let maxSeen = 0;
+    // The dedup window is measured on the user's own clock: the newest record time applied so far.
+    // It only moves forward in partition order, so the same records make the same decisions
+    // however they are split into batches (a replay decides as the first run did).
+    let clock = Number(stats[3] ?? 0);
     for (let i = 0; i < g.writes.length; i++) {
       const w = g.writes[i]!;
       if (w.offset < start) {
         counts.stale++;
         continue;
       }
-      if (known[i] !== null || inGroup.has(w.eventId)) {
+      const now = Math.max(clock, w.seenAt);
+      const seenAt = applied.get(w.eventId) ?? (known[i] === null ? undefined : Number(known[i]));
+      if (seenAt !== undefined && now - seenAt <= window) {
         counts.duplicates++;
         continue;
       }
-      inGroup.add(w.eventId);
+      applied.set(w.eventId, w.seenAt);
+      clock = now;
       marks.push(w.seenAt, w.eventId);
       feed.push('0', feedEntry(w.member, w.json));
       log.push(w.json);
       fresh.push(w);
-      if (w.seenAt > maxSeen) maxSeen = w.seenAt;
       const slot = g.workspaces.indexOf(w.workspaceId);
       if (w.timeMs > last[slot]!) last[slot] = w.timeMs;
       added[slot]! += 1;
@@ -215,15 +222,16 @@ export class ActivityTransactions {
     if (k === 0) return;
     const count = Number(stats[1] ?? 0) + k;
     const first = Number(stats[2] ?? 0) + 1;
-    const set: (string | number)[] = [StatsField.count, count, StatsField.position, first + k - 1, StatsField.epoch, generation];
+    const set: (string | number)[] = [StatsField.count, count, StatsField.position, first + k - 1, StatsField.epoch, generation, StatsField.seenUntil, clock];
     for (let s = 0; s < g.workspaces.length; s++) {
       if (added[s] === 0) continue;
       const at = HEAD_FIELDS.length + 2 * s;
       set.push(g.fields[at]!, Math.max(last[s]!, Number(stats[at] ?? 0)), g.fields[at + 1]!, Number(stats[at + 1] ?? 0) + added[s]!);
     }
-    const { feedCap, dedupWindowMs, live } = this.options;
+    const { feedCap, live } = this.options;
     tx.zadd(g.seen, ...marks);
-    tx.zremrangebyscore(g.seen, '-inf', `(${maxSeen - dedupWindowMs}`);
+    // Ids older than the window can never match again: the clock only moves forward.
+    tx.zremrangebyscore(g.seen, '-inf', `(${clock - window}`);
     tx.zadd(g.feed, ...feed);
     tx.zremrangebyrank(g.feed, 0, -feedCap - 1);
     tx.rpush(g.log, ...log);
