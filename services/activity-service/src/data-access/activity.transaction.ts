@@ -164,8 +164,8 @@ export class ActivityTransactions {
     }
     tx.set(offsetKey, String(next));
     // The WATCH lives on the connection: after a reconnect it is gone, and EXEC would not be guarded.
+    // (The MULTI is queued client-side until exec: nothing has been sent.)
     if (connection.drops !== drops || redis.status !== 'ready') {
-      tx.discard();
       throw new Error(`the Redis connection for ${range.topic}:${range.partition} dropped during the transaction`);
     }
     const result = await tx.exec();
