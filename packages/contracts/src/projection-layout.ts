@@ -78,6 +78,15 @@ export function parseLayout(value: string): { version: string; generation: strin
 /** A generation names one history of the projections: a new one is drawn each time they are (re)built. */
 export const GENERATION = /^[0-9a-z]{1,16}$/;
 
+/** `<epoch>.<position>`: the stream cursor, and the header of a live batch (its first position). */
+const STREAM_POSITION = /^([0-9a-z]{1,16})\.([1-9][0-9]{0,14})$/;
+
+/** Parses `<epoch>.<position>`; undefined when it is not one. */
+export function parseStreamPosition(text: string): StreamPosition | undefined {
+  const match = STREAM_POSITION.exec(text);
+  return match ? { epoch: match[1]!, position: Number(match[2]) } : undefined;
+}
+
 /** A fresh generation: base-36 time plus randomness (unique across rebuilds, short in cursors). */
 export function newGeneration(now = Date.now()): string {
   return `${now.toString(36)}${Math.floor(Math.random() * 36 ** 5).toString(36).padStart(5, '0')}`;
@@ -102,9 +111,7 @@ export function encodeStreamCursor(epoch: string, position: number): string {
  * for anything this API never issued.
  */
 export function decodeStreamCursor(cursor: string): StreamPosition | 'stale' | undefined {
-  const match = /^([0-9a-z]{1,16})\.([1-9][0-9]{0,14})$/.exec(cursor);
-  if (match) return { epoch: match[1]!, position: Number(match[2]) };
-  return decodeFeedCursor(cursor) === undefined ? undefined : 'stale';
+  return parseStreamPosition(cursor) ?? (decodeFeedCursor(cursor) === undefined ? undefined : 'stale');
 }
 
 // ---- the feed (read API order: event time) --------------------------------------------------

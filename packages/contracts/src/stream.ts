@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Activity } from './activity.js';
+import { parseStreamPosition } from './projection-layout.js';
 
 /** Messages a stream client receives (WebSocket text frames or SSE `data:`), by `type`. */
 export const StreamActivityMessage = z.object({ type: z.literal('activity'), cursor: z.string(), activity: Activity });
@@ -79,9 +80,9 @@ export function decodeLiveMessage(payload: string): LiveMessageDecoded {
     return { kind: 'malformed' };
   }
   const parts = payload.split(LIVE_ENTRY_SEPARATOR);
-  const header = /^([0-9a-z]{1,16})\.([1-9][0-9]{0,14})$/.exec(parts[0]!);
+  const header = parseStreamPosition(parts[0]!);
   if (!header) return { kind: 'malformed' };
-  const first = Number(header[2]);
+  const first = header.position;
   const items: (LiveItem & { position: number })[] = [];
   let malformed = 0;
   for (let i = 1; i < parts.length; i++) {
@@ -95,5 +96,5 @@ export function decodeLiveMessage(payload: string): LiveMessageDecoded {
     }
     items.push({ position: first + i - 1, json, ...(traceparent ? { traceparent } : {}) });
   }
-  return { kind: 'batch', epoch: header[1]!, items, malformed };
+  return { kind: 'batch', epoch: header.epoch, items, malformed };
 }

@@ -7,11 +7,6 @@ export interface RedisOptions {
    * again on the new connection, where the WATCH no longer holds.
    */
   transactional?: boolean;
-  /**
-   * Commands issued in the same event-loop tick go out in one write (ioredis auto-pipelining): under
-   * concurrent requests, one syscall for many commands instead of one each.
-   */
-  autoPipelining?: boolean;
 }
 
 /**
@@ -25,7 +20,6 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: !options.transactional,
     maxRetriesPerRequest: options.transactional ? 0 : 1,
-    enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
   });

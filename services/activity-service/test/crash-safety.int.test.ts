@@ -2,9 +2,8 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@suite/local-infra';
-import { createTestTopics, eventually, isolate, startChildService, testInfra, type ChildService } from '@suite/testkit';
-import { secret } from './helpers.js';
-import { appliedRecords, expectMatchesOracle, makeEvents, pacedProducer } from './oracle.js';
+import { eventually, startChildService, testInfra, type ChildService } from '@suite/testkit';
+import { appliedRecords, expectMatchesOracle, oracleScenario, pacedProducer } from './oracle.js';
 
 const infra = testInfra();
 const serviceDir = `${import.meta.dirname}/..`;
@@ -17,14 +16,9 @@ afterAll(async () => {
 });
 
 async function scenario(label: string, run: (ctx: { start: () => Promise<ChildService>; produce: (from: number, to: number) => Promise<void>; applied: () => Promise<number> }) => Promise<void>) {
-  const names = isolate(label);
-  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
-  const topic = `${names.topicPrefix}activity.events`;
-  const { events, records } = makeEvents(20_000, label.length * 7919);
-  const env = {
-    REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
-    KAFKA_GROUP_ID: `${names.id}-g`, KAFKA_SESSION_TIMEOUT_MS: '6000', FEED_MAX_ITEMS: String(FEED_CAP), JWT_SECRET: secret, LOG_LEVEL: 'warn', PUBLISH_LIVE: 'false',
-  };
+  const { names, topic, events, records, config: env } = await oracleScenario(label, label.length * 7919, infra.redisUrl, {
+    KAFKA_SESSION_TIMEOUT_MS: '6000', FEED_MAX_ITEMS: String(FEED_CAP), LOG_LEVEL: 'warn', PUBLISH_LIVE: 'false',
+  });
   const kafka = new Kafka({ clientId: label, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
   const producer = await pacedProducer(kafka, topic, records);
   const start = async () => {

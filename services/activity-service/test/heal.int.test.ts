@@ -5,10 +5,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
 import { signDevToken } from '@suite/auth';
-import { createTestTopics, eventually, isolate, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import { eventually, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 import { secret } from './helpers.js';
-import { appliedRecords, expectMatchesOracle, makeEvents, pacedProducer } from './oracle.js';
+import { appliedRecords, expectMatchesOracle, oracleScenario, pacedProducer } from './oracle.js';
 
 const infra = testInfra();
 const FEED_CAP = 50;
@@ -25,14 +25,9 @@ afterAll(async () => {
 
 /** The activity-service on the private Redis, its topics, a paced producer of 20k records, and probes. */
 async function setup(label: string) {
-  const names = isolate(label);
-  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
-  const topic = `${names.topicPrefix}activity.events`;
-  const { events, records } = makeEvents(20_000, label.length * 104_729);
-  const config = {
-    REDIS_URL: server.url, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
-    KAFKA_GROUP_ID: `${names.id}-g`, FEED_MAX_ITEMS: String(FEED_CAP), JWT_SECRET: secret, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000',
-  };
+  const { names, topic, events, records, config } = await oracleScenario(label, label.length * 104_729, server.url, {
+    FEED_MAX_ITEMS: String(FEED_CAP), LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000',
+  });
   const service: ActivityService = await createActivityService(loadActivityConfig(config));
   await service.start();
   const http = await service.listen(0, '127.0.0.1');

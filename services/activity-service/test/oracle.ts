@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { Activity, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
+import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { secret } from './helpers.js';
 
 /** One distinct activity as a test produced it. */
 export interface Produced {
@@ -90,4 +92,21 @@ export async function pacedProducer(kafka: Kafka, topic: string, records: { key:
     },
     close: () => producer.disconnect(),
   };
+}
+
+/**
+ * A scenario against the oracle: isolated names and topics (3 activity partitions), 20k records
+ * over 200 users made from `seed`, and the activity-service environment for them on `redisUrl`.
+ */
+export async function oracleScenario(label: string, seed: number, redisUrl: string, env: Record<string, string> = {}) {
+  const infra = testInfra();
+  const names = isolate(label);
+  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
+  const topic = `${names.topicPrefix}activity.events`;
+  const { events, records } = makeEvents(20_000, seed);
+  const config = {
+    REDIS_URL: redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
+    KAFKA_GROUP_ID: `${names.id}-g`, JWT_SECRET: secret, ...env,
+  };
+  return { infra, names, topic, events, records, config };
 }

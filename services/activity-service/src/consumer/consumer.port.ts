@@ -19,20 +19,17 @@ export interface TopicPartition {
   partition: number;
 }
 
-/** Where a consumer should fetch a partition from next: an offset, or the start of the log. */
-export type SeekTarget = bigint | 'earliest';
-
 export interface ConsumerHandlers {
   /** Applies a batch; when it resolves, the batch is durably applied (or a seek was asked for). A throw retries it. */
   onBatch(batch: RecordBatch): Promise<void>;
   /** The partitions this consumer now owns; resolves with where each should start. */
-  onAssigned(assigned: TopicPartition[]): Promise<(TopicPartition & { offset: SeekTarget })[]>;
+  onAssigned(assigned: TopicPartition[]): Promise<(TopicPartition & { offset: bigint })[]>;
 }
 
 export interface ConsumerPort {
   start(handlers: ConsumerHandlers): Promise<void>;
   /** Moves a partition's fetch position; batches fetched before it are not delivered. */
-  seek(topic: string, partition: number, to: SeekTarget): void;
+  seek(topic: string, partition: number, offset: bigint): void;
   /** Finishes the batch in flight, leaves the group, disconnects. */
   stop(): Promise<void>;
   /** False once the consumer stopped after a fatal error. */

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@suite/logger';
-import type { ConsumerHandlers, ConsumerPort, RecordBatch, SeekTarget } from './consumer.port.js';
+import type { ConsumerHandlers, ConsumerPort, RecordBatch } from './consumer.port.js';
 
 export interface KafkajsConsumerOptions {
   groupId: string;
@@ -89,9 +89,8 @@ export class KafkajsConsumer implements ConsumerPort {
     });
   }
 
-  seek(topic: string, partition: number, to: SeekTarget): void {
-    // kafkajs takes -2 for the earliest offset the log still holds.
-    this.consumer.seek({ topic, partition, offset: to === 'earliest' ? '-2' : String(to) });
+  seek(topic: string, partition: number, offset: bigint): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) });
   }
 
   async stop(): Promise<void> {

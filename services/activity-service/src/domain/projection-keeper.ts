@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@suite/logger';
-import type { ConsumerPort, LogOffsets, SeekTarget, TopicPartition } from '../consumer/consumer.port.js';
+import type { ConsumerPort, LogOffsets, TopicPartition } from '../consumer/consumer.port.js';
 import type { RecordRange } from '../data-access/activity.transaction.js';
 import { dropProjections, type ProjectionCondition, type ProjectionState } from '../data-access/projection.state.js';
 
@@ -66,16 +66,24 @@ export class ProjectionKeeper {
   }
 
   /**
-   * Moves the consumer; the start of the log is resolved to its offset first (kafkajs would
-   * commit a seek to "earliest" to the group as -2, which lag tooling cannot read).
+   * Moves the consumer to `offset`, or to the log's first offset when there is none or it is gone
+   * (not kafkajs's "earliest": it would commit that to the group as -2, which lag tooling cannot read).
    */
-  private async seek(p: TopicPartition, to: SeekTarget): Promise<void> {
-    const offset = to === 'earliest' ? await this.logStart(p) : to;
-    this.consumer?.seek(p.topic, p.partition, offset);
+  private async seek(p: TopicPartition, offset: bigint | null, logStart?: bigint): Promise<void> {
+    const low = logStart ?? (await this.logStart(p));
+    this.consumer?.seek(p.topic, p.partition, offset === null || offset < low ? low : offset);
+  }
+
+  /** Redis holds less than this consumer stored for the partition: counted, logged, re-applied from `stored`. */
+  private async rewind(entry: Progress, stored: bigint | null, expected: bigint, logStart?: bigint): Promise<void> {
+    this.heals.inc({ kind: 'rewind' });
+    this.logger.warn({ topic: entry.topic, partition: entry.partition, stored: stored === null ? null : String(stored), expected: String(expected) }, 'redis is behind the consumer: re-applying from the stored offset');
+    entry.expected = stored;
+    await this.seek(entry, stored, logStart);
   }
 
   /** New assignment: each partition starts at its stored offset, or at the start of the log. */
-  async assigned(partitions: TopicPartition[]): Promise<(TopicPartition & { offset: SeekTarget })[]> {
+  async assigned(partitions: TopicPartition[]): Promise<(TopicPartition & { offset: bigint })[]> {
     const stored = await this.state.storedOffsets(partitions);
     this.progress.clear();
     return Promise.all(
@@ -105,13 +113,13 @@ export class ProjectionKeeper {
       return 'from-log-start';
     }
     const entry = this.progress.get(`${range.topic}:${range.partition}`);
-    const to = stored === null || stored < low ? low : stored;
     if (entry?.expected != null && (stored === null || stored < entry.expected)) {
-      this.heals.inc({ kind: 'rewind' });
-      this.logger.warn({ topic: range.topic, partition: range.partition, stored: stored === null ? null : String(stored), expected: String(entry.expected) }, 'redis is behind the consumer: re-applying from the stored offset');
+      await this.rewind(entry, stored, entry.expected, low);
+      return 'seeked';
     }
+    // Not behind what this consumer stored: it was fetching from elsewhere (the group's committed offset at start).
     if (entry) entry.expected = stored;
-    await this.seek(range, to);
+    await this.seek(range, stored, low);
     return 'seeked';
   }
 
@@ -140,7 +148,7 @@ export class ProjectionKeeper {
     }
     for (const entry of this.progress.values()) {
       entry.expected = null;
-      await this.seek(entry, 'earliest');
+      await this.seek(entry, null);
     }
   }
 
@@ -164,10 +172,7 @@ export class ProjectionKeeper {
       const was = expected[i];
       const now = stored[i] ?? null;
       if (was == null || (now !== null && now >= was) || entry.expected !== was) continue;
-      this.heals.inc({ kind: 'rewind' });
-      this.logger.warn({ topic: entry.topic, partition: entry.partition, stored: now === null ? null : String(now), expected: String(was) }, 'redis is behind the consumer: re-applying from the stored offset');
-      entry.expected = now;
-      await this.seek(entry, now ?? 'earliest');
+      await this.rewind(entry, now, was);
     }
   }
 

@@ -89,6 +89,18 @@ function harness(world: World) {
   };
 }
 
+/** A session opened at `cursor` on a world holding `before` applied activities (their live messages long gone). */
+async function opened(before: number, cursor: StreamPosition | 'stale' | undefined) {
+  const world = new World(100);
+  world.apply(before);
+  world.live = [];
+  const h = harness(world);
+  const opening = h.session.open(cursor);
+  await h.drainReads();
+  await opening;
+  return { world, h };
+}
+
 const activityIds = (sent: Sent[]) => sent.flatMap((m) => (m.type === 'activity' ? [m.activity.id] : []));
 
 type Step = { op: 'apply'; k: number } | { op: 'deliver' } | { op: 'drop' } | { op: 'redeliver' } | { op: 'read' } | { op: 'resync' };
@@ -181,13 +193,7 @@ describe('stream session: resume by position', () => {
   });
 
   it('when the projections are rebuilt (a new epoch), a connected client gets a reset and then the new stream from its start', async () => {
-    const world = new World(100);
-    world.apply(3);
-    world.live = [];
-    const h = harness(world);
-    const opening = h.session.open({ epoch: 'e1', position: 3 });
-    await h.drainReads();
-    await opening;
+    const { world, h } = await opened(3, { epoch: 'e1', position: 3 });
     world.rebuild('e2');
     world.apply(4);
     // The first live batch of the new epoch is lost; the next one reveals the change.
@@ -200,25 +206,14 @@ describe('stream session: resume by position', () => {
 
   it('a cursor from another epoch or an earlier layout gets a reset, then the retained stream', async () => {
     for (const cursor of [{ epoch: 'old', position: 2 } as StreamPosition, 'stale' as const]) {
-      const world = new World(100);
-      world.apply(2);
-      const h = harness(world);
-      const opening = h.session.open(cursor);
-      await h.drainReads();
-      await opening;
+      const { h } = await opened(2, cursor);
       expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['reset', 'e1-1', 'e1-2', 'ready']);
       expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 2) });
     }
   });
 
   it('a client whose cursor is ahead of the stream (Redis went back in time) receives nothing twice while the stream catches up', async () => {
-    const world = new World(100);
-    world.apply(3);
-    world.live = [];
-    const h = harness(world);
-    const opening = h.session.open({ epoch: 'e1', position: 5 });
-    await h.drainReads();
-    await opening;
+    const { world, h } = await opened(3, { epoch: 'e1', position: 5 });
     world.apply(4);
     h.deliver(world.live.shift()!);
     await h.drainReads();
