@@ -7,6 +7,12 @@ export interface RedisOptions {
    * again on the new connection, where the WATCH no longer holds.
    */
   transactional?: boolean;
+  /**
+   * ioredis auto-pipelining: commands issued in the same tick go out in one write. On the
+   * activity-service's read connection (with reads already batched per turn) it measured 108-124 µs
+   * of server CPU per count request against 129-168 µs without (bench/activity-reads.bench.ts).
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -20,6 +26,7 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: !options.transactional,
     maxRetriesPerRequest: options.transactional ? 0 : 1,
+    enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
   });

@@ -35,7 +35,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
   const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
-  const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
+  const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
   const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
   const kafkaReady = kafkaProbe(kafka);
   const metrics = createMetrics(SERVICE_NAME);
