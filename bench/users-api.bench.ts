@@ -43,7 +43,7 @@ hello.get('/hello', (_req, res) => {
 });
 const logger = createLogger({ service: 'bench', version: '0', level: 'silent' });
 const helloServer = await listen(
-  createHttpApp({ logger, metrics: createMetrics('bench'), readiness: new Readiness({}), api: [hello], bodyLimit: '1kb', trustProxy: false }),
+  createHttpApp({ logger, metrics: createMetrics('bench'), readiness: new Readiness({}), api: [hello], routes: [], bodyLimit: '1kb', trustProxy: false }),
   0,
   '127.0.0.1',
 );

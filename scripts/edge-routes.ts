@@ -1,15 +1,11 @@
-/** Which service answers a public path; the one routing table for the local edge. */
-export type Upstream = 'users' | 'activity' | 'gateway';
+import { serviceFor, type ApiService } from '@suite/contracts';
 
-const activityPaths = [
-  /^\/api\/v1\/activities\/?$/,
-  /^\/api\/v1\/users\/[^/]+\/(activities|activity-count|active-workspaces)\/?$/,
-];
-const gatewayPaths = [/^\/api\/v1\/users\/[^/]+\/activity-stream\/?$/, /^\/demo(\/|$)/];
+/** Which service answers a public path: the contracts' route table decides; the local edge and compose's nginx follow it. */
+export type Upstream = ApiService;
 
 export function upstreamFor(url: string): Upstream {
   const path = url.split('?')[0] ?? '/';
-  if (activityPaths.some((re) => re.test(path))) return 'activity';
-  if (gatewayPaths.some((re) => re.test(path))) return 'gateway';
-  return 'users';
+  if (/^\/demo(\/|$)/.test(path)) return 'gateway';
+  // Unknown paths go to the users-service, which answers 404 (or 405) in the error shape.
+  return serviceFor(path) ?? 'users';
 }

@@ -19,7 +19,7 @@ const page = Buffer.from(JSON.stringify({ results: Array.from({ length: 20 }, (_
 router.get('/hello-page', (_req, res) => {
   res.type('json').end(page);
 });
-const app = createHttpApp({ logger, metrics: createMetrics('hello'), readiness: new Readiness({}), api: [router], bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY });
+const app = createHttpApp({ logger, metrics: createMetrics('hello'), readiness: new Readiness({}), api: [router], routes: [], bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY });
 await listen(app, config.PORT, config.HOST);
 // Exit on SIGTERM the ordinary way (a CPU profile, when asked for, is written on exit).
 process.on('SIGTERM', () => process.exit(0));

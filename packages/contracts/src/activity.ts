@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cloudEvent } from './cloudevents.js';
 import { toErrorDetails } from './errors.js';
+import { queryInteger } from './params.js';
 
 /** Size limits for activity events (bytes of UTF-8 JSON). */
 export const ActivityLimits = {
@@ -8,6 +9,10 @@ export const ActivityLimits = {
   eventMaxBytes: 16384,
   batchMaxItems: 500,
   batchMaxBytes: 1048576,
+  /** Deepest nesting of arrays and objects inside `metadata`. */
+  metadataMaxDepth: 32,
+  pageMaxItems: 100,
+  activeWorkspacesMaxDays: 365,
 } as const;
 
 export const ACTIVITY_EVENT_TYPE = 'io.activitysuite.activity.recorded';
@@ -21,9 +26,26 @@ export const ActivityObject = z.strictObject({
 });
 export type ActivityObject = z.infer<typeof ActivityObject>;
 
-/** True when `metadata` is within `ActivityLimits.metadataMaxBytes` of JSON (the one check JSON Schema cannot state). */
+/** True when no array or object in `value` sits deeper than `maxDepth`; walks without recursion, so any depth is safe to ask about. */
+export function nestingWithin(value: unknown, maxDepth: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > maxDepth) return false;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
+/**
+ * True when `metadata` nests at most `ActivityLimits.metadataMaxDepth` deep and is within
+ * `ActivityLimits.metadataMaxBytes` of JSON (the checks JSON Schema cannot state). The depth is
+ * checked first: serialising a deeply nested value would overflow the stack.
+ */
 export function metadataWithinLimit(metadata: Record<string, unknown> | undefined): boolean {
-  return metadata === undefined || Buffer.byteLength(JSON.stringify(metadata)) <= ActivityLimits.metadataMaxBytes;
+  if (metadata === undefined) return true;
+  return nestingWithin(metadata, ActivityLimits.metadataMaxDepth) && Buffer.byteLength(JSON.stringify(metadata)) <= ActivityLimits.metadataMaxBytes;
 }
 
 export const ActivityData = z.strictObject({
@@ -35,7 +57,7 @@ export const ActivityData = z.strictObject({
   metadata: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine(metadataWithinLimit, { message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON` }),
+    .refine(metadataWithinLimit, { message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep` }),
 });
 export type ActivityData = z.infer<typeof ActivityData>;
 
@@ -98,6 +120,14 @@ export function activityPageJson(results: Uint8Array, next: string | null): Buff
   // Buffer only inside functions: browsers load this module too (the stream client), without one.
   return Buffer.concat([Buffer.from('{"results":['), results, Buffer.from(`],"next":${JSON.stringify(next)}}`)]);
 }
+
+export const ActivityPageQuery = z.strictObject({
+  limit: queryInteger(ActivityLimits.pageMaxItems).optional(),
+  cursor: z.string().max(400).optional(),
+  workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const ActiveWorkspacesQuery = z.strictObject({ days: queryInteger(ActivityLimits.activeWorkspacesMaxDays).optional() });
 
 export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
 export type ActivityCount = z.infer<typeof ActivityCount>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActivityEvent } from './activity.js';
+import { ActivityData, ActivityEvent } from './activity.js';
 import { TRACEPARENT } from './stream.js';
 import { DlqHeaders, TopicPartitions, Topics, dlqTopic } from './topics.js';
 import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent, WorkspaceDeletedEvent, WorkspaceRenamedEvent } from './users-events.js';
@@ -23,7 +23,23 @@ export function buildAsyncApi(): Record<string, unknown> {
     },
   };
   const messages: Record<string, unknown> = {
-    activityRecorded: { name: 'activityRecorded', contentType: 'application/cloudevents+json', headers: traceHeaders, payload: schema(ActivityEvent) },
+    activityRecorded: { name: 'activityRecorded', title: 'Activity recorded (structured mode)', contentType: 'application/cloudevents+json', headers: traceHeaders, payload: schema(ActivityEvent) },
+    activityRecordedBinary: {
+      name: 'activityRecordedBinary',
+      title: 'Activity recorded (binary mode)',
+      summary: 'The CloudEvents Kafka binding\'s binary content mode: the attributes as `ce_<name>` headers, `content-type: application/json`, the value is `data` alone. Read exactly like the structured form.',
+      contentType: 'application/json',
+      headers: {
+        type: 'object',
+        required: ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time', 'ce_subject'],
+        properties: {
+          ...Object.fromEntries(['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => [`ce_${a}`, { type: 'string', description: `The \`${a}\` attribute` }])),
+          'content-type': { type: 'string', const: 'application/json' },
+          ...traceHeaders.properties,
+        },
+      },
+      payload: schema(ActivityData),
+    },
   };
   for (const [name, s] of Object.entries(usersMessages)) messages[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
   const ref = (name: string) => ({ $ref: `#/components/messages/${name}` });
@@ -36,14 +52,14 @@ export function buildAsyncApi(): Record<string, unknown> {
     info: {
       title: 'Activity suite events',
       version: '1.0.0',
-      description: 'CloudEvents 1.0 structured JSON on Kafka. The Kafka key is the user id (workspace events: the workspace id); `id` is the idempotency key.',
+      description: 'CloudEvents 1.0 on Kafka. `activity.events` takes both content modes of the Kafka binding (structured JSON, or binary with `ce_*` headers); well-formed extension attributes (such as `partitionkey`) are accepted and ignored. The Kafka key is the user id (workspace events: the workspace id); `id` is the idempotency key.',
     },
     defaultContentType: 'application/cloudevents+json',
     channels: {
       activityEvents: {
         address: Topics.activityEvents,
         description: `${TopicPartitions[Topics.activityEvents]} partitions, keyed by the user the activity belongs to.`,
-        messages: { activityRecorded: ref('activityRecorded') },
+        messages: { activityRecorded: ref('activityRecorded'), activityRecordedBinary: ref('activityRecordedBinary') },
       },
       usersEvents: {
         address: Topics.usersEvents,

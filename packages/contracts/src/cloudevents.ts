@@ -6,9 +6,24 @@ export const Rfc3339 = z.iso.datetime({ offset: true });
 /** A decimal integer id carried as a string (CloudEvents `subject`, Kafka keys). */
 export const IdString = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer id');
 
-/** Builds the CloudEvents 1.0 structured-mode schema around a `data` schema. */
+/** Limits on CloudEvents extension attributes. */
+export const CloudEventLimits = { extensionsMax: 16, extensionValueMaxChars: 256 } as const;
+
+/** The attribute names the CloudEvents spec allows: lower-case ASCII letters and digits, at most 20. */
+export const CLOUDEVENT_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
+/** The context attributes an activity event defines; anything else is an extension. */
+const CONTEXT_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype', 'traceparent', 'data'];
+
+/**
+ * Builds the CloudEvents 1.0 structured-mode schema around a `data` schema. Extension attributes
+ * (e.g. the Kafka binding's `partitionkey`, `tracestate`, `dataschema`) are accepted when their
+ * names and values are well formed, and ignored: `data` and the attributes used here stay strict.
+ */
 export function cloudEvent<T extends z.ZodTypeAny, K extends string>(type: K, data: T) {
-  return z.strictObject({
+  const extensionsMax = CONTEXT_ATTRIBUTES.length + CloudEventLimits.extensionsMax;
+  return z
+    .object({
     specversion: z.literal('1.0'),
     // No control characters: the feed orders entries by `time:id` and a newline ends the id.
     id: z.string().min(1).max(128).regex(/^\P{Cc}+$/u, 'must not contain control characters'),
@@ -19,5 +34,28 @@ export function cloudEvent<T extends z.ZodTypeAny, K extends string>(type: K, da
     datacontenttype: z.literal('application/json').optional(),
     traceparent: z.string().max(64).optional(),
     data,
-  });
+  })
+    .catchall(z.union([z.string().max(CloudEventLimits.extensionValueMaxChars), z.number(), z.boolean()]))
+    .refine((event) => Object.keys(event).every((name) => CLOUDEVENT_ATTRIBUTE_NAME.test(name)), {
+      message: 'extension attribute names are lower-case letters and digits, at most 20',
+    })
+    .refine((event) => Object.keys(event).length <= extensionsMax, { message: `at most ${extensionsMax} attributes in all (${CloudEventLimits.extensionsMax} beyond the ones defined here)` })
+    .meta({ propertyNames: { pattern: CLOUDEVENT_ATTRIBUTE_NAME.source }, maxProperties: extensionsMax });
+}
+
+/**
+ * The structured form of a binary-mode CloudEvent (Kafka `ce_*` / HTTP `ce-*` headers, the value or
+ * body as `data`): `attributes` are the header values by attribute name (prefix removed, any case).
+ * A JSON `content-type` (parameters such as a charset allowed) becomes `datacontenttype:
+ * application/json`; any other is kept, for the contract to refuse.
+ */
+export function fromBinaryMode(attributes: Record<string, string>, contentType: string | undefined, data: unknown): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(attributes)) event[name.toLowerCase()] = value;
+  if (contentType !== undefined) {
+    const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+    event.datacontenttype = mediaType === 'application/json' ? 'application/json' : contentType;
+  }
+  event.data = data;
+  return event;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, ActivityLimits, ActivityPage, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -17,10 +17,39 @@ describe('activity envelope', () => {
   });
 
   it('rejects a malformed envelope with field-level details', () => {
-    const result = ActivityEvent.safeParse({ ...valid, specversion: '0.3', time: 'yesterday', data: { ...valid.data, workspaceId: -1 }, extra: 1 });
+    const result = ActivityEvent.safeParse({ ...valid, specversion: '0.3', time: 'yesterday', data: { ...valid.data, workspaceId: -1 }, extra: { not: 'a scalar' } });
     expect(result.success).toBe(false);
     const paths = toErrorDetails(result.error!).map((d) => d.path);
-    expect(paths).toEqual(expect.arrayContaining(['specversion', 'time', 'data.workspaceId', '(root)']));
+    expect(paths).toEqual(expect.arrayContaining(['specversion', 'time', 'data.workspaceId', 'extra']));
+  });
+
+  it('takes well-formed extension attributes (the Kafka binding\'s partitionkey, tracestate) and ignores them; data stays strict', () => {
+    const extended = { ...valid, partitionkey: '42', tracestate: 'vendor=1', sequence: 7, flag: true };
+    expect(ActivityEvent.safeParse(extended).success).toBe(true);
+    expect(toActivity(ActivityEvent.parse(extended))).toEqual(toActivity(ActivityEvent.parse(valid)));
+    for (const bad of [{ Upper: 'x' }, { under_score: 'x' }, { data_base64: 'eA==' }, { ['a'.repeat(21)]: 'x' }, { big: 'x'.repeat(257) }, { obj: {} }]) {
+      expect(ActivityEvent.safeParse({ ...valid, ...bad }).success, JSON.stringify(bad).slice(0, 40)).toBe(false);
+    }
+    const many = Object.fromEntries(Array.from({ length: CloudEventLimits.extensionsMax + 10 }, (_, i) => [`x${i}`, 'v']));
+    expect(ActivityEvent.safeParse({ ...valid, ...many }).success).toBe(false);
+    expect(ActivityEvent.safeParse({ ...valid, data: { ...valid.data, extra: 1 } }).success).toBe(false);
+  });
+
+  it('reads a binary-mode event (attributes as headers, data as the body) as the structured one', () => {
+    const { data, ...attributes } = valid;
+    const headers = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k.toUpperCase(), String(v)]));
+    expect(ActivityEvent.parse(fromBinaryMode(headers, 'application/json; charset=utf-8', data))).toEqual({ ...valid, datacontenttype: 'application/json' });
+    expect(ActivityEvent.safeParse(fromBinaryMode(headers, 'text/plain', data)).success).toBe(false);
+  });
+
+  it('refuses metadata nested deeper than its limit without overflowing the stack', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(ActivityEvent.safeParse({ ...valid, data: { ...valid.data, metadata: { deep } } }).success).toBe(false);
+    let ok: unknown = 1;
+    for (let i = 0; i < ActivityLimits.metadataMaxDepth - 1; i++) ok = [ok];
+    expect(ActivityEvent.safeParse({ ...valid, data: { ...valid.data, metadata: { ok } } }).success).toBe(true);
+    expect(ActivityEvent.safeParse({ ...valid, data: { ...valid.data, metadata: { ok: [ok] } } }).success).toBe(false);
   });
 
   it('rejects metadata over the size limit', () => {

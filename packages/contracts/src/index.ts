@@ -8,3 +8,5 @@ export * from './health.js';
 export * from './stream.js';
 export * from './projection-layout.js';
 export * from './asyncapi.js';
+export * from './params.js';
+export * from './api.js';

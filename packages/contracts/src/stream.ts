@@ -3,6 +3,9 @@ import { Activity } from './activity.js';
 import { parseStreamPosition } from './projection-layout.js';
 
 /** Messages a stream client receives (WebSocket text frames or SSE `data:`), by `type`. */
+/** The WebSocket subprotocol of the activity stream. */
+export const STREAM_SUBPROTOCOL = 'activity-stream.v1';
+
 export const StreamActivityMessage = z.object({ type: z.literal('activity'), cursor: z.string(), activity: Activity });
 export const StreamReadyMessage = z.object({ type: z.literal('ready'), cursor: z.string().nullable() });
 export const StreamResetMessage = z.object({ type: z.literal('reset'), reason: z.string() });

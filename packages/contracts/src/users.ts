@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryInteger } from './params.js';
 
 export const Role = z.enum(['viewer', 'member', 'admin']);
 export type Role = z.infer<typeof Role>;
@@ -91,21 +92,11 @@ export const EffectiveWorkspace = z.object({
 });
 export type EffectiveWorkspace = z.infer<typeof EffectiveWorkspace>;
 
-/** Positive integer id as it appears in a path or query string. */
-export const IdParam = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number);
-
-const PositiveIntString = (max: number) =>
-  z
-    .string()
-    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer')
-    .transform(Number)
-    .refine((n) => n <= max, { message: `must be at most ${max}` });
-
 export const PaginationLimits = { defaultPageSize: 20, maxPageSize: 100, maxPage: 100_000_000 } as const;
 
 export const PageQuery = z.strictObject({
-  page: PositiveIntString(PaginationLimits.maxPage).optional(),
-  page_size: PositiveIntString(PaginationLimits.maxPageSize).optional(),
+  page: queryInteger(PaginationLimits.maxPage).optional(),
+  page_size: queryInteger(PaginationLimits.maxPageSize).optional(),
 });
 
 export const SearchQuery = PageQuery.extend({
@@ -120,15 +111,23 @@ export const SelfReplaceUserBody = SelfWritableUser.extend({
 /** PUT by an admin: every writable field. */
 export const AdminReplaceUserBody = AdminWritableUser;
 /** PATCH: any subset of the writable fields, at least one. */
-export const PatchUserBody = AdminWritableUser.partial().refine((b) => Object.keys(b).length > 0, { message: 'send at least one field' });
+export const PatchUserBody = AdminWritableUser.partial()
+  .refine((b) => Object.keys(b).length > 0, { message: 'send at least one field' })
+  .meta({ minProperties: 1 });
 
 const WorkspaceName = z.string().trim().min(1).max(100);
 export const WorkspaceBody = z.strictObject({ name: WorkspaceName });
 export const GroupBody = z.strictObject({ name: WorkspaceName });
 export const GroupMemberBody = z.strictObject({ userId: z.number().int().positive() });
-export const PermissionBody = z
-  .strictObject({ userId: z.number().int().positive().optional(), groupId: z.number().int().positive().optional(), role: Role })
-  .refine((b) => (b.userId === undefined) !== (b.groupId === undefined), { message: 'name exactly one of userId or groupId' });
+/** A grant to exactly one user or one group (JSON Schema `oneOf`, as the validator applies it). */
+export const PermissionBody = z.xor(
+  [
+    z.strictObject({ userId: z.number().int().positive(), role: Role }),
+    z.strictObject({ groupId: z.number().int().positive(), role: Role }),
+  ],
+  { error: 'send a role and exactly one of userId or groupId (a positive integer)' },
+);
+export type PermissionBody = z.infer<typeof PermissionBody>;
 
 export const Group = z.object({
   id: z.number().int(),

@@ -15,6 +15,23 @@ export interface PublisherOptions {
   ssl?: boolean;
   /** SASL authentication (plain, scram-sha-256, scram-sha-512). */
   sasl?: SASLOptions;
+  /**
+   * How long a publish waits for Kafka's acknowledgement before it fails with `unavailable`
+   * (default 5000 ms). The send goes on in the background: events may still arrive after the
+   * failure, and a retry with the same ids is deduplicated by the consumer.
+   */
+  ackTimeoutMs?: number;
+}
+
+const DEFAULT_ACK_TIMEOUT_MS = 5000;
+
+/** Rejects with `unavailable` when `work` has not settled within `ms`. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 interface Pending {
@@ -96,16 +113,21 @@ export class ActivityPublisher {
     if (batch.length === 0) return;
     const work = (async () => {
       try {
-        await this.connect();
-        await this.producer.send({
-          topic: this.topic,
-          acks: -1,
-          compression: CompressionTypes.None,
-          messages: batch.map((p) => ({ key: p.key, value: p.value, headers: p.headers })),
-        });
+        const send = this.connect().then(() =>
+          this.producer.send({
+            topic: this.topic,
+            acks: -1,
+            compression: CompressionTypes.None,
+            messages: batch.map((p) => ({ key: p.key, value: p.value, headers: p.headers })),
+          }),
+        );
+        send.catch(() => undefined); // settled by `within` below; a late failure is not unhandled
+        await within(send, this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS);
         for (const p of batch) p.resolve();
       } catch (err) {
-        for (const p of batch) p.reject(new AppError('unavailable', `Kafka did not acknowledge the events: ${(err as Error).message}`));
+        // The cause goes to the logs only; callers learn that the log is unavailable, not its internals.
+        const failure = Object.assign(new AppError('unavailable', 'the event log (Kafka) did not acknowledge the events; retry later with the same ids'), { cause: err });
+        for (const p of batch) p.reject(failure);
       }
     })();
     this.inFlight.add(work);

@@ -13,6 +13,16 @@ export interface RedisOptions {
    * of server CPU per count request against 129-168 µs without (bench/activity-reads.bench.ts).
    */
   autoPipelining?: boolean;
+  /** A command without a reply after this long fails (a hung server answers 503 instead of holding requests). */
+  commandTimeoutMs?: number;
+}
+
+/** Error texts of ioredis when the server is unreachable or does not answer. */
+const UNREACHABLE = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect ETIMEDOUT/;
+
+/** True when `err` says Redis cannot be reached now (as opposed to a command error). */
+export function isRedisUnavailable(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'MaxRetriesPerRequestError' || UNREACHABLE.test(err.message));
 }
 
 /**
@@ -28,6 +38,7 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
     maxRetriesPerRequest: options.transactional ? 0 : 1,
     enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: 2000,
+    ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
   });
   let reported = false;

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import { stdSerializers } from 'pino';
-import type { AppError } from '@suite/contracts';
+import { AppError, type ApiRoute } from '@suite/contracts';
 import { requestContext, type Logger } from '@suite/logger';
 import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
+import { methodNotAllowed } from './routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -17,6 +18,8 @@ export interface HttpAppOptions {
   readiness: Readiness;
   /** Routers mounted under `/api/v1`. */
   api: Router[];
+  /** The route-table entries the `api` routers register (for 405 and `Allow`). */
+  routes: ApiRoute[];
   /** Routers mounted at the root (pages outside the API). */
   root?: Router[];
   /** Maximum JSON body size, e.g. "100kb". */
@@ -72,7 +75,16 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
 
   app.use('/api/v1', express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/api/v1', (req, _res, next) => {
+    // A body the JSON parser did not take is in a media type no route here reads.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (req.body === undefined && hasBody) {
+      return next(new AppError('unsupported_media_type', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'})`));
+    }
+    next();
+  });
   for (const router of options.api) app.use('/api/v1', router);
+  app.use('/api/v1', methodNotAllowed(options.routes));
   for (const router of options.root ?? []) app.use(router);
 
   app.use(notFoundMiddleware);

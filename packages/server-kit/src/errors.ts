@@ -19,7 +19,10 @@ function normalise(err: unknown): AppError | undefined {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'unsupported body encoding');
   }
+  // A path parameter that is not valid percent-encoding (`%E0`): Express throws a URIError.
+  if (err instanceof URIError) return new AppError('bad_request', 'malformed request: the path or a parameter is not valid percent-encoding');
   if (status === 400 && e?.expose) return new AppError('bad_request', 'malformed request');
+  if (status === 431) return new AppError('bad_request', 'request headers are too large');
   return undefined;
 }
 

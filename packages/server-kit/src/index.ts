@@ -6,3 +6,4 @@ export * from './readiness.js';
 export * from './server.js';
 export * from './validate.js';
 export * from './respond.js';
+export * from './routes.js';

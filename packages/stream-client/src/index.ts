@@ -1,4 +1,4 @@
-import { StreamCloseCodes, StreamMessage, type Activity } from '@suite/contracts';
+import { ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity } from '@suite/contracts';
 
 export interface StreamClientOptions {
   /** Base URL of the API origin, e.g. `http://127.0.0.1:8080` (http/https or ws/wss). */
@@ -55,7 +55,7 @@ export class ActivityStreamClient {
   private async url(): Promise<string> {
     const base = new URL(this.options.baseUrl);
     base.protocol = base.protocol === 'https:' || base.protocol === 'wss:' ? 'wss:' : 'ws:';
-    base.pathname = `/api/v1/users/${this.options.userId}/activity-stream`;
+    base.pathname = apiPath(ApiRoutes.activityStream, { id: this.options.userId });
     if (this.cursor) base.searchParams.set('cursor', this.cursor);
     return base.toString();
   }
@@ -65,7 +65,7 @@ export class ActivityStreamClient {
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const Impl = this.options.WebSocketImpl ?? globalThis.WebSocket;
     // Browsers cannot set headers on a WebSocket: the token rides in a subprotocol.
-    const socket = new Impl(await this.url(), ['activity-stream.v1', `bearer.${token}`]);
+    const socket = new Impl(await this.url(), [STREAM_SUBPROTOCOL, `bearer.${token}`]);
     this.socket = socket;
     socket.onmessage = (event) => {
       const parsed = StreamMessage.safeParse(JSON.parse(String(event.data)));

@@ -21,7 +21,6 @@ export const activityConfigShape = {
   KAFKA_SESSION_TIMEOUT_MS: env.int(15_000, 6_000, 300_000),
   FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   DEDUP_WINDOW_S: env.int(7 * 86_400, 60, 365 * 86_400),
-  ACTIVE_WORKSPACES_MAX_DAYS: env.int(365, 1, 3650),
   PUBLISH_LIVE: env.bool(true),
   /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
   PUBSUB_SHARDED: env.bool(false),

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
+import { AppError, routesOf } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
@@ -7,7 +8,7 @@ import { ActivityPublisher } from '@suite/publisher';
 import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
 import { ProjectionReader } from '@suite/projection-reader';
-import { createRedis } from '@suite/redis';
+import { createRedis, isRedisUnavailable } from '@suite/redis';
 import { createProjectionPipeline } from './consumer/projection-pipeline.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
 import { LayoutMismatchError } from './data-access/projection.state.js';
@@ -16,6 +17,9 @@ import { activityRouter } from './http/activity.router.js';
 
 /** How often the projections' condition is checked (and idle partitions are healed). */
 const KEEPER_INTERVAL_MS = 500;
+
+/** How long an HTTP read waits for Redis before answering 503. */
+const READ_TIMEOUT_MS = 2000;
 
 export const SERVICE_NAME = 'activity-service';
 export const SERVICE_VERSION = '0.1.0';
@@ -36,6 +40,9 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
   const verifier = await createTokenVerifier(authSettingsFrom(config));
   const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
+  // HTTP reads have their own connection with a reply deadline: a hung Redis answers 503 within it,
+  // while the projection's own scripts (rebuild, deletions) may run longer on theirs.
+  const readRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-reads`, { autoPipelining: true, commandTimeoutMs: READ_TIMEOUT_MS });
   const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
   const kafkaReady = kafkaProbe(kafka);
   const metrics = createMetrics(SERVICE_NAME);
@@ -43,7 +50,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
   const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
   const { keeper, consumer, projector } = pipeline;
   if (config.CONSUMER_ENABLED) keeper.attach(consumer);
-  const reads = activityReads(new ProjectionReader(redis, config.REDIS_KEY_PREFIX));
+  const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX));
   /** Why reads cannot be answered now (the projections are being rebuilt, lost, or in another layout). */
   const unavailable = (): string | undefined => {
     const condition = keeper.condition;
@@ -75,7 +82,9 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     logger: log,
     metrics,
     readiness,
-    api: [activityRouter(verifier, reads, publisher, { maxActiveDays: config.ACTIVE_WORKSPACES_MAX_DAYS, unavailable })],
+    api: [activityRouter(verifier, reads, publisher, { unavailable })],
+    routes: routesOf('activity'),
+    mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
   });
@@ -123,6 +132,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     logger: log,
     async start() {
       await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+      await readRedis.connect().catch(() => undefined); // reconnects on its own like the other
       await keep();
       scheduleKeeper();
       if (config.CONSUMER_ENABLED) void startConsumer();
@@ -140,6 +150,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
       if (config.CONSUMER_ENABLED) await consumer.stop();
       await Promise.all([publisher.close(), pipeline.close(), kafkaReady.close()]);
       redis.disconnect();
+      readRedis.disconnect();
       await tracing.shutdown();
     },
   };

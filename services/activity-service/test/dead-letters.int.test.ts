@@ -21,7 +21,7 @@ describe('dead letters', () => {
       { key: String(user), value: '{"specversion": "1.0", "id": ' },
       { key: String(user), value: JSON.stringify({ ...activityEvent(user), data: { verb: 'liked' } }) },
       { key: String(user), value: JSON.stringify({ ...activityEvent(user), data: { ...activityEvent(user).data, metadata: { blob: 'x'.repeat(20_000) } } }) },
-      { key: String(user), value: JSON.stringify({ ...activityEvent(user), extra: true }) },
+      { key: String(user), value: JSON.stringify({ ...activityEvent(user), Extra: true }) }, // not a CloudEvents attribute name
     ];
     const messages = [good(), poison[0]!, good(), poison[1]!, poison[2]!, good(), poison[3]!, good()];
     await producer.send({ topic: ctx.activityTopic, acks: -1, messages });

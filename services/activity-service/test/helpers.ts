@@ -1,14 +1,13 @@
 import { signDevToken } from '@suite/auth';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, eventually, isolate, testInfra } from '@suite/testkit';
+import { createTestTopics, eventually, isolate, testInfra, type TestInfra } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 
 export const secret = 'activity-test-secret-0123456789abcdefghijkl';
 
-/** Starts activity-service in-process on its own key prefix, topics and consumer group. */
-export async function startActivityService(label: string, env: Record<string, string> = {}) {
-  const infra = testInfra();
+/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others). */
+export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra()) {
   const names = isolate(label);
   await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
   const config = {

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { StreamCloseCodes } from '@suite/contracts';
+import { routesOf, StreamCloseCodes } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
@@ -59,6 +59,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
     metrics,
     readiness,
     api: [sseRouter(verifier, hub, reader, { ...handshake, highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS }, streamMetrics)],
+    routes: routesOf('gateway'),
     root: [demoRouter()],
     bodyLimit: '16kb',
     trustProxy: config.TRUST_PROXY,

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
+import { routesOf } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
@@ -63,6 +64,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     metrics,
     readiness,
     api: [openApiRouter(), usersRouter(verifier, users, access), accessRouter(verifier, access)],
+    routes: routesOf('users'),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     mapError: mapMongoError,

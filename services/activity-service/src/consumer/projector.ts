@@ -94,7 +94,7 @@ export class Projector implements ConsumerHandlers {
     const writes: ActivityWrite[] = [];
     const dead: DeadLetter[] = [];
     for (const record of records) {
-      const decoded = decodeActivity(record.value);
+      const decoded = decodeActivity(record.value, record.headers);
       if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
       else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }

@@ -16,7 +16,7 @@ const edgy = fc.oneof(
   fc.integer(),
   fc.jsonValue({ maxDepth: 2 }),
 );
-const paths = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype', 'traceparent', 'extra', 'data', 'data.actorId', 'data.verb', 'data.object', 'data.object.type', 'data.object.id', 'data.object.extra', 'data.workspaceId', 'data.target', 'data.target.id', 'data.metadata', 'data.extra'];
+const paths = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype', 'traceparent', 'extra', 'partitionkey', 'tracestate', 'Upper', 'data_base64', 'a23456789012345678901', 'data', 'data.actorId', 'data.verb', 'data.object', 'data.object.type', 'data.object.id', 'data.object.extra', 'data.workspaceId', 'data.target', 'data.target.id', 'data.metadata', 'data.extra'];
 
 function mutate(base: Record<string, unknown>, edits: [string, unknown | undefined][]): Record<string, unknown> {
   const copy = structuredClone(base);
@@ -40,6 +40,17 @@ describe('decoding activity records', () => {
     expect(decodeActivity(Buffer.from(JSON.stringify({ ...event, subject: 'x' })))).toMatchObject({ ok: false, reason: 'schema_invalid', detail: expect.stringMatching(/^subject: /) as string });
     expect(decodeActivity(Buffer.alloc(20_000, 32))).toMatchObject({ ok: false, reason: 'oversized' });
     expect(decodeActivity(null)).toMatchObject({ ok: false, reason: 'empty' });
+  });
+
+  it('reads binary content mode (ce_ headers, data as the value) as the structured event', () => {
+    const { data, ...attributes } = event;
+    const headers = { ...Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`ce_${k}`, v])), 'content-type': 'application/json', ce_partitionkey: '42' };
+    const decoded = decodeActivity(Buffer.from(JSON.stringify(data)), headers);
+    expect(decoded).toMatchObject({ ok: true, event: { ...event, datacontenttype: 'application/json' } });
+    expect(decodeActivity(Buffer.from(JSON.stringify(data)), { ...headers, ce_subject: 'x' })).toMatchObject({ ok: false, reason: 'schema_invalid', detail: expect.stringMatching(/^subject/) as string });
+    expect(decodeActivity(Buffer.from(JSON.stringify(data)), { ...headers, 'content-type': 'text/plain' })).toMatchObject({ ok: false, reason: 'schema_invalid' });
+    // Without ce_specversion the value is read as a structured event (and data alone is not one).
+    expect(decodeActivity(Buffer.from(JSON.stringify(data)), { ce_id: 'x' })).toMatchObject({ ok: false, reason: 'schema_invalid' });
   });
 
   it('the compiled validator agrees with the zod contract on every input, valid or not (every single edit, then random ones)', () => {

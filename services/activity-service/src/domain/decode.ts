@@ -1,5 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, feedMember, metadataWithinLimit, toActivity, type ActivityEvent } from '@suite/contracts';
+import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
@@ -22,12 +22,28 @@ export function validateActivity(value: unknown): { ok: true; event: ActivityEve
     const first = validate.errors?.[0];
     return { ok: false, detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}` };
   }
-  if (!metadataWithinLimit(value.data.metadata)) return { ok: false, detail: `data.metadata: must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON` };
+  if (!metadataWithinLimit(value.data.metadata)) return { ok: false, detail: `data.metadata: must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep` };
   return { ok: true, event: value };
 }
 
-/** Classifies one Kafka record value: a valid activity event, or why it is a dead letter. */
-export function decodeActivity(value: Buffer | null): Decoded {
+const BINARY_PREFIX = 'ce_';
+
+/** A binary-mode record's attributes (its `ce_*` headers), or undefined for a structured record. */
+function binaryAttributes(headers: Record<string, string>): Record<string, string> | undefined {
+  let attributes: Record<string, string> | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower.length > BINARY_PREFIX.length && lower.startsWith(BINARY_PREFIX)) (attributes ??= {})[lower.slice(BINARY_PREFIX.length)] = value;
+  }
+  return attributes?.specversion !== undefined ? attributes : undefined;
+}
+
+/**
+ * Classifies one Kafka record: a valid activity event, or why it is a dead letter. Both content
+ * modes of the CloudEvents Kafka binding are read: structured (the event as the value) and binary
+ * (attributes in `ce_*` headers, `data` as the value, `content-type` header as `datacontenttype`).
+ */
+export function decodeActivity(value: Buffer | null, headers: Record<string, string> = {}): Decoded {
   if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
   if (value.length > ActivityLimits.eventMaxBytes) {
     return { ok: false, reason: 'oversized', detail: `${value.length} bytes > ${ActivityLimits.eventMaxBytes}` };
@@ -38,6 +54,8 @@ export function decodeActivity(value: Buffer | null): Decoded {
   } catch (err) {
     return { ok: false, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) };
   }
+  const attributes = binaryAttributes(headers);
+  if (attributes) parsed = fromBinaryMode(attributes, headers['content-type'], parsed);
   const result = validateActivity(parsed);
   return result.ok ? result : { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
 }

@@ -1,15 +1,11 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
-import { AppError, IdParam, activityPageJson, parseActivityBatch, type ActiveWorkspace, type ActivityCount } from '@suite/contracts';
+import { AppError, ApiRoutes, IdParam, activityPageJson, fromBinaryMode, parseActivityBatch, type ActiveWorkspace, type ActivityCount } from '@suite/contracts';
 import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
-import { parseInput, sendJson } from '@suite/server-kit';
+import { parseInput, route, sendJson } from '@suite/server-kit';
 import type { ActivityReads } from '../domain/activity-reads.js';
 
-const intString = (max: number) => z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer').transform(Number).refine((n) => n <= max, `must be at most ${max}`);
-
 export interface ActivityRouterOptions {
-  maxActiveDays: number;
   /** Why reads cannot be answered now, if they cannot (e.g. the projections are being rebuilt). */
   unavailable: () => string | undefined;
 }
@@ -18,6 +14,38 @@ export interface ActivityRouterOptions {
 function absolute(req: Request, query: Record<string, string | number | undefined>): string {
   const params = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
   return `${req.protocol}://${req.host}${req.baseUrl}${req.path}?${params.join('&')}`;
+}
+
+/** An HTTP header's value as the CloudEvents HTTP binding writes it (percent-encoded where needed). */
+function headerValue(name: string, value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new AppError('validation_failed', 'invalid header', [{ path: `header.${name}`, message: 'not valid percent-encoding' }]);
+  }
+}
+
+/**
+ * The body of POST /activities as one event or an array of events, in any of the CloudEvents HTTP
+ * binding's modes: binary (a `ce-specversion` header: attributes in `ce-*` headers, the body is
+ * `data`), structured (`application/cloudevents+json`: one event), batch
+ * (`application/cloudevents-batch+json`: an array), or plain JSON (one event or an array).
+ */
+function ingestBody(req: Request): unknown {
+  if (req.headers['ce-specversion'] !== undefined) {
+    const attributes: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name.startsWith('ce-') && typeof value === 'string') attributes[name.slice(3)] = headerValue(name, value);
+    }
+    return fromBinaryMode(attributes, req.headers['content-type'], req.body);
+  }
+  if (req.is('application/cloudevents-batch+json') && !Array.isArray(req.body)) {
+    throw new AppError('validation_failed', 'invalid body', [{ path: 'body', message: 'a CloudEvents batch is a JSON array of events' }]);
+  }
+  if (req.is('application/cloudevents+json') && Array.isArray(req.body)) {
+    throw new AppError('validation_failed', 'invalid body', [{ path: 'body', message: 'structured mode carries one event; send a batch as application/cloudevents-batch+json' }]);
+  }
+  return req.body;
 }
 
 /** Activity reads (self or admin) and ingestion (scope activity:write). */
@@ -33,35 +61,32 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
     return id;
   };
 
-  // Schemas are built once: zod compiles a schema on its first parse.
-  const NoQuery = z.strictObject({});
-  const PageQuery = z.strictObject({ limit: intString(100).optional(), cursor: z.string().max(400).optional(), workspaceId: intString(999_999_999).optional() });
-  router.get('/users/:id/activities', async (req, res) => {
+  const { activities, activityCount, activeWorkspaces, publishActivities } = ApiRoutes;
+  route(router, activities, async (req, res) => {
     const id = userId(req);
-    const q = parseInput(PageQuery, req.query, 'query');
+    const q = parseInput(activities.query, req.query, 'query');
     const page = await reads.page(id, q.limit ?? 20, q.cursor, q.workspaceId);
     const next = page.nextCursor ? absolute(req, { limit: q.limit, cursor: page.nextCursor, workspaceId: q.workspaceId }) : null;
     // The stored activities go out as they are.
     sendJson(res, activityPageJson(page.results, next));
   });
 
-  router.get('/users/:id/activity-count', async (req, res) => {
+  route(router, activityCount, async (req, res) => {
     const id = userId(req);
-    parseInput(NoQuery, req.query, 'query');
+    parseInput(activityCount.query, req.query, 'query');
     sendJson(res, JSON.stringify({ userId: id, count: await reads.count(id) } satisfies ActivityCount));
   });
 
-  const ActiveQuery = z.strictObject({ days: intString(options.maxActiveDays).optional() });
-  router.get('/users/:id/active-workspaces', async (req, res) => {
+  route(router, activeWorkspaces, async (req, res) => {
     const id = userId(req);
-    const q = parseInput(ActiveQuery, req.query, 'query');
+    const q = parseInput(activeWorkspaces.query, req.query, 'query');
     sendJson(res, JSON.stringify(await reads.activeWorkspaces(id, q.days ?? 30) satisfies ActiveWorkspace[]));
   });
 
-  router.post('/activities', async (req, res) => {
+  route(router, publishActivities, async (req, res) => {
     assertScope(principalOf(req), 'activity:write');
-    parseInput(NoQuery, req.query, 'query');
-    const parsed = parseActivityBatch(req.body);
+    parseInput(publishActivities.query, req.query, 'query');
+    const parsed = parseActivityBatch(ingestBody(req));
     if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
     const ids = await publisher.publish(parsed.events);
     res.status(202).json({ accepted: ids.length, ids });

@@ -1,10 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError, IdParam, decodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import { ApiRoutes, AppError, IdParam, decodeStreamCursor, pathParams, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
 import type { Hub } from './hub.js';
 
-export const STREAM_PATH = /^\/api\/v1\/users\/([^/]+)\/activity-stream\/?$/;
-export const STREAM_SUBPROTOCOL = 'activity-stream.v1';
 
 export interface HandshakeOptions {
   allowedOrigins: string[];
@@ -42,8 +40,8 @@ function originAllowed(origin: string, host: string | undefined, allowed: string
 export async function authoriseStream(req: IncomingMessage & { originalUrl?: string }, verifier: TokenVerifier, hub: Hub, options: HandshakeOptions, lastEventId?: string): Promise<Authorised> {
   // Inside an Express router `url` is relative to the mount point; `originalUrl` is the full path.
   const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://gateway');
-  const match = STREAM_PATH.exec(url.pathname);
-  if (!match) throw new AppError('not_found', 'no such route');
+  const params = pathParams(ApiRoutes.activityStream, url.pathname);
+  if (!params) throw new AppError('not_found', 'no such route');
   const origin = req.headers.origin;
   if (origin && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
     throw new AppError('forbidden', 'origin not allowed');
@@ -56,7 +54,7 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   const token = findToken(req, url);
   if (!token) throw new AppError('unauthorized', 'a bearer token is required');
   const principal = await verifier.verify(token);
-  const parsedId = IdParam.safeParse(decodeURIComponent(match[1]!));
+  const parsedId = IdParam.safeParse(params.id);
   if (!parsedId.success) throw new AppError('validation_failed', 'invalid path', [{ path: 'path.id', message: 'must be a positive integer' }]);
   assertSelfOrAdmin(principal, parsedId.data);
   const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;

@@ -35,7 +35,14 @@ export function mapMongoError(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/**
+ * A unique-index violation as MongoDB reports it (code 11000), or as a MongoDB-wire server on SQL
+ * reports it for an update: FerretDB v1 answers a findAndModify that breaks a unique index with a
+ * generic error whose message carries the SQL constraint failure and the index name.
+ */
+const SQL_UNIQUE_VIOLATION = /UNIQUE constraint failed|violates unique constraint/;
+
 /** True for a unique-index violation. */
 export function isDuplicateKey(err: unknown): err is MongoServerError {
-  return err instanceof MongoServerError && err.code === 11000;
+  return err instanceof MongoServerError && (err.code === 11000 || SQL_UNIQUE_VIOLATION.test(err.message));
 }

@@ -1,12 +1,14 @@
 import { Router } from 'express';
-import { buildOpenApi } from './openapi.js';
+import { ApiRoutes, buildOpenApi } from '@suite/contracts';
+import { parseInput, route, sendJson } from '@suite/server-kit';
 
-/** Serves the generated OpenAPI document (public, like health endpoints). */
+/** Serves the OpenAPI document of the whole suite (public, like health endpoints); the edge sends it here. */
 export function openApiRouter(): Router {
   const router = Router();
-  const document = buildOpenApi();
-  router.get('/openapi.json', (_req, res) => {
-    res.json(document);
+  const document = JSON.stringify(buildOpenApi());
+  route(router, ApiRoutes.openApi, (req, res) => {
+    parseInput(ApiRoutes.openApi.query, req.query, 'query');
+    sendJson(res, document);
   });
   return router;
 }

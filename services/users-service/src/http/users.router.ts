@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import {
   AdminReplaceUserBody,
+  ApiRoutes,
   CreateUserBody,
   IdParam,
   PageQuery,
@@ -9,7 +10,7 @@ import {
   SelfReplaceUserBody,
 } from '@suite/contracts';
 import { assertAdmin, assertSelfOrAdmin, assertUser, authenticate, isAdmin, principalOf, type TokenVerifier } from '@suite/auth';
-import { parseInput } from '@suite/server-kit';
+import { parseInput, route } from '@suite/server-kit';
 import { z } from 'zod';
 import type { UsersUseCases } from '../domain/users.use-cases.js';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
@@ -26,31 +27,31 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
   const router = Router();
   router.use('/users', authenticate(verifier));
 
-  router.get('/users', async (req, res) => {
+  route(router, ApiRoutes.listUsers, async (req, res) => {
     assertUser(principalOf(req));
     await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => users.list(page, pageSize));
   });
 
-  router.get('/users/search', async (req, res) => {
+  route(router, ApiRoutes.searchUsers, async (req, res) => {
     assertUser(principalOf(req));
     const query = parseInput(SearchQuery, req.query, 'query');
     await answerPage(req, res, query, (page, pageSize) => users.search(query.q, page, pageSize));
   });
 
-  router.post('/users', async (req, res) => {
+  route(router, ApiRoutes.createUser, async (req, res) => {
     assertAdmin(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
     const body = parseInput(CreateUserBody, req.body, 'body');
     res.status(201).location(`${req.baseUrl}/users`).json(await users.create(body));
   });
 
-  router.get('/users/:id', async (req, res) => {
+  route(router, ApiRoutes.getUser, async (req, res) => {
     assertUser(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
     res.json(await users.get(userId(req)));
   });
 
-  router.put('/users/:id', async (req, res) => {
+  route(router, ApiRoutes.replaceUser, async (req, res) => {
     const caller = principalOf(req);
     const id = userId(req);
     assertSelfOrAdmin(caller, id);
@@ -59,7 +60,7 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     res.json(await users.replace(caller, id, body));
   });
 
-  router.patch('/users/:id', async (req, res) => {
+  route(router, ApiRoutes.patchUser, async (req, res) => {
     const caller = principalOf(req);
     const id = userId(req);
     assertSelfOrAdmin(caller, id);
@@ -68,14 +69,14 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     res.json(await users.patch(caller, id, body));
   });
 
-  router.delete('/users/:id', async (req, res) => {
+  route(router, ApiRoutes.deleteUser, async (req, res) => {
     assertAdmin(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
     await users.remove(userId(req));
     res.status(204).end();
   });
 
-  router.get('/users/:id/workspaces', async (req, res) => {
+  route(router, ApiRoutes.userWorkspaces, async (req, res) => {
     const id = userId(req);
     assertSelfOrAdmin(principalOf(req), id);
     parseInput(NoQuery, req.query, 'query');

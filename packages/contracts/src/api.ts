@@ -1,0 +1,279 @@
+import { z } from 'zod';
+import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityCount, ActivityData, ActivityEvent, ActivityIngestAccepted, ActivityLimits, ActivityPage, ActivityPageQuery } from './activity.js';
+import { ErrorBody, type ErrorCode } from './errors.js';
+import { IdParam, queryIntegerBounds } from './params.js';
+import { STREAM_SUBPROTOCOL, StreamMessage } from './stream.js';
+import {
+  AdminReplaceUserBody,
+  CreateUserBody,
+  EffectiveWorkspace,
+  Group,
+  GroupBody,
+  GroupMemberBody,
+  PageQuery,
+  PatchUserBody,
+  Permission,
+  PermissionBody,
+  SearchQuery,
+  User,
+  UserProfile,
+  Workspace,
+  WorkspaceBody,
+  paginated,
+} from './users.js';
+
+/** Every public route lives under this prefix on the one origin. */
+export const API_PREFIX = '/api/v1';
+
+export type ApiService = 'users' | 'activity' | 'gateway';
+export type ApiMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** Who may call a route. */
+export type ApiAccess = 'anyone' | 'any user' | 'the user or an admin' | 'admin' | 'scope activity:write';
+
+export interface ApiRoute {
+  readonly service: ApiService;
+  readonly method: ApiMethod;
+  /** OpenAPI path template below `API_PREFIX`, e.g. `/users/{id}`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly access: ApiAccess;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  /** The success status and its body (`null`: no body). */
+  readonly ok: readonly [number, z.ZodType | null];
+  /** Error statuses beyond the ones every route of its kind can answer. */
+  readonly errors?: readonly number[];
+}
+
+const NoQuery = z.strictObject({});
+const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) });
+const OpenApiDocument = z.record(z.string(), z.unknown());
+
+/** A stream cursor: where a client resumes (`ready` and `activity` messages carry it). */
+export const StreamQuery = z.strictObject({
+  cursor: z.string().max(64).optional(),
+  access_token: z.string().max(8192).optional(),
+});
+
+/**
+ * The one route table: the services register exactly these (`expressPath`), the edge routes by
+ * them (`serviceFor`), `stream-client` builds its URL from them, and the OpenAPI document is
+ * generated from them (`buildOpenApi`).
+ */
+export const ApiRoutes = {
+  openApi: { service: 'users', method: 'get', path: '/openapi.json', summary: 'This API description (OpenAPI 3.1)', access: 'anyone', query: NoQuery, ok: [200, OpenApiDocument] },
+
+  listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users', access: 'any user', query: PageQuery, ok: [200, paginated(User)], errors: [404] },
+  createUser: { service: 'users', method: 'post', path: '/users', summary: 'Create a user', access: 'admin', query: NoQuery, body: CreateUserBody, ok: [201, UserProfile], errors: [409] },
+  searchUsers: { service: 'users', method: 'get', path: '/users/search', summary: 'Search users (exact, then prefix, then substring)', access: 'any user', query: SearchQuery, ok: [200, paginated(User)], errors: [404] },
+  getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', query: NoQuery, ok: [200, UserProfile] },
+  replaceUser: { service: 'users', method: 'put', path: '/users/{id}', summary: 'Replace the writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: AdminReplaceUserBody, ok: [200, UserProfile], errors: [409] },
+  patchUser: { service: 'users', method: 'patch', path: '/users/{id}', summary: 'Update some writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: PatchUserBody, ok: [200, UserProfile], errors: [409] },
+  deleteUser: { service: 'users', method: 'delete', path: '/users/{id}', summary: 'Delete a user', access: 'admin', query: NoQuery, ok: [204, null] },
+  userWorkspaces: { service: 'users', method: 'get', path: '/users/{id}/workspaces', summary: "A user's effective workspaces", access: 'the user or an admin', query: NoQuery, ok: [200, results(EffectiveWorkspace)] },
+
+  createWorkspace: { service: 'users', method: 'post', path: '/workspaces', summary: 'Create a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [201, Workspace] },
+  listWorkspaces: { service: 'users', method: 'get', path: '/workspaces', summary: 'List workspaces', access: 'admin', query: PageQuery, ok: [200, paginated(Workspace)], errors: [404] },
+  getWorkspace: { service: 'users', method: 'get', path: '/workspaces/{id}', summary: 'Get a workspace', access: 'admin', query: NoQuery, ok: [200, Workspace] },
+  renameWorkspace: { service: 'users', method: 'patch', path: '/workspaces/{id}', summary: 'Rename a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [200, Workspace] },
+  deleteWorkspace: { service: 'users', method: 'delete', path: '/workspaces/{id}', summary: 'Delete a workspace', access: 'admin', query: NoQuery, ok: [204, null] },
+  grant: { service: 'users', method: 'post', path: '/workspaces/{id}/permissions', summary: 'Grant a role to a user or a group', access: 'admin', query: NoQuery, body: PermissionBody, ok: [201, Permission] },
+  listPermissions: { service: 'users', method: 'get', path: '/workspaces/{id}/permissions', summary: "A workspace's permissions", access: 'admin', query: NoQuery, ok: [200, results(Permission)] },
+  revoke: { service: 'users', method: 'delete', path: '/workspaces/{id}/permissions/{permissionId}', summary: 'Revoke a permission', access: 'admin', query: NoQuery, ok: [204, null] },
+
+  createGroup: { service: 'users', method: 'post', path: '/groups', summary: 'Create a group', access: 'admin', query: NoQuery, body: GroupBody, ok: [201, Group], errors: [409] },
+  listGroups: { service: 'users', method: 'get', path: '/groups', summary: 'List groups', access: 'admin', query: PageQuery, ok: [200, paginated(Group)], errors: [404] },
+  getGroup: { service: 'users', method: 'get', path: '/groups/{id}', summary: 'Get a group', access: 'admin', query: NoQuery, ok: [200, Group] },
+  deleteGroup: { service: 'users', method: 'delete', path: '/groups/{id}', summary: 'Delete a group', access: 'admin', query: NoQuery, ok: [204, null] },
+  addMember: { service: 'users', method: 'post', path: '/groups/{id}/members', summary: 'Add a member', access: 'admin', query: NoQuery, body: GroupMemberBody, ok: [201, Group] },
+  removeMember: { service: 'users', method: 'delete', path: '/groups/{id}/members/{userId}', summary: 'Remove a member', access: 'admin', query: NoQuery, ok: [204, null] },
+
+  activities: { service: 'activity', method: 'get', path: '/users/{id}/activities', summary: "A user's activities, newest first by event time (cursor-paged)", access: 'the user or an admin', query: ActivityPageQuery, ok: [200, ActivityPage] },
+  activityCount: { service: 'activity', method: 'get', path: '/users/{id}/activity-count', summary: "The exact number of a user's activities", access: 'the user or an admin', query: NoQuery, ok: [200, ActivityCount] },
+  activeWorkspaces: { service: 'activity', method: 'get', path: '/users/{id}/active-workspaces', summary: 'Workspaces the user was active in within `days` (default 30) and can still reach, most recent first', access: 'the user or an admin', query: ActiveWorkspacesQuery, ok: [200, z.array(ActiveWorkspace)] },
+  publishActivities: {
+    service: 'activity',
+    method: 'post',
+    path: '/activities',
+    summary: 'Publish activity events (CloudEvents: JSON, structured, batch or binary mode)',
+    access: 'scope activity:write',
+    query: NoQuery,
+    body: z.union([ActivityEvent, z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems)]),
+    ok: [202, ActivityIngestAccepted],
+    errors: [413, 415],
+  },
+
+  activityStream: { service: 'gateway', method: 'get', path: '/users/{id}/activity-stream', summary: "A user's live activities with resume: WebSocket (Upgrade) or Server-Sent Events (Accept: text/event-stream)", access: 'the user or an admin', query: StreamQuery, ok: [200, null], errors: [429] },
+} as const satisfies Record<string, ApiRoute>;
+
+export type ApiRouteName = keyof typeof ApiRoutes;
+
+/** The routes one service registers. */
+export function routesOf(service: ApiService): ApiRoute[] {
+  return Object.values(ApiRoutes as Record<string, ApiRoute>).filter((r) => r.service === service);
+}
+
+/** The route's path as Express writes it (`/users/:id`), below `API_PREFIX`. */
+export function expressPath(route: ApiRoute): string {
+  return route.path.replace(/\{(\w+)\}/g, ':$1');
+}
+
+/** The route's concrete path with its parameters filled in, `API_PREFIX` included. */
+export function apiPath(route: ApiRoute, params: Record<string, string | number>): string {
+  return API_PREFIX + route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(params[name])));
+}
+
+/** Whether a request path (no query string) is `template`'s path; a trailing slash is tolerated. */
+function matches(template: string, pathname: string): boolean {
+  const want = (API_PREFIX + template).split('/');
+  const got = pathname.replace(/(.)\/$/, '$1').split('/');
+  return want.length === got.length && want.every((part, i) => (part.startsWith('{') ? got[i] !== '' : part === got[i]));
+}
+
+/** The routes whose path is `pathname` (every method), most literal first. */
+export function routesAt(pathname: string, routes: readonly ApiRoute[] = Object.values(ApiRoutes)): ApiRoute[] {
+  return routes.filter((r) => matches(r.path, pathname)).sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+}
+
+/** Which service answers a public path, or undefined when no route has it. */
+export function serviceFor(pathname: string): ApiService | undefined {
+  return routesAt(pathname)[0]?.service;
+}
+
+const ERROR_DESCRIPTIONS: Record<number, [ErrorCode, string]> = {
+  400: ['validation_failed', 'Invalid path, query, header or body (`details` names each field), or a malformed request'],
+  401: ['unauthorized', 'No valid bearer token'],
+  403: ['forbidden', 'The token does not allow this'],
+  404: ['not_found', 'No such resource, or a page past the end'],
+  405: ['method_not_allowed', 'The path exists but not with this method (`Allow` lists the methods)'],
+  409: ['conflict', 'Would break a uniqueness rule (`details` names the field)'],
+  413: ['payload_too_large', 'The body or an event is larger than its limit'],
+  415: ['unsupported_media_type', 'The body is not in a content type this route takes'],
+  429: ['rate_limited', 'Too many requests or streams (`Retry-After` says when to retry)'],
+  503: ['unavailable', 'A dependency is down or the data is being rebuilt; retry later'],
+};
+
+/** The error statuses a route can answer: its kind's, then its own. */
+export function errorStatuses(route: ApiRoute): number[] {
+  const statuses = new Set([400, 405, 503]);
+  if (route.access !== 'anyone') statuses.add(401).add(403);
+  if (route.path.includes('{')) statuses.add(404);
+  if (route.body) statuses.add(413).add(415);
+  for (const s of route.errors ?? []) statuses.add(s);
+  if (route.access === 'anyone') statuses.delete(503);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    override(ctx) {
+      // Query integers are validated from their decimal text; describe them as the integers they are.
+      const bounds = queryIntegerBounds.get(ctx.zodSchema);
+      if (!bounds) return;
+      for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[key];
+      Object.assign(ctx.jsonSchema, { type: 'integer', ...bounds });
+    },
+  });
+  return rest; // the document's dialect is 2020-12 already
+}
+
+/** The path parameters of `pathname` if it is `route`'s path (raw, still percent-encoded). */
+export function pathParams(route: ApiRoute, pathname: string): Record<string, string> | undefined {
+  if (!matches(route.path, pathname)) return undefined;
+  const want = (API_PREFIX + route.path).split('/');
+  const got = pathname.split('/');
+  return Object.fromEntries(want.flatMap((part, i) => (part.startsWith('{') ? [[part.slice(1, -1), got[i]!]] : [])));
+}
+
+const PATH_PARAM = jsonSchema(IdParam, 'input');
+
+function parametersOf(route: ApiRoute): Record<string, unknown>[] {
+  const path = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: PATH_PARAM }));
+  const query = Object.entries(route.query?.shape ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: !(schema as z.ZodType).safeParse(undefined).success,
+    schema: jsonSchema(schema as z.ZodType, 'input'),
+    ...(name === 'access_token' ? { description: 'For browsers that cannot set headers; prefer the Authorization header or the bearer.<token> subprotocol. Redacted from logs.' } : {}),
+  }));
+  return [...path, ...query];
+}
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: jsonSchema(schema, 'output') } });
+
+/** Request bodies: JSON for every route with a body; ingestion also takes the CloudEvents HTTP binding's modes. */
+function requestBodyOf(route: ApiRoute): Record<string, unknown> | undefined {
+  if (!route.body) return undefined;
+  const content: Record<string, unknown> = { 'application/json': { schema: jsonSchema(route.body, 'input') } };
+  if (route === ApiRoutes.publishActivities) {
+    content['application/json'] = {
+      schema: { anyOf: [jsonSchema(route.body, 'input'), jsonSchema(ActivityData, 'input')] },
+      description: 'One event or an array of events; or, in binary mode (a `ce-specversion` header is present), the event\'s `data` alone with its attributes in `ce-` headers.',
+    };
+    content['application/cloudevents+json'] = { schema: jsonSchema(ActivityEvent, 'input') };
+    content['application/cloudevents-batch+json'] = { schema: jsonSchema(z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems), 'input') };
+  }
+  return { required: true, content };
+}
+
+function responsesOf(route: ApiRoute): Record<string, unknown> {
+  const [status, schema] = route.ok;
+  const responses: Record<string, unknown> = {};
+  if (route === ApiRoutes.activityStream) {
+    responses['101'] = { description: `WebSocket upgrade (subprotocol \`${STREAM_SUBPROTOCOL}\`, optionally \`bearer.<token>\`); server messages: see the schema`, content: { 'application/json': { schema: jsonSchema(StreamMessage, 'output') } } };
+    responses['200'] = { description: 'Server-Sent Events (`Accept: text/event-stream`); each event\'s `id` is a resume cursor (send it back as `Last-Event-ID`)', content: { 'text/event-stream': { schema: { type: 'string' } } } };
+  } else {
+    responses[String(status)] = schema ? { description: 'OK', content: json(schema) } : { description: 'No content' };
+  }
+  for (const s of errorStatuses(route)) responses[String(s)] = { $ref: `#/components/responses/E${s}` };
+  return responses;
+}
+
+/** The OpenAPI 3.1 document of the whole public API, generated from the route table and the contracts. */
+export function buildOpenApi(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [name, route] of Object.entries(ApiRoutes as Record<string, ApiRoute>)) {
+    const requestBody = requestBodyOf(route);
+    const binaryHeaders =
+      route === ApiRoutes.publishActivities
+        ? ['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => ({ name: `ce-${a}`, in: 'header', required: false, schema: { type: 'string' }, description: 'Binary content mode: the CloudEvents attribute of the same name' }))
+        : [];
+    (paths[route.path] ??= {})[route.method] = {
+      operationId: name,
+      summary: route.summary,
+      description: `Served by the ${route.service === 'gateway' ? 'stream-gateway' : `${route.service}-service`}. Who may call: ${route.access}. Unknown query parameters and body fields are rejected with 400.`,
+      ...(route.access === 'anyone' ? { security: [] } : route === ApiRoutes.activityStream ? { security: [{ bearer: [] }, { accessToken: [] }] } : {}),
+      parameters: [...parametersOf(route), ...binaryHeaders],
+      ...(requestBody ? { requestBody } : {}),
+      responses: responsesOf(route),
+    };
+  }
+  const errorResponses = Object.fromEntries(
+    Object.entries(ERROR_DESCRIPTIONS).map(([status, [code, description]]) => [
+      `E${status}`,
+      {
+        description: `${description} (error code \`${status === '400' ? 'validation_failed` or `bad_request' : code}\`)`,
+        ...(status === '405' ? { headers: { Allow: { schema: { type: 'string' } } } } : {}),
+        ...(status === '429' ? { headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } } } : {}),
+        content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } },
+      },
+    ]),
+  );
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Activity suite', version: '1.0.0', description: 'Users, workspaces and access (users-service), activity reads and ingestion (activity-service), live activity streams (stream-gateway), on one origin.' },
+    servers: [{ url: API_PREFIX }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        accessToken: { type: 'apiKey', in: 'query', name: 'access_token', description: 'The stream only, for clients that cannot send headers' },
+      },
+      responses: errorResponses,
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** Positive integer id as it appears in a path or query string. */
+export const IdParam = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number);
+
+/** The inclusive bounds of each query-string integer, so the API description states them as the validator applies them. */
+export const queryIntegerBounds = z.registry<{ minimum: number; maximum: number }>();
+
+/**
+ * A positive decimal integer of at most `max` in a query string. The validator reads a string; the
+ * API description shows it as `{type: integer, minimum: 1, maximum: max}`, which is what it accepts.
+ */
+export function queryInteger(max: number) {
+  const schema = z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .transform(Number)
+    .refine((n) => n <= max, { message: `must be at most ${max}` });
+  queryIntegerBounds.add(schema, { minimum: 1, maximum: max });
+  return schema;
+}
