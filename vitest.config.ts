@@ -34,6 +34,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/local/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
       },
@@ -41,7 +42,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts'],
+          include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts', 'scripts/**/*.int.test.ts'],
           environment: 'node',
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,

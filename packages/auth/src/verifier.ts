@@ -1,4 +1,4 @@
-import { AppError } from '@suite/contracts';
+import { AppError, ID_PATTERN } from '@suite/contracts';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -15,7 +15,6 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
-const USER_ID = /^[1-9][0-9]{0,15}$/;
 
 function stringList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
@@ -26,7 +25,7 @@ function stringList(value: unknown): string[] {
 function toPrincipal(payload: JWTPayload): Principal {
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub.length === 0) throw new AppError('unauthorized', 'token has no subject');
-  const isUser = USER_ID.test(sub);
+  const isUser = ID_PATTERN.test(sub);
   return {
     kind: isUser ? 'user' : 'service',
     sub,

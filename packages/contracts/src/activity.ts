@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cloudEvent } from './cloudevents.js';
 import { toErrorDetails } from './errors.js';
 import { queryInteger } from './params.js';
+import { FEED_CURSOR } from './projection-layout.js';
 
 /** Size limits for activity events (bytes of UTF-8 JSON). */
 export const ActivityLimits = {
@@ -123,7 +124,7 @@ export function activityPageJson(results: Uint8Array, next: string | null): Buff
 
 export const ActivityPageQuery = z.strictObject({
   limit: queryInteger(ActivityLimits.pageMaxItems).optional(),
-  cursor: z.string().max(400).optional(),
+  cursor: z.string().regex(FEED_CURSOR, 'not a cursor this API issued').optional(),
   workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
 });
 

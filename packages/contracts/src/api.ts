@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityCount, ActivityData, ActivityEvent, ActivityIngestAccepted, ActivityLimits, ActivityPage, ActivityPageQuery } from './activity.js';
+import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityCount, ActivityEvent, ActivityIngestAccepted, ActivityLimits, ActivityPage, ActivityPageQuery } from './activity.js';
 import { ErrorBody, type ErrorCode } from './errors.js';
 import { IdParam, queryIntegerBounds } from './params.js';
+import { STREAM_CURSOR } from './projection-layout.js';
 import { STREAM_SUBPROTOCOL, StreamMessage } from './stream.js';
 import {
   AdminReplaceUserBody,
@@ -51,7 +52,7 @@ const OpenApiDocument = z.record(z.string(), z.unknown());
 
 /** A stream cursor: where a client resumes (`ready` and `activity` messages carry it). */
 export const StreamQuery = z.strictObject({
-  cursor: z.string().max(64).optional(),
+  cursor: z.string().regex(STREAM_CURSOR, 'not a cursor this API issued').optional(),
   access_token: z.string().max(8192).optional(),
 });
 
@@ -77,7 +78,7 @@ export const ApiRoutes = {
   getWorkspace: { service: 'users', method: 'get', path: '/workspaces/{id}', summary: 'Get a workspace', access: 'admin', query: NoQuery, ok: [200, Workspace] },
   renameWorkspace: { service: 'users', method: 'patch', path: '/workspaces/{id}', summary: 'Rename a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [200, Workspace] },
   deleteWorkspace: { service: 'users', method: 'delete', path: '/workspaces/{id}', summary: 'Delete a workspace', access: 'admin', query: NoQuery, ok: [204, null] },
-  grant: { service: 'users', method: 'post', path: '/workspaces/{id}/permissions', summary: 'Grant a role to a user or a group', access: 'admin', query: NoQuery, body: PermissionBody, ok: [201, Permission] },
+  grant: { service: 'users', method: 'post', path: '/workspaces/{id}/permissions', summary: 'Grant a role to a user or a group', access: 'admin', query: NoQuery, body: PermissionBody, ok: [201, Permission], errors: [409] },
   listPermissions: { service: 'users', method: 'get', path: '/workspaces/{id}/permissions', summary: "A workspace's permissions", access: 'admin', query: NoQuery, ok: [200, results(Permission)] },
   revoke: { service: 'users', method: 'delete', path: '/workspaces/{id}/permissions/{permissionId}', summary: 'Revoke a permission', access: 'admin', query: NoQuery, ok: [204, null] },
 
@@ -85,7 +86,7 @@ export const ApiRoutes = {
   listGroups: { service: 'users', method: 'get', path: '/groups', summary: 'List groups', access: 'admin', query: PageQuery, ok: [200, paginated(Group)], errors: [404] },
   getGroup: { service: 'users', method: 'get', path: '/groups/{id}', summary: 'Get a group', access: 'admin', query: NoQuery, ok: [200, Group] },
   deleteGroup: { service: 'users', method: 'delete', path: '/groups/{id}', summary: 'Delete a group', access: 'admin', query: NoQuery, ok: [204, null] },
-  addMember: { service: 'users', method: 'post', path: '/groups/{id}/members', summary: 'Add a member', access: 'admin', query: NoQuery, body: GroupMemberBody, ok: [201, Group] },
+  addMember: { service: 'users', method: 'post', path: '/groups/{id}/members', summary: 'Add a member', access: 'admin', query: NoQuery, body: GroupMemberBody, ok: [201, Group], errors: [409] },
   removeMember: { service: 'users', method: 'delete', path: '/groups/{id}/members/{userId}', summary: 'Remove a member', access: 'admin', query: NoQuery, ok: [204, null] },
 
   activities: { service: 'activity', method: 'get', path: '/users/{id}/activities', summary: "A user's activities, newest first by event time (cursor-paged)", access: 'the user or an admin', query: ActivityPageQuery, ok: [200, ActivityPage] },
@@ -130,9 +131,24 @@ function matches(template: string, pathname: string): boolean {
   return want.length === got.length && want.every((part, i) => (part.startsWith('{') ? got[i] !== '' : part === got[i]));
 }
 
-/** The routes whose path is `pathname` (every method), most literal first. */
+/** How many parameters a path template has: fewer is more literal. */
+const parameterCount = (path: string) => path.split('{').length - 1;
+
+/**
+ * The routes (every method) of the path template that answers `pathname`: when templates overlap
+ * (`/users/search` and `/users/{id}`), the most literal one owns the path.
+ */
 export function routesAt(pathname: string, routes: readonly ApiRoute[] = Object.values(ApiRoutes)): ApiRoute[] {
-  return routes.filter((r) => matches(r.path, pathname)).sort((a, b) => a.path.split('{').length - b.path.split('{').length);
+  const matching = routes.filter((r) => matches(r.path, pathname));
+  const fewest = Math.min(...matching.map((r) => parameterCount(r.path)));
+  const owner = matching.find((r) => parameterCount(r.path) === fewest)?.path;
+  return matching.filter((r) => r.path === owner);
+}
+
+/** The full paths of more literal routes that `route`'s template would also match (`/users/search` for `/users/{id}`). */
+export function shadowedPaths(route: ApiRoute): string[] {
+  const others = Object.values(ApiRoutes as Record<string, ApiRoute>).filter((r) => r.path !== route.path && parameterCount(r.path) < parameterCount(route.path));
+  return [...new Set(others.filter((r) => matches(route.path, API_PREFIX + r.path)).map((r) => API_PREFIX + r.path))];
 }
 
 /** Which service answers a public path, or undefined when no route has it. */
@@ -146,7 +162,7 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode, string]> = {
   403: ['forbidden', 'The token does not allow this'],
   404: ['not_found', 'No such resource, or a page past the end'],
   405: ['method_not_allowed', 'The path exists but not with this method (`Allow` lists the methods)'],
-  409: ['conflict', 'Would break a uniqueness rule (`details` names the field)'],
+  409: ['conflict', 'Would break a uniqueness rule, or names a user or group that does not exist (`details` names the field)'],
   413: ['payload_too_large', 'The body or an event is larger than its limit'],
   415: ['unsupported_media_type', 'The body is not in a content type this route takes'],
   429: ['rate_limited', 'Too many requests or streams (`Retry-After` says when to retry)'],
@@ -209,9 +225,12 @@ function requestBodyOf(route: ApiRoute): Record<string, unknown> | undefined {
   if (!route.body) return undefined;
   const content: Record<string, unknown> = { 'application/json': { schema: jsonSchema(route.body, 'input') } };
   if (route === ApiRoutes.publishActivities) {
+    // Binary mode is described, not declared: its body schema depends on a header (`ce-specversion`),
+    // which OpenAPI cannot state, and declaring both would call requests valid that are not.
     content['application/json'] = {
-      schema: { anyOf: [jsonSchema(route.body, 'input'), jsonSchema(ActivityData, 'input')] },
-      description: 'One event or an array of events; or, in binary mode (a `ce-specversion` header is present), the event\'s `data` alone with its attributes in `ce-` headers.',
+      schema: jsonSchema(route.body, 'input'),
+      description:
+        'One event or an array of events. Binary content mode is accepted too: with a `ce-specversion` header, the body is the event\'s `data` alone (`application/json`) and the other attributes are `ce-<name>` headers (CloudEvents HTTP binding).',
     };
     content['application/cloudevents+json'] = { schema: jsonSchema(ActivityEvent, 'input') };
     content['application/cloudevents-batch+json'] = { schema: jsonSchema(z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems), 'input') };
@@ -237,16 +256,12 @@ export function buildOpenApi(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [name, route] of Object.entries(ApiRoutes as Record<string, ApiRoute>)) {
     const requestBody = requestBodyOf(route);
-    const binaryHeaders =
-      route === ApiRoutes.publishActivities
-        ? ['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => ({ name: `ce-${a}`, in: 'header', required: false, schema: { type: 'string' }, description: 'Binary content mode: the CloudEvents attribute of the same name' }))
-        : [];
     (paths[route.path] ??= {})[route.method] = {
       operationId: name,
       summary: route.summary,
       description: `Served by the ${route.service === 'gateway' ? 'stream-gateway' : `${route.service}-service`}. Who may call: ${route.access}. Unknown query parameters and body fields are rejected with 400.`,
       ...(route.access === 'anyone' ? { security: [] } : route === ApiRoutes.activityStream ? { security: [{ bearer: [] }, { accessToken: [] }] } : {}),
-      parameters: [...parametersOf(route), ...binaryHeaders],
+      parameters: parametersOf(route),
       ...(requestBody ? { requestBody } : {}),
       responses: responsesOf(route),
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -86,7 +86,17 @@ describe('projection layout', () => {
   it('stream cursors round-trip; a feed cursor of an earlier layout is stale; anything else is not ours', () => {
     expect(decodeStreamCursor(encodeStreamCursor('mfx2k9a01', 42))).toEqual({ epoch: 'mfx2k9a01', position: 42 });
     expect(decodeStreamCursor(encodeFeedCursor(feedMember(Date.UTC(2026, 0, 1), 'evt-1')))).toBe('stale');
-    for (const bad of ['', 'e1.0', 'e1.-1', 'E1.1', 'e1.01', 'e1.1.2', 'e1', `e1.${'9'.repeat(16)}`, `${'a'.repeat(17)}.1`, 'not a cursor!']) expect(decodeStreamCursor(bad), bad).toBeUndefined();
+    for (const bad of ['', 'e1.0', 'e1.-1', 'E1.1', 'e1.01', 'e1.1.2', `e1.${'9'.repeat(16)}`, `${'a'.repeat(17)}.1`, 'not a cursor!', 'x']) expect(decodeStreamCursor(bad), bad).toBeUndefined();
+    // Base64url text could be a feed cursor of layout 2: answered with a reset, never refused.
+    expect(decodeStreamCursor('e1')).toBe('stale');
+  });
+
+  it('accepts every cursor its documented pattern matches and nothing else', () => {
+    const samples = ['', 'x', 'e1', 'e1.1', 'E1.1', 'mfx2k9a01.42', 'a b', 'abc=', '-_', `${'a'.repeat(400)}`, `${'a'.repeat(401)}`, `${'a'.repeat(16)}.999999999999999`, 'a.1000000000000000'];
+    for (const text of samples) {
+      expect(decodeStreamCursor(text) !== undefined, text).toBe(STREAM_CURSOR.test(text));
+      expect(decodeFeedCursor(text) !== undefined, text).toBe(FEED_CURSOR.test(text));
+    }
   });
 
   it('generations are short, distinct and valid in a cursor', () => {

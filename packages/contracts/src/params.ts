@@ -1,7 +1,13 @@
 import { z } from 'zod';
 
+/**
+ * A positive integer id as text: at most 15 digits, so every id is exact as a JavaScript number
+ * (2^53 has 16 digits) and the API description's pattern is exactly what is accepted.
+ */
+export const ID_PATTERN = /^[1-9][0-9]{0,14}$/;
+
 /** Positive integer id as it appears in a path or query string. */
-export const IdParam = z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number);
+export const IdParam = z.string().regex(ID_PATTERN, 'must be a positive integer of at most 15 digits').transform(Number);
 
 /** The inclusive bounds of each query-string integer, so the API description states them as the validator applies them. */
 export const queryIntegerBounds = z.registry<{ minimum: number; maximum: number }>();

@@ -108,7 +108,7 @@ export function encodeStreamCursor(epoch: string, position: number): string {
 /**
  * Decodes a stream cursor. `stale` is a cursor an earlier layout issued (a base64url feed member):
  * well-formed, but from a history that no longer exists, so the client gets a reset. Undefined
- * for anything this API never issued.
+ * for anything that does not match `STREAM_CURSOR`.
  */
 export function decodeStreamCursor(cursor: string): StreamPosition | 'stale' | undefined {
   return parseStreamPosition(cursor) ?? (decodeFeedCursor(cursor) === undefined ? undefined : 'stale');
@@ -150,9 +150,17 @@ export function encodeFeedCursor(member: string): string {
   return Buffer.from(member, 'utf8').toString('base64url');
 }
 
-/** Decodes a feed page cursor to its member; undefined when it is not one we issued. */
+/**
+ * What a feed page cursor may be: base64url of at least one byte. The API description states this
+ * pattern, and every text it matches is accepted: a cursor is a position in the caller's own feed,
+ * so one the API did not issue only starts the page somewhere else in it.
+ */
+export const FEED_CURSOR = /^[A-Za-z0-9_-]{2,400}$/;
+
+/** Decodes a feed page cursor to the position it names; undefined when it is not base64url. */
 export function decodeFeedCursor(cursor: string): string | undefined {
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
-  const member = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^\d{15}:.{1,128}$/.test(member) ? member : undefined;
+  return FEED_CURSOR.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 }
+
+/** What a stream cursor may be: `<epoch>.<position>`, or a feed cursor of layout 2 (answered with a reset). */
+export const STREAM_CURSOR = new RegExp(`^(?:${STREAM_POSITION.source.slice(1, -1)}|${FEED_CURSOR.source.slice(1, -1)})$`);

@@ -14,7 +14,12 @@ const Username = z
   .min(3)
   .max(UserLimits.usernameMax)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _.- only');
-const Email = z.email().max(UserLimits.emailMax);
+/** RFC 5321's lengths, which `format: email` checkers apply and zod's pattern does not: local part 64, domain labels 63. */
+function emailLengthsValid(email: string): boolean {
+  const at = email.lastIndexOf('@');
+  return at <= 64 && email.slice(at + 1).split('.').every((label) => label.length <= 63);
+}
+const Email = z.email().max(UserLimits.emailMax).refine(emailLengthsValid, { message: 'the part before @ is at most 64 characters, each domain label at most 63' });
 const Name = z.string().trim().min(1).max(UserLimits.nameMax);
 
 /** A user as lists and search return it. */

@@ -8,7 +8,7 @@ import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
-import { methodNotAllowed } from './routes.js';
+import { methodNotAllowed, optionsFromTable } from './routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -83,6 +83,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     next();
   });
+  app.use('/api/v1', optionsFromTable(options.routes));
   for (const router of options.api) app.use('/api/v1', router);
   app.use('/api/v1', methodNotAllowed(options.routes));
   for (const router of options.root ?? []) app.use(router);

@@ -1,9 +1,16 @@
-import { AppError, expressPath, routesAt, type ApiRoute } from '@suite/contracts';
+import { AppError, expressPath, routesAt, shadowedPaths, type ApiRoute } from '@suite/contracts';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 
-/** Registers `handlers` for a route of the contracts' route table, at its path and method. */
+/**
+ * Registers `handlers` for a route of the contracts' route table, at its path and method. A path
+ * a more literal route owns (`/users/search` for `/users/:id`) is left to it, so a method that
+ * route lacks answers 405 instead of reaching this one.
+ */
 export function route(router: Router, apiRoute: ApiRoute, ...handlers: RequestHandler[]): void {
-  router[apiRoute.method](expressPath(apiRoute), ...handlers);
+  const shadowed = new Set(shadowedPaths(apiRoute));
+  const guard: RequestHandler[] =
+    shadowed.size === 0 ? [] : [(req, _res, next) => (shadowed.has(`${req.baseUrl}${req.path}`.replace(/(.)\/$/, '$1')) ? next('route') : next())];
+  router[apiRoute.method](expressPath(apiRoute), ...guard, ...handlers);
 }
 
 /** The methods a path answers (HEAD with GET), as an `Allow` header lists them. */
@@ -11,6 +18,17 @@ function allowed(routes: ApiRoute[]): string {
   const methods = new Set(routes.map((r) => r.method.toUpperCase()));
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods, 'OPTIONS'].join(', ');
+}
+
+/** OPTIONS on a path of this service's routes: 204 with `Allow` from the route table (Express would list every overlapping route's methods). */
+export function optionsFromTable(routes: ApiRoute[]) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'OPTIONS') return next();
+    const here = routesAt(req.originalUrl.split('?')[0] ?? '/', routes);
+    if (here.length === 0) return next();
+    res.setHeader('allow', allowed(here));
+    res.status(204).end();
+  };
 }
 
 /**

@@ -84,9 +84,9 @@ describe('effective workspaces', () => {
     }, 20_000);
   });
 
-  it('when a permission names a missing user, group or workspace, the answer is 404; a bad body is 400', async () => {
+  it('when a permission names a missing workspace the answer is 404; a missing user or group in the body is 409 naming the field', async () => {
     const ws = await post('/workspaces', { name: 'Lonely' });
-    expect((await call('POST', `${ctx.api}/workspaces/${ws.id}/permissions`, { token: admin, body: { userId: 987654, role: 'viewer' } })).status).toBe(404);
+    expect((await call('POST', `${ctx.api}/workspaces/${ws.id}/permissions`, { token: admin, body: { userId: 987654, role: 'viewer' } })).body).toMatchObject({ error: { code: 'conflict', details: [{ path: 'body.userId' }] } });
     expect((await call('POST', `${ctx.api}/workspaces/987654/permissions`, { token: admin, body: { groupId: 1, role: 'viewer' } })).status).toBe(404);
     expect((await call('POST', `${ctx.api}/workspaces/${ws.id}/permissions`, { token: admin, body: { userId: 1, groupId: 1, role: 'viewer' } })).status).toBe(400);
     expect((await call('POST', `${ctx.api}/workspaces/${ws.id}/permissions`, { token: admin, body: { userId: 1, role: 'owner' } })).status).toBe(400);

@@ -31,6 +31,15 @@ export function accessUseCases(access: AccessRepository, users: UsersRepository,
   async function user(id: number): Promise<void> {
     if (!(await users.findById(id))) throw new AppError('not_found', `user ${id} not found`);
   }
+  /**
+   * A user or group a request body names must exist: 409 (the request conflicts with the current
+   * state) naming the field; 404 is kept for the resource the path names.
+   */
+  async function referenced(subject: { userId: number } | { groupId: number }): Promise<void> {
+    const [field, id] = 'userId' in subject ? (['userId', subject.userId] as const) : (['groupId', subject.groupId] as const);
+    const exists = field === 'userId' ? await users.findById(id) : await access.findGroup(id);
+    if (!exists) throw new AppError('conflict', `no ${field === 'userId' ? 'user' : 'group'} ${id}`, [{ path: `body.${field}`, message: `no ${field === 'userId' ? 'user' : 'group'} ${id}`, code: 'not_found' }]);
+  }
 
   return {
     async createWorkspace(name: string) {
@@ -77,7 +86,8 @@ export function accessUseCases(access: AccessRepository, users: UsersRepository,
       kick();
     },
     async addMember(groupId: number, userId: number) {
-      await user(userId);
+      await group(groupId);
+      await referenced({ userId });
       const result = await access.changeMembership(groupId, userId, 'add', new Date(), [accessEntry([userId])]);
       if (result === 'missing') throw new AppError('not_found', `group ${groupId} not found`);
       kick();
@@ -92,8 +102,7 @@ export function accessUseCases(access: AccessRepository, users: UsersRepository,
 
     async grant(workspaceId: number, subject: { userId: number } | { groupId: number }, role: Role) {
       await workspace(workspaceId);
-      if ('userId' in subject) await user(subject.userId);
-      else await group(subject.groupId);
+      await referenced(subject);
       const now = new Date();
       const entry = 'userId' in subject ? accessEntry([subject.userId]) : accessEntry([], subject.groupId);
       const doc: PermissionDoc = {

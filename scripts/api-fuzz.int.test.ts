@@ -1,0 +1,66 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createProxyServer } from 'http-proxy-3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '@suite/auth';
+import type { ApiRouteName } from '@suite/contracts';
+import { startActivityService } from '../services/activity-service/test/helpers.js';
+import { startUsersService } from '../services/users-service/test/helpers.js';
+import { upstreamFor } from './edge-routes.js';
+
+/** Schemathesis, pinned, in a virtualenv under the suite's cache (`.ci/run` creates it; a first run here does too). */
+const SCHEMATHESIS_VERSION = '4.32.5';
+const VENV = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite', `schemathesis-${SCHEMATHESIS_VERSION}`);
+const CLI = join(VENV, 'bin', 'schemathesis');
+/** The stream never ends, so it is left to the stream tests; every other operation is fuzzed. */
+const STREAM_OPERATION: ApiRouteName = 'activityStream';
+const secret = 'api-fuzz-test-secret-0123456789abcdefghijkl';
+
+async function ensureSchemathesis(): Promise<void> {
+  if (existsSync(CLI)) return;
+  const run = promisify(execFile);
+  await run('python3', ['-m', 'venv', VENV]);
+  await run(join(VENV, 'bin', 'pip'), ['install', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`], { timeout: 300_000 });
+}
+
+let users: Awaited<ReturnType<typeof startUsersService>>;
+let activity: Awaited<ReturnType<typeof startActivityService>>;
+let edge: Server;
+let origin: string;
+beforeAll(async () => {
+  await ensureSchemathesis();
+  [users, activity] = await Promise.all([startUsersService('fuzz', { JWT_SECRET: secret }), startActivityService('fuzz', { JWT_SECRET: secret })]);
+  // One origin, routed by the contracts' route table as the local edge routes it.
+  const proxy = createProxyServer({ xfwd: true });
+  edge = createServer((req, res) => proxy.web(req, res, { target: upstreamFor(req.url ?? '/') === 'activity' ? activity.server.url : users.server.url }));
+  await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
+  const address = edge.address();
+  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}, 420_000);
+afterAll(async () => {
+  await new Promise((ok) => edge?.close(ok));
+  await Promise.all([users?.service.stop(), activity?.stop()]);
+});
+
+describe('the API against its own description (schemathesis, every check)', () => {
+  it('finds no failure: no 500, no schema-valid request refused, no invalid one accepted, responses as documented', async () => {
+    const dir = join(tmpdir(), `api-fuzz-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const document = join(dir, 'openapi.json');
+    writeFileSync(document, await (await fetch(`${origin}/api/v1/openapi.json`)).text());
+    const token = await signDevToken(secret, { sub: '1', roles: ['admin'], scopes: ['activity:write'] });
+    const args = ['run', document, '--url', `${origin}/api/v1`, '--header', `Authorization: Bearer ${token}`, '--checks', 'all', '--max-examples', '15', '--seed', '20261130', '--exclude-operation-id', STREAM_OPERATION, '--no-color'];
+    const child = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((ok) => child.on('exit', ok));
+    writeFileSync(join(dir, 'schemathesis.log'), output);
+    expect(output).toMatch(/\d+ generated/);
+    expect(code, `schemathesis failed (log: ${join(dir, 'schemathesis.log')}):\n${output.slice(-6000)}`).toBe(0);
+  }, 300_000);
+});
