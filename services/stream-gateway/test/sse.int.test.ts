@@ -82,4 +82,15 @@ describe('SSE', () => {
     const plain = await fetch(`${stack.http()}/api/v1/users/72/activity-stream`, { headers: { authorization: `Bearer ${await token('72')}` } });
     expect(plain.status).toBe(400);
   });
+
+  it('a malformed path answers 400 in the error shape (it was 500 without a token), a method it lacks 405', async () => {
+    for (const auth of [{}, { authorization: `Bearer ${await token('72')}` }]) {
+      const res = await fetch(`${stack.http()}/api/v1/users/%E0/activity-stream`, { headers: { accept: 'text/event-stream', ...auth } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+    const post = await fetch(`${stack.http()}/api/v1/users/72/activity-stream`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+  });
 });
