@@ -92,7 +92,7 @@ describe('projection layout', () => {
   });
 
   it('accepts every cursor its documented pattern matches and nothing else', () => {
-    const samples = ['', 'x', 'e1', 'e1.1', 'E1.1', 'mfx2k9a01.42', 'a b', 'abc=', '-_', `${'a'.repeat(400)}`, `${'a'.repeat(401)}`, `${'a'.repeat(16)}.999999999999999`, 'a.1000000000000000'];
+    const samples = ['', 'x', '.0', '.1', '..0', 'e1', 'e1.0', 'e1.1', 'E1.1', 'mfx2k9a01.42', 'a b', 'abc=', '-_', `${'a'.repeat(400)}`, `${'a'.repeat(401)}`, `${'a'.repeat(16)}.999999999999999`, 'a.1000000000000000'];
     for (const text of samples) {
       expect(decodeStreamCursor(text) !== undefined, text).toBe(STREAM_CURSOR.test(text));
       expect(decodeFeedCursor(text) !== undefined, text).toBe(FEED_CURSOR.test(text));

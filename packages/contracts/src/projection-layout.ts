@@ -106,11 +106,18 @@ export function encodeStreamCursor(epoch: string, position: number): string {
 }
 
 /**
- * Decodes a stream cursor. `stale` is a cursor an earlier layout issued (a base64url feed member):
- * well-formed, but from a history that no longer exists, so the client gets a reset. Undefined
- * for anything that does not match `STREAM_CURSOR`.
+ * The cursor of a stream that has no activity yet (no epoch, position 0). A client that opened
+ * then resumes from it and gets everything that arrived since, in whatever epoch it arrived.
  */
-export function decodeStreamCursor(cursor: string): StreamPosition | 'stale' | undefined {
+export const EMPTY_STREAM_CURSOR = '.0';
+
+/**
+ * Decodes a stream cursor. `empty` is `EMPTY_STREAM_CURSOR`. `stale` is a cursor an earlier layout
+ * issued (a base64url feed member): well-formed, but from a history that no longer exists, so the
+ * client gets a reset. Undefined for anything that does not match `STREAM_CURSOR`.
+ */
+export function decodeStreamCursor(cursor: string): StreamPosition | 'empty' | 'stale' | undefined {
+  if (cursor === EMPTY_STREAM_CURSOR) return 'empty';
   return parseStreamPosition(cursor) ?? (decodeFeedCursor(cursor) === undefined ? undefined : 'stale');
 }
 
@@ -162,5 +169,5 @@ export function decodeFeedCursor(cursor: string): string | undefined {
   return FEED_CURSOR.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 }
 
-/** What a stream cursor may be: `<epoch>.<position>`, or a feed cursor of layout 2 (answered with a reset). */
-export const STREAM_CURSOR = new RegExp(`^(?:${STREAM_POSITION.source.slice(1, -1)}|${FEED_CURSOR.source.slice(1, -1)})$`);
+/** What a stream cursor may be: `<epoch>.<position>`, the empty stream's `.0`, or a feed cursor of layout 2 (answered with a reset). */
+export const STREAM_CURSOR = new RegExp(`^(?:${STREAM_POSITION.source.slice(1, -1)}|\\.0|${FEED_CURSOR.source.slice(1, -1)})$`);

@@ -12,8 +12,8 @@ export interface HandshakeOptions {
 export interface Authorised {
   principal: Principal;
   userId: number;
-  /** Where the client resumes from; `stale` for a cursor from an earlier layout (it gets a reset). */
-  cursor: StreamPosition | 'stale' | undefined;
+  /** Where the client resumes from; `empty` before the user's first activity; `stale` for a cursor from an earlier layout (it gets a reset). */
+  cursor: StreamPosition | 'empty' | 'stale' | undefined;
 }
 
 /** The token from the header, the `access_token` query parameter, or a `bearer.<token>` subprotocol. */

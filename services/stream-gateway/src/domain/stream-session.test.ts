@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import { EMPTY_STREAM_CURSOR, decodeStreamCursor, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
 import type { ProjectionReader, StreamEntry, StreamHead } from '@suite/projection-reader';
 import type { Hub } from './hub.js';
 import { LiveMessage } from './live-message.js';
@@ -90,7 +90,7 @@ function harness(world: World) {
 }
 
 /** A session opened at `cursor` on a world holding `before` applied activities (their live messages long gone). */
-async function opened(before: number, cursor: StreamPosition | 'stale' | undefined) {
+async function opened(before: number, cursor: StreamPosition | 'empty' | 'stale' | undefined) {
   const world = new World(100);
   world.apply(before);
   world.live = [];
@@ -210,6 +210,16 @@ describe('stream session: resume by position', () => {
       expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['reset', 'e1-1', 'e1-2', 'ready']);
       expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 2) });
     }
+  });
+
+  it('a client that opened before the user\'s first activity gets a cursor for it, and resuming from it loses nothing that arrived meanwhile', async () => {
+    const first = await opened(0, undefined);
+    expect(first.h.sent).toEqual([{ type: 'ready', cursor: EMPTY_STREAM_CURSOR }]);
+    expect(decodeStreamCursor(EMPTY_STREAM_CURSOR)).toBe('empty');
+    // Three activities arrive while the client reconnects; their live messages never reach it.
+    const { h } = await opened(3, 'empty');
+    expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['e1-1', 'e1-2', 'e1-3', 'ready']);
+    expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 3) });
   });
 
   it('a client whose cursor is ahead of the stream (Redis went back in time) receives nothing twice while the stream catches up', async () => {

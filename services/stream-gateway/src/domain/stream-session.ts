@@ -1,4 +1,4 @@
-import { StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import { EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
 import type { ProjectionReader } from '@suite/projection-reader';
 import type { Hub, StreamSink } from './hub.js';
 import { LiveMessage } from './live-message.js';
@@ -58,13 +58,17 @@ export class StreamSession implements StreamSink {
   ) {}
 
   /** Subscribes, replays what the client missed since `cursor` (none without one), then goes live. */
-  async open(cursor: StreamPosition | 'stale' | undefined): Promise<void> {
+  async open(cursor: StreamPosition | 'empty' | 'stale' | undefined): Promise<void> {
     await this.hub.add(this);
     if (cursor === undefined) {
       const { head } = await this.reader.streamAfter(this.userId, Number.MAX_SAFE_INTEGER, 1);
       this.epoch = head.epoch;
       this.last = head.position;
       if (head.deleted) this.close(StreamCloseCodes.userDeleted, 'user deleted');
+    } else if (cursor === 'empty') {
+      // The client opened before the user had any activity: whatever the stream holds now is new to it.
+      this.epoch = null;
+      this.last = 0;
     } else if (cursor === 'stale') {
       // An epoch no stream has: the first read sends the reset.
       this.epoch = '';
@@ -74,7 +78,8 @@ export class StreamSession implements StreamSink {
     }
     await this.catchUp(cursor !== undefined);
     if (this.closed) return;
-    this.send(LiveMessage.control('ready', { cursor: this.epoch && this.last > 0 ? encodeStreamCursor(this.epoch, this.last) : null }));
+    // A stream without activity yet still gets a cursor: resuming from it loses nothing that arrives meanwhile.
+    this.send(LiveMessage.control('ready', { cursor: this.epoch ? encodeStreamCursor(this.epoch, this.last) : EMPTY_STREAM_CURSOR }));
   }
 
   offer(epoch: string | undefined, message: LiveMessage): void {
