@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { describe, expect, it } from 'vitest';
-import { ApiRoutes, buildOpenApi, routesOf, serviceFor, type ApiService } from '@suite/contracts';
+import { ApiRoutes, buildOpenApi, routesOf, serviceFor, type ApiRouteName, type ApiService } from '@suite/contracts';
 import { createUsersService, loadUsersConfig } from '@suite/users-service';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig } from '@suite/stream-gateway';
@@ -31,12 +31,11 @@ function registeredRoutes(app: Express): string[] {
 
 /** The operations the document lists for one service, written the way Express registers them. */
 function documented(service: ApiService): string[] {
-  const doc = buildOpenApi() as { paths: Record<string, Record<string, { description: string }>> };
-  const label = service === 'gateway' ? 'stream-gateway' : `${service}-service`;
+  const doc = buildOpenApi() as { paths: Record<string, Record<string, { operationId: ApiRouteName }>> };
   return Object.entries(doc.paths)
     .flatMap(([path, operations]) =>
       Object.entries(operations)
-        .filter(([, op]) => op.description.startsWith(`Served by the ${label}.`))
+        .filter(([, op]) => ApiRoutes[op.operationId].service === service)
         .map(([method]) => `${method.toUpperCase()} /api/v1${path.replace(/\{(\w+)\}/g, ':$1')}`),
     )
     .sort();

@@ -133,6 +133,9 @@ export const ActiveWorkspacesQuery = z.strictObject({ days: queryInteger(Activit
 export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
 export type ActivityCount = z.infer<typeof ActivityCount>;
 
+/** A batch of activity events, as POST /activities and the CloudEvents batch mode take it. */
+export const ActivityBatch = z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems);
+
 /** Validates a POST /activities body (one event or a batch) with a detail per invalid item. */
 export function parseActivityBatch(body: unknown):
   | { ok: true; events: ActivityEvent[] }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityCount, ActivityEvent, ActivityIngestAccepted, ActivityLimits, ActivityPage, ActivityPageQuery } from './activity.js';
+import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityBatch, ActivityCount, ActivityEvent, ActivityIngestAccepted, ActivityPage, ActivityPageQuery } from './activity.js';
 import { ErrorBody, type ErrorCode } from './errors.js';
 import { IdParam, queryIntegerBounds } from './params.js';
 import { STREAM_CURSOR } from './projection-layout.js';
@@ -99,7 +99,7 @@ export const ApiRoutes = {
     summary: 'Publish activity events (CloudEvents: JSON, structured, batch or binary mode)',
     access: 'scope activity:write',
     query: NoQuery,
-    body: z.union([ActivityEvent, z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems)]),
+    body: z.union([ActivityEvent, ActivityBatch]),
     ok: [202, ActivityIngestAccepted],
     errors: [413, 415],
   },
@@ -156,27 +156,27 @@ export function serviceFor(pathname: string): ApiService | undefined {
   return routesAt(pathname)[0]?.service;
 }
 
-const ERROR_DESCRIPTIONS: Record<number, [ErrorCode, string]> = {
-  400: ['validation_failed', 'Invalid path, query, header or body (`details` names each field), or a malformed request'],
-  401: ['unauthorized', 'No valid bearer token'],
-  403: ['forbidden', 'The token does not allow this'],
-  404: ['not_found', 'No such resource, or a page past the end'],
-  405: ['method_not_allowed', 'The path exists but not with this method (`Allow` lists the methods)'],
-  409: ['conflict', 'Would break a uniqueness rule, or names a user or group that does not exist (`details` names the field)'],
-  413: ['payload_too_large', 'The body or an event is larger than its limit'],
-  415: ['unsupported_media_type', 'The body is not in a content type this route takes'],
-  429: ['rate_limited', 'Too many requests or streams (`Retry-After` says when to retry)'],
-  503: ['unavailable', 'A dependency is down or the data is being rebuilt; retry later'],
+const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
+  400: [['validation_failed', 'bad_request'], 'Invalid path, query, header or body (`details` names each field), or a malformed request'],
+  401: [['unauthorized'], 'No valid bearer token'],
+  403: [['forbidden'], 'The token does not allow this'],
+  404: [['not_found'], 'No such resource, or a page past the end'],
+  405: [['method_not_allowed'], 'The path exists but not with this method (`Allow` lists the methods)'],
+  409: [['conflict'], 'Would break a uniqueness rule, or names a user or group that does not exist (`details` names the field)'],
+  413: [['payload_too_large'], 'The body or an event is larger than its limit'],
+  415: [['unsupported_media_type'], 'The body is not in a content type this route takes'],
+  429: [['rate_limited'], 'Too many requests or streams (`Retry-After` says when to retry)'],
+  503: [['unavailable'], 'A dependency is down or the data is being rebuilt; retry later'],
 };
 
 /** The error statuses a route can answer: its kind's, then its own. */
 export function errorStatuses(route: ApiRoute): number[] {
-  const statuses = new Set([400, 405, 503]);
-  if (route.access !== 'anyone') statuses.add(401).add(403);
+  const statuses = new Set([400, 405]);
+  // Public routes (the document) touch no dependency; every other can find one down.
+  if (route.access !== 'anyone') statuses.add(401).add(403).add(503);
   if (route.path.includes('{')) statuses.add(404);
   if (route.body) statuses.add(413).add(415);
   for (const s of route.errors ?? []) statuses.add(s);
-  if (route.access === 'anyone') statuses.delete(503);
   return [...statuses].sort((a, b) => a - b);
 }
 
@@ -233,7 +233,7 @@ function requestBodyOf(route: ApiRoute): Record<string, unknown> | undefined {
         'One event or an array of events. Binary content mode is accepted too: with a `ce-specversion` header, the body is the event\'s `data` alone (`application/json`) and the other attributes are `ce-<name>` headers (CloudEvents HTTP binding).',
     };
     content['application/cloudevents+json'] = { schema: jsonSchema(ActivityEvent, 'input') };
-    content['application/cloudevents-batch+json'] = { schema: jsonSchema(z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems), 'input') };
+    content['application/cloudevents-batch+json'] = { schema: jsonSchema(ActivityBatch, 'input') };
   }
   return { required: true, content };
 }
@@ -267,10 +267,10 @@ export function buildOpenApi(): Record<string, unknown> {
     };
   }
   const errorResponses = Object.fromEntries(
-    Object.entries(ERROR_DESCRIPTIONS).map(([status, [code, description]]) => [
+    Object.entries(ERROR_DESCRIPTIONS).map(([status, [codes, description]]) => [
       `E${status}`,
       {
-        description: `${description} (error code \`${status === '400' ? 'validation_failed` or `bad_request' : code}\`)`,
+        description: `${description} (error code ${codes.map((c) => `\`${c}\``).join(' or ')})`,
         ...(status === '405' ? { headers: { Allow: { schema: { type: 'string' } } } } : {}),
         ...(status === '429' ? { headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } } } : {}),
         content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } },

@@ -47,14 +47,27 @@ export function cloudEvent<T extends z.ZodTypeAny, K extends string>(type: K, da
 }
 
 /**
- * The structured form of a binary-mode CloudEvent (Kafka `ce_*` / HTTP `ce-*` headers, the value or
- * body as `data`): `attributes` are the header values by attribute name (prefix removed, any case).
- * A JSON `content-type` (parameters such as a charset allowed) becomes `datacontenttype:
- * application/json`; any other is kept, for the contract to refuse.
+ * The structured form of a binary-mode CloudEvent, or undefined when `headers` do not carry one (no
+ * `<prefix>specversion`). Attributes are the headers named `<prefix><attribute>` (Kafka `ce_`,
+ * HTTP `ce-`; any case), each value passed through `decodeValue` (HTTP percent-encodes); `data` is
+ * the value or body. A JSON `content-type` (parameters such as a charset allowed) becomes
+ * `datacontenttype: application/json`; any other is kept, for the contract to refuse.
  */
-export function fromBinaryMode(attributes: Record<string, string>, contentType: string | undefined, data: unknown): Record<string, unknown> {
+export function fromBinaryMode(
+  headers: Record<string, string | string[] | undefined>,
+  prefix: 'ce_' | 'ce-',
+  data: unknown,
+  decodeValue: (value: string, header: string) => string = (value) => value,
+): Record<string, unknown> | undefined {
   const event: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(attributes)) event[name.toLowerCase()] = value;
+  let contentType: string | undefined;
+  for (const [header, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') continue;
+    const name = header.toLowerCase();
+    if (name === 'content-type') contentType = value;
+    else if (name.length > prefix.length && name.startsWith(prefix)) event[name.slice(prefix.length)] = decodeValue(value, name);
+  }
+  if (event.specversion === undefined) return undefined;
   if (contentType !== undefined) {
     const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
     event.datacontenttype = mediaType === 'application/json' ? 'application/json' : contentType;

@@ -37,9 +37,12 @@ describe('activity envelope', () => {
 
   it('reads a binary-mode event (attributes as headers, data as the body) as the structured one', () => {
     const { data, ...attributes } = valid;
-    const headers = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k.toUpperCase(), String(v)]));
-    expect(ActivityEvent.parse(fromBinaryMode(headers, 'application/json; charset=utf-8', data))).toEqual({ ...valid, datacontenttype: 'application/json' });
-    expect(ActivityEvent.safeParse(fromBinaryMode(headers, 'text/plain', data)).success).toBe(false);
+    const headers = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`CE-${k.toUpperCase()}`, String(v)]));
+    expect(ActivityEvent.parse(fromBinaryMode({ ...headers, 'Content-Type': 'application/json; charset=utf-8' }, 'ce-', data))).toEqual({ ...valid, datacontenttype: 'application/json' });
+    expect(ActivityEvent.safeParse(fromBinaryMode({ ...headers, 'content-type': 'text/plain' }, 'ce-', data)).success).toBe(false);
+    // Without a specversion header it is not binary mode; the other prefix is not read.
+    expect(fromBinaryMode({ 'ce-id': 'x' }, 'ce-', data)).toBeUndefined();
+    expect(fromBinaryMode(headers, 'ce_', data)).toBeUndefined();
   });
 
   it('refuses metadata nested deeper than its limit without overflowing the stack', () => {

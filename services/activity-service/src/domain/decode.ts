@@ -26,18 +26,6 @@ export function validateActivity(value: unknown): { ok: true; event: ActivityEve
   return { ok: true, event: value };
 }
 
-const BINARY_PREFIX = 'ce_';
-
-/** A binary-mode record's attributes (its `ce_*` headers), or undefined for a structured record. */
-function binaryAttributes(headers: Record<string, string>): Record<string, string> | undefined {
-  let attributes: Record<string, string> | undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (lower.length > BINARY_PREFIX.length && lower.startsWith(BINARY_PREFIX)) (attributes ??= {})[lower.slice(BINARY_PREFIX.length)] = value;
-  }
-  return attributes?.specversion !== undefined ? attributes : undefined;
-}
-
 /**
  * Classifies one Kafka record: a valid activity event, or why it is a dead letter. Both content
  * modes of the CloudEvents Kafka binding are read: structured (the event as the value) and binary
@@ -54,8 +42,7 @@ export function decodeActivity(value: Buffer | null, headers: Record<string, str
   } catch (err) {
     return { ok: false, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) };
   }
-  const attributes = binaryAttributes(headers);
-  if (attributes) parsed = fromBinaryMode(attributes, headers['content-type'], parsed);
+  parsed = fromBinaryMode(headers, 'ce_', parsed) ?? parsed;
   const result = validateActivity(parsed);
   return result.ok ? result : { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
 }

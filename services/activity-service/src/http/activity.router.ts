@@ -17,7 +17,7 @@ function absolute(req: Request, query: Record<string, string | number | undefine
 }
 
 /** An HTTP header's value as the CloudEvents HTTP binding writes it (percent-encoded where needed). */
-function headerValue(name: string, value: string): string {
+function headerValue(value: string, name: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
@@ -32,13 +32,8 @@ function headerValue(name: string, value: string): string {
  * (`application/cloudevents-batch+json`: an array), or plain JSON (one event or an array).
  */
 function ingestBody(req: Request): unknown {
-  if (req.headers['ce-specversion'] !== undefined) {
-    const attributes: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith('ce-') && typeof value === 'string') attributes[name.slice(3)] = headerValue(name, value);
-    }
-    return fromBinaryMode(attributes, req.headers['content-type'], req.body);
-  }
+  const binary = fromBinaryMode(req.headers, 'ce-', req.body, headerValue);
+  if (binary) return binary;
   if (req.is('application/cloudevents-batch+json') && !Array.isArray(req.body)) {
     throw new AppError('validation_failed', 'invalid body', [{ path: 'body', message: 'a CloudEvents batch is a JSON array of events' }]);
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiRoutes, AppError, IdParam, decodeStreamCursor, pathParams, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
+import { parseInput } from '@suite/server-kit';
 import type { Hub } from './hub.js';
 
 
@@ -46,11 +47,11 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   if (origin && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
     throw new AppError('forbidden', 'origin not allowed');
   }
-  for (const key of url.searchParams.keys()) {
-    if (key !== 'access_token' && key !== 'cursor') {
-      throw new AppError('validation_failed', 'invalid query', [{ path: `query.${key}`, message: 'unknown parameter' }]);
-    }
-  }
+  // The query as the API description states it (a repeated parameter counts as unknown).
+  const keys = [...url.searchParams.keys()];
+  const repeated = keys.find((key, i) => keys.indexOf(key) !== i);
+  if (repeated) throw new AppError('validation_failed', 'invalid query', [{ path: `query.${repeated}`, message: 'given more than once' }]);
+  parseInput(ApiRoutes.activityStream.query, Object.fromEntries(url.searchParams), 'query');
   const token = findToken(req, url);
   if (!token) throw new AppError('unauthorized', 'a bearer token is required');
   const principal = await verifier.verify(token);
@@ -59,8 +60,9 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   assertSelfOrAdmin(principal, parsedId.data);
   const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
   const cursor = text === undefined ? undefined : decodeStreamCursor(text);
+  // Only the Last-Event-ID header can still be malformed here: the query's cursor was parsed above.
   if (text !== undefined && cursor === undefined) {
-    throw new AppError('validation_failed', 'invalid query', [{ path: url.searchParams.has('cursor') ? 'query.cursor' : 'header.last-event-id', message: 'not a cursor this API issued' }]);
+    throw new AppError('validation_failed', 'invalid header', [{ path: 'header.last-event-id', message: 'not a cursor this API issued' }]);
   }
   if (hub.connections(parsedId.data) >= options.maxConnectionsPerUser) {
     throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user`);
