@@ -53,14 +53,14 @@ describe('docker-compose.yml agrees with the services', () => {
   it('routes like the local edge', () => {
     const conf = readFileSync(resolve(root, 'infra/compose/edge.nginx.conf'), 'utf8');
     const locations = [...conf.matchAll(/location\s+(~|=)?\s*(\S+)\s*\{[^}]*?proxy_pass http:\/\/(\w+)/g)].map((m) => ({ kind: m[1], pattern: m[2]!, upstream: m[3]! }));
-    const nginxUpstream = (path: string): Upstream => {
+    const nginxUpstream = (path: string): Upstream | undefined => {
       // nginx: regex locations in order win over the longest matching prefix.
       const regex = locations.find((l) => l.kind === '~' && new RegExp(l.pattern).test(path));
       if (regex) return regex.upstream as Upstream;
       const prefix = locations.filter((l) => !l.kind && path.startsWith(l.pattern)).sort((a, b) => b.pattern.length - a.pattern.length)[0];
-      return prefix!.upstream as Upstream;
+      return prefix?.upstream as Upstream | undefined;
     };
-    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/workspaces/3/permissions', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo']) {
+    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/workspaces/3/permissions', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo', '/metrics', '/readyz', '/']) {
       expect(nginxUpstream(path), path).toBe(upstreamFor(path));
     }
   });

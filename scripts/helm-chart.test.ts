@@ -132,6 +132,8 @@ describe('the Helm chart', () => {
     expect(named(renders.production, 'Deployment', 'activity-service')!.spec.replicas).toBeUndefined();
     await expect(render('-f', production, '--set', 'services.activity.keda.maxReplicas=7')).rejects.toThrow(/above the partitions/);
     await expect(render()).rejects.toThrow(/secrets.jwtSecret/);
+    // An identity provider's keys without iss/aud pinned would accept its tokens for other APIs.
+    await expect(render('-f', production, '--set', 'config.jwt.audience=')).rejects.toThrow(/config.jwt.audience is required/);
   });
 
   it('provisions every topic from the contracts with its partition count, before install and upgrade', () => {
@@ -149,12 +151,13 @@ describe('the Helm chart', () => {
     const routes = ingresses.flatMap((i) =>
       i.spec.rules[0].http.paths.map((p: { path: string; pathType: string; backend: { service: { name: string } } }) => ({ ...p, stream: i.metadata.name.endsWith('-stream') })),
     );
-    const upstream = (path: string): Upstream => {
+    const upstream = (path: string): Upstream | undefined => {
       // ingress-nginx with use-regex: the longest path first, each as a case-sensitive regex prefix.
-      const match = [...routes].sort((a, b) => b.path.length - a.path.length).find((r) => new RegExp(`^${r.path}`).test(path))!;
+      const match = [...routes].sort((a, b) => b.path.length - a.path.length).find((r) => new RegExp(`^${r.path}`).test(path));
+      if (!match) return undefined;
       return ({ 'suite-users-service': 'users', 'suite-activity-service': 'activity', 'suite-stream-gateway': 'gateway' } as const)[match.backend.service.name as 'suite-users-service'];
     };
-    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo']) {
+    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo', '/metrics', '/readyz', '/']) {
       expect(upstream(path), path).toBe(upstreamFor(path));
     }
     const stream = ingresses.find((i) => i.metadata.name.endsWith('-stream'))!;

@@ -1,12 +1,11 @@
 // `npm start`: local infrastructure, the three services, and one origin on 127.0.0.1:8080.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { createProxyServer } from 'http-proxy-3';
 import { devSecret, devSecretPath } from '@suite/auth';
 import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
 import { infraUp, logDir, probeKafka } from '@suite/local-infra';
-import { upstreamFor, type Upstream } from './edge-routes.js';
+import { createEdge } from './edge.js';
+import type { Upstream } from './edge-routes.js';
 
 const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8080);
 const EDGE_HOST = process.env.EDGE_HOST ?? '127.0.0.1';
@@ -60,24 +59,10 @@ for (const [name, svc] of Object.entries(services)) {
   children.push(child);
 }
 
-const proxy = createProxyServer({ xfwd: true, ws: true });
-proxy.on('error', (err, _req, res) => {
-  if (res && 'writeHead' in res && !res.headersSent) {
-    res.writeHead(502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'unavailable', message: `upstream unavailable: ${err.message}` }, requestId: '' }));
-  } else {
-    res?.destroy();
-  }
-});
-const target = (url: string | undefined) => `http://127.0.0.1:${services[upstreamFor(url ?? '/')].port}`;
-const edge = createServer((req, res) => {
-  if (req.url === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    return;
-  }
-  proxy.web(req, res, { target: target(req.url) });
-});
-edge.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, { target: target(req.url) }));
+const edge = createEdge(
+  { users: services.users.port, activity: services.activity.port, gateway: services.gateway.port },
+  (upstream, err) => console.error(`edge: ${upstream} did not answer (${err.message})`),
+);
 await new Promise<void>((ok) => edge.listen(EDGE_PORT, EDGE_HOST, ok));
 
 // Wait until each service answers its health endpoint before announcing the suite.

@@ -15,7 +15,33 @@ export const authEnv = {
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   JWT_CLOCK_TOLERANCE_S: env.int(5, 0, 300),
+  /** When set, a token older than this (by `iat`, which becomes required) is refused, whatever its `exp`. */
+  JWT_MAX_TOKEN_AGE_S: z.coerce.number().int().min(1).max(31_536_000).optional(),
 };
+
+type AuthVariables = {
+  JWT_ALGORITHMS: Algorithm[];
+  JWT_SECRET?: string | undefined;
+  JWT_PUBLIC_KEY?: string | undefined;
+  JWT_JWKS_URL?: string | undefined;
+  JWT_ISSUER?: string | undefined;
+  JWT_AUDIENCE?: string | undefined;
+  JWT_CLOCK_TOLERANCE_S: number;
+  JWT_MAX_TOKEN_AGE_S?: number | undefined;
+};
+
+/**
+ * Keys from an identity provider (a public key or its JWKS) sign tokens for every API it serves:
+ * without `iss` and `aud` pinned, a token minted for another API would be accepted here. So with
+ * a public key or JWKS URL both are required at start-up. (A shared HS* secret is this suite's own.)
+ */
+export function authConfigRule(cfg: AuthVariables): { variable: string; message: string }[] {
+  if (!cfg.JWT_PUBLIC_KEY && !cfg.JWT_JWKS_URL) return [];
+  const keyVariable = cfg.JWT_JWKS_URL ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY';
+  return (['JWT_ISSUER', 'JWT_AUDIENCE'] as const)
+    .filter((variable) => !cfg[variable])
+    .map((variable) => ({ variable, message: `required with ${keyVariable}: tokens the identity provider signs for other APIs must not be accepted here` }));
+}
 
 export interface AuthSettings {
   algorithms: Algorithm[];
@@ -25,18 +51,11 @@ export interface AuthSettings {
   issuer?: string | undefined;
   audience?: string | undefined;
   clockToleranceS?: number;
+  maxTokenAgeS?: number | undefined;
 }
 
 /** Maps parsed auth variables to verifier settings. */
-export function authSettingsFrom(cfg: {
-  JWT_ALGORITHMS: Algorithm[];
-  JWT_SECRET?: string | undefined;
-  JWT_PUBLIC_KEY?: string | undefined;
-  JWT_JWKS_URL?: string | undefined;
-  JWT_ISSUER?: string | undefined;
-  JWT_AUDIENCE?: string | undefined;
-  JWT_CLOCK_TOLERANCE_S: number;
-}): AuthSettings {
+export function authSettingsFrom(cfg: AuthVariables): AuthSettings {
   return {
     algorithms: cfg.JWT_ALGORITHMS,
     secret: cfg.JWT_SECRET,
@@ -45,5 +64,6 @@ export function authSettingsFrom(cfg: {
     issuer: cfg.JWT_ISSUER,
     audience: cfg.JWT_AUDIENCE,
     clockToleranceS: cfg.JWT_CLOCK_TOLERANCE_S,
+    maxTokenAgeS: cfg.JWT_MAX_TOKEN_AGE_S,
   };
 }

@@ -37,7 +37,7 @@ function toPrincipal(payload: JWTPayload): Principal {
 }
 
 function reason(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'token expired';
+  if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'token is older than the maximum token age' : 'token expired';
   if (err instanceof errors.JWTClaimValidationFailed) return `token claim "${err.claim}" is invalid`;
   if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
@@ -81,7 +81,8 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
       try {
         const { payload } = await jwtVerify(token, key as Uint8Array, {
           algorithms: settings.algorithms,
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: settings.maxTokenAgeS ? ['exp', 'sub', 'iat'] : ['exp', 'sub'],
+          ...(settings.maxTokenAgeS ? { maxTokenAge: settings.maxTokenAgeS } : {}),
           clockTolerance: settings.clockToleranceS ?? 5,
           ...(settings.issuer ? { issuer: settings.issuer } : {}),
           ...(settings.audience ? { audience: settings.audience } : {}),

@@ -119,6 +119,25 @@ describe('RS256 verification', () => {
   });
 });
 
+describe('maximum token age', () => {
+  it('refuses a token issued longer ago than JWT_MAX_TOKEN_AGE_S, or without iat, though it has not expired', async () => {
+    const server = await serve({ algorithms: ['HS256'], secret, maxTokenAgeS: 600 });
+    const key = new TextEncoder().encode(secret);
+    try {
+      const fresh = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setIssuedAt().setExpirationTime('1h').sign(key);
+      expect((await get(server, `Bearer ${fresh}`)).status).toBe(200);
+      const old = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setIssuedAt(now() - 700).setExpirationTime('1h').sign(key);
+      const refused = await get(server, `Bearer ${old}`);
+      expectUnauthorized(refused);
+      expect(ErrorBody.parse(refused.body).error.message).toMatch(/maximum token age/);
+      const undated = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setExpirationTime('1h').sign(key);
+      expectUnauthorized(await get(server, `Bearer ${undated}`));
+    } finally {
+      await server.close(100);
+    }
+  });
+});
+
 describe('verifier settings', () => {
   it('when HMAC and public-key algorithms are mixed, creating the verifier fails', async () => {
     await expect(createTokenVerifier({ algorithms: ['HS256', 'RS256'], secret })).rejects.toThrow(/must not mix/);
@@ -137,16 +156,20 @@ describe('JWKS verification', () => {
       res.json({ keys: [jwk] });
     });
     const jwks = await listen(jwksApp, 0, '127.0.0.1');
-    const server = await serve({ algorithms: ['ES256'], jwksUrl: `${jwks.url}/jwks.json` });
+    const server = await serve({ algorithms: ['ES256'], jwksUrl: `${jwks.url}/jwks.json`, issuer: 'https://idp.test', audience: 'activity-suite' });
+    const fromIdp = (audience: string, kid = 'k1') =>
+      new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setSubject('3').setIssuer('https://idp.test').setAudience(audience).setExpirationTime('5m');
     try {
-      const good = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('3').setExpirationTime('5m').sign(known.privateKey);
+      const good = await fromIdp('activity-suite').sign(known.privateKey);
+      // The same identity provider's token for another API is not a token for this one.
+      expectUnauthorized(await get(server, `Bearer ${await fromIdp('billing-api').sign(known.privateKey)}`));
       expect((await get(server, `Bearer ${good}`)).status).toBe(200);
       expect((await get(server, `Bearer ${good}`)).status).toBe(200);
       expect(fetches).toBe(1);
 
       const stranger = await generateKeyPair('ES256');
       for (let i = 0; i < 5; i++) {
-        const bad = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: `unknown-${i}` }).setSubject('3').setExpirationTime('5m').sign(stranger.privateKey);
+        const bad = await fromIdp('activity-suite', `unknown-${i}`).sign(stranger.privateKey);
         expectUnauthorized(await get(server, `Bearer ${bad}`));
       }
       // Five unknown kids inside the cooldown window cost at most one extra fetch.

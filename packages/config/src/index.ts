@@ -13,10 +13,14 @@ export class ConfigError extends Error {
 
 type EnvShape = Record<string, z.ZodTypeAny>;
 
-/** Parses `env` against a schema whose keys are environment variable names. */
+/** A rule across variables (one requires another): the problems it finds, each naming a variable. */
+export type ConfigRule<C> = (config: C) => { variable: string; message: string }[];
+
+/** Parses `env` against a schema whose keys are environment variable names, then checks the rules across them. */
 export function loadConfig<S extends EnvShape>(
   shape: S,
   env: Record<string, string | undefined>,
+  rules: ConfigRule<z.infer<z.ZodObject<S>>>[] = [],
 ): z.infer<z.ZodObject<S>> {
   const present: Record<string, string | undefined> = {};
   for (const key of Object.keys(shape)) {
@@ -33,6 +37,8 @@ export function loadConfig<S extends EnvShape>(
       })),
     );
   }
+  const problems = rules.flatMap((rule) => rule(result.data));
+  if (problems.length > 0) throw new ConfigError(problems);
   return result.data;
 }
 
@@ -40,9 +46,10 @@ export function loadConfig<S extends EnvShape>(
 export function loadConfigOrExit<S extends EnvShape>(
   shape: S,
   env: Record<string, string | undefined>,
+  rules: ConfigRule<z.infer<z.ZodObject<S>>>[] = [],
 ): z.infer<z.ZodObject<S>> {
   try {
-    return loadConfig(shape, env);
+    return loadConfig(shape, env, rules);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -22,6 +22,8 @@ export const redactPaths = [
   '*.accessToken',
   'access_token',
   '*.access_token',
+  // Browsers put stream tokens in the query string (the URL copy is rewritten by the HTTP logger).
+  'req.query.access_token',
 ];
 
 export interface LoggerSettings {

@@ -1,14 +1,34 @@
 import type { ReadinessBody } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
 
 /** A dependency probe: resolves when the dependency answered a real protocol round trip. */
 export type ReadinessCheck = () => Promise<void>;
 
+/**
+ * A reason a check fails that is the service's own statement ("the projections are being
+ * rebuilt"), safe to show in the readiness body. Any other error is a dependency's own text
+ * (addresses, driver internals): the body says only `unreachable`, the log has the text.
+ */
+export class NotReady extends Error {}
+
+export interface ReadinessOptions {
+  timeoutMs?: number;
+  /** Where a failing dependency's own error text goes (once per change of that text). */
+  logger?: Logger;
+}
+
 export class Readiness {
   private draining = false;
+  private readonly timeoutMs: number;
+  /** The last error text logged per check, so a probe every few seconds logs an outage once. */
+  private readonly lastLogged = new Map<string, string>();
+
   constructor(
     private readonly checks: Record<string, ReadinessCheck>,
-    private readonly timeoutMs = 2000,
-  ) {}
+    private readonly options: ReadinessOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
 
   /** Fails readiness from now on; called first on SIGTERM. */
   drain(): void {
@@ -20,30 +40,39 @@ export class Readiness {
   }
 
   async evaluate(): Promise<ReadinessBody> {
-    const entries = await Promise.all(
-      Object.entries(this.checks).map(async ([name, check]) => {
-        const started = performance.now();
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([
-            check(),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-            }),
-          ]);
-          return [name, { ok: true, latencyMs: Math.round(performance.now() - started) }] as const;
-        } catch (err) {
-          return [
-            name,
-            { ok: false, latencyMs: Math.round(performance.now() - started), error: (err as Error).message },
-          ] as const;
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
+    const entries = await Promise.all(Object.entries(this.checks).map(async ([name, check]) => [name, await this.probe(name, check)] as const));
     const checks = Object.fromEntries(entries);
     const ok = entries.every(([, c]) => c.ok);
     return { status: this.draining ? 'draining' : ok ? 'ready' : 'not_ready', checks };
+  }
+
+  private async probe(name: string, check: ReadinessCheck): Promise<ReadinessBody['checks'][string]> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([check().then(() => 'ok' as const), timedOut]);
+      if (outcome === 'timeout') return this.failed(name, latency(), `did not answer within ${this.timeoutMs} ms`);
+      this.lastLogged.delete(name);
+      return { ok: true, latencyMs: latency() };
+    } catch (err) {
+      if (err instanceof NotReady) return this.failed(name, latency(), err.message);
+      const text = err instanceof Error ? err.message : String(err);
+      if (this.lastLogged.get(name) !== text) {
+        this.lastLogged.set(name, text);
+        this.options.logger?.warn({ err, check: name }, 'readiness check failed');
+      }
+      return { ok: false, latencyMs: latency(), error: 'unreachable' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failed(name: string, latencyMs: number, error: string): ReadinessBody['checks'][string] {
+    this.lastLogged.delete(name);
+    return { ok: false, latencyMs, error };
   }
 }

@@ -1,4 +1,4 @@
-import { authEnv } from '@suite/auth';
+import { authConfigRule, authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
 import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
@@ -33,10 +33,10 @@ export const activityConfigShape = {
 export type ActivityConfig = ReturnType<typeof loadActivityConfig>;
 
 export function loadActivityConfig(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(activityConfigShape, source);
+  return loadConfig(activityConfigShape, source, [authConfigRule]);
 }
 
 /** For the process entry point: a bad variable prints its name and exits 1. */
 export function readActivityConfigOrExit(): ActivityConfig {
-  return loadConfigOrExit(activityConfigShape, process.env);
+  return loadConfigOrExit(activityConfigShape, process.env, [authConfigRule]);
 }

@@ -5,7 +5,7 @@ import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
 import { ActivityPublisher } from '@suite/publisher';
-import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable } from '@suite/redis';
@@ -65,19 +65,19 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     },
     kafka: kafkaReady.check,
     projections: async () => {
-      if (!keeper.condition) throw new Error('the projections have not been checked yet');
+      if (!keeper.condition) throw new NotReady('the projections have not been checked yet');
       const problem = unavailable();
-      if (problem) throw new Error(problem);
+      if (problem) throw new NotReady(problem);
     },
     ...(config.CONSUMER_ENABLED
       ? {
           consumer: async () => {
-            if (!consumerRunning) throw new Error('the projection consumer has not joined its group yet');
-            if (!consumer.healthy()) throw new Error('the projection consumer stopped after a fatal error');
+            if (!consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
+            if (!consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
           },
         }
       : {}),
-  });
+  }, { logger: log });
   const app = createHttpApp({
     logger: log,
     metrics,

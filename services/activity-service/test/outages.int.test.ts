@@ -26,6 +26,16 @@ async function timed(request: () => Promise<Response>) {
   return { status: res.status, code: res.status >= 400 ? ErrorBody.parse(body).error.code : undefined, ms: Date.now() - started, body };
 }
 
+/** The readiness body while a dependency is down: it names the dependency, never the driver's error text. */
+async function readinessNaming(dependency: string) {
+  return eventually(async () => {
+    const res = await fetch(`${ctx.api.replace(/\/api\/v1$/, '')}/readyz`);
+    const text = await res.text();
+    const body = JSON.parse(text) as { checks: Record<string, { ok: boolean; error?: string }> };
+    return res.status === 503 && body.checks[dependency]?.ok === false ? { text, body } : undefined;
+  }, 30_000, 200);
+}
+
 describe('a dependency down', () => {
   it('Kafka killed: POST /activities answers 503 within the bound, then 202 on its own once Kafka is back', async () => {
     const token = await tokens.writer();
@@ -36,6 +46,9 @@ describe('a dependency down', () => {
     expect(down).toMatchObject({ status: 503, code: 'unavailable' });
     expect(down.ms).toBeLessThan(BOUND_MS);
     expect(JSON.stringify(down.body)).not.toMatch(/ECONNREFUSED|broker|127\.0\.0\.1/);
+    const readiness = await readinessNaming('kafka');
+    expect(readiness.body.checks.kafka!.error).toMatch(/^(unreachable|did not answer within \d+ ms)$/);
+    expect(readiness.text).not.toMatch(/ECONNREFUSED|broker|127\.0\.0\.1|KafkaJS/);
     await kafka.start();
     await eventually(async () => ((await publish()).status === 202 ? true : undefined), 90_000, 500);
   }, 180_000);
@@ -49,7 +62,11 @@ describe('a dependency down', () => {
       const down = await timed(() => fetch(`${ctx.api}/users/8102/${path}`, { headers: { authorization: `Bearer ${token}` } }));
       expect(down, path).toMatchObject({ status: 503, code: 'unavailable' });
       expect(down.ms, path).toBeLessThan(BOUND_MS);
+      expect(JSON.stringify(down.body), path).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|Connection is closed/);
     }
+    const readiness = await readinessNaming('redis');
+    expect(readiness.body.checks.redis!.error).toMatch(/^(unreachable|did not answer within \d+ ms)$/);
+    expect(readiness.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|Connection is closed|max retries/);
     await redis.start();
     await eventually(async () => ((await read()).status === 200 ? true : undefined), 60_000, 200);
   }, 120_000);

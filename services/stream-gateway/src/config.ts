@@ -1,4 +1,4 @@
-import { authEnv } from '@suite/auth';
+import { authConfigRule, authEnv } from '@suite/auth';
 import { env, loadConfig, loadConfigOrExit } from '@suite/config';
 import { telemetryEnv } from '@suite/telemetry';
 
@@ -25,10 +25,10 @@ export const gatewayConfigShape = {
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 export function loadGatewayConfig(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(gatewayConfigShape, source);
+  return loadConfig(gatewayConfigShape, source, [authConfigRule]);
 }
 
 /** For the process entry point: a bad variable prints its name and exits 1. */
 export function readGatewayConfigOrExit(): GatewayConfig {
-  return loadConfigOrExit(gatewayConfigShape, process.env);
+  return loadConfigOrExit(gatewayConfigShape, process.env, [authConfigRule]);
 }

@@ -3,7 +3,7 @@ import { routesOf, StreamCloseCodes } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
-import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { GatewayConfig } from './config.js';
 import { createRedis } from '@suite/redis';
 import { Hub } from './domain/hub.js';
@@ -51,9 +51,9 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
       await redis.ping();
     },
     'redis-subscriber': async () => {
-      if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
+      if (subscriber.status !== 'ready') throw new NotReady(`subscriber connection is ${subscriber.status}`);
     },
-  });
+  }, { logger: log });
   const app = createHttpApp({
     logger: log,
     metrics,

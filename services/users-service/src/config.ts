@@ -1,4 +1,4 @@
-import { authEnv } from '@suite/auth';
+import { authConfigRule, authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
 import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
@@ -28,10 +28,10 @@ export const usersConfigShape = {
 export type UsersConfig = ReturnType<typeof loadUsersConfig>;
 
 export function loadUsersConfig(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(usersConfigShape, source);
+  return loadConfig(usersConfigShape, source, [authConfigRule]);
 }
 
 /** For the process entry point: a bad variable prints its name and exits 1. */
 export function readUsersConfigOrExit(): UsersConfig {
-  return loadConfigOrExit(usersConfigShape, process.env);
+  return loadConfigOrExit(usersConfigShape, process.env, [authConfigRule]);
 }

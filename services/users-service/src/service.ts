@@ -4,7 +4,7 @@ import { routesOf } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
-import { createHttpApp, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
@@ -56,9 +56,9 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     },
     // Unique usernames and emails rest on the indexes: not ready before they exist.
     indexes: async () => {
-      if (!indexesReady) throw new Error('indexes not created yet');
+      if (!indexesReady) throw new NotReady('indexes not created yet');
     },
-  });
+  }, { logger: log });
   const app = createHttpApp({
     logger: log,
     metrics,
