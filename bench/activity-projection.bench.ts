@@ -57,7 +57,8 @@ function userPicker(kind: 'uniform' | 'zipf'): (j: number) => number {
   };
 }
 
-const base = Date.UTC(2026, 0, 1);
+// A day ago: inside the accepted event-time window (EVENT_MAX_AGE_S) around the records' timestamps.
+const base = Date.now() - 86_400_000;
 async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
   await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: topic.replace('activity.events', 'users.events'), numPartitions: 1 }]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });

@@ -17,8 +17,10 @@ const DB = process.env.BENCH_DB ?? `bench_users_${USERS}`;
 const secret = 'bench-secret-bench-secret-bench-secret-00';
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-const env = process.env.MONGO_URL ? { mongoUrl: process.env.MONGO_URL, kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',') } : await infraUp();
+const env = process.env.MONGO_URL ? { mongoUrl: process.env.MONGO_URL, kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : await infraUp();
 const client = new MongoClient(env.mongoUrl);
+/** The one bench token's budgets are checked on every request (in Redis, as in production) but never spent. */
+const UNSPENT_BUDGETS = { RATE_LIMIT_READ_PER_MIN: '100000000', RATE_LIMIT_SEARCH_PER_MIN: '100000000' };
 const db = client.db(DB);
 const have = await db.collection('users').estimatedDocumentCount();
 if (have < USERS) {
@@ -33,7 +35,7 @@ if (have < USERS) {
 out(`# users API benchmark: ${USERS} users, ${CONNECTIONS} connections, ${SECONDS} s per case, MongoDB wire at ${env.mongoUrl}`);
 
 const service = await createUsersService(
-  loadUsersConfig({ MONGO_URL: env.mongoUrl, MONGO_DB: DB, KAFKA_BROKERS: env.kafkaBrokers.join(','), JWT_SECRET: secret, LOG_LEVEL: 'silent', OUTBOX_RELAY_ENABLED: 'false', MONGO_QUERY_TIMEOUT_MS: '60000' }),
+  loadUsersConfig({ MONGO_URL: env.mongoUrl, MONGO_DB: DB, KAFKA_BROKERS: env.kafkaBrokers.join(','), JWT_SECRET: secret, LOG_LEVEL: 'silent', OUTBOX_RELAY_ENABLED: 'false', MONGO_QUERY_TIMEOUT_MS: '60000', REDIS_URL: env.redisUrl, ...UNSPENT_BUDGETS }),
 );
 await service.start();
 const server = await service.listen(0, '127.0.0.1');

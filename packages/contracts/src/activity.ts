@@ -18,6 +18,34 @@ export const ActivityLimits = {
 
 export const ACTIVITY_EVENT_TYPE = 'io.activitysuite.activity.recorded';
 
+/**
+ * How far an event's `time` may lie from when it was received: late by days is normal (offline
+ * clients, retries), the far past or future is a broken or hostile publisher, and would sit on
+ * top of a feed or in "active workspaces" for ever. Over HTTP "received" is the request's arrival;
+ * on Kafka it is the record's timestamp, so a replay decides exactly as the first run did.
+ */
+export interface EventTimeWindow {
+  maxAgeMs: number;
+  maxAheadMs: number;
+}
+
+export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 30 * 86_400_000, maxAheadMs: 5 * 60_000 };
+
+function spoken(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} days`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hours`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} minutes`;
+  return `${ms / 1000} seconds`;
+}
+
+/** Why an event's time is outside the window around `receivedMs`, or undefined when it is inside. */
+export function eventTimeProblem(time: string, receivedMs: number, window: EventTimeWindow): string | undefined {
+  const timeMs = Date.parse(time);
+  if (timeMs < receivedMs - window.maxAgeMs) return `more than ${spoken(window.maxAgeMs)} before the event was received`;
+  if (timeMs > receivedMs + window.maxAheadMs) return `more than ${spoken(window.maxAheadMs)} after the event was received`;
+  return undefined;
+}
+
 const PositiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const Token = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _.:- only');
 

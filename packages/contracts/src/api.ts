@@ -96,7 +96,7 @@ export const ApiRoutes = {
     service: 'activity',
     method: 'post',
     path: '/activities',
-    summary: 'Publish activity events (CloudEvents: JSON, structured, batch or binary mode)',
+    summary: 'Publish activity events (CloudEvents: JSON, structured, batch or binary mode). Each `time` must lie within the accepted window around arrival (default 30 days before to 5 minutes after; else 400), and `source` must be `/<token sub>` or below it (else 403; admins: any)',
     access: 'scope activity:write',
     query: NoQuery,
     body: z.union([ActivityEvent, ActivityBatch]),
@@ -170,8 +170,24 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
 };
 
 /** The error statuses a route can answer: its kind's, then its own. */
+/**
+ * The rate-limit class of a route: every principal has one budget per class, shared by the
+ * replicas (reads are cheap and frequent, a search scans, writes change the directory, ingestion
+ * feeds Kafka, a stream handshake opens a long-lived connection).
+ */
+export type RateClass = 'read' | 'search' | 'write' | 'ingest' | 'stream';
+export const RATE_CLASSES: readonly RateClass[] = ['read', 'search', 'write', 'ingest', 'stream'];
+
+export function rateClassOf(route: ApiRoute): RateClass {
+  if (route.service === 'gateway') return 'stream';
+  if (route.method === 'post' && route.path === '/activities') return 'ingest';
+  if (route.path.endsWith('/search')) return 'search';
+  return route.method === 'get' ? 'read' : 'write';
+}
+
 export function errorStatuses(route: ApiRoute): number[] {
-  const statuses = new Set([400, 405]);
+  // Every route is rate-limited (429 with Retry-After).
+  const statuses = new Set([400, 405, 429]);
   // Public routes (the document) touch no dependency; every other can find one down.
   if (route.access !== 'anyone') statuses.add(401).add(403).add(503);
   if (route.path.includes('{')) statuses.add(404);
@@ -272,7 +288,15 @@ export function buildOpenApi(): Record<string, unknown> {
       {
         description: `${description} (error code ${codes.map((c) => `\`${c}\``).join(' or ')})`,
         ...(status === '405' ? { headers: { Allow: { schema: { type: 'string' } } } } : {}),
-        ...(status === '429' ? { headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } } } : {}),
+        ...(status === '429'
+          ? {
+              headers: {
+                'Retry-After': { description: 'Seconds until the budget of this route class refills', schema: { type: 'integer', minimum: 0 } },
+                RateLimit: { description: 'IETF httpapi draft: `"<class>";r=<remaining>;t=<seconds to reset>`', schema: { type: 'string' } },
+                'RateLimit-Policy': { description: 'IETF httpapi draft: `"<class>";q=<quota>;w=<window seconds>`', schema: { type: 'string' } },
+              },
+            }
+          : {}),
         content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } },
       },
     ]),

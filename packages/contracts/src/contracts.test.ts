@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { DEFAULT_EVENT_TIME_WINDOW, eventTimeProblem, FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -134,5 +134,21 @@ describe('activity page text', () => {
       expect(ActivityPage.parse(JSON.parse(activityPageJson(stored, next).toString()))).toEqual({ results: [activity, activity], next });
     }
     expect(JSON.parse(activityPageJson(Buffer.alloc(0), null).toString())).toEqual({ results: [], next: null });
+  });
+});
+
+describe('the event time window', () => {
+  it('accepts exactly the times from maxAge before to maxAhead after reception, at millisecond edges', () => {
+    const window = DEFAULT_EVENT_TIME_WINDOW;
+    const received = Date.parse('2026-11-30T12:00:00Z');
+    const at = (ms: number) => new Date(ms).toISOString();
+    expect(eventTimeProblem(at(received), received, window)).toBeUndefined();
+    expect(eventTimeProblem(at(received - window.maxAgeMs), received, window)).toBeUndefined();
+    expect(eventTimeProblem(at(received - window.maxAgeMs - 1), received, window)).toBe('more than 30 days before the event was received');
+    expect(eventTimeProblem(at(received + window.maxAheadMs), received, window)).toBeUndefined();
+    expect(eventTimeProblem(at(received + window.maxAheadMs + 1), received, window)).toBe('more than 5 minutes after the event was received');
+    expect(eventTimeProblem('2026-11-30T13:00:00+01:00', received, window)).toBeUndefined();
+    expect(eventTimeProblem(at(received), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBeUndefined();
+    expect(eventTimeProblem(at(received + 1501), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBe('more than 1.5 seconds after the event was received');
   });
 });

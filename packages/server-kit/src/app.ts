@@ -9,6 +9,7 @@ import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 import { methodNotAllowed, optionsFromTable } from './routes.js';
+import type { RateLimits } from './rate-limits.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -28,6 +29,8 @@ export interface HttpAppOptions {
   trustProxy: string | number | boolean;
   /** Maps a service's infrastructure errors (e.g. a database outage) onto AppError. */
   mapError?: (err: unknown) => AppError | undefined;
+  /** Per-principal budgets the table's routes draw on (`route()` applies them); none: not limited. */
+  rateLimits?: RateLimits | undefined;
 }
 
 /** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
@@ -37,6 +40,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', options.trustProxy);
+  app.locals.rateLimits = options.rateLimits;
 
   // A SERVER span per request continuing the caller's W3C trace (a no-op unless tracing is on).
   app.use(httpTracing(routeTemplate));

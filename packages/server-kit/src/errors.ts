@@ -43,6 +43,7 @@ export function errorMiddleware(logger: Logger, mapError?: (err: unknown) => App
       requestId,
     };
     if (res.headersSent) return res.end();
+    if (appError.headers) res.set(appError.headers);
     res.status(appError.status).json(body);
   };
 }

@@ -7,3 +7,4 @@ export * from './server.js';
 export * from './validate.js';
 export * from './respond.js';
 export * from './routes.js';
+export * from './rate-limits.js';

@@ -1,16 +1,20 @@
-import { AppError, expressPath, routesAt, shadowedPaths, type ApiRoute } from '@suite/contracts';
+import { AppError, expressPath, rateClassOf, routesAt, shadowedPaths, type ApiRoute } from '@suite/contracts';
+import { rateLimit } from './rate-limits.js';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 
 /**
- * Registers `handlers` for a route of the contracts' route table, at its path and method. A path
- * a more literal route owns (`/users/search` for `/users/:id`) is left to it, so a method that
- * route lacks answers 405 instead of reaching this one.
+ * Registers `handlers` for a route of the contracts' route table, at its path and method, behind
+ * the caller's budget for the route's rate class. A path a more literal route owns
+ * (`/users/search` for `/users/:id`) is left to it, so a method that route lacks answers 405
+ * instead of reaching this one.
  */
 export function route(router: Router, apiRoute: ApiRoute, ...handlers: RequestHandler[]): void {
   const shadowed = new Set(shadowedPaths(apiRoute));
   const guard: RequestHandler[] =
     shadowed.size === 0 ? [] : [(req, _res, next) => (shadowed.has(`${req.baseUrl}${req.path}`.replace(/(.)\/$/, '$1')) ? next('route') : next())];
-  router[apiRoute.method](expressPath(apiRoute), ...guard, ...handlers);
+  // A stream handshake takes its budget itself once the token is verified (WebSocket upgrades never reach Express).
+  const limit = rateClassOf(apiRoute) === 'stream' ? [] : [rateLimit(rateClassOf(apiRoute))];
+  router[apiRoute.method](expressPath(apiRoute), ...guard, ...limit, ...handlers);
 }
 
 /** The methods a path answers (HEAD with GET), as an `Allow` header lists them. */

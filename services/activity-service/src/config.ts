@@ -1,7 +1,9 @@
 import { authConfigRule, authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
+import { rateLimitEnv } from '@suite/server-kit';
 import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
+import type { EventTimeWindow } from '@suite/contracts';
 
 /** Every variable activity-service reads; README lists them with their defaults. */
 export const activityConfigShape = {
@@ -21,16 +23,26 @@ export const activityConfigShape = {
   KAFKA_SESSION_TIMEOUT_MS: env.int(15_000, 6_000, 300_000),
   FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   DEDUP_WINDOW_S: env.int(7 * 86_400, 60, 365 * 86_400),
+  /** An event whose `time` is older than this when received is refused (HTTP 400) or dead-lettered (Kafka). */
+  EVENT_MAX_AGE_S: env.int(30 * 86_400, 60, 10 * 365 * 86_400),
+  /** An event whose `time` is further ahead of its reception than this is refused or dead-lettered. */
+  EVENT_MAX_AHEAD_S: env.int(300, 0, 86_400),
   PUBLISH_LIVE: env.bool(true),
   /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
   PUBSUB_SHARDED: env.bool(false),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  ...rateLimitEnv,
   ...authEnv,
   ...telemetryEnv,
 };
 
 export type ActivityConfig = ReturnType<typeof loadActivityConfig>;
+
+/** The accepted event-time window from the config. */
+export function eventTimeWindow(config: Pick<ActivityConfig, 'EVENT_MAX_AGE_S' | 'EVENT_MAX_AHEAD_S'>): EventTimeWindow {
+  return { maxAgeMs: config.EVENT_MAX_AGE_S * 1000, maxAheadMs: config.EVENT_MAX_AHEAD_S * 1000 };
+}
 
 export function loadActivityConfig(source: Record<string, string | undefined> = process.env) {
   return loadConfig(activityConfigShape, source, [authConfigRule]);

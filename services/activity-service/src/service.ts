@@ -5,8 +5,8 @@ import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
 import { ActivityPublisher } from '@suite/publisher';
-import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
-import type { ActivityConfig } from './config.js';
+import { createHttpApp, NotReady, rateLimitsFrom, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable } from '@suite/redis';
 import { createProjectionPipeline } from './consumer/projection-pipeline.js';
@@ -82,8 +82,9 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     logger: log,
     metrics,
     readiness,
-    api: [activityRouter(verifier, reads, publisher, { unavailable })],
+    api: [activityRouter(verifier, reads, publisher, { unavailable, timeWindow: eventTimeWindow(config) })],
     routes: routesOf('activity'),
+    rateLimits: rateLimitsFrom(config, readRedis),
     mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,

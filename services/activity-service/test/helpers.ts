@@ -40,15 +40,21 @@ export async function startActivityService(label: string, env: Record<string, st
 }
 
 let sequence = 0;
-/** A valid activity event for `userId`; override any field. */
+
+/** A day ago: event times in tests sit inside the accepted window (EVENT_MAX_AGE_S, EVENT_MAX_AHEAD_S) around now. */
+export const T0 = Date.now() - 86_400_000;
+/** The ISO time `offsetMs` after T0. */
+export const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
+
+/** A valid activity event for `userId`, published as the test writer token's source; override any field. */
 export function activityEvent(userId: number, overrides: { id?: string; time?: string; workspaceId?: number; verb?: string } = {}) {
   sequence += 1;
   return {
     specversion: '1.0' as const,
     id: overrides.id ?? `evt-${process.pid}-${Date.now()}-${sequence}`,
-    source: '/tests',
+    source: '/publisher/tests',
     type: 'io.activitysuite.activity.recorded' as const,
-    time: overrides.time ?? new Date(Date.UTC(2026, 0, 1) + sequence * 1000).toISOString(),
+    time: overrides.time ?? at(sequence * 1000),
     subject: String(userId),
     data: { actorId: userId, verb: overrides.verb ?? 'commented', object: { type: 'document', id: String(sequence) }, workspaceId: overrides.workspaceId ?? 7 },
   };

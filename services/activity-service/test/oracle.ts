@@ -13,6 +13,9 @@ export interface Produced {
   timeMs: number;
 }
 
+/** Two days ago: event times inside the accepted window (EVENT_MAX_AGE_S) around the records' timestamps. */
+const BASE_MS = Date.now() - 2 * 86_400_000;
+
 /** `total` records over `users` users, shuffled times, with duplicate publishes of ~5% of the ids; deterministic per seed. */
 export function makeEvents(total: number, seed: number, users = 200): { events: Produced[]; records: { key: string; value: string }[] } {
   let x = seed;
@@ -21,7 +24,7 @@ export function makeEvents(total: number, seed: number, users = 200): { events: 
   const records: { key: string; value: string }[] = [];
   for (let i = 0; records.length < total; i++) {
     const duplicate = events.length > 0 && rand() < 0.05;
-    const e = duplicate ? events[Math.floor(rand() * events.length)]! : { id: `c${seed}-${i}`, user: 1 + Math.floor(rand() * users), ws: 1 + Math.floor(rand() * 5), timeMs: Date.UTC(2026, 5, 1) + Math.floor(rand() * 86_400_000) };
+    const e = duplicate ? events[Math.floor(rand() * events.length)]! : { id: `c${seed}-${i}`, user: 1 + Math.floor(rand() * users), ws: 1 + Math.floor(rand() * 5), timeMs: BASE_MS + Math.floor(rand() * 86_400_000) };
     if (!duplicate) events.push(e);
     records.push({
       key: String(e.user),

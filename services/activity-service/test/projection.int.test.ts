@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, decodeLiveMessage } from '@suite/contracts';
 import { call, eventually } from '@suite/testkit';
-import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
+import { T0, activityEvent, at, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let kafka: Kafka;
@@ -43,29 +43,29 @@ describe('projections', () => {
   });
 
   it('when events arrive out of time order, the feed is in time order, newest first', async () => {
-    const times = ['2026-03-01T10:00:03Z', '2026-03-01T10:00:01Z', '2026-03-01T10:00:04Z', '2026-03-01T10:00:02Z'];
+    const times = [3, 1, 4, 2].map((s) => at(3_600_000 + s * 1000));
     for (const time of times) await ctx.publisher.publish(activityEvent(102, { time }));
     await countBecomes(102, 4);
-    expect((await feed(102)).map((a) => a.time)).toEqual([...times].sort().reverse().map((t) => new Date(t).toISOString()));
+    expect((await feed(102)).map((a) => a.time)).toEqual([...times].sort().reverse());
   });
 
   it('when more events arrive than the feed keeps, the feed is capped and the count stays exact', async () => {
-    await ctx.publisher.publish(Array.from({ length: 8 }, (_, i) => activityEvent(103, { time: `2026-04-01T00:00:0${i}Z` })));
+    await ctx.publisher.publish(Array.from({ length: 8 }, (_, i) => activityEvent(103, { time: at(7_200_000 + i * 1000) })));
     await countBecomes(103, 8);
     const items = await feed(103);
     expect(items).toHaveLength(5);
-    expect(items[0]!.time).toBe('2026-04-01T00:00:07.000Z');
+    expect(items[0]!.time).toBe(at(7_200_000 + 7000));
     expect(await raw.zcard(ProjectionKeys.feed(ctx.names.keyPrefix, 103))).toBe(5);
   });
 
   it('pages with an opaque cursor and filters by workspace', async () => {
-    await ctx.publisher.publish([1, 2, 3, 4].map((i) => activityEvent(104, { time: `2026-05-01T00:00:0${i}Z`, workspaceId: i % 2 === 0 ? 20 : 21 })));
+    await ctx.publisher.publish([1, 2, 3, 4].map((i) => activityEvent(104, { time: at(10_800_000 + i * 1000), workspaceId: i % 2 === 0 ? 20 : 21 })));
     await countBecomes(104, 4);
     const first = ActivityPage.parse((await get('/users/104/activities?limit=3')).body);
     expect(first.results).toHaveLength(3);
     expect(first.next).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/104\/activities\?limit=3&cursor=/);
     const second = ActivityPage.parse((await call('GET', first.next!, { token: await tokens.admin() })).body);
-    expect(second.results.map((a) => a.time)).toEqual(['2026-05-01T00:00:01.000Z']);
+    expect(second.results.map((a) => a.time)).toEqual([at(10_800_000 + 1000)]);
     expect(second.next).toBeNull();
     const filtered = await feed(104, '&workspaceId=20');
     expect(filtered.map((a) => a.workspaceId)).toEqual([20, 20]);
@@ -84,11 +84,11 @@ describe('projections', () => {
       activityEvent(105, { workspaceId: 31, time: new Date(now - 3_600_000).toISOString() }),
       activityEvent(105, { workspaceId: 31, time: new Date(now - 7_200_000).toISOString() }),
       activityEvent(105, { workspaceId: 32, time: new Date(now - 60_000).toISOString() }),
-      activityEvent(105, { workspaceId: 33, time: new Date(now - 40 * 86_400_000).toISOString() }),
+      activityEvent(105, { workspaceId: 33, time: new Date(now - 10 * 86_400_000).toISOString() }),
       activityEvent(105, { workspaceId: 34, time: new Date(now - 1000).toISOString() }),
     ]);
     await countBecomes(105, 5);
-    const list = ((await get('/users/105/active-workspaces?days=30')).body as unknown[]).map((w) => ActiveWorkspace.parse(w));
+    const list = ((await get('/users/105/active-workspaces?days=7')).body as unknown[]).map((w) => ActiveWorkspace.parse(w));
     expect(list.map((w) => [w.workspace.name, w.role, w.activityCount])).toEqual([
       ['Beta', 'viewer', 1],
       ['Alpha', 'member', 2],
@@ -115,7 +115,7 @@ describe('projections', () => {
       const decoded = decodeLiveMessage(message);
       if (decoded.kind === 'batch') received.push(...decoded.items.map((item) => ({ position: item.position, activity: Activity.parse(JSON.parse(item.json)) })));
     });
-    const events = [activityEvent(106, { time: '2026-06-01T00:00:02Z' }), activityEvent(106, { time: '2026-06-01T00:00:01Z' }), activityEvent(106, { time: '2026-06-01T00:00:03Z' })];
+    const events = [activityEvent(106, { time: at(2000) }), activityEvent(106, { time: at(1000) }), activityEvent(106, { time: at(3000) })];
     await ctx.publisher.publish(events.slice(0, 2));
     await ctx.publisher.publish(events.slice(2));
     await eventually(async () => (received.length === 3 ? true : undefined), 20_000);
@@ -187,9 +187,9 @@ describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)
     const producer = new Kafka({ clientId: 'dedup-test', brokers: own.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     try {
-      const t0 = Date.UTC(2026, 9, 1);
-      const first = activityEvent(110);
-      const other = activityEvent(110);
+      const t0 = T0;
+      const first = activityEvent(110, { time: at(0) });
+      const other = activityEvent(110, { time: at(0) });
       // Record timestamps, not wall time, decide: 59 s later is a duplicate, 61 s after that is not.
       const records: [object, number][] = [[first, t0], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]];
       for (const [event, timestamp] of records) {

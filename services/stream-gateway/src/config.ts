@@ -1,5 +1,6 @@
 import { authConfigRule, authEnv } from '@suite/auth';
 import { env, loadConfig, loadConfigOrExit } from '@suite/config';
+import { rateLimitEnv } from '@suite/server-kit';
 import { telemetryEnv } from '@suite/telemetry';
 
 /** Every variable stream-gateway reads; README lists them with their defaults. */
@@ -18,6 +19,7 @@ export const gatewayConfigShape = {
   STREAM_MAX_PAYLOAD_BYTES: env.int(4096, 125, 1_048_576),
   /** SSUBSCRIBE instead of SUBSCRIBE; the activity-service must then publish with SPUBLISH (PUBSUB_SHARDED). */
   PUBSUB_SHARDED: env.bool(false),
+  ...rateLimitEnv,
   ...authEnv,
   ...telemetryEnv,
 };

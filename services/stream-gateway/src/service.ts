@@ -3,7 +3,7 @@ import { routesOf, StreamCloseCodes } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
-import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { createHttpApp, NotReady, rateLimitsFrom, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import type { GatewayConfig } from './config.js';
 import { createRedis } from '@suite/redis';
 import { Hub } from './domain/hub.js';
@@ -37,7 +37,8 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
   const streamMetrics = createStreamMetrics(metrics.registry);
   const hub = new Hub(subscriber, config.REDIS_KEY_PREFIX, log, (n) => streamMetrics.deliveries.inc(n), config.PUBSUB_SHARDED);
   const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
-  const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER };
+  const rateLimits = rateLimitsFrom(config, redis);
+  const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER, rateLimits };
   const ws = new WsGateway(
     verifier,
     hub,
@@ -63,6 +64,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
     root: [demoRouter()],
     bodyLimit: '16kb',
     trustProxy: config.TRUST_PROXY,
+    rateLimits,
   });
   let server: RunningServer | undefined;
 

@@ -39,11 +39,13 @@ export async function startStack(label: string, env: Record<string, string> = {}
 }
 
 let n = 0;
+/** A day ago: default event times sit inside the activity-service's accepted window around now. */
+const T0 = Date.now() - 86_400_000;
 export function activityEvent(userId: number, time?: string, extra: Record<string, unknown> = {}) {
   n += 1;
   return {
-    specversion: '1.0' as const, id: `g-${process.pid}-${Date.now()}-${n}`, source: '/tests', type: 'io.activitysuite.activity.recorded' as const,
-    time: time ?? new Date(Date.UTC(2026, 6, 1) + n * 1000).toISOString(), subject: String(userId),
+    specversion: '1.0' as const, id: `g-${process.pid}-${Date.now()}-${n}`, source: '/publisher/tests', type: 'io.activitysuite.activity.recorded' as const,
+    time: time ?? new Date(T0 + n * 1000).toISOString(), subject: String(userId),
     data: { actorId: userId, verb: 'viewed', object: { type: 'doc', id: String(n) }, workspaceId: 3, ...extra },
   };
 }

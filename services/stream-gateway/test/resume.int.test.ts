@@ -229,7 +229,7 @@ describe('resume by position across gateways and a consumer crash', () => {
       );
       const events = Array.from({ length: 8000 }, (_, i) => ({
         specversion: '1.0', id: `tt-${i}`, source: '/time-travel', type: 'io.activitysuite.activity.recorded', subject: String(1 + (i % 20)),
-        time: new Date(Date.UTC(2026, 10, 1) + ((i * 7919) % 100_000)).toISOString(), data: { actorId: 1, verb: 'edited', object: { type: 'doc', id: String(i) }, workspaceId: 1 },
+        time: new Date(Date.now() - 86_400_000 + ((i * 7919) % 100_000)).toISOString(), data: { actorId: 1, verb: 'edited', object: { type: 'doc', id: String(i) }, workspaceId: 1 },
       }));
       const produce = async (from: number, to: number) => {
         for (let i = from; i < to; i += 200) {

@@ -1,5 +1,6 @@
 import { authConfigRule, authEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
+import { rateLimitEnv } from '@suite/server-kit';
 import { telemetryEnv } from '@suite/telemetry';
 import { z } from 'zod';
 
@@ -14,6 +15,9 @@ export const usersConfigShape = {
   OUTBOX_RELAY_ENABLED: env.bool(true),
   OUTBOX_SWEEP_INTERVAL_MS: env.int(5000, 100, 600_000),
   OUTBOX_BATCH_SIZE: env.int(100, 1, 10_000),
+  /** Redis holds the rate-limit budgets the replicas share (nothing else of this service). */
+  REDIS_URL: env.string('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('users-service'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
@@ -21,6 +25,7 @@ export const usersConfigShape = {
   BODY_LIMIT: env.string('100kb'),
   TRUST_PROXY: env.string('loopback'),
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+  ...rateLimitEnv,
   ...authEnv,
   ...telemetryEnv,
 };

@@ -2,9 +2,10 @@ import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
 import { routesOf } from '@suite/contracts';
 import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
+import { createRedis } from '@suite/redis';
 import { createLogger, type Logger } from '@suite/logger';
 import { startTracing } from '@suite/telemetry';
-import { createHttpApp, NotReady, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import { createHttpApp, NotReady, RATE_LIMIT_TIMEOUT_MS, rateLimitsFrom, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
@@ -41,6 +42,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createMetrics(SERVICE_NAME);
+  // Only the rate-limit budgets: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
+  const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
   const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
@@ -68,6 +71,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     mapError: mapMongoError,
+    rateLimits: rateLimitsFrom(config, redis),
   });
   let server: RunningServer | undefined;
   let indexes: Promise<void> | undefined;
@@ -90,6 +94,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     app,
     logger: log,
     async start() {
+      redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
       indexes = ensureIndexes();
       // Serve without waiting forever: the database may come up later (readiness says so).
       await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -110,6 +115,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       await relay.stop();
       await producer.disconnect().catch(() => undefined);
       await mongo.client.close();
+      redis.disconnect();
       await tracing.shutdown();
     },
   };

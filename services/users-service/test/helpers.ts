@@ -14,6 +14,8 @@ export async function startUsersService(label: string, env: Record<string, strin
     loadUsersConfig({
       MONGO_URL: infra.mongoUrl,
       MONGO_DB: names.dbName,
+      REDIS_URL: infra.redisUrl,
+      REDIS_KEY_PREFIX: names.keyPrefix,
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: names.topicPrefix,
       JWT_SECRET: secret,

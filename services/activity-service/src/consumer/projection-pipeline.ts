@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { createRedis } from '@suite/redis';
-import type { ActivityConfig } from '../config.js';
+import { eventTimeWindow, type ActivityConfig } from '../config.js';
 import { ActivityTransactions, type LiveMode } from '../data-access/activity.transaction.js';
 import { kafkaLogOffsets } from '../data-access/kafka.js';
 import { PartitionConnections } from '../data-access/partition-connections.js';
@@ -39,7 +39,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config) });
   const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }, logger);
   return {
     topics,

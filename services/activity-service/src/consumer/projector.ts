@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic } from '@suite/contracts';
+import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { startConsumeSpan } from '@suite/telemetry';
 import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
@@ -15,6 +15,8 @@ const CHUNK = 2000;
 
 export interface ProjectorOptions {
   topicPrefix: string;
+  /** Events whose time lies outside this window around their record's timestamp are dead letters. */
+  timeWindow: EventTimeWindow;
 }
 
 type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: string };
@@ -25,6 +27,7 @@ type Outcome = Awaited<ReturnType<ActivityTransactions['apply']>>;
 export class Projector implements ConsumerHandlers {
   readonly activityTopic: string;
   readonly usersTopic: string;
+  private readonly timeWindow: EventTimeWindow;
   private readonly applied: Counter;
   private readonly deduplicated: Counter;
   private readonly deadLettered: Counter<'reason'>;
@@ -42,6 +45,7 @@ export class Projector implements ConsumerHandlers {
     registry: Registry,
     options: ProjectorOptions,
   ) {
+    this.timeWindow = options.timeWindow;
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     const r = [registry];
@@ -94,7 +98,7 @@ export class Projector implements ConsumerHandlers {
     const writes: ActivityWrite[] = [];
     const dead: DeadLetter[] = [];
     for (const record of records) {
-      const decoded = decodeActivity(record.value, record.headers);
+      const decoded = decodeActivity(record.value, record.headers, { atMs: Number(record.timestamp), window: this.timeWindow });
       if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
       else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }

@@ -1,8 +1,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent } from '@suite/contracts';
+import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
-export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty';
+export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'time_out_of_window';
 
 export type Decoded =
   | { ok: true; event: ActivityEvent }
@@ -30,8 +30,10 @@ export function validateActivity(value: unknown): { ok: true; event: ActivityEve
  * Classifies one Kafka record: a valid activity event, or why it is a dead letter. Both content
  * modes of the CloudEvents Kafka binding are read: structured (the event as the value) and binary
  * (attributes in `ce_*` headers, `data` as the value, `content-type` header as `datacontenttype`).
+ * With `received`, an event whose time lies outside the window around the record's timestamp is
+ * a dead letter too.
  */
-export function decodeActivity(value: Buffer | null, headers: Record<string, string> = {}): Decoded {
+export function decodeActivity(value: Buffer | null, headers: Record<string, string> = {}, received?: { atMs: number; window: EventTimeWindow }): Decoded {
   if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
   if (value.length > ActivityLimits.eventMaxBytes) {
     return { ok: false, reason: 'oversized', detail: `${value.length} bytes > ${ActivityLimits.eventMaxBytes}` };
@@ -44,7 +46,9 @@ export function decodeActivity(value: Buffer | null, headers: Record<string, str
   }
   parsed = fromBinaryMode(headers, 'ce_', parsed) ?? parsed;
   const result = validateActivity(parsed);
-  return result.ok ? result : { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
+  if (!result.ok) return { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
+  const late = received && eventTimeProblem(result.event.time, received.atMs, received.window);
+  return late ? { ok: false, reason: 'time_out_of_window', detail: `time: ${late}` } : result;
 }
 
 /** What the projection stores for one valid event. */

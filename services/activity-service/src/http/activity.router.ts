@@ -1,13 +1,16 @@
 import { Router, type Request } from 'express';
-import { AppError, ApiRoutes, IdParam, activityPageJson, fromBinaryMode, parseActivityBatch, type ActiveWorkspace, type ActivityCount } from '@suite/contracts';
+import { AppError, ApiRoutes, IdParam, activityPageJson, fromBinaryMode, parseActivityBatch, type ActiveWorkspace, type ActivityCount, type EventTimeWindow } from '@suite/contracts';
 import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
 import { parseInput, route, sendJson } from '@suite/server-kit';
 import type { ActivityReads } from '../domain/activity-reads.js';
+import { assertPublishable } from '../domain/ingest.js';
 
 export interface ActivityRouterOptions {
   /** Why reads cannot be answered now, if they cannot (e.g. the projections are being rebuilt). */
   unavailable: () => string | undefined;
+  /** The accepted event times around a request's arrival. */
+  timeWindow: EventTimeWindow;
 }
 
 /** This request's absolute URL with `query` as its query string (the parameters it validated, in a fixed order). */
@@ -79,10 +82,14 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
   });
 
   route(router, publishActivities, async (req, res) => {
-    assertScope(principalOf(req), 'activity:write');
+    const receivedAt = Date.now();
+    const principal = principalOf(req);
+    assertScope(principal, 'activity:write');
     parseInput(publishActivities.query, req.query, 'query');
-    const parsed = parseActivityBatch(ingestBody(req));
+    const body = ingestBody(req);
+    const parsed = parseActivityBatch(body);
     if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
+    assertPublishable(parsed.events, principal, receivedAt, options.timeWindow, (i) => (Array.isArray(body) ? `body.${i}` : 'body'));
     const ids = await publisher.publish(parsed.events);
     res.status(202).json({ accepted: ids.length, ids });
   });

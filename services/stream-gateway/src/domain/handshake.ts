@@ -1,20 +1,27 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiRoutes, AppError, IdParam, decodeStreamCursor, pathParams, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
-import { parseInput } from '@suite/server-kit';
+import { parseInput, takeOrRefuse, type RateLimits } from '@suite/server-kit';
 import type { Hub } from './hub.js';
 
 
 export interface HandshakeOptions {
   allowedOrigins: string[];
   maxConnectionsPerUser: number;
+  /** Each principal's budget of stream handshakes, shared by the replicas; none: not limited. */
+  rateLimits?: RateLimits | undefined;
 }
+
+/** How long a client refused for the per-user cap is told to wait: a seat frees when one of its streams closes. */
+export const STREAM_CAP_RETRY_AFTER_S = 10;
 
 export interface Authorised {
   principal: Principal;
   userId: number;
   /** Where the client resumes from; `empty` before the user's first activity; `stale` for a cursor from an earlier layout (it gets a reset). */
   cursor: StreamPosition | 'empty' | 'stale' | undefined;
+  /** Gives the stream's seat back; call it when the connection closes (or the handshake fails after all). Idempotent. */
+  release: () => void;
 }
 
 /** The token from the header, the `access_token` query parameter, or a `bearer.<token>` subprotocol. */
@@ -37,7 +44,11 @@ function originAllowed(origin: string, host: string | undefined, allowed: string
   }
 }
 
-/** Everything that must pass before a stream opens: path, origin, token, ownership, cursor, cap. */
+/**
+ * Everything that must pass before a stream opens: path, origin, token, ownership, cursor, the
+ * principal's handshake budget, and a seat under the per-user cap (taken last, with no await
+ * after it, so parallel handshakes cannot pass the cap).
+ */
 export async function authoriseStream(req: IncomingMessage & { originalUrl?: string }, verifier: TokenVerifier, hub: Hub, options: HandshakeOptions, lastEventId?: string): Promise<Authorised> {
   // Inside an Express router `url` is relative to the mount point; `originalUrl` is the full path.
   const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://gateway');
@@ -64,8 +75,10 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   if (text !== undefined && cursor === undefined) {
     throw new AppError('validation_failed', 'invalid header', [{ path: 'header.last-event-id', message: 'not a cursor this API issued' }]);
   }
-  if (hub.connections(parsedId.data) >= options.maxConnectionsPerUser) {
-    throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user`);
+  await takeOrRefuse(options.rateLimits, 'stream', principal.sub);
+  const release = hub.claimSeat(parsedId.data, options.maxConnectionsPerUser);
+  if (!release) {
+    throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user are open; close one or retry later`, undefined, { 'retry-after': String(STREAM_CAP_RETRY_AFTER_S) });
   }
-  return { principal, userId: parsedId.data, cursor };
+  return { principal, userId: parsedId.data, cursor, release };
 }

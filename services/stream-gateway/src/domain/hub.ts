@@ -20,6 +20,8 @@ export interface StreamSink {
  */
 export class Hub {
   private readonly sinks = new Map<number, Set<StreamSink>>();
+  /** Streams held per user on this replica, from the handshake's end to the connection's close. */
+  private readonly seats = new Map<number, number>();
   private readonly pending = new Map<number, Promise<unknown>>();
   private connectedOnce = false;
 
@@ -88,8 +90,28 @@ export class Hub {
     void (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
   }
 
+  /**
+   * Takes one of `userId`'s `max` stream seats, or returns undefined when all are held. Checked
+   * and taken in one synchronous step, so parallel handshakes cannot pass the cap between a check
+   * and the awaited subscription that follows. The returned release may be called more than once.
+   */
+  claimSeat(userId: number, max: number): (() => void) | undefined {
+    const held = this.seats.get(userId) ?? 0;
+    if (held >= max) return undefined;
+    this.seats.set(userId, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.seats.get(userId) ?? 1) - 1;
+      if (left > 0) this.seats.set(userId, left);
+      else this.seats.delete(userId);
+    };
+  }
+
+  /** Streams held by `userId` on this replica (open or opening). */
   connections(userId: number): number {
-    return this.sinks.get(userId)?.size ?? 0;
+    return this.seats.get(userId) ?? 0;
   }
 
   all(): StreamSink[] {

@@ -19,7 +19,7 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
   route(router, ApiRoutes.activityStream, async (req, res) => {
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
       // Still authenticate first: an anonymous caller learns nothing but 401.
-      await authoriseStream(req, verifier, hub, options);
+      (await authoriseStream(req, verifier, hub, options)).release();
       throw new AppError('bad_request', 'open this stream as a WebSocket (Upgrade: websocket) or with Accept: text/event-stream');
     }
     const lastEventId = req.get('last-event-id') || undefined;
@@ -27,6 +27,8 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
       if (err instanceof AppError) metrics.rejected.inc({ status: String(err.status) });
       throw err;
     });
+    if (res.destroyed) return auth.release();
+    res.once('close', auth.release);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',

@@ -25,8 +25,9 @@ function refuse(socket: Duplex, err: unknown, logger: Logger): void {
   if (!(err instanceof AppError)) logger.error({ err }, 'upgrade failed');
   const body: ErrorBody = { error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) }, requestId: randomUUID() };
   const json = JSON.stringify(body);
+  const extra = Object.entries(appError.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${extra}Connection: close\r\n\r\n${json}`,
   );
 }
 
@@ -133,6 +134,9 @@ export class WsGateway {
       refuse(socket, err, this.logger);
       return;
     }
+    // The seat is held until the connection closes, whether or not the upgrade completes.
+    if (socket.destroyed) return auth.release();
+    socket.once('close', auth.release);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const slice = this.slices[this.dealt++ % HEARTBEAT_SLICES]!;
       slice.add(ws);
