@@ -180,7 +180,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
     const service = await createActivityService(
       loadActivityConfig({
         REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: keyPrefix, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix,
-        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', USERS_EVENTS_SIGNING_KEY: 'bench-origin-key-bench-origin-key-0000', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
         PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
       }),
     );

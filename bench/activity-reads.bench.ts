@@ -28,7 +28,7 @@ const kafka = new Kafka({ clientId: 'bench-reads', brokers: env.kafkaBrokers, lo
 const serviceEnv = {
   PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
   REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: `${run}:`, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: `${run}.`, KAFKA_GROUP_ID: `${run}-projector`,
-  JWT_SECRET: secret, LOG_LEVEL: 'info', HOST: '127.0.0.1',
+  JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: 'bench-origin-key-bench-origin-key-0000', LOG_LEVEL: 'info', HOST: '127.0.0.1',
   // The one bench token's budget is checked on every request (in Redis, as in production) but never spent.
   RATE_LIMIT_READ_PER_MIN: '100000000',
 };

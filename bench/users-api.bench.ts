@@ -35,7 +35,7 @@ if (have < USERS) {
 out(`# users API benchmark: ${USERS} users, ${CONNECTIONS} connections, ${SECONDS} s per case, MongoDB wire at ${env.mongoUrl}`);
 
 const service = await createUsersService(
-  loadUsersConfig({ MONGO_URL: env.mongoUrl, MONGO_DB: DB, KAFKA_BROKERS: env.kafkaBrokers.join(','), JWT_SECRET: secret, LOG_LEVEL: 'silent', OUTBOX_RELAY_ENABLED: 'false', MONGO_QUERY_TIMEOUT_MS: '60000', REDIS_URL: env.redisUrl, ...UNSPENT_BUDGETS }),
+  loadUsersConfig({ MONGO_URL: env.mongoUrl, MONGO_DB: DB, KAFKA_BROKERS: env.kafkaBrokers.join(','), JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: 'bench-origin-key-bench-origin-key-0000', LOG_LEVEL: 'silent', OUTBOX_RELAY_ENABLED: 'false', MONGO_QUERY_TIMEOUT_MS: '60000', REDIS_URL: env.redisUrl, ...UNSPENT_BUDGETS }),
 );
 await service.start();
 const server = await service.listen(0, '127.0.0.1');

@@ -4,9 +4,10 @@ import { ApiRoutes, buildOpenApi, routesOf, serviceFor, type ApiRouteName, type 
 import { createUsersService, loadUsersConfig } from '@suite/users-service';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig } from '@suite/stream-gateway';
+import { TEST_ORIGIN_KEY } from '@suite/testkit';
 
 /** Built, never started: nothing here connects to a server. */
-const env = { JWT_SECRET: 'api-description-test-secret-0123456789', LOG_LEVEL: 'silent' };
+const env = { JWT_SECRET: 'api-description-test-secret-0123456789', USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent' };
 
 interface Layer {
   rawPath?: unknown;

@@ -17,7 +17,7 @@ const root = resolve(import.meta.dirname, '..');
 const chart = resolve(root, 'infra/helm/activity-suite');
 const production = resolve(chart, 'ci/production-values.yaml');
 const KUBE = '1.31.0';
-const defaults = ['--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef'];
+const defaults = ['--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef', '--set', 'secrets.usersEventsSigningKey=fedcba9876543210fedcba9876543210'];
 
 interface K8sObject {
   apiVersion: string;
@@ -174,6 +174,19 @@ describe('the Helm chart', () => {
     const env = named(renders.production, 'Deployment', 'users-service')!.spec.template.spec.containers[0].env;
     expect(env.find((e: { name: string }) => e.name === 'MONGO_URL').valueFrom.secretKeyRef.name).toBe('activity-suite-connections');
     expect(of(renders.production, 'ServiceMonitor')).toHaveLength(3);
+  });
+
+  it('gives each service its own Kafka principal, and the users.events origin key only to its signer and its checker', async () => {
+    const secretKey = (objects: K8sObject[], service: string, variable: string) =>
+      named(objects, 'Deployment', service)!.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === variable)?.valueFrom.secretKeyRef.key as string | undefined;
+    expect(secretKey(renders.production, 'users-service', 'KAFKA_SASL_USERNAME')).toBe('USERS_SERVICE_KAFKA_SASL_USERNAME');
+    expect(secretKey(renders.production, 'activity-service', 'KAFKA_SASL_PASSWORD')).toBe('ACTIVITY_SERVICE_KAFKA_SASL_PASSWORD');
+    expect(secretKey(renders.production, 'stream-gateway', 'KAFKA_SASL_USERNAME')).toBeUndefined();
+    for (const service of ['users-service', 'activity-service']) expect(secretKey(renders.default, service, 'USERS_EVENTS_SIGNING_KEY')).toBe('USERS_EVENTS_SIGNING_KEY');
+    expect(secretKey(renders.default, 'stream-gateway', 'USERS_EVENTS_SIGNING_KEY')).toBeUndefined();
+    await expect(render('--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef')).rejects.toThrow(/secrets.usersEventsSigningKey/);
+    const sasl = ['--set', 'config.kafka.saslMechanism=scram-sha-512', '--set', 'secrets.kafkaSasl.usersService.username=users', '--set', 'secrets.kafkaSasl.usersService.password=pw'];
+    await expect(render(...defaults, ...sasl)).rejects.toThrow(/ACTIVITY_SERVICE in secrets.kafkaSasl/);
   });
 
   it('alerts only on metrics the services export (and kube-state-metrics readiness)', () => {

@@ -1,7 +1,7 @@
 // `npm start`: local infrastructure, the three services, and one origin on 127.0.0.1:8080.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { devSecret, devSecretPath } from '@suite/auth';
+import { devOriginKey, devSecret, devSecretPath } from '@suite/auth';
 import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
 import { infraUp, logDir, probeKafka } from '@suite/local-infra';
 import { createEdge } from './edge.js';
@@ -35,6 +35,8 @@ if (fromEnv) {
 }
 
 const secret = process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env));
+// The users.events mark of origin: derived from the local key unless given (docs/operations.md).
+const originKey = process.env.USERS_EVENTS_SIGNING_KEY ?? devOriginKey(devSecret(devSecretPath(process.env)));
 const children: ChildProcess[] = [];
 for (const [name, svc] of Object.entries(services)) {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
@@ -48,6 +50,7 @@ for (const [name, svc] of Object.entries(services)) {
       MONGO_URL: infra.mongoUrl,
       REDIS_URL: infra.redisUrl,
       JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: originKey,
     },
   });
   child.on('exit', (code, signal) => {

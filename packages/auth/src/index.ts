@@ -4,3 +4,4 @@ export * from './verifier.js';
 export * from './middleware.js';
 export * from './sign.js';
 export * from './dev-key.js';
+export * from './origin.js';

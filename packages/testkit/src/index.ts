@@ -6,3 +6,4 @@ export { dockerAnswers } from './containers.js';
 export * from './process.js';
 export * from './kafka.js';
 export * from './load.js';
+export * from './origin.js';

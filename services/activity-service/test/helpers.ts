@@ -1,6 +1,6 @@
 import { signDevToken } from '@suite/auth';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, eventually, isolate, testInfra, type TestInfra } from '@suite/testkit';
+import { createTestTopics, eventually, isolate, testInfra, type TestInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 
@@ -17,6 +17,7 @@ export async function startActivityService(label: string, env: Record<string, st
     KAFKA_TOPIC_PREFIX: names.topicPrefix,
     KAFKA_GROUP_ID: `${names.id}-projector`,
     JWT_SECRET: secret,
+    USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SHUTDOWN_GRACE_MS: '1000',
     ...env,

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { Activity, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
-import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { secret } from './helpers.js';
 
 /** One distinct activity as a test produced it. */
@@ -109,7 +109,7 @@ export async function oracleScenario(label: string, seed: number, redisUrl: stri
   const { events, records } = makeEvents(20_000, seed);
   const config = {
     REDIS_URL: redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
-    KAFKA_GROUP_ID: `${names.id}-g`, JWT_SECRET: secret, ...env,
+    KAFKA_GROUP_ID: `${names.id}-g`, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, ...env,
   };
   return { infra, names, topic, events, records, config };
 }

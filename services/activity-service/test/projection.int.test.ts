@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, decodeLiveMessage } from '@suite/contracts';
-import { call, eventually } from '@suite/testkit';
+import { call, eventually, signedUsersRecord } from '@suite/testkit';
 import { T0, activityEvent, at, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
@@ -16,7 +16,7 @@ const countBecomes = (userId: number, n: number) => eventually(async () => ((awa
 async function sendUsersEvents(events: object[]) {
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic: ctx.usersTopic, acks: -1, messages: events.map((e) => ({ key: (e as { subject: string }).subject, value: JSON.stringify(e) })) });
+  await producer.send({ topic: ctx.usersTopic, acks: -1, messages: events.map((e) => signedUsersRecord(e as { subject: string })) });
   await producer.disconnect();
 }
 

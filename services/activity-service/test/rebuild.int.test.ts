@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, eventually, runEntryPoint } from '@suite/testkit';
+import { call, eventually, runEntryPoint, signedUsersRecord } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { ErrorBody, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout } from '@suite/contracts';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
@@ -48,13 +48,13 @@ describe('projections:rebuild', () => {
       messages: [
         usersEvent('user.access-changed', 401, { userId: 401, version: 3, workspaces: [{ workspaceId: 9, name: 'Nine', role: 'member' }] }),
         usersEvent('user.access-changed', 402, { userId: 402, version: 1, workspaces: [{ workspaceId: 9, name: 'Nine', role: 'viewer' }] }),
-      ].map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
+      ].map((e) => signedUsersRecord(e)),
     });
     const events = Array.from({ length: 300 }, (_, i) => activityEvent(401 + (i % 3), { workspaceId: 9 + (i % 2) }));
     await ctx.publisher.publish(events);
     await ctx.publisher.publish(events.slice(0, 20)); // duplicates
     await producer.send({ topic: ctx.activityTopic, acks: -1, messages: [{ key: '401', value: 'not json' }] });
-    await producer.send({ topic: ctx.usersTopic, acks: -1, messages: [{ key: '403', value: JSON.stringify(usersEvent('user.deleted', 403, { userId: 403 })) }] });
+    await producer.send({ topic: ctx.usersTopic, acks: -1, messages: [signedUsersRecord(usersEvent('user.deleted', 403, { userId: 403 }))] });
     await producer.disconnect();
     const total = 2 + 320 + 1 + 1;
     await eventually(async () => {

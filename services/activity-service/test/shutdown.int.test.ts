@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProjectionKeys, StatsField } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
-import { call, createTestTopics, eventually, isolate, startChildService, testInfra } from '@suite/testkit';
+import { call, createTestTopics, eventually, isolate, startChildService, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { activityEvent, secret } from './helpers.js';
 
 const infra = testInfra();
@@ -17,7 +17,7 @@ describe('graceful shutdown', () => {
     const groupId = `${names.id}-g`;
     const env = {
       REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
-      KAFKA_GROUP_ID: groupId, JWT_SECRET: secret, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000', KAFKA_SESSION_TIMEOUT_MS: '30000',
+      KAFKA_GROUP_ID: groupId, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000', KAFKA_SESSION_TIMEOUT_MS: '30000',
     };
     const kafka = new Kafka({ clientId: 'shutdown-test', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 import type { RunningServer } from '@suite/server-kit';
 
@@ -15,7 +15,7 @@ describe('activity-service skeleton', () => {
     service = await createActivityService(
       loadActivityConfig({
         REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-        KAFKA_TOPIC_PREFIX: names.topicPrefix, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
+        KAFKA_TOPIC_PREFIX: names.topicPrefix, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
       }),
     );
     await service.start();
@@ -42,7 +42,7 @@ describe('activity-service skeleton', () => {
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
-    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { SHUTDOWN_GRACE_MS: '-5', JWT_SECRET: secret });
+    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { SHUTDOWN_GRACE_MS: '-5', JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('SHUTDOWN_GRACE_MS');
   });
@@ -56,7 +56,7 @@ describe('activity-service readiness', () => {
   beforeAll(async () => {
     [redis, kafka] = await Promise.all([startDisposable('redis'), startDisposable('kafka')]);
     service = await createActivityService(
-      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', KAFKA_SESSION_TIMEOUT_MS: '6000' }),
+      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', KAFKA_SESSION_TIMEOUT_MS: '6000' }),
     );
     await service.start();
     server = await service.listen(0, '127.0.0.1');

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { signDevToken } from '@suite/auth';
 import { StreamMessage, type StreamMessage as Message } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
@@ -16,7 +16,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
   await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
   const common = { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000', ...env };
   const activity = await createActivityService(
-    loadActivityConfig({ ...common, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p` }),
+    loadActivityConfig({ ...common, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p` }),
   );
   await activity.start();
   const replicas: { service: GatewayService; server: RunningServer }[] = [];

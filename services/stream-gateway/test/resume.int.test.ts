@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Activity, ProjectionKeys, StreamMessage } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, type ChildService } from '@suite/testkit';
+import { createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, type ChildService, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
@@ -96,7 +96,7 @@ describe('resume by position across gateways and a consumer crash', () => {
     const rand = prng(seed);
     const names = isolate('resume');
     await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
-    const common = { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, LOG_LEVEL: 'warn' };
+    const common = { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'warn' };
     const activityEnv = { ...common, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p`, KAFKA_SESSION_TIMEOUT_MS: '6000', FEED_MAX_ITEMS: '2000' };
     const startActivity = async () => {
       const child = await startChildService(activityDir, 'src/main.ts', activityEnv, await freePort());
@@ -198,7 +198,7 @@ describe('resume by position across gateways and a consumer crash', () => {
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     const names = isolate('timetravel');
     await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
-    const common = { REDIS_URL: redisServer.url, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, LOG_LEVEL: 'silent' };
+    const common = { REDIS_URL: redisServer.url, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent' };
     const activity = await createActivityService(loadActivityConfig({ ...common, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p`, FEED_MAX_ITEMS: '2000' }));
     await activity.start();
     const gateway = await createGatewayService(loadGatewayConfig(common));

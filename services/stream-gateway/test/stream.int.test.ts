@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamCloseCodes } from '@suite/contracts';
-import { eventually } from '@suite/testkit';
+import { eventually, signedUsersRecord } from '@suite/testkit';
 import { activityEvent, openStream, refusedWith, startStack, token } from './helpers.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -117,7 +117,7 @@ describe('sharded pub/sub', () => {
       const producer = new Kafka({ clientId: 'gw-sharded', brokers: sharded.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
       await producer.connect();
       const deleted = { specversion: '1.0', id: `del-91-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.deleted', time: new Date().toISOString(), subject: '91', data: { userId: 91 } };
-      await producer.send({ topic: `${sharded.names.topicPrefix}users.events`, messages: [{ key: '91', value: JSON.stringify(deleted) }] });
+      await producer.send({ topic: `${sharded.names.topicPrefix}users.events`, messages: [signedUsersRecord(deleted)] });
       await producer.disconnect();
       expect((await s.closed).code).toBe(StreamCloseCodes.userDeleted);
     } finally {
@@ -138,7 +138,7 @@ describe('closing streams', () => {
     const producer = kafka.producer();
     await producer.connect();
     const deleted = { specversion: '1.0', id: `del-42-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.deleted', time: new Date().toISOString(), subject: '42', data: { userId: 42 } };
-    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, messages: [{ key: '42', value: JSON.stringify(deleted) }] });
+    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, messages: [signedUsersRecord(deleted)] });
     await producer.disconnect();
     expect((await s.closed).code).toBe(StreamCloseCodes.userDeleted);
   });

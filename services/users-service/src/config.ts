@@ -1,4 +1,4 @@
-import { authConfigRule, authEnv } from '@suite/auth';
+import { authConfigRule, authEnv, usersEventsOriginEnv } from '@suite/auth';
 import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
 import { rateLimitEnv } from '@suite/server-kit';
 import { telemetryEnv } from '@suite/telemetry';
@@ -27,6 +27,7 @@ export const usersConfigShape = {
   SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
   ...rateLimitEnv,
   ...authEnv,
+  ...usersEventsOriginEnv,
   ...telemetryEnv,
 };
 

@@ -46,6 +46,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
   const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
   const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    originKey: config.USERS_EVENTS_SIGNING_KEY,
     sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { EffectiveWorkspace, UsersEvent, UserProfile } from '@suite/contracts';
-import { call, collectTopic, eventually } from '@suite/testkit';
+import { call, collectTopic, eventually, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { startUsersService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startUsersService>>;
@@ -82,6 +83,10 @@ describe('effective workspaces', () => {
       const types = parsed().filter((e) => e.event.subject === String(ws.id)).map((e) => e.event.type);
       return types.includes('io.activitysuite.workspace.renamed') && types.includes('io.activitysuite.workspace.deleted') ? true : undefined;
     }, 20_000);
+    // Every record carries the users-service's mark of origin, which the activity-service checks.
+    expect(events.records.length).toBeGreaterThan(0);
+    for (const record of events.records) expect(originProblem(USERS_SERVICE_ORIGIN, [TEST_ORIGIN_KEY], Buffer.from(record.value), record.headers)).toBeUndefined();
+    expect(originProblem(USERS_SERVICE_ORIGIN, ['another-key-0123456789abcdef0123456789'], Buffer.from(events.records[0]!.value), events.records[0]!.headers)).toMatch(/not configured/);
   });
 
   it('when a permission names a missing workspace the answer is 404; a missing user or group in the body is 409 naming the field', async () => {

@@ -1,5 +1,5 @@
 import { signDevToken } from '@suite/auth';
-import { createTestTopics, isolate, testInfra } from '@suite/testkit';
+import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createUsersService, loadUsersConfig, type UsersService } from '@suite/users-service';
 
@@ -19,6 +19,7 @@ export async function startUsersService(label: string, env: Record<string, strin
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: names.topicPrefix,
       JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SHUTDOWN_GRACE_MS: '500',
       OUTBOX_SWEEP_INTERVAL_MS: '500',

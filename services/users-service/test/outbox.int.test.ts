@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '@suite/auth';
 import { UsersEvent } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
-import { call, collectTopic, createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra } from '@suite/testkit';
+import { call, collectTopic, createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { secret, startUsersService } from './helpers.js';
 
 const infra = testInfra();
@@ -25,6 +25,7 @@ describe('outbox', () => {
       KAFKA_BROKERS: infra.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: names.topicPrefix,
       JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
       LOG_LEVEL: 'warn',
       // The relay never runs in this process: it dies with the write committed and nothing sent.
       OUTBOX_RELAY_ENABLED: 'false',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '@suite/local-infra';
-import { call, createTestTopics, eventually, httpLoad, isolate, shutdownViolations, startChildService, testInfra } from '@suite/testkit';
+import { call, createTestTopics, eventually, httpLoad, isolate, shutdownViolations, startChildService, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { secret, tokens } from './helpers.js';
 
 const infra = testInfra();
@@ -11,7 +11,7 @@ describe('graceful shutdown', () => {
     await createTestTopics(infra, names.topicPrefix, { 'users.events': 3 });
     const env = {
       MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix,
-      JWT_SECRET: secret, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000',
+      JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000',
     };
     const child = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', env, await freePort());
     await eventually(async () => ((await call('GET', `${child.url}/readyz`)).status === 200 ? true : undefined), 30_000);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { createUsersService, loadUsersConfig, type UsersService } from '@suite/users-service';
 import type { RunningServer } from '@suite/server-kit';
 
@@ -14,7 +14,7 @@ describe('users-service skeleton', () => {
   beforeAll(async () => {
     const config = loadUsersConfig({
       MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
+      JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
     });
     service = await createUsersService(config);
     await service.start();
@@ -31,7 +31,7 @@ describe('users-service skeleton', () => {
 
   it('when restarted on the same database, it becomes ready again (existing indexes are left alone)', async () => {
     const again = await createUsersService(
-      loadUsersConfig({ MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','), JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', OUTBOX_RELAY_ENABLED: 'false' }),
+      loadUsersConfig({ MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','), JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', OUTBOX_RELAY_ENABLED: 'false' }),
     );
     await again.start();
     const second = await again.listen(0, '127.0.0.1');
@@ -58,7 +58,7 @@ describe('users-service skeleton', () => {
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
-    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { PORT: 'not-a-port', JWT_SECRET: secret });
+    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { PORT: 'not-a-port', JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('PORT');
   });
@@ -70,7 +70,7 @@ describe('users-service readiness', () => {
   let server: RunningServer;
   beforeAll(async () => {
     mongo = await startDisposable('mongo');
-    service = await createUsersService(loadUsersConfig({ MONGO_URL: mongo.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }));
+    service = await createUsersService(loadUsersConfig({ MONGO_URL: mongo.url, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }));
     await service.start();
     server = await service.listen(0, '127.0.0.1');
   });

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import { USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { startConsumeSpan } from '@suite/telemetry';
 import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
 import { LayoutMismatchError } from '../data-access/projection.state.js';
@@ -17,6 +18,8 @@ export interface ProjectorOptions {
   topicPrefix: string;
   /** Events whose time lies outside this window around their record's timestamp are dead letters. */
   timeWindow: EventTimeWindow;
+  /** The keys a users.events record's mark of origin may be signed with (current first). */
+  usersEventsKeys: string[];
 }
 
 type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: string };
@@ -28,6 +31,7 @@ export class Projector implements ConsumerHandlers {
   readonly activityTopic: string;
   readonly usersTopic: string;
   private readonly timeWindow: EventTimeWindow;
+  private readonly usersEventsKeys: string[];
   private readonly applied: Counter;
   private readonly deduplicated: Counter;
   private readonly deadLettered: Counter<'reason'>;
@@ -46,6 +50,7 @@ export class Projector implements ConsumerHandlers {
     options: ProjectorOptions,
   ) {
     this.timeWindow = options.timeWindow;
+    this.usersEventsKeys = options.usersEventsKeys;
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     const r = [registry];
@@ -118,6 +123,12 @@ export class Projector implements ConsumerHandlers {
     const operations: UsersOperation[] = [];
     const dead: DeadLetter[] = [];
     for (const record of records) {
+      // Only the users-service may say who was deleted or what access changed.
+      const untrusted = originProblem(USERS_SERVICE_ORIGIN, this.usersEventsKeys, record.value, record.headers);
+      if (untrusted) {
+        dead.push({ record, reason: 'untrusted_origin', detail: untrusted });
+        continue;
+      }
       try {
         const parsed = UsersEvent.safeParse(JSON.parse(record.value?.toString('utf8') ?? ''));
         if (!parsed.success) dead.push({ record, reason: 'schema_invalid', detail: parsed.error.issues[0]?.message ?? 'invalid' });

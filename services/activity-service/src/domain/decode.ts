@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
-export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'time_out_of_window';
+export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'time_out_of_window' | 'untrusted_origin';
 
 export type Decoded =
   | { ok: true; event: ActivityEvent }

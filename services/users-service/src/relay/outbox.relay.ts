@@ -3,6 +3,7 @@ import type { Producer } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { UsersEventType, Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import { USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import { nextSequence } from '../data-access/counters.js';
 import { documentKey, withDocumentLock } from '../data-access/document-locks.js';
@@ -21,6 +22,8 @@ type Kind = 'users' | 'workspaces' | 'groups' | 'permissions';
 
 export interface RelayOptions {
   topicPrefix: string;
+  /** Signs each record's mark of origin, which the activity-service checks (docs/operations.md). */
+  originKey: string;
   sweepIntervalMs: number;
   batchSize: number;
 }
@@ -126,8 +129,11 @@ export class OutboxRelay {
     if (entries.length > 0) {
       const messages: { topic: string; key: string; value: string; type: string }[] = [];
       for (const entry of entries) messages.push(...(await this.messagesFor(entry)));
-      const byTopic = new Map<string, { key: string; value: string }[]>();
-      for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value }]);
+      const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+      for (const m of messages) {
+        const signed = { key: m.key, value: m.value, headers: signOrigin(USERS_SERVICE_ORIGIN, this.options.originKey, m.value) };
+        byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), signed]);
+      }
       if (byTopic.size > 0) {
         // connect() is a no-op when connected, and reconnects after a broker outage.
         await this.producer.connect();
