@@ -36,6 +36,16 @@ export const activityConfigShape = {
   ...authEnv,
   ...usersEventsOriginEnv,
   ...usersEventsPreviousKeysEnv,
+  /**
+   * Upgrading from a version that did not sign users.events: per partition, the offset of the
+   * first signed record (`0:1200,1:987,2:1530`, the end offsets when the signing users-service was
+   * deployed). Unsigned records before it are believed; offsets are the broker's, so no producer
+   * can place a record there.
+   */
+  USERS_EVENTS_UNSIGNED_BEFORE: env
+    .list('')
+    .pipe(z.array(z.string().regex(/^\d{1,5}:\d{1,19}$/, 'each entry is <partition>:<offset>')))
+    .transform((entries) => new Map(entries.map((e) => e.split(':')).map(([p, o]) => [Number(p), BigInt(o!)]))),
   ...telemetryEnv,
 };
 

@@ -72,4 +72,26 @@ describe('users.events: only the users-service is believed', () => {
       await rotated.stop();
     }
   });
+
+  it('after an upgrade, unsigned records written before signing began (USERS_EVENTS_UNSIGNED_BEFORE) are still believed, later ones are not', async () => {
+    const legacy = await startActivityService('users-origin-legacy', { USERS_EVENTS_UNSIGNED_BEFORE: '0:1,1:0' });
+    const legacyProducer = new Kafka({ clientId: 'old-users-service', brokers: legacy.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+    await legacyProducer.connect();
+    try {
+      const [early, late] = [8303, 8304];
+      await legacy.publisher.publish([activityEvent(early), activityEvent(late)]);
+      const counted = async (user: number) => ((await call('GET', `${legacy.api}/users/${user}/activity-count`, { token: await tokens.admin() })).body as { count: number }).count;
+      await eventually(async () => ((await counted(early)) === 1 && (await counted(late)) === 1 ? true : undefined), 20_000);
+      // Offsets 0 and 1 of partition 0: the first predates signing, the second does not.
+      for (const user of [early, late]) {
+        await legacyProducer.send({ topic: legacy.usersTopic, acks: -1, messages: [{ partition: 0, key: String(user), value: JSON.stringify(usersEvent('user.deleted', user, { userId: user })) }] });
+      }
+      await eventually(async () => ((await counted(early)) === 0 ? true : undefined), 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await counted(late)).toBe(1);
+    } finally {
+      await legacyProducer.disconnect();
+      await legacy.stop();
+    }
+  });
 });

@@ -39,7 +39,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS] });
+  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });
   const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }, logger);
   return {
     topics,

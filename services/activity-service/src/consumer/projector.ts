@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
-import { USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
+import { OriginHeaders, USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { startConsumeSpan } from '@suite/telemetry';
 import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
 import { LayoutMismatchError } from '../data-access/projection.state.js';
@@ -20,6 +20,8 @@ export interface ProjectorOptions {
   timeWindow: EventTimeWindow;
   /** The keys a users.events record's mark of origin may be signed with (current first). */
   usersEventsKeys: string[];
+  /** Per partition, the first offset whose users.events record must carry the mark (older ones predate signing). */
+  usersEventsUnsignedBefore: Map<number, bigint>;
 }
 
 type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: string };
@@ -32,6 +34,7 @@ export class Projector implements ConsumerHandlers {
   readonly usersTopic: string;
   private readonly timeWindow: EventTimeWindow;
   private readonly usersEventsKeys: string[];
+  private readonly usersEventsUnsignedBefore: Map<number, bigint>;
   private readonly applied: Counter;
   private readonly deduplicated: Counter;
   private readonly deadLettered: Counter<'reason'>;
@@ -51,6 +54,7 @@ export class Projector implements ConsumerHandlers {
   ) {
     this.timeWindow = options.timeWindow;
     this.usersEventsKeys = options.usersEventsKeys;
+    this.usersEventsUnsignedBefore = options.usersEventsUnsignedBefore;
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     const r = [registry];
@@ -125,7 +129,8 @@ export class Projector implements ConsumerHandlers {
     for (const record of records) {
       // Only the users-service may say who was deleted or what access changed.
       const untrusted = originProblem(USERS_SERVICE_ORIGIN, this.usersEventsKeys, record.value, record.headers);
-      if (untrusted) {
+      const legacy = BigInt(record.offset) < (this.usersEventsUnsignedBefore.get(range.partition) ?? 0n) && record.headers[OriginHeaders.signature] === undefined;
+      if (untrusted && !legacy) {
         dead.push({ record, reason: 'untrusted_origin', detail: untrusted });
         continue;
       }
