@@ -31,6 +31,7 @@ const serviceEnv = {
   JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: 'bench-origin-key-bench-origin-key-0000', LOG_LEVEL: 'info', HOST: '127.0.0.1',
   // The one bench token's budget is checked on every request (in Redis, as in production) but never spent.
   RATE_LIMIT_READ_PER_MIN: '100000000',
+  RATE_LIMIT_STREAM_PER_MIN: '100000000',
 };
 
 /** Starts a TypeScript entry point as its own process (its logs discarded) and waits for it to answer. BENCH_PROFILE=<dir> writes V8 CPU profiles there. */
