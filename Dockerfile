@@ -27,4 +27,4 @@ ENV TMPDIR=/tmp
 STOPSIGNAL SIGTERM
 EXPOSE 3001 3002 3003
 # exec form: node is PID 1's child-free process and receives SIGTERM for the graceful drain.
-CMD ["sh", "-c", "exec node services/${SERVICE}/dist/main.js"]
+CMD ["sh", "-c", "exec node --disable-warning=TimeoutNegativeWarning services/${SERVICE}/dist/main.js"]

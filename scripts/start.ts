@@ -1,7 +1,7 @@
 // `npm start`: local infrastructure, the three services, and one origin on 127.0.0.1:8080.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { devOriginKey, devSecret, devSecretPath } from '@suite/auth';
+import { devOriginKey, devSecret, devSecretPath, signDevToken } from '@suite/auth';
 import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
 import { infraUp, logDir, probeKafka } from '@suite/local-infra';
 import { createEdge } from './edge.js';
@@ -28,6 +28,9 @@ if (fromEnv) {
   await probeKafka(infra.kafkaBrokers);
   console.log('using KAFKA_BROKERS, MONGO_URL and REDIS_URL from the environment');
 } else {
+  // Every prerequisite checked at once, with the one command that installs what is missing here.
+  const check = spawnSync('bash', [resolve(root, 'infra/local/prerequisites.sh')], { stdio: 'inherit' });
+  if (check.status !== 0) process.exit(1);
   console.log('starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...');
   const up = await infraUp(undefined, topics);
   for (const s of up.servers) console.log(`  ${s.reused ? 'reused ' : 'started'} ${s.name.padEnd(6)} ${s.url}  ${s.detail}`);
@@ -38,11 +41,15 @@ const secret = process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env));
 // The users.events mark of origin: derived from the local key unless given (docs/operations.md).
 const originKey = process.env.USERS_EVENTS_SIGNING_KEY ?? devOriginKey(devSecret(devSecretPath(process.env)));
 const children: ChildProcess[] = [];
+let stopping = false;
 for (const [name, svc] of Object.entries(services)) {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+  // kafkajs 2.2 passes a negative timeout on Node 24 (TimeoutNegativeWarning: harmless, Node clamps it to 1 ms).
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--conditions=source', '--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(root, svc.dir),
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
+      // A terminal: human-readable lines (LOG_FORMAT=json gives the production format).
+      LOG_FORMAT: 'pretty',
       ...process.env,
       PORT: String(svc.port),
       HOST: '127.0.0.1',
@@ -69,13 +76,20 @@ const edge = createEdge(
 await new Promise<void>((ok) => edge.listen(EDGE_PORT, EDGE_HOST, ok));
 
 // Wait until each service answers its health endpoint before announcing the suite.
-for (const svc of Object.values(services)) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://127.0.0.1:${svc.port}/healthz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 150));
+for (const [name, svc] of Object.entries(services)) {
+  let ok = false;
+  for (let i = 0; i < 200 && !ok; i++) {
+    ok = await fetch(`http://127.0.0.1:${svc.port}/healthz`).then((r) => r.ok, () => false);
+    if (!ok) await new Promise((r) => setTimeout(r, 150));
+  }
+  if (!ok) {
+    console.error(`${name} did not answer http://127.0.0.1:${svc.port}/healthz within 30 s (its log is above); stopping the suite`);
+    await shutdown(1);
   }
 }
+
+// The /demo console for user 1, with a token to read and one to publish test activities (12 hours).
+const consoleLink = `http://${EDGE_HOST}:${EDGE_PORT}/demo#user=1&token=${await signDevToken(secret, { sub: '1', ttlSeconds: 12 * 3600 })}&publisher=${await signDevToken(secret, { sub: 'demo', scopes: ['activity:write'], ttlSeconds: 12 * 3600 })}`;
 
 console.log(`
 Activity suite is up in ${((Date.now() - started) / 1000).toFixed(1)} s
@@ -87,12 +101,14 @@ Activity suite is up in ${((Date.now() - started) / 1000).toFixed(1)} s
   server logs        ${logDir}
   dev signing key    ${devSecretPath(process.env)}
 
+Live console (user 1; the tokens ride in the fragment, which never reaches a server):
+  ${consoleLink}
+
 Get a token:  npm run token -- --sub 1 --role admin
 Try:          curl -H "Authorization: Bearer $(npm run -s token -- --sub 1 --role admin)" http://${EDGE_HOST}:${EDGE_PORT}/api/v1/users
 Ctrl-C stops the services (infrastructure keeps running; npm run infra:down stops it).
 `);
 
-let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;

@@ -78,6 +78,8 @@ export const env = {
       .default(fallback)
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** JSON lines (production, log shippers) or human-readable colour lines for a terminal. */
+  logFormat: () => z.enum(['json', 'pretty']).default('json'),
   /** A Redis key prefix: no braces, which would take the place of each key's hash tag (its Redis Cluster slot). */
   redisKeyPrefix: () => z.string().max(64).regex(/^[^{}\s]*$/, 'must not contain braces or whitespace').default(''),
 };

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -30,7 +31,22 @@ export interface LoggerSettings {
   service: string;
   version: string;
   level?: string;
+  /** `json` (production: one object per line) or `pretty` (a terminal: colours, local times; `npm start`). */
+  format?: 'json' | 'pretty';
   destination?: pino.DestinationStream;
+}
+
+/**
+ * pino-pretty as a transport (a worker thread formats the lines), when it is installed: it is a
+ * development dependency, so a production image asked for `pretty` logs JSON rather than failing.
+ */
+function prettyTransport(): pino.DestinationStream | undefined {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,version', messageFormat: '{service} {msg}', hideObject: false, singleLine: true } });
 }
 
 /** The one logger factory: base fields, request id, redaction, errors under `err`. */
@@ -46,5 +62,6 @@ export function createLogger(settings: LoggerSettings): Logger {
       return ctx ? { requestId: ctx.requestId } : {};
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  const destination = settings.destination ?? (settings.format === 'pretty' ? prettyTransport() : undefined);
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -100,6 +100,11 @@ export class ActivityStreamClient {
     this.timer = setTimeout(() => void this.connect(), delay);
   }
 
+  /** Drops the connection and reconnects as after any other drop, resuming from `cursor`. */
+  reconnect(): void {
+    this.socket?.close(1000, 'client reconnects');
+  }
+
   /** Closes the stream for good. */
   close(): void {
     this.stopped = true;

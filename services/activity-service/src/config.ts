@@ -10,6 +10,7 @@ export const activityConfigShape = {
   PORT: env.port(3002),
   HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  LOG_FORMAT: env.logFormat(),
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),

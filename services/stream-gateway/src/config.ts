@@ -8,6 +8,7 @@ export const gatewayConfigShape = {
   PORT: env.port(3003),
   HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  LOG_FORMAT: env.logFormat(),
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   TRUST_PROXY: env.string('loopback'),

@@ -1,15 +1,31 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync, mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvent, startStack, token } from './helpers.js';
+import { signDevToken } from '@suite/auth';
+import { eventually, signedUsersRecord } from '@suite/testkit';
+import { createEdge } from '../../../scripts/edge.js';
+import { activityEvent, secret, startStack, token } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let stack: Awaited<ReturnType<typeof startStack>>;
 let browser: Browser;
+let edge: Server;
+let origin: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
   stack = await startStack('browser', {}, 1);
+  // One origin, as `npm start` serves it: the console's REST calls reach the activity-service.
+  const activity = await stack.activity.listen(0, '127.0.0.1');
+  const port = (url: string) => Number(new URL(url).port);
+  edge = createEdge({ users: port(activity.url), activity: port(activity.url), gateway: port(stack.http()) }, () => undefined);
+  await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
+  origin = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -17,20 +33,65 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
+  await new Promise((ok) => edge?.close(ok));
   await stack?.stop();
 });
 
-describe('live page in a real browser', () => {
-  it('when an event is published to Kafka, it appears on the page', async () => {
-    const user = 81;
+const feedIds = (page: Page) => page.locator('#feed li').evaluateAll((items) => items.map((li) => li.getAttribute('data-activity-id')!));
+
+describe('the /demo console in a real browser', () => {
+  it('shows history, count and active workspaces; a published activity appears on top without a reload; a forced reconnect resumes without a gap', async () => {
+    const user = 82;
+    // History: 25 activities in workspace 5, which the access replica names.
+    const producer = new Kafka({ clientId: 'console-test', brokers: stack.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const access = { specversion: '1.0', id: `acc-${user}-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(user), datacontenttype: 'application/json', data: { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] } };
+    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
+    await producer.disconnect();
+    const history = Array.from({ length: 25 }, () => activityEvent(user, undefined, { workspaceId: 5 }));
+    await stack.publisher.publish(history);
+    const userToken = await token(String(user));
+    await eventually(async () => {
+      const res = await fetch(`${origin}/api/v1/users/${user}/activity-count`, { headers: { authorization: `Bearer ${userToken}` } });
+      return res.ok && ((await res.json()) as { count: number }).count === 25 ? true : undefined;
+    }, 30_000);
+
     const page = await browser.newPage();
-    await page.goto(`${stack.http()}/demo#user=${user}&token=${await token(String(user))}`);
+    const publisher = await signDevToken(secret, { sub: 'console', scopes: ['activity:write'] });
+    await page.goto(`${origin}/demo#user=${user}&token=${userToken}&publisher=${publisher}`);
     await page.getByText('Live.').waitFor({ timeout: 20_000 });
-    const event = activityEvent(user, undefined, { verb: 'celebrated' });
-    await stack.publisher.publish(event);
-    const item = page.locator(`li[data-activity-id="${event.id}"]`);
-    await item.waitFor({ timeout: 20_000 });
-    expect(await item.textContent()).toContain(`user ${user} celebrated doc`);
+    await expect.poll(() => page.locator('#count').textContent(), { timeout: 10_000 }).toBe('25');
+    await expect.poll(() => page.locator('#feed li').count(), { timeout: 10_000 }).toBe(20);
+    // Newest first: the history's last event (the latest time) on top.
+    expect((await feedIds(page))[0]).toBe(history.at(-1)!.id);
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await expect.poll(() => page.locator('#feed li').count()).toBe(25);
+    expect(new Set(await feedIds(page))).toEqual(new Set(history.map((e) => e.id)));
+    await expect.poll(() => page.locator('#workspaces tbody').textContent()).toContain('Design');
+
+    // Publish from the page's own form: it comes back through Kafka and the stream, on top, marked new.
+    await page.getByLabel('Verb').fill('celebrated');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.locator('#feed li.new').first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('#feed li').first().textContent()).toContain(`user ${user} celebrated document 1`);
+    await expect.poll(() => page.locator('#count').textContent()).toBe('26');
+
+    // Drop the connection and publish while it is down: every activity arrives once, in order, after the resume.
+    await page.getByRole('button', { name: 'Drop and resume' }).click();
+    const during = Array.from({ length: 3 }, () => activityEvent(user, new Date().toISOString()));
+    await stack.publisher.publish(during);
+    await expect.poll(() => page.locator('#reconnects').textContent(), { timeout: 10_000 }).toBe('1');
+    await page.getByText('Live.').waitFor({ timeout: 20_000 });
+    await expect.poll(async () => (await feedIds(page)).slice(0, 3), { timeout: 20_000 }).toEqual(during.map((e) => e.id).reverse());
+    const ids = await feedIds(page);
+    expect(ids).toHaveLength(new Set(ids).size);
+    expect(ids).toHaveLength(29);
+    expect(await page.locator('#log').textContent()).toContain('resumed after');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('29');
+
+    const shot = join(mkdtempSync(join(tmpdir(), 'console-')), 'demo-console.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`console screenshot: ${shot}`);
     await page.close();
   });
 });

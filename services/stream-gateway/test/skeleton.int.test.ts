@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, runEntryPoint, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import { call, eventually, runEntryPoint, startChildService, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import { freePort } from '@suite/local-infra';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
 
@@ -26,6 +27,20 @@ describe('stream-gateway skeleton', () => {
     const res = await call('GET', `${server.url}/api/v1/users/1/activity-stream`, { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(401);
     expect(ErrorBody.parse(res.body).error.code).toBe('unauthorized');
+  });
+
+  it('with LOG_FORMAT=pretty, logs readable lines for a terminal; by default, one JSON object per line', async () => {
+    const outputOf = async (format: Record<string, string>) => {
+      const child = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', { REDIS_URL: infra.redisUrl, JWT_SECRET: secret, ...format }, await freePort());
+      await eventually(async () => (/listening/.test(child.output()) ? true : undefined), 10_000);
+      await child.kill('SIGTERM');
+      return child.output().split('\n').filter((line) => /listening/.test(line));
+    };
+    const [pretty] = await outputOf({ LOG_FORMAT: 'pretty' });
+    expect(pretty).toMatch(/\d\d:\d\d:\d\d\.\d{3}.*INFO.*stream-gateway listening/);
+    expect(pretty!.trimStart().startsWith('{')).toBe(false);
+    const [json] = await outputOf({});
+    expect(JSON.parse(json!)).toMatchObject({ level: 30, service: 'stream-gateway', msg: 'listening' });
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {

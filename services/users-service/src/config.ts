@@ -9,6 +9,7 @@ export const usersConfigShape = {
   PORT: env.port(3001),
   HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  LOG_FORMAT: env.logFormat(),
   MONGO_URL: env.string('mongodb://127.0.0.1:27017'),
   MONGO_DB: env.string('users'),
   MONGO_QUERY_TIMEOUT_MS: env.int(5000, 50, 60_000),
