@@ -25,6 +25,9 @@ function workspaceSourceAliases() {
 
 const resolve = { alias: workspaceSourceAliases(), conditions: ['source', 'node', 'import', 'default'] };
 
+/** Tests that drive an external tool besides the servers: helm, schemathesis (Python), Chromium, npm's registry. */
+const TOOLS = ['scripts/helm-chart.test.ts', 'scripts/api-fuzz.int.test.ts', 'scripts/runtime-image.int.test.ts', 'services/stream-gateway/test/browser.int.test.ts'];
+
 export default defineConfig({
   resolve,
   test: {
@@ -34,8 +37,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/local/src/**/*.test.ts', 'scripts/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**', ...TOOLS],
           environment: 'node',
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'tools',
+          include: TOOLS,
+          environment: 'node',
+          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          pool: 'forks',
         },
       },
       {
@@ -43,6 +58,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts', 'scripts/**/*.int.test.ts'],
+          exclude: ['**/node_modules/**', ...TOOLS],
           environment: 'node',
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,

@@ -16,3 +16,14 @@ export async function collectTopic(brokers: string[], topic: string): Promise<{ 
   });
   return { records, stop: () => consumer.disconnect() };
 }
+
+/** How many records a topic holds in all (the sum of its partitions' end offsets): what was written, whoever reads it. */
+export async function recordsWritten(brokers: string[], topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'test-offsets', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -15,6 +15,8 @@ export interface LoadOutcome {
   error?: string;
   /** The request went out on a kept-alive socket (Node's documented retry case for ECONNRESET). */
   reusedSocket?: boolean;
+  /** The response said `Connection: close`: the server told this kept-alive client to leave. */
+  toldToLeave?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function httpLoad(baseUrl: string, workers: number, next: (n: number) => 
       const sentBeforeSignal = !signalled;
       const r = request(`${baseUrl}${req.path}`, { method: req.method, agent, headers: { ...req.headers, ...(req.body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
         res.resume();
-        res.on('end', () => resolve({ sentBeforeSignal, status: res.statusCode! }));
+        res.on('end', () => resolve({ sentBeforeSignal, status: res.statusCode!, toldToLeave: res.headers.connection === 'close' }));
         res.on('error', (err: NodeJS.ErrnoException) => resolve({ sentBeforeSignal, error: err.code ?? err.message }));
       });
       r.on('error', (err: NodeJS.ErrnoException) => resolve({ sentBeforeSignal, error: err.code ?? err.message, reusedSocket: r.reusedSocket }));

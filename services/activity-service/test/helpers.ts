@@ -1,4 +1,7 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { Redis } from 'ioredis';
 import { signDevToken } from '@suite/auth';
+import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
 import { createTestTopics, eventually, isolate, testInfra, type TestInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
@@ -33,11 +36,30 @@ export async function startActivityService(label: string, env: Record<string, st
     api: `${server.url}/api/v1`,
     activityTopic: `${names.topicPrefix}activity.events`,
     usersTopic: `${names.topicPrefix}users.events`,
+    /** Resolves once the consumer has applied or dead-lettered every record now in both topics (instead of sleeping before asserting that nothing changed). */
+    settled: () => settled(infra, names.keyPrefix, [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`]),
     stop: async () => {
       await publisher.close();
       await service.stop();
     },
   };
+}
+
+/** Waits until the projection's stored offsets reach the end of every partition of `topics`. */
+export async function settled(infra: TestInfra, keyPrefix: string, topics: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'settled', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  const redis = new Redis(infra.redisUrl);
+  try {
+    await admin.connect();
+    const ends = (await Promise.all(topics.map(async (topic) => (await admin.fetchTopicOffsets(topic)).map((p) => ({ key: ProjectionKeys.offset(keyPrefix, topic, p.partition), end: BigInt(p.high) }))))).flat();
+    await eventually(async () => {
+      const stored = await redis.mget(ends.map((e) => e.key));
+      return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
+    }, 30_000, 50);
+  } finally {
+    await admin.disconnect();
+    redis.disconnect();
+  }
 }
 
 let sequence = 0;

@@ -37,7 +37,7 @@ describe('projections', () => {
     await ctx.publisher.publish(event);
     await ctx.publisher.publish(activityEvent(101));
     await countBecomes(101, 2);
-    await new Promise((r) => setTimeout(r, 500));
+    await ctx.settled();
     expect(await count(101)).toBe(2);
     expect((await feed(101)).map((a) => a.id)).toContain(event.id);
   });
@@ -176,7 +176,7 @@ describe('ingestion over HTTP', () => {
     expect(tooMany.status).toBe(400);
     const huge = await call('POST', `${ctx.api}/activities`, { token: writer, body: Array.from({ length: 400 }, () => ({ ...activityEvent(109), data: { ...activityEvent(109).data, metadata: { blob: 'x'.repeat(3000) } } })) });
     expect(huge.status).toBe(413);
-    await new Promise((r) => setTimeout(r, 500));
+    await ctx.settled();
     expect(await count(109)).toBe(0);
   });
 });
@@ -200,7 +200,7 @@ describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)
       // The window is trimmed against the newest record: the first id was seen again at t0 + 121 s, `other` at t0 + 100 s.
       const seen = await raw.zrange(ProjectionKeys.seen(own.names.keyPrefix, 110), 0, -1, 'WITHSCORES');
       expect(seen).toEqual([other.id, String(t0 + 100_000), first.id, String(t0 + 121_000)]);
-      await new Promise((r) => setTimeout(r, 300));
+      await own.settled();
       expect(await counted()).toBe(3);
     } finally {
       await producer.disconnect();

@@ -26,7 +26,7 @@ describe('event time: a window around reception (default 30 days back, 5 minutes
     expect(far.status).toBe(400);
     expect(ErrorBody.parse(far.body).error.details).toEqual([{ path: 'body.1.time', message: 'more than 5 minutes after the event was received', code: 'out_of_window' }]);
     await eventually(async () => ((await count(user)) === 2 ? true : undefined), 20_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await ctx.settled();
     expect(await count(user)).toBe(2);
   });
 
@@ -67,7 +67,7 @@ describe('source: the publishing token’s namespace', () => {
     expect((await post(as('/billing'), other)).status).toBe(202);
     expect((await post(as('/anything/at/all'), await tokens.admin())).status).toBe(202);
     await eventually(async () => ((await count(user)) === 4 ? true : undefined), 20_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await ctx.settled();
     expect(await count(user)).toBe(4);
   });
 });

@@ -45,7 +45,7 @@ describe('users.events: only the users-service is believed', () => {
         'origin "billing" may not write here',
         'signature does not match the record',
       ]);
-      await new Promise((r) => setTimeout(r, 500));
+      await ctx.settled();
       expect(await count(user)).toBe(2);
 
       await producer.send({ topic: ctx.usersTopic, acks: -1, messages: [signedUsersRecord(deletion)] });
@@ -87,7 +87,7 @@ describe('users.events: only the users-service is believed', () => {
         await legacyProducer.send({ topic: legacy.usersTopic, acks: -1, messages: [{ partition: 0, key: String(user), value: JSON.stringify(usersEvent('user.deleted', user, { userId: user })) }] });
       }
       await eventually(async () => ((await counted(early)) === 0 ? true : undefined), 20_000);
-      await new Promise((r) => setTimeout(r, 500));
+      await legacy.settled();
       expect(await counted(late)).toBe(1);
     } finally {
       await legacyProducer.disconnect();

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '@suite/auth';
 import { UsersEvent } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
-import { call, collectTopic, createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
+import { call, collectTopic, createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, TEST_ORIGIN_KEY, recordsWritten } from '@suite/testkit';
 import { secret, startUsersService } from './helpers.js';
 
 const infra = testInfra();
@@ -14,6 +14,12 @@ afterAll(async () => {
 
 const userBody = (n: string) => ({ username: n, email: `${n}@example.com`, firstName: 'O', lastName: 'B' });
 const parse = (records: { value: string }[]) => records.map((r) => UsersEvent.parse(JSON.parse(r.value)));
+
+/** The users-service's count of user documents whose events are not yet out (its outbox gauge). */
+async function pendingUsers(serviceUrl: string): Promise<number> {
+  const metrics = (await call('GET', `${serviceUrl}/metrics`)).body as string;
+  return Number(/^outbox_pending_documents\{[^}]*collection="users"[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+}
 
 describe('outbox', () => {
   it('when the process is killed after the write and before the send, the event is published exactly once after restart', async () => {
@@ -36,16 +42,18 @@ describe('outbox', () => {
     expect(created.status).toBe(201);
     expect(await child.kill('SIGKILL')).toBeNull();
 
+    // Nothing was sent before the crash (and the killed process can send nothing after it).
+    expect(await recordsWritten(infra.kafkaBrokers, `${names.topicPrefix}users.events`)).toBe(0);
     const events = await collectTopic(infra.kafkaBrokers, `${names.topicPrefix}users.events`);
     cleanups.push(events.stop);
-    // Nothing was sent before the crash.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(events.records).toHaveLength(0);
 
     const restarted = await startUsersService('outbox-restart', { MONGO_DB: names.dbName, KAFKA_TOPIC_PREFIX: names.topicPrefix });
     cleanups.push(() => restarted.service.stop());
     await eventually(async () => (events.records.length >= 1 ? true : undefined), 20_000);
-    await new Promise((r) => setTimeout(r, 2000)); // several sweeps later, still exactly one
+    // Once the entry is gone from the outbox no sweep can send it again: then exactly one was written.
+    const pending = () => pendingUsers(restarted.server.url);
+    await eventually(async () => ((await pending()) === 0 ? true : undefined), 20_000);
+    expect(await recordsWritten(infra.kafkaBrokers, `${names.topicPrefix}users.events`)).toBe(1);
     const published = parse(events.records);
     expect(published.map((e) => e.type)).toEqual(['io.activitysuite.user.created']);
     expect(published[0]!.subject).toBe(String((created.body as { id: number }).id));
@@ -66,9 +74,9 @@ describe('outbox', () => {
       expect(res.status).toBe(201);
       ids.push((res.body as { id: number }).id);
     }
-    await new Promise((r) => setTimeout(r, 2000));
-    const pending = async () => Number(/^outbox_pending_documents\{[^}]*collection="users"[^}]*\} (\d+)/m.exec((await call('GET', `${ctx.server.url}/metrics`)).body as string)?.[1]);
-    expect(await pending()).toBe(5);
+    const pending = () => pendingUsers(ctx.server.url);
+    // The relay has tried (and failed) at least once: all five are still pending.
+    await eventually(async () => ((await pending()) === 5 ? true : undefined), 20_000);
     await kafka.start();
     const events = await collectTopic([kafka.url], `${names.topicPrefix}users.events`);
     cleanups.push(events.stop);

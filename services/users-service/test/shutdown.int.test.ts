@@ -24,6 +24,7 @@ describe('graceful shutdown', () => {
     );
     await eventually(async () => (load.count() > 100 ? true : undefined), 30_000);
     const started = Date.now();
+    const answeredBefore = load.count();
     load.signal();
     const exited = child.kill('SIGTERM');
     expect(await exited, child.output()).toBe(0);
@@ -31,5 +32,8 @@ describe('graceful shutdown', () => {
     const outcomes = await load.stop();
     expect(outcomes.filter((o) => o.sentBeforeSignal && o.status !== undefined && o.status < 300).length).toBeGreaterThan(50);
     expect(shutdownViolations(outcomes)).toEqual([]);
+    // Kept-alive clients were never told to leave before the signal, and were told after it.
+    expect(outcomes.slice(0, answeredBefore).some((o) => o.toldToLeave)).toBe(false);
+    expect(outcomes.slice(answeredBefore).some((o) => o.toldToLeave)).toBe(true);
   }, 120_000);
 });

@@ -6,7 +6,7 @@ import type { AccessRepository } from '../data-access/access.repository.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
 import { MIN_SUBSTRING_LENGTH, normalise, rankMatch, trigrams } from './search.js';
 
-/** Search never considers more than this many candidates per stage; documented in docs/users-api.md. */
+/** Search never considers more than this many candidates per stage; documented in docs/users-service.md. */
 export const SEARCH_RESULT_CAP = 1000;
 
 export function toUser(doc: UserDoc): User {
