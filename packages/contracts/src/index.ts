@@ -10,3 +10,4 @@ export * from './projection-layout.js';
 export * from './asyncapi.js';
 export * from './params.js';
 export * from './api.js';
+export * from './backoff.js';

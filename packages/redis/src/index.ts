@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@suite/logger';
+import { backoffMs } from '@suite/contracts';
 
 export interface RedisOptions {
   /**
@@ -39,7 +40,7 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
     enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: 2000,
     ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    retryStrategy: (attempt) => backoffMs(attempt, 100, 2000),
   });
   let reported = false;
   client.on('error', (err) => {

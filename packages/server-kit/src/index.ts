@@ -8,3 +8,5 @@ export * from './validate.js';
 export * from './respond.js';
 export * from './routes.js';
 export * from './rate-limits.js';
+export * from './service.js';
+export * from './config.js';

@@ -1,4 +1,4 @@
-import { ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity } from '@suite/contracts';
+import { backoffMs, ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity } from '@suite/contracts';
 
 export interface StreamClientOptions {
   /** Base URL of the API origin, e.g. `http://127.0.0.1:8080` (http/https or ws/wss). */
@@ -95,7 +95,7 @@ export class ActivityStreamClient {
   private schedule(): void {
     const min = this.options.minDelayMs ?? 250;
     const max = this.options.maxDelayMs ?? 30_000;
-    const delay = Math.random() * Math.min(max, min * 2 ** this.attempt);
+    const delay = backoffMs(this.attempt + 1, min, max, true);
     this.attempt += 1;
     this.timer = setTimeout(() => void this.connect(), delay);
   }

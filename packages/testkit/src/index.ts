@@ -7,3 +7,4 @@ export * from './process.js';
 export * from './kafka.js';
 export * from './load.js';
 export * from './origin.js';
+export * from './tokens.js';

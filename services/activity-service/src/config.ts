@@ -1,16 +1,11 @@
-import { authConfigRule, authEnv, usersEventsOriginEnv, usersEventsPreviousKeysEnv } from '@suite/auth';
-import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
-import { rateLimitEnv } from '@suite/server-kit';
-import { telemetryEnv } from '@suite/telemetry';
+import { usersEventsOriginEnv, usersEventsPreviousKeysEnv } from '@suite/auth';
+import { env, kafkaSecurityEnv } from '@suite/config';
+import { serviceConfig } from '@suite/server-kit';
 import { z } from 'zod';
 import type { EventTimeWindow } from '@suite/contracts';
 
-/** Every variable activity-service reads; README lists them with their defaults. */
-export const activityConfigShape = {
-  PORT: env.port(3002),
-  HOST: env.string('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  LOG_FORMAT: env.logFormat(),
+/** Every variable activity-service reads (the base ones every service reads, then its own); README lists them. */
+const activityConfig = serviceConfig(3002, {
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
@@ -31,10 +26,6 @@ export const activityConfigShape = {
   PUBLISH_LIVE: env.bool(true),
   /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
   PUBSUB_SHARDED: env.bool(false),
-  TRUST_PROXY: env.string('loopback'),
-  SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
-  ...rateLimitEnv,
-  ...authEnv,
   ...usersEventsOriginEnv,
   ...usersEventsPreviousKeysEnv,
   /**
@@ -47,21 +38,16 @@ export const activityConfigShape = {
     .list('')
     .pipe(z.array(z.string().regex(/^\d{1,5}:\d{1,19}$/, 'each entry is <partition>:<offset>')))
     .transform((entries) => new Map(entries.map((e) => e.split(':')).map(([p, o]) => [Number(p), BigInt(o!)]))),
-  ...telemetryEnv,
-};
+});
+
+export const activityConfigShape = activityConfig.shape;
+export const loadActivityConfig = activityConfig.load;
+/** For the process entry point: a bad variable prints its name and exits 1. */
+export const readActivityConfigOrExit = activityConfig.readOrExit;
 
 export type ActivityConfig = ReturnType<typeof loadActivityConfig>;
 
 /** The accepted event-time window from the config. */
 export function eventTimeWindow(config: Pick<ActivityConfig, 'EVENT_MAX_AGE_S' | 'EVENT_MAX_AHEAD_S'>): EventTimeWindow {
   return { maxAgeMs: config.EVENT_MAX_AGE_S * 1000, maxAheadMs: config.EVENT_MAX_AHEAD_S * 1000 };
-}
-
-export function loadActivityConfig(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(activityConfigShape, source, [authConfigRule]);
-}
-
-/** For the process entry point: a bad variable prints its name and exits 1. */
-export function readActivityConfigOrExit(): ActivityConfig {
-  return loadConfigOrExit(activityConfigShape, process.env, [authConfigRule]);
 }

@@ -1,14 +1,11 @@
-import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
-import { AppError, routesOf } from '@suite/contracts';
-import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
-import { createLogger, type Logger } from '@suite/logger';
-import { startTracing } from '@suite/telemetry';
+import { backoffMs, AppError, routesOf } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
 import { ActivityPublisher } from '@suite/publisher';
-import { createHttpApp, NotReady, rateLimitsFrom, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
-import { eventTimeWindow, type ActivityConfig } from './config.js';
+import { createService, NotReady, packageVersion, rateLimitsFrom, type Service } from '@suite/server-kit';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable } from '@suite/redis';
+import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './consumer/projection-pipeline.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
 import { LayoutMismatchError } from './data-access/projection.state.js';
@@ -22,137 +19,116 @@ const KEEPER_INTERVAL_MS = 500;
 const READ_TIMEOUT_MS = 2000;
 
 export const SERVICE_NAME = 'activity-service';
-export const SERVICE_VERSION = '0.1.0';
+export const SERVICE_VERSION = packageVersion(import.meta.url);
 
-export interface ActivityService {
-  app: Express;
-  logger: Logger;
-  /** Connects Redis and starts the projection consumer (unless disabled). */
-  start(): Promise<void>;
-  listen(port?: number, host?: string): Promise<RunningServer>;
-  /** Fails readiness, drains HTTP, finishes the batch in flight, leaves the group, closes clients. */
-  stop(): Promise<void>;
-}
+/** The activity-service; `start` connects Redis and starts the projection consumer (unless disabled), `stop` drains HTTP, finishes the batch in flight, leaves the group, closes clients. */
+export type ActivityService = Service;
 
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createActivityService(config: ActivityConfig, logger?: Logger): Promise<ActivityService> {
-  const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
-  const verifier = await createTokenVerifier(authSettingsFrom(config));
-  const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
-  // HTTP reads have their own connection with a reply deadline: a hung Redis answers 503 within it,
-  // while the projection's own scripts (rebuild, deletions) may run longer on theirs.
-  const readRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-reads`, { autoPipelining: true, commandTimeoutMs: READ_TIMEOUT_MS });
-  const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
-  const kafkaReady = kafkaProbe(kafka);
-  const metrics = createMetrics(SERVICE_NAME);
-  const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX, ...kafkaSecurity(config) });
-  const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
-  const { keeper, consumer, projector } = pipeline;
-  if (config.CONSUMER_ENABLED) keeper.attach(consumer);
-  const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX));
-  /** Why reads cannot be answered now (the projections are being rebuilt, lost, or in another layout). */
-  const unavailable = (): string | undefined => {
-    const condition = keeper.condition;
-    if (!condition || condition.state === 'ready') return undefined;
-    if (condition.state === 'rebuilding') return `the projections are being rebuilt from the log (${condition.remaining} records to go)`;
-    if (condition.state === 'lost') return 'the projections are gone from Redis; they are being rebuilt from the log';
-    return new LayoutMismatchError(condition.found).message;
-  };
-  const readiness = new Readiness({
-    redis: async () => {
-      await redis.ping();
-    },
-    kafka: kafkaReady.check,
-    projections: async () => {
-      if (!keeper.condition) throw new NotReady('the projections have not been checked yet');
-      const problem = unavailable();
-      if (problem) throw new NotReady(problem);
-    },
-    ...(config.CONSUMER_ENABLED
-      ? {
-          consumer: async () => {
-            if (!consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
-            if (!consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
-          },
-        }
-      : {}),
-  }, { logger: log });
-  const app = createHttpApp({
-    logger: log,
-    metrics,
-    readiness,
-    api: [activityRouter(verifier, reads, publisher, { unavailable, timeWindow: eventTimeWindow(config) })],
-    routes: routesOf('activity'),
-    rateLimits: rateLimitsFrom(config, readRedis),
-    mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
-    bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY,
+  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
+    const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
+    // HTTP reads have their own connection with a reply deadline: a hung Redis answers 503 within it,
+    // while the projection's own scripts (rebuild, deletions) may run longer on theirs.
+    const readRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-reads`, { autoPipelining: true, commandTimeoutMs: READ_TIMEOUT_MS });
+    const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
+    const kafkaReady = kafkaProbe(kafka);
+    const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX, ...kafkaSecurity(config) });
+    const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
+    const { keeper, consumer, projector } = pipeline;
+    if (config.CONSUMER_ENABLED) keeper.attach(consumer);
+    const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX));
+    let consumerRunning = false;
+    let stopping = false;
+    let keeperTimer: NodeJS.Timeout | undefined;
+    let keeperFailing = false;
+
+    /** Why reads cannot be answered now (the projections are being rebuilt, lost, or in another layout). */
+    const unavailable = (): string | undefined => {
+      const condition = keeper.condition;
+      if (!condition || condition.state === 'ready') return undefined;
+      if (condition.state === 'rebuilding') return `the projections are being rebuilt from the log (${condition.remaining} records to go)`;
+      if (condition.state === 'lost') return 'the projections are gone from Redis; they are being rebuilt from the log';
+      return new LayoutMismatchError(condition.found).message;
+    };
+
+    /** One check of the projections' condition; a failure (Redis or Kafka down) is logged once per outage. */
+    async function keep(): Promise<void> {
+      try {
+        await keeper.tick(config.CONSUMER_ENABLED && consumerRunning);
+        if (keeperFailing) log.info('projection check recovered');
+        keeperFailing = false;
+      } catch (err) {
+        if (!keeperFailing) log.warn({ err }, 'projection check failed; retrying');
+        keeperFailing = true;
+      }
+    }
+
+    function scheduleKeeper(): void {
+      keeperTimer = setTimeout(() => void keep().finally(() => stopping || scheduleKeeper()), KEEPER_INTERVAL_MS);
+    }
+
+    /** Joins the group, retrying with backoff while Kafka or Redis is unreachable (readiness says so meanwhile). */
+    async function startConsumer(attempt = 1): Promise<void> {
+      try {
+        // Claims an empty prefix (the consumer then builds the projections from the log) before joining.
+        await keeper.tick(true);
+        // Not retried: applying this version's writes to another layout would corrupt it; readiness says why.
+        if (keeper.condition?.state === 'foreign') return;
+        await consumer.start(projector);
+        consumerRunning = true;
+      } catch (err) {
+        if (stopping) return;
+        log.warn({ err, attempt }, 'projection consumer could not start; retrying');
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 500, 15_000)));
+        if (!stopping) return startConsumer(attempt + 1);
+      }
+    }
+
+    return {
+      http: {
+        api: [activityRouter(verifier, reads, publisher, { unavailable, timeWindow: eventTimeWindow(config) })],
+        routes: routesOf('activity'),
+        rateLimits: rateLimitsFrom(config, readRedis),
+        mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
+        bodyLimit: config.BODY_LIMIT,
+      },
+      checks: {
+        redis: async () => {
+          await redis.ping();
+        },
+        kafka: kafkaReady.check,
+        projections: async () => {
+          if (!keeper.condition) throw new NotReady('the projections have not been checked yet');
+          const problem = unavailable();
+          if (problem) throw new NotReady(problem);
+        },
+        ...(config.CONSUMER_ENABLED
+          ? {
+              consumer: async () => {
+                if (!consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
+                if (!consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
+              },
+            }
+          : {}),
+      },
+      async start() {
+        await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+        await readRedis.connect().catch(() => undefined); // reconnects on its own like the other
+        await keep();
+        scheduleKeeper();
+        if (config.CONSUMER_ENABLED) void startConsumer();
+      },
+      async beforeDrain() {
+        stopping = true;
+      },
+      async afterDrain() {
+        clearTimeout(keeperTimer);
+        if (config.CONSUMER_ENABLED) await consumer.stop();
+        await Promise.all([publisher.close(), pipeline.close(), kafkaReady.close()]);
+        redis.disconnect();
+        readRedis.disconnect();
+      },
+    };
   });
-  let server: RunningServer | undefined;
-  let consumerRunning = false;
-  let stopping = false;
-  let keeperTimer: NodeJS.Timeout | undefined;
-  let keeperFailing = false;
-
-  /** One check of the projections' condition; a failure (Redis or Kafka down) is logged once per outage. */
-  async function keep(): Promise<void> {
-    try {
-      await keeper.tick(config.CONSUMER_ENABLED && consumerRunning);
-      if (keeperFailing) log.info('projection check recovered');
-      keeperFailing = false;
-    } catch (err) {
-      if (!keeperFailing) log.warn({ err }, 'projection check failed; retrying');
-      keeperFailing = true;
-    }
-  }
-
-  function scheduleKeeper(): void {
-    keeperTimer = setTimeout(() => void keep().finally(() => stopping || scheduleKeeper()), KEEPER_INTERVAL_MS);
-  }
-
-  /** Joins the group, retrying with backoff while Kafka or Redis is unreachable (readiness says so meanwhile). */
-  async function startConsumer(attempt = 1): Promise<void> {
-    try {
-      // Claims an empty prefix (the consumer then builds the projections from the log) before joining.
-      await keeper.tick(true);
-      // Not retried: applying this version's writes to another layout would corrupt it; readiness says why.
-      if (keeper.condition?.state === 'foreign') return;
-      await consumer.start(projector);
-      consumerRunning = true;
-    } catch (err) {
-      if (stopping) return;
-      log.warn({ err, attempt }, 'projection consumer could not start; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 15_000)));
-      if (!stopping) return startConsumer(attempt + 1);
-    }
-  }
-
-  return {
-    app,
-    logger: log,
-    async start() {
-      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
-      await readRedis.connect().catch(() => undefined); // reconnects on its own like the other
-      await keep();
-      scheduleKeeper();
-      if (config.CONSUMER_ENABLED) void startConsumer();
-    },
-    async listen(port = config.PORT, host = config.HOST) {
-      server = await listen(app, port, host);
-      log.info({ url: server.url }, 'listening');
-      return server;
-    },
-    async stop() {
-      stopping = true;
-      readiness.drain();
-      await server?.close(config.SHUTDOWN_GRACE_MS);
-      clearTimeout(keeperTimer);
-      if (config.CONSUMER_ENABLED) await consumer.stop();
-      await Promise.all([publisher.close(), pipeline.close(), kafkaReady.close()]);
-      redis.disconnect();
-      readRedis.disconnect();
-      await tracing.shutdown();
-    },
-  };
 }

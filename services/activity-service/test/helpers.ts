@@ -1,13 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
-import { signDevToken } from '@suite/auth';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, eventually, isolate, testInfra, type TestInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
+import { createTestTopics, eventually, isolate, testInfra, type TestInfra, TEST_ORIGIN_KEY, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 
-export const secret = 'activity-test-secret-0123456789abcdefghijkl';
+export const secret = TEST_JWT_SECRET;
 
 /** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others). */
 export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra()) {
@@ -92,8 +91,4 @@ export function usersEvent(type: string, subject: number, data: Record<string, u
   };
 }
 
-export const tokens = {
-  admin: () => signDevToken(secret, { sub: '900000', roles: ['admin'] }),
-  user: (id: number) => signDevToken(secret, { sub: String(id) }),
-  writer: () => signDevToken(secret, { sub: 'publisher', scopes: ['activity:write'] }),
-};
+export const tokens = testTokens;

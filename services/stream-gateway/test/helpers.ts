@@ -1,13 +1,12 @@
 import WebSocket from 'ws';
-import { signDevToken } from '@suite/auth';
 import { StreamMessage, type StreamMessage as Message } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
+import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
 
-export const secret = 'gateway-test-secret-0123456789abcdefghijklmn';
+export const secret = TEST_JWT_SECRET;
 
 /** The real path: publisher → Kafka → activity-service → Redis → gateway(s). */
 export async function startStack(label: string, env: Record<string, string> = {}, gateways = 1) {
@@ -50,7 +49,7 @@ export function activityEvent(userId: number, time?: string, extra: Record<strin
   };
 }
 
-export const token = (sub: string, options: { roles?: string[]; ttlSeconds?: number } = {}) => signDevToken(secret, { sub, ...options });
+export const token = (sub: string, options: { roles?: string[]; ttlSeconds?: number } = {}) => testTokens.as(sub, options);
 
 export interface OpenStream {
   ws: WebSocket;

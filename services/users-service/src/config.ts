@@ -1,15 +1,10 @@
-import { authConfigRule, authEnv, usersEventsOriginEnv } from '@suite/auth';
-import { env, kafkaSecurityEnv, loadConfig, loadConfigOrExit } from '@suite/config';
-import { rateLimitEnv } from '@suite/server-kit';
-import { telemetryEnv } from '@suite/telemetry';
+import { usersEventsOriginEnv } from '@suite/auth';
+import { env, kafkaSecurityEnv } from '@suite/config';
+import { serviceConfig } from '@suite/server-kit';
 import { z } from 'zod';
 
-/** Every variable users-service reads; README lists them with their defaults. */
-export const usersConfigShape = {
-  PORT: env.port(3001),
-  HOST: env.string('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  LOG_FORMAT: env.logFormat(),
+/** Every variable users-service reads (the base ones every service reads, then its own); README lists them. */
+const usersConfig = serviceConfig(3001, {
   MONGO_URL: env.string('mongodb://127.0.0.1:27017'),
   MONGO_DB: env.string('users'),
   MONGO_QUERY_TIMEOUT_MS: env.int(5000, 50, 60_000),
@@ -24,21 +19,11 @@ export const usersConfigShape = {
   KAFKA_TOPIC_PREFIX: z.string().default(''),
   ...kafkaSecurityEnv,
   BODY_LIMIT: env.string('100kb'),
-  TRUST_PROXY: env.string('loopback'),
-  SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
-  ...rateLimitEnv,
-  ...authEnv,
   ...usersEventsOriginEnv,
-  ...telemetryEnv,
-};
+});
 
-export type UsersConfig = ReturnType<typeof loadUsersConfig>;
-
-export function loadUsersConfig(source: Record<string, string | undefined> = process.env) {
-  return loadConfig(usersConfigShape, source, [authConfigRule]);
-}
-
+export const usersConfigShape = usersConfig.shape;
+export const loadUsersConfig = usersConfig.load;
 /** For the process entry point: a bad variable prints its name and exits 1. */
-export function readUsersConfigOrExit(): UsersConfig {
-  return loadConfigOrExit(usersConfigShape, process.env, [authConfigRule]);
-}
+export const readUsersConfigOrExit = usersConfig.readOrExit;
+export type UsersConfig = ReturnType<typeof loadUsersConfig>;

@@ -1,11 +1,8 @@
-import type { Express } from 'express';
 import { kafkaSecurity } from '@suite/config';
-import { routesOf } from '@suite/contracts';
-import { authSettingsFrom, createTokenVerifier } from '@suite/auth';
+import { backoffMs, routesOf } from '@suite/contracts';
 import { createRedis } from '@suite/redis';
-import { createLogger, type Logger } from '@suite/logger';
-import { startTracing } from '@suite/telemetry';
-import { createHttpApp, NotReady, RATE_LIMIT_TIMEOUT_MS, rateLimitsFrom, createMetrics, listen, Readiness, type RunningServer } from '@suite/server-kit';
+import type { Logger } from '@suite/logger';
+import { createService, NotReady, packageVersion, RATE_LIMIT_TIMEOUT_MS, rateLimitsFrom, type Service } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
@@ -19,105 +16,82 @@ import { usersRouter } from './http/users.router.js';
 import { OutboxRelay } from './relay/outbox.relay.js';
 
 export const SERVICE_NAME = 'users-service';
-export const SERVICE_VERSION = '0.1.0';
+export const SERVICE_VERSION = packageVersion(import.meta.url);
 
-export interface UsersService {
-  app: Express;
-  logger: Logger;
-  /** Creates indexes and starts the outbox relay. */
-  start(): Promise<void>;
-  listen(port?: number, host?: string): Promise<RunningServer>;
-  /** Fails readiness, drains HTTP, finishes the relay pass, closes clients. */
-  stop(): Promise<void>;
-}
+/** The users-service; `start` creates indexes and starts the outbox relay, `stop` drains HTTP, finishes the relay pass, closes clients. */
+export type UsersService = Service;
 
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createUsersService(config: UsersConfig, logger?: Logger): Promise<UsersService> {
-  const log = logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const tracing = startTracing(SERVICE_NAME, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
-  const verifier = await createTokenVerifier(authSettingsFrom(config));
-  const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
-  const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-  const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-  const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  const metrics = createMetrics(SERVICE_NAME);
-  // Only the rate-limit budgets: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
-  const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
-  const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    originKey: config.USERS_EVENTS_SIGNING_KEY,
-    sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-  });
-  const kick = () => relay.kick();
-  const users = usersUseCases(usersRepo, accessRepo, kick);
-  const access = accessUseCases(accessRepo, usersRepo, kick);
-  let indexesReady = false;
-  const readiness = new Readiness({
-    mongo: async () => {
-      await mongo.db.command({ ping: 1, maxTimeMS: 1500 });
-    },
-    // Unique usernames and emails rest on the indexes: not ready before they exist.
-    indexes: async () => {
-      if (!indexesReady) throw new NotReady('indexes not created yet');
-    },
-  }, { logger: log });
-  const app = createHttpApp({
-    logger: log,
-    metrics,
-    readiness,
-    api: [openApiRouter(), usersRouter(verifier, users, access), accessRouter(verifier, access)],
-    routes: routesOf('users'),
-    bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY,
-    mapError: mapMongoError,
-    rateLimits: rateLimitsFrom(config, redis),
-  });
-  let server: RunningServer | undefined;
-  let indexes: Promise<void> | undefined;
-  let stopping = false;
+  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
+    const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
+    const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+    const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+    const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    // Only the rate-limit budgets: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
+    const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
+    const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      originKey: config.USERS_EVENTS_SIGNING_KEY,
+      sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+    });
+    const kick = () => relay.kick();
+    const users = usersUseCases(usersRepo, accessRepo, kick);
+    const access = accessUseCases(accessRepo, usersRepo, kick);
+    let indexesReady = false;
+    let stopping = false;
 
-  async function ensureIndexes(attempt = 1): Promise<void> {
-    if (stopping) return;
-    try {
-      await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
-      indexesReady = true;
-    } catch (err) {
-      // The database may come up after us; keep trying (readiness stays honest meanwhile).
-      log.warn({ err, attempt }, 'could not create indexes yet; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 10_000)));
-      return ensureIndexes(attempt + 1);
-    }
-  }
-
-  return {
-    app,
-    logger: log,
-    async start() {
-      redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
-      indexes = ensureIndexes();
-      // Serve without waiting forever: the database may come up later (readiness says so).
-      await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (config.OUTBOX_RELAY_ENABLED) {
-        await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
-        relay.start();
+    async function ensureIndexes(attempt = 1): Promise<void> {
+      if (stopping) return;
+      try {
+        await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
+        indexesReady = true;
+      } catch (err) {
+        // The database may come up after us; keep trying (readiness stays honest meanwhile).
+        log.warn({ err, attempt }, 'could not create indexes yet; retrying');
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 500, 10_000)));
+        return ensureIndexes(attempt + 1);
       }
-    },
-    async listen(port = config.PORT, host = config.HOST) {
-      server = await listen(app, port, host);
-      log.info({ url: server.url }, 'listening');
-      return server;
-    },
-    async stop() {
-      stopping = true;
-      readiness.drain();
-      await server?.close(config.SHUTDOWN_GRACE_MS);
-      await relay.stop();
-      await producer.disconnect().catch(() => undefined);
-      await mongo.client.close();
-      redis.disconnect();
-      await tracing.shutdown();
-    },
-  };
+    }
+
+    return {
+      http: {
+        api: [openApiRouter(), usersRouter(verifier, users, access), accessRouter(verifier, access)],
+        routes: routesOf('users'),
+        bodyLimit: config.BODY_LIMIT,
+        mapError: mapMongoError,
+        rateLimits: rateLimitsFrom(config, redis),
+      },
+      checks: {
+        mongo: async () => {
+          await mongo.db.command({ ping: 1, maxTimeMS: 1500 });
+        },
+        // Unique usernames and emails rest on the indexes: not ready before they exist.
+        indexes: async () => {
+          if (!indexesReady) throw new NotReady('indexes not created yet');
+        },
+      },
+      async start() {
+        redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
+        const indexes = ensureIndexes();
+        // Serve without waiting forever: the database may come up later (readiness says so).
+        await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000).unref())]);
+        if (config.OUTBOX_RELAY_ENABLED) {
+          await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
+          relay.start();
+        }
+      },
+      async beforeDrain() {
+        stopping = true;
+      },
+      async afterDrain() {
+        await relay.stop();
+        await producer.disconnect().catch(() => undefined);
+        await mongo.client.close();
+        redis.disconnect();
+      },
+    };
+  });
 }

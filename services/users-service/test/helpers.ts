@@ -1,9 +1,8 @@
-import { signDevToken } from '@suite/auth';
-import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
+import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import type { RunningServer } from '@suite/server-kit';
 import { createUsersService, loadUsersConfig, type UsersService } from '@suite/users-service';
 
-export const secret = 'users-api-test-secret-0123456789abcdefghij';
+export const secret = TEST_JWT_SECRET;
 
 /** Starts users-service in-process on its own database and topics. */
 export async function startUsersService(label: string, env: Record<string, string> = {}) {
@@ -31,8 +30,4 @@ export async function startUsersService(label: string, env: Record<string, strin
   return { service, server, names, infra, api: `${server.url}/api/v1`, usersTopic: `${names.topicPrefix}users.events` };
 }
 
-export const tokens = {
-  admin: () => signDevToken(secret, { sub: '900000', roles: ['admin'] }),
-  user: (id: number) => signDevToken(secret, { sub: String(id) }),
-  service: () => signDevToken(secret, { sub: 'publisher', scopes: ['activity:write'] }),
-};
+export const tokens = { ...testTokens, service: testTokens.writer };

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
-import { ProjectionKeys, liveChannelUser } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import type { LiveChannels } from '../data-access/live-channels.js';
 import { withContinuedSpan } from '@suite/telemetry';
 import { LiveMessage } from './live-message.js';
 
@@ -23,36 +22,25 @@ export class Hub {
   /** Streams held per user on this replica, from the handshake's end to the connection's close. */
   private readonly seats = new Map<number, number>();
   private readonly pending = new Map<number, Promise<unknown>>();
-  private connectedOnce = false;
 
   constructor(
-    private readonly subscriber: Redis,
-    private readonly prefix: string,
+    private readonly channels: LiveChannels,
     private readonly logger: Logger,
     private readonly onDeliver: (count: number) => void = () => undefined,
-    /** Sharded pub/sub (SSUBSCRIBE), for Redis Cluster: each channel lives on its key's shard. */
-    private readonly sharded = false,
   ) {
-    subscriber.on(sharded ? 'smessage' : 'message', (channel: string, payload: string) => this.dispatch(channel, payload));
-    // Pub/sub is at most once: what was published while the connection was down is gone. ioredis
-    // resubscribes by itself; every stream then reads what it missed from the log.
-    subscriber.on('ready', () => {
-      if (this.connectedOnce) for (const sink of this.all()) sink.resync();
-      this.connectedOnce = true;
+    channels.onMessage((userId, payload) => this.dispatch(userId, payload));
+    // Pub/sub is at most once: what was published while the connection was down is gone; every
+    // stream then reads what it missed from the log.
+    channels.onReconnect(() => {
+      for (const sink of this.all()) sink.resync();
     });
   }
 
-  private channel(userId: number): string {
-    return ProjectionKeys.liveChannel(this.prefix, userId);
-  }
-
-  private dispatch(channel: string, payload: string): void {
-    const userId = liveChannelUser(channel);
-    if (userId === undefined) return;
+  private dispatch(userId: number, payload: string): void {
     const sinks = this.sinks.get(userId);
     if (!sinks || sinks.size === 0) return;
     const decoded = LiveMessage.fromChannel(payload);
-    if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0)) this.logger.warn({ channel }, 'ignoring malformed live messages');
+    if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0)) this.logger.warn({ userId }, 'ignoring malformed live messages');
     if (decoded.kind === 'deleted') for (const sink of sinks) sink.offer(undefined, decoded.message);
     if (decoded.kind !== 'batch') return;
     const fanOut = (message: LiveMessage) => {
@@ -72,8 +60,7 @@ export class Hub {
     if (!set) {
       set = new Set();
       this.sinks.set(sink.userId, set);
-      const channel = this.channel(sink.userId);
-      const subscribing = this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);
+      const subscribing = this.channels.subscribe(sink.userId);
       this.pending.set(sink.userId, subscribing);
       await subscribing.finally(() => this.pending.delete(sink.userId));
     } else {
@@ -86,8 +73,7 @@ export class Hub {
     const set = this.sinks.get(sink.userId);
     if (!set?.delete(sink) || set.size > 0) return;
     this.sinks.delete(sink.userId);
-    const channel = this.channel(sink.userId);
-    void (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
+    void this.channels.unsubscribe(sink.userId).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import { backoffMs, EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
 import type { ProjectionReader } from '@suite/projection-reader';
 import type { Hub, StreamSink } from './hub.js';
 import { LiveMessage } from './live-message.js';
@@ -115,7 +115,7 @@ export class StreamSession implements StreamSink {
           this.close(StreamCloseCodes.serverError, 'stream could not catch up');
           return;
         }
-        setTimeout(() => this.resync(), Math.min(100 * 2 ** this.retries, 2000)).unref();
+        setTimeout(() => this.resync(), backoffMs(this.retries + 1, 100, 2000)).unref();
       },
     );
   }

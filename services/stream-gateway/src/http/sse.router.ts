@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ApiRoutes, AppError, StreamCloseCodes } from '@suite/contracts';
 import type { TokenVerifier } from '@suite/auth';
 import { route } from '@suite/server-kit';
-import { authoriseStream, type HandshakeOptions } from '../domain/handshake.js';
+import { authoriseStream, msUntilExpiry, type HandshakeOptions } from './handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { ProjectionReader } from '@suite/projection-reader';
 import { StreamSession } from '../domain/stream-session.js';
@@ -63,7 +63,7 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
       { highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
     );
     const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);
-    const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), Math.min(Math.max(auth.principal.expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1));
+    const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));
     req.on('close', () => {
       session.detach();
       end();

@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, STREAM_SUBPROTOCOL, StreamCloseCodes, type ErrorBody } from '@suite/contracts';
 import type { TokenVerifier } from '@suite/auth';
 import type { Logger } from '@suite/logger';
-import { authoriseStream, type HandshakeOptions } from '../domain/handshake.js';
+import { authoriseStream, msUntilExpiry, type HandshakeOptions } from '../http/handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { LiveMessage } from '../domain/live-message.js';
 import type { ProjectionReader } from '@suite/projection-reader';
@@ -146,8 +146,7 @@ export class WsGateway {
         highWaterMark: this.options.highWaterMark,
         onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
       });
-      const expiresInMs = auth.principal.expiresAt * 1000 - Date.now();
-      const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1));
+      const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));
       ws.on('pong', () => this.alive.set(ws, true));
       ws.on('message', () => undefined);
       ws.on('close', () => {

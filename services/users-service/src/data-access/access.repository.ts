@@ -1,6 +1,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
+import { uniqueViolation } from './mongo.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
 import { ensureIndexes } from './indexes.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
@@ -119,7 +120,7 @@ export class AccessRepository {
 
   // --- groups ---
   async insertGroup(doc: GroupDoc): Promise<void> {
-    await this.groups.insertOne(doc);
+    await this.groups.insertOne(doc).catch(uniqueViolation);
   }
   findGroup(id: number): Promise<GroupDoc | null> {
     return this.findLive(this.groups, id);

@@ -1,5 +1,6 @@
 import { AppError } from '@suite/contracts';
 import { MongoClient, MongoServerError, type Db } from 'mongodb';
+import { UniqueViolation } from './errors.js';
 
 /** One client per process; the driver reconnects on its own after an outage. */
 export function createMongo(url: string, dbName: string, queryTimeoutMs: number): { client: MongoClient; db: Db } {
@@ -45,4 +46,10 @@ const SQL_UNIQUE_VIOLATION = /UNIQUE constraint failed|violates unique constrain
 /** True for a unique-index violation. */
 export function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && (err.code === 11000 || SQL_UNIQUE_VIOLATION.test(err.message));
+}
+
+/** Rethrows a driver's unique-index error as a UniqueViolation naming the field (the index names carry it); anything else as it is. */
+export function uniqueViolation(err: unknown): never {
+  if (!isDuplicateKey(err)) throw err;
+  throw new UniqueViolation(/email/.test(err.message) ? 'email' : /username/.test(err.message) ? 'username' : 'name');
 }

@@ -1,5 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { normalise, prefixUpperBound, trigrams } from '../domain/search.js';
+import { normalise, prefixUpperBound, trigrams } from './search-keys.js';
+import { uniqueViolation } from './mongo.js';
 import { nextSequence } from './counters.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
 import { ensureIndexes } from './indexes.js';
@@ -72,7 +73,7 @@ export class UsersRepository {
     const entries = outbox(doc);
     doc.outbox = Object.fromEntries(entries.map((e) => [e.id, e]));
     doc.outboxPending = entries.length > 0;
-    await this.collection.insertOne(doc);
+    await this.collection.insertOne(doc).catch(uniqueViolation);
     return doc;
   }
 
@@ -112,7 +113,7 @@ export class UsersRepository {
       { _id, ...LIVE },
       { $set: { ...set, ...outboxSet(entries) } },
       { returnDocument: 'after', maxTimeMS: this.timeoutMs },
-    );
+    ).catch(uniqueViolation);
     return result;
   }
 

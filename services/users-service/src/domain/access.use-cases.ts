@@ -1,5 +1,5 @@
 import { AppError, type Role } from '@suite/contracts';
-import { isDuplicateKey } from '../data-access/mongo.js';
+import { UniqueViolation } from '../data-access/errors.js';
 import type { AccessRepository, GroupDoc, PermissionDoc, WorkspaceDoc } from '../data-access/access.repository.js';
 import type { UsersRepository } from '../data-access/users.repository.js';
 import { accessEntry, workspaceDeleted, workspaceRenamed } from './events.js';
@@ -70,7 +70,7 @@ export function accessUseCases(access: AccessRepository, users: UsersRepository,
       const now = new Date();
       const doc: GroupDoc = { _id: await access.nextId('groups'), name, members: [], createdAt: now, updatedAt: now, deletedAt: null };
       await access.insertGroup(doc).catch((err: unknown) => {
-        if (isDuplicateKey(err)) throw new AppError('conflict', 'a group with this name already exists');
+        if (err instanceof UniqueViolation) throw new AppError('conflict', 'a group with this name already exists');
         throw err;
       });
       return toGroup(doc);

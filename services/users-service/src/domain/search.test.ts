@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalise, prefixUpperBound, rankMatch, trigrams } from './search.js';
+import { normalise, prefixUpperBound, trigrams } from '../data-access/search-keys.js';
+import { rankMatch } from './search.js';
 
 describe('search helpers', () => {
   it('ranks exact before prefix before substring', () => {

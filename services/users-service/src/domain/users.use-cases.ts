@@ -1,10 +1,11 @@
 import { AppError, type User, type UserProfile } from '@suite/contracts';
 import { isAdmin, type Principal } from '@suite/auth';
-import { isDuplicateKey } from '../data-access/mongo.js';
+import { UniqueViolation } from '../data-access/errors.js';
 import type { UserDoc, UserFields, UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
-import { MIN_SUBSTRING_LENGTH, normalise, rankMatch, trigrams } from './search.js';
+import { normalise, trigrams } from '../data-access/search-keys.js';
+import { MIN_SUBSTRING_LENGTH, rankMatch } from './search.js';
 
 /** Search never considers more than this many candidates per stage; documented in docs/users-service.md. */
 export const SEARCH_RESULT_CAP = 1000;
@@ -18,8 +19,8 @@ export function toProfile(doc: UserDoc): UserProfile {
 }
 
 function conflict(err: unknown): never {
-  if (isDuplicateKey(err)) {
-    const field = /email/.test(err.message) ? 'email' : 'username';
+  if (err instanceof UniqueViolation) {
+    const field = err.field === 'email' ? 'email' : 'username';
     throw new AppError('conflict', `a user with this ${field} already exists`, [{ path: `body.${field}`, message: 'already taken', code: 'conflict' }]);
   }
   throw err;

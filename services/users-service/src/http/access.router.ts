@@ -1,5 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { ApiRoutes, GroupBody, GroupMemberBody, IdParam, PageQuery, PermissionBody, WorkspaceBody } from '@suite/contracts';
+import { ApiRoutes, GroupBody, GroupMemberBody, IdParam, PageQuery, PermissionBody, WorkspaceBody, type ApiRoute } from '@suite/contracts';
 import { authenticate, requireAdmin, type TokenVerifier } from '@suite/auth';
 import { parseInput, route } from '@suite/server-kit';
 import { z } from 'zod';
@@ -13,27 +13,43 @@ const noQuery = (req: Request, _res: Response, next: NextFunction) => {
   next();
 };
 
+/** The routes and use cases of a named admin resource (a workspace, a group): create, list, get, delete. */
+interface NamedResource<T> {
+  routes: { create: ApiRoute; list: ApiRoute; get: ApiRoute; remove: ApiRoute };
+  body: z.ZodType<{ name: string }>;
+  create(name: string): Promise<T>;
+  list(page: number, pageSize: number): Promise<{ count: number; results: T[] }>;
+  get(id: number): Promise<T>;
+  remove(id: number): Promise<void>;
+}
+
+/** One shape for workspaces and groups: 201 with the resource, a page, the resource, 204. */
+function namedResourceRoutes<T>(router: Router, resource: NamedResource<T>): void {
+  route(router, resource.routes.create, noQuery, async (req, res) => {
+    res.status(201).json(await resource.create(parseInput(resource.body, req.body, 'body').name));
+  });
+  route(router, resource.routes.list, async (req, res) => {
+    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => resource.list(page, pageSize));
+  });
+  route(router, resource.routes.get, noQuery, async (req, res) => {
+    res.json(await resource.get(id(req, 'id')));
+  });
+  route(router, resource.routes.remove, noQuery, async (req, res) => {
+    await resource.remove(id(req, 'id'));
+    res.status(204).end();
+  });
+}
+
 /** Workspaces, groups and permissions: admin only. */
 export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): Router {
   const router = Router();
   router.use(['/workspaces', '/groups'], authenticate(verifier), requireAdmin);
 
-  route(router, ApiRoutes.createWorkspace, noQuery, async (req, res) => {
-    res.status(201).json(await access.createWorkspace(parseInput(WorkspaceBody, req.body, 'body').name));
-  });
-  route(router, ApiRoutes.listWorkspaces, async (req, res) => {
-    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => access.listWorkspaces(page, pageSize));
-  });
-  route(router, ApiRoutes.getWorkspace, noQuery, async (req, res) => {
-    res.json(await access.getWorkspace(id(req, 'id')));
-  });
+  const { createWorkspace, listWorkspaces, getWorkspace, deleteWorkspace, createGroup, listGroups, getGroup, deleteGroup } = ApiRoutes;
+  namedResourceRoutes(router, { routes: { create: createWorkspace, list: listWorkspaces, get: getWorkspace, remove: deleteWorkspace }, body: WorkspaceBody, create: access.createWorkspace, list: access.listWorkspaces, get: access.getWorkspace, remove: access.deleteWorkspace });
   route(router, ApiRoutes.renameWorkspace, noQuery, async (req, res) => {
     const workspaceId = id(req, 'id');
     res.json(await access.renameWorkspace(workspaceId, parseInput(WorkspaceBody, req.body, 'body').name));
-  });
-  route(router, ApiRoutes.deleteWorkspace, noQuery, async (req, res) => {
-    await access.deleteWorkspace(id(req, 'id'));
-    res.status(204).end();
   });
 
   route(router, ApiRoutes.grant, noQuery, async (req, res) => {
@@ -50,19 +66,7 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     res.status(204).end();
   });
 
-  route(router, ApiRoutes.createGroup, noQuery, async (req, res) => {
-    res.status(201).json(await access.createGroup(parseInput(GroupBody, req.body, 'body').name));
-  });
-  route(router, ApiRoutes.listGroups, async (req, res) => {
-    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => access.listGroups(page, pageSize));
-  });
-  route(router, ApiRoutes.getGroup, noQuery, async (req, res) => {
-    res.json(await access.getGroup(id(req, 'id')));
-  });
-  route(router, ApiRoutes.deleteGroup, noQuery, async (req, res) => {
-    await access.deleteGroup(id(req, 'id'));
-    res.status(204).end();
-  });
+  namedResourceRoutes(router, { routes: { create: createGroup, list: listGroups, get: getGroup, remove: deleteGroup }, body: GroupBody, create: access.createGroup, list: access.listGroups, get: access.getGroup, remove: access.deleteGroup });
   route(router, ApiRoutes.addMember, noQuery, async (req, res) => {
     const groupId = id(req, 'id');
     res.status(201).json(await access.addMember(groupId, parseInput(GroupMemberBody, req.body, 'body').userId));

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { UsersEventType, Topics } from '@suite/contracts';
+import { backoffMs, UsersEventType, Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
 import type { AccessRepository } from '../data-access/access.repository.js';
@@ -98,7 +98,7 @@ export class OutboxRelay {
         this.kick();
         return;
       }
-      const delay = this.failures > 0 ? Math.min(250 * 2 ** this.failures, 30_000) : this.options.sweepIntervalMs;
+      const delay = this.failures > 0 ? backoffMs(this.failures, 250, 30_000) : this.options.sweepIntervalMs;
       this.timer = setTimeout(() => this.kick(), delay);
     });
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApiRoutes, AppError, IdParam, decodeStreamCursor, pathParams, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
 import { parseInput, takeOrRefuse, type RateLimits } from '@suite/server-kit';
-import type { Hub } from './hub.js';
+import type { Hub } from '../domain/hub.js';
 
 
 export interface HandshakeOptions {
@@ -22,6 +22,11 @@ export interface Authorised {
   cursor: StreamPosition | 'empty' | 'stale' | undefined;
   /** Gives the stream's seat back; call it when the connection closes (or the handshake fails after all). Idempotent. */
   release: () => void;
+}
+
+/** How long until the stream's token expires, as a timer can wait for it (at most ~24.8 days). */
+export function msUntilExpiry(principal: Principal): number {
+  return Math.min(Math.max(principal.expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1);
 }
 
 /** The token from the header, the `access_token` query parameter, or a `bearer.<token>` subprotocol. */
