@@ -1,3 +1,4 @@
+import { pollUntil } from '@suite/contracts';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -91,21 +92,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `probe` until it succeeds or `timeoutMs` passes; the last error is reported. */
+/** Polls `probe` until it succeeds or `timeoutMs` passes; the last error is reported (contracts' `pollUntil`). */
 export async function waitFor(what: string, probe: () => Promise<unknown>, timeoutMs: number, logFile?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      await probe();
-      return;
-    } catch (err) {
-      last = err;
-      await sleep(250);
-    }
-  }
   const where = logFile ? ` (see ${logFile})` : '';
-  throw new Error(`${what} did not become ready in ${timeoutMs} ms: ${(last as Error)?.message}${where}`);
+  await pollUntil(`${what} did not become ready${where}`, async () => (await probe(), true), timeoutMs, 250);
 }
 
 /** A free TCP port on loopback. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EVENT_TIME_WINDOW, eventTimeProblem, FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { backoffMs, pollUntil, DEFAULT_EVENT_TIME_WINDOW, eventTimeProblem, FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -150,5 +150,20 @@ describe('the event time window', () => {
     expect(eventTimeProblem('2026-11-30T13:00:00+01:00', received, window)).toBeUndefined();
     expect(eventTimeProblem(at(received), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBeUndefined();
     expect(eventTimeProblem(at(received + 1501), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBe('more than 1.5 seconds after the event was received');
+  });
+});
+
+describe('backoff and polling', () => {
+  it('backs off by doubling up to the cap, and jitter stays below it', () => {
+    expect([1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, 100, 2000))).toEqual([100, 200, 400, 800, 1600, 2000]);
+    for (let i = 0; i < 100; i++) expect(backoffMs(3, 100, 2000, true)).toBeLessThan(400);
+  });
+
+  it('polls until a value comes, and names what did not happen with the last error', async () => {
+    let calls = 0;
+    expect(await pollUntil('never', async () => (++calls === 3 ? 'done' : undefined), 1000, 1)).toBe('done');
+    await expect(pollUntil('the thing did not happen', async () => {
+      throw new Error('still broken');
+    }, 30, 5)).rejects.toThrow(/^the thing did not happen within 30 ms: still broken$/);
   });
 });

@@ -1,3 +1,5 @@
+import { pollUntil } from '@suite/contracts';
+
 /** A JSON HTTP call for tests: status, parsed body and headers. */
 export async function call(
   method: string,
@@ -22,18 +24,7 @@ export async function call(
   return { status: res.status, body, headers: res.headers };
 }
 
-/** Polls until `check` returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
+/** Polls until `check` returns a value (not undefined) or the time runs out (contracts' `pollUntil`). */
+export function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  return pollUntil('condition not met', check, timeoutMs, everyMs);
 }

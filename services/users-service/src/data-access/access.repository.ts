@@ -40,6 +40,9 @@ export class AccessRepository {
   readonly workspaces: Collection<WorkspaceDoc>;
   readonly groups: Collection<GroupDoc>;
   readonly permissions: Collection<PermissionDoc>;
+  /** The live (not deleted) workspaces and groups: one by id, or a page of them with their count. */
+  readonly liveWorkspaces: LiveDocs<WorkspaceDoc>;
+  readonly liveGroups: LiveDocs<GroupDoc>;
 
   constructor(
     private readonly db: Db,
@@ -49,6 +52,8 @@ export class AccessRepository {
     this.workspaces = db.collection<WorkspaceDoc>('workspaces');
     this.groups = db.collection<GroupDoc>('groups');
     this.permissions = db.collection<PermissionDoc>('permissions');
+    this.liveWorkspaces = new LiveDocs(this.workspaces, timeoutMs);
+    this.liveGroups = new LiveDocs(this.groups, timeoutMs);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -75,29 +80,10 @@ export class AccessRepository {
     return nextSequence(this.db, kind);
   }
 
-  // --- not deleted, without the outbox, time-limited: the reads workspaces and groups share ---
-  private findLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>, id: number) {
-    return collection.findOne({ _id: id, ...LIVE } as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
-  }
-  private listLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>, skip: number, limit: number) {
-    return collection.find(LIVE as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
-  }
-  private countLive<T extends WorkspaceDoc | GroupDoc>(collection: Collection<T>) {
-    return collection.countDocuments(LIVE as Filter<T>, { maxTimeMS: this.timeoutMs });
-  }
 
   // --- workspaces ---
   async insertWorkspace(doc: WorkspaceDoc): Promise<void> {
     await this.workspaces.insertOne(doc);
-  }
-  findWorkspace(id: number): Promise<WorkspaceDoc | null> {
-    return this.findLive(this.workspaces, id);
-  }
-  listWorkspaces(skip: number, limit: number): Promise<WorkspaceDoc[]> {
-    return this.listLive(this.workspaces, skip, limit);
-  }
-  countWorkspaces(): Promise<number> {
-    return this.countLive(this.workspaces);
   }
   workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
     return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
@@ -122,22 +108,13 @@ export class AccessRepository {
   async insertGroup(doc: GroupDoc): Promise<void> {
     await this.groups.insertOne(doc).catch(uniqueViolation);
   }
-  findGroup(id: number): Promise<GroupDoc | null> {
-    return this.findLive(this.groups, id);
-  }
-  listGroups(skip: number, limit: number): Promise<GroupDoc[]> {
-    return this.listLive(this.groups, skip, limit);
-  }
-  countGroups(): Promise<number> {
-    return this.countLive(this.groups);
-  }
   groupsOfUser(userId: number): Promise<GroupDoc[]> {
     return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   /** Adds or removes a member together with the outbox entry, in one document write. */
   changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
     return withDocumentLock(documentKey(this.groups, id), async () => {
-      const group = await this.findGroup(id);
+      const group = await this.liveGroups.find(id);
       if (!group) return 'missing';
       const has = group.members.includes(userId);
       if ((op === 'add') === has) return 'unchanged';
@@ -186,5 +163,26 @@ export class AccessRepository {
   }
   async deleteUserPermissions(userId: number): Promise<void> {
     await this.permissions.deleteMany({ userId });
+  }
+}
+
+/** Reads of the documents not deleted, without their outbox, within the query deadline. */
+class LiveDocs<T extends WorkspaceDoc | GroupDoc> {
+  constructor(
+    private readonly collection: Collection<T>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  find(id: number) {
+    return this.collection.findOne({ _id: id, ...LIVE } as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+  }
+
+  /** A page in id order, and how many there are in all. */
+  async page(skip: number, limit: number) {
+    const [count, docs] = await Promise.all([
+      this.collection.countDocuments(LIVE as Filter<T>, { maxTimeMS: this.timeoutMs }),
+      this.collection.find(LIVE as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray(),
+    ]);
+    return { count, docs };
   }
 }

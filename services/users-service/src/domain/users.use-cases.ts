@@ -4,19 +4,9 @@ import { UniqueViolation } from '../data-access/errors.js';
 import type { UserDoc, UserFields, UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
-import { normalise, trigrams } from '../data-access/search-keys.js';
-import { MIN_SUBSTRING_LENGTH, rankMatch } from './search.js';
+import { searchUsers } from './search.js';
+import { toProfile, toUser } from './user-views.js';
 
-/** Search never considers more than this many candidates per stage; documented in docs/users-service.md. */
-export const SEARCH_RESULT_CAP = 1000;
-
-export function toUser(doc: UserDoc): User {
-  return { id: doc._id, username: doc.username, email: doc.email, firstName: doc.firstName, lastName: doc.lastName, isActive: doc.isActive };
-}
-
-export function toProfile(doc: UserDoc): UserProfile {
-  return { ...toUser(doc), roles: doc.roles, createdAt: doc.createdAt.toISOString(), updatedAt: doc.updatedAt.toISOString() };
-}
 
 function conflict(err: unknown): never {
   if (err instanceof UniqueViolation) {
@@ -64,25 +54,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       return { count, results: docs.map(toUser) };
     },
 
-    async search(q, page, pageSize) {
-      const query = normalise(q);
-      // Exact and prefix use the lower-case field indexes; substring uses the trigram index, then
-      // a plain `includes` check: user input never becomes a regular expression.
-      const stages = await Promise.all([
-        users.searchByField(query, 'exact', SEARCH_RESULT_CAP),
-        users.searchByField(query, 'prefix', SEARCH_RESULT_CAP),
-        query.length >= MIN_SUBSTRING_LENGTH ? users.searchByGrams(trigrams(query), SEARCH_RESULT_CAP) : Promise.resolve([]),
-      ]);
-      const ranked = new Map<number, { doc: UserDoc; rank: number }>();
-      for (const doc of stages.flat()) {
-        if (ranked.has(doc._id)) continue;
-        const rank = rankMatch(query, [doc.usernameLower, doc.emailLower, doc.firstNameLower, doc.lastNameLower]);
-        if (rank !== undefined) ranked.set(doc._id, { doc, rank });
-      }
-      const ordered = [...ranked.values()].sort((a, b) => a.rank - b.rank || a.doc.usernameLower.localeCompare(b.doc.usernameLower) || a.doc._id - b.doc._id);
-      const start = (page - 1) * pageSize;
-      return { count: ordered.length, results: ordered.slice(start, start + pageSize).map((r) => toUser(r.doc)) };
-    },
+    search: (q, page, pageSize) => searchUsers(users, q, page, pageSize),
 
     async get(id) {
       return toProfile(await load(id));

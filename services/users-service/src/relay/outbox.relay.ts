@@ -1,24 +1,13 @@
-import type { Collection } from 'mongodb';
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffMs, UsersEventType, Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
 import type { AccessRepository } from '../data-access/access.repository.js';
-import { nextSequence } from '../data-access/counters.js';
-import { documentKey, withDocumentLock } from '../data-access/document-locks.js';
-import { removeOutboxEntries, type OutboxEntry, type WithOutbox } from '../data-access/outbox.js';
+import type { OutboxEntry } from '../data-access/outbox.js';
+import { OutboxStore, type OutboxKind, type PendingDoc } from '../data-access/outbox-store.js';
 import type { UsersRepository } from '../data-access/users.repository.js';
 import { effectiveWorkspaces } from '../domain/effective-access.js';
-
-interface PendingDoc extends WithOutbox {
-  _id: number;
-  deletedAt: Date | null;
-  members?: number[];
-  workspaceId?: number;
-}
-
-type Kind = 'users' | 'workspaces' | 'groups' | 'permissions';
 
 export interface RelayOptions {
   topicPrefix: string;
@@ -45,7 +34,7 @@ export class OutboxRelay {
   private failures = 0;
   private readonly published: Counter<'type'>;
   private readonly errors: Counter;
-  private readonly collections: [Kind, Collection<PendingDoc>][];
+  private readonly store: OutboxStore;
 
   constructor(
     private readonly users: UsersRepository,
@@ -57,21 +46,15 @@ export class OutboxRelay {
   ) {
     this.published = new Counter({ name: 'outbox_events_published_total', help: 'Events the outbox relay published to Kafka', labelNames: ['type'], registers: [registry] });
     this.errors = new Counter({ name: 'outbox_publish_failures_total', help: 'Outbox relay passes that failed and will be retried', registers: [registry] });
-    this.collections = [
-      ['users', users.collection as unknown as Collection<PendingDoc>],
-      ['workspaces', access.workspaces as unknown as Collection<PendingDoc>],
-      ['groups', access.groups as unknown as Collection<PendingDoc>],
-      ['permissions', access.permissions as unknown as Collection<PendingDoc>],
-    ];
-    const collections = this.collections;
+    const store = (this.store = new OutboxStore(users, access));
     new Gauge({
       name: 'outbox_pending_documents',
       help: 'Documents whose outbox entries are not yet published, by collection (counted at scrape time, up to 10000 each)',
       labelNames: ['collection'],
       registers: [registry],
       async collect() {
-        const counts = await Promise.all(collections.map(([, c]) => c.countDocuments({ outboxPending: true }, { limit: PENDING_COUNT_LIMIT, maxTimeMS: 2000 }).catch(() => undefined)));
-        collections.forEach(([kind], i) => {
+        const counts = await Promise.all(store.kinds.map((kind) => store.countPending(kind, PENDING_COUNT_LIMIT)));
+        store.kinds.forEach((kind, i) => {
           if (counts[i] !== undefined) this.set({ collection: kind }, counts[i]);
         });
       },
@@ -112,9 +95,8 @@ export class OutboxRelay {
 
   private async pass(): Promise<void> {
     try {
-      for (const [kind, collection] of this.collections) {
-        const pending = await collection.find({ outboxPending: true }).sort({ _id: 1 }).limit(this.options.batchSize).toArray();
-        for (const doc of pending) await this.publishDoc(kind, collection, doc);
+      for (const kind of this.store.kinds) {
+        for (const doc of await this.store.pending(kind, this.options.batchSize)) await this.publishDoc(kind, doc);
       }
       this.failures = 0;
     } catch (err) {
@@ -124,7 +106,7 @@ export class OutboxRelay {
     }
   }
 
-  private async publishDoc(kind: Kind, collection: Collection<PendingDoc>, doc: PendingDoc): Promise<void> {
+  private async publishDoc(kind: OutboxKind, doc: PendingDoc): Promise<void> {
     const entries = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
     if (entries.length > 0) {
       const messages: { topic: string; key: string; value: string; type: string }[] = [];
@@ -140,21 +122,9 @@ export class OutboxRelay {
         await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
       }
       for (const m of messages) this.published.inc({ type: m.type });
-      await removeOutboxEntries(collection, doc._id, entries.map((e) => e.id));
+      await this.store.published(kind, doc._id, entries.map((e) => e.id));
     }
-    if (doc.deletedAt) await this.purge(kind, collection, doc._id);
-  }
-
-  /** Once a deletion's events are out, the tombstone and what hangs off it can go. */
-  private async purge(kind: Kind, collection: Collection<PendingDoc>, id: number): Promise<void> {
-    if (kind === 'users') {
-      await Promise.all([this.access.deleteUserPermissions(id), this.access.removeUserFromAllGroups(id)]);
-    } else if (kind === 'workspaces') {
-      await this.access.permissions.deleteMany({ workspaceId: id });
-    } else if (kind === 'groups') {
-      await this.access.permissions.deleteMany({ groupId: id });
-    }
-    await withDocumentLock(documentKey(collection, id), () => collection.deleteOne({ _id: id, outboxPending: false } as never));
+    if (doc.deletedAt) await this.store.purge(kind, doc._id);
   }
 
   private async messagesFor(entry: OutboxEntry): Promise<{ topic: string; key: string; value: string; type: string }[]> {
@@ -164,14 +134,12 @@ export class OutboxRelay {
     }
     const userIds = new Set(entry.userIds);
     if (entry.groupId !== undefined) {
-      const group = await this.access.groups.findOne({ _id: entry.groupId });
-      for (const m of group?.members ?? []) userIds.add(m);
+      for (const m of await this.store.groupMembers(entry.groupId)) userIds.add(m);
     }
     const out: { topic: string; key: string; value: string; type: string }[] = [];
     for (const userId of userIds) {
       if (!(await this.users.findById(userId))) continue;
-      // The version is taken before reading the state, so the highest version always carries the newest state.
-      const version = await nextSequence(this.users.collection.db, 'access-version');
+      const version = await this.store.nextAccessVersion();
       const workspaces = (await effectiveWorkspaces(this.access, userId)).map((w) => ({ workspaceId: w.workspace.id, name: w.workspace.name, role: w.role }));
       const event = {
         specversion: '1.0',
