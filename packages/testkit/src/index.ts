@@ -8,3 +8,4 @@ export * from './kafka.js';
 export * from './load.js';
 export * from './origin.js';
 export * from './tokens.js';
+export * from './in-process.js';

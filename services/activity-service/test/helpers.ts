@@ -2,41 +2,27 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, eventually, isolate, testInfra, type TestInfra, TEST_ORIGIN_KEY, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
-import type { RunningServer } from '@suite/server-kit';
-import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
+import { eventually, startInProcess, testInfra, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 export const secret = TEST_JWT_SECRET;
 
-/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others). */
+/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others), and waits until it is ready. */
 export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra()) {
-  const names = isolate(label);
-  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
-  const config = {
-    REDIS_URL: infra.redisUrl,
-    REDIS_KEY_PREFIX: names.keyPrefix,
-    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-    KAFKA_TOPIC_PREFIX: names.topicPrefix,
-    KAFKA_GROUP_ID: `${names.id}-projector`,
-    JWT_SECRET: secret,
-    USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SHUTDOWN_GRACE_MS: '1000',
-    ...env,
-  };
-  const service: ActivityService = await createActivityService(loadActivityConfig(config));
-  await service.start();
-  const server: RunningServer = await service.listen(0, '127.0.0.1');
+  const started = await startInProcess(label, loadActivityConfig, createActivityService, { env, infra });
+  const { server, names, service } = started;
   // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
   await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
+  const topics = [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`] as const;
   return {
-    service, server, names, infra, config, publisher,
-    api: `${server.url}/api/v1`,
-    activityTopic: `${names.topicPrefix}activity.events`,
-    usersTopic: `${names.topicPrefix}users.events`,
+    ...started,
+    config: started.env,
+    publisher,
+    activityTopic: topics[0],
+    usersTopic: topics[1],
     /** Resolves once the consumer has applied or dead-lettered every record now in both topics (instead of sleeping before asserting that nothing changed). */
-    settled: () => settled(infra, names.keyPrefix, [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`]),
+    settled: () => settled(infra, names.keyPrefix, [...topics]),
     stop: async () => {
       await publisher.close();
       await service.stop();

@@ -21,9 +21,8 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
   stack = await startStack('browser', {}, 1);
   // One origin, as `npm start` serves it: the console's REST calls reach the activity-service.
-  const activity = await stack.activity.listen(0, '127.0.0.1');
   const port = (url: string) => Number(new URL(url).port);
-  edge = createEdge({ users: port(activity.url), activity: port(activity.url), gateway: port(stack.http()) }, () => undefined);
+  edge = createEdge({ users: port(stack.activityUrl), activity: port(stack.activityUrl), gateway: port(stack.http()) }, () => undefined);
   await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
   origin = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   browser = await chromium.launch({

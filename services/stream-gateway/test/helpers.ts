@@ -1,32 +1,27 @@
 import WebSocket from 'ws';
 import { StreamMessage, type StreamMessage as Message } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { startInProcess, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
 
 export const secret = TEST_JWT_SECRET;
 
-/** The real path: publisher → Kafka → activity-service → Redis → gateway(s). */
+/** The real path: publisher → Kafka → activity-service → Redis → gateway(s), all on one test's names. */
 export async function startStack(label: string, env: Record<string, string> = {}, gateways = 1) {
-  const infra = testInfra();
-  const names = isolate(label);
-  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
-  const common = { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, JWT_SECRET: secret, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000', ...env };
-  const activity = await createActivityService(
-    loadActivityConfig({ ...common, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, KAFKA_BROKERS: infra.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: names.topicPrefix, KAFKA_GROUP_ID: `${names.id}-p` }),
-  );
-  await activity.start();
+  const activity = await startInProcess(label, loadActivityConfig, createActivityService, { env });
+  const { names, infra } = activity;
   const replicas: { service: GatewayService; server: RunningServer }[] = [];
   for (let i = 0; i < gateways; i++) {
-    const service = await createGatewayService(loadGatewayConfig({ STREAM_ALLOWED_ORIGINS: 'http://allowed.example', ...common }));
-    await service.start();
-    replicas.push({ service, server: await service.listen(0, '127.0.0.1') });
+    replicas.push(await startInProcess(label, loadGatewayConfig, createGatewayService, { names, env: { STREAM_ALLOWED_ORIGINS: 'http://allowed.example', ...env } }));
   }
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
   return {
-    infra, names, publisher, activity, replicas,
+    infra, names, publisher, replicas,
+    activity: activity.service,
+    /** The activity-service's own HTTP origin (reads and ingestion). */
+    activityUrl: activity.server.url,
     url: (userId: number, i = 0) => `${replicas[i]!.server.url.replace('http', 'ws')}/api/v1/users/${userId}/activity-stream`,
     http: (i = 0) => replicas[i]!.server.url,
     stop: async () => {

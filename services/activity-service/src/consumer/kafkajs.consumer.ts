@@ -36,6 +36,12 @@ export class KafkajsConsumer implements ConsumerPort {
   }
 
   private listening = false;
+  /**
+   * The seeks to the stored offsets after the latest assignment. A batch fetched before them is
+   * stale once they land: waiting for them first keeps it from being applied (and its dead letters
+   * sent) once before the seek and again after.
+   */
+  private assignment: Promise<unknown> = Promise.resolve();
 
   async start(handlers: ConsumerHandlers): Promise<void> {
     const { consumer } = this;
@@ -51,7 +57,7 @@ export class KafkajsConsumer implements ConsumerPort {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
       this.logger.info({ assigned }, 'partitions assigned');
-      void handlers
+      this.assignment = handlers
         .onAssigned(assigned)
         .then((seeks) => seeks.forEach((s) => this.seek(s.topic, s.partition, s.offset)))
         .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; each transaction checks the stored offset and seeks itself'));
@@ -69,6 +75,7 @@ export class KafkajsConsumer implements ConsumerPort {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        await this.assignment;
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const records: RecordBatch = {
           topic: batch.topic,
