@@ -189,6 +189,22 @@ describe('the Helm chart', () => {
     await expect(render(...defaults, ...sasl)).rejects.toThrow(/ACTIVITY_SERVICE in secrets.kafkaSasl/);
   });
 
+  it('rolls pods when what they read changes, not when scaling bounds do; drains are never blocked', async () => {
+    const checksums = (objects: K8sObject[], service: string) => named(objects, 'Deployment', service)!.spec.template.metadata.annotations as Record<string, string>;
+    const base = checksums(renders.production, 'stream-gateway');
+    const rescaled = checksums(await render('-f', production, '--set', 'services.gateway.autoscaling.maxReplicas=60'), 'stream-gateway');
+    expect(rescaled).toEqual(base);
+    const newSecret = checksums(await render(...defaults.slice(0, 2), '--set', 'secrets.usersEventsSigningKey=another-key-another-key-another-key-0'), 'activity-service');
+    expect(newSecret['checksum/secret']).not.toBe(checksums(renders.default, 'activity-service')['checksum/secret']);
+    const newEnv = checksums(await render('-f', production, '--set', 'services.gateway.env.STREAM_HEARTBEAT_MS=20000'), 'stream-gateway');
+    expect(newEnv['checksum/config']).not.toBe(base['checksum/config']);
+    for (const pdb of of(renders.production, 'PodDisruptionBudget')) {
+      expect(pdb.spec.minAvailable).toBeUndefined();
+      expect(pdb.spec.maxUnavailable).toBe('10%');
+      expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    }
+  });
+
   it('alerts only on metrics the services export (and kube-state-metrics readiness)', () => {
     const [rule] = of(renders.production, 'PrometheusRule');
     const exprs: string[] = rule!.spec.groups.flatMap((g: { rules: { expr: string }[] }) => g.rules.map((r) => r.expr));
