@@ -211,5 +211,8 @@ describe('the Helm chart', () => {
     expect(exprs.length).toBeGreaterThanOrEqual(5);
     const known = [...definedMetrics(), ...defaultMetrics, 'kube_pod_status_ready'];
     for (const name of exprs.flatMap(metricsIn)) expect(known, name).toContain(name);
+    // A counter with no series yet (fresh pods, Kafka down from the start) must count as zero, or the outbox alert never fires.
+    const stuck = rule!.spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules).find((r: { alert: string }) => r.alert === 'UsersOutboxStuck')!;
+    expect(stuck.expr).toMatch(/\(sum\(rate\(outbox_events_published_total[^)]*\)\) or vector\(0\)\) == 0/);
   });
 });

@@ -68,6 +68,9 @@ export class Projector implements ConsumerHandlers {
   }
 
   onAssigned(assigned: TopicPartition[]) {
+    // Each assignment replaces the last: a partition that moved to another pod must not keep
+    // reporting its old lag from this one (the lag alert sums over pods).
+    this.lag.reset();
     return this.keeper.assigned(assigned);
   }
 
