@@ -189,6 +189,12 @@ describe('the Helm chart', () => {
     await expect(render(...defaults, ...sasl)).rejects.toThrow(/ACTIVITY_SERVICE in secrets.kafkaSasl/);
   });
 
+  it('refuses values of the wrong type or outside their set (values.schema.json), naming the path', async () => {
+    await expect(render(...defaults, '--set', 'services.users.replicas=two')).rejects.toThrow(/services\.users\.replicas/);
+    await expect(render(...defaults, '--set', 'config.kafka.saslMechanism=scram')).rejects.toThrow(/saslMechanism/);
+    await expect(render(...defaults, '--set', 'config.rateLimits.searchPerMin=0')).rejects.toThrow(/searchPerMin/);
+  });
+
   it('rolls pods when what they read changes, not when scaling bounds do; drains are never blocked', async () => {
     const checksums = (objects: K8sObject[], service: string) => named(objects, 'Deployment', service)!.spec.template.metadata.annotations as Record<string, string>;
     const base = checksums(renders.production, 'stream-gateway');
