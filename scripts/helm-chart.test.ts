@@ -189,6 +189,20 @@ describe('the Helm chart', () => {
     await expect(render(...defaults, ...sasl)).rejects.toThrow(/ACTIVITY_SERVICE in secrets.kafkaSasl/);
   });
 
+  it('lets only the ingress controller and Prometheus reach the services’ pods', () => {
+    for (const objects of Object.values(renders)) {
+      const policies = of(objects, 'NetworkPolicy');
+      expect(policies.map((p) => p.metadata.name).sort()).toEqual(['suite-activity-service', 'suite-stream-gateway', 'suite-users-service']);
+      for (const policy of policies) {
+        const deployment = named(objects, 'Deployment', policy.metadata.name.replace('suite-', ''))!;
+        expect(deployment.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+        expect(policy.spec.policyTypes).toEqual(['Ingress']);
+        const sources = policy.spec.ingress.flatMap((rule: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }) => rule.from.map((peer) => peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']));
+        expect(sources).toEqual(['ingress-nginx', 'monitoring']);
+      }
+    }
+  });
+
   it('refuses values of the wrong type or outside their set (values.schema.json), naming the path', async () => {
     await expect(render(...defaults, '--set', 'services.users.replicas=two')).rejects.toThrow(/services\.users\.replicas/);
     await expect(render(...defaults, '--set', 'config.kafka.saslMechanism=scram')).rejects.toThrow(/saslMechanism/);
