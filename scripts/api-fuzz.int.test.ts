@@ -1,16 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createProxyServer } from 'http-proxy-3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '@suite/auth';
 import type { ApiRouteName } from '@suite/contracts';
 import { startActivityService } from '../services/activity-service/test/helpers.js';
 import { startUsersService } from '../services/users-service/test/helpers.js';
-import { upstreamFor } from './edge-routes.js';
+import { createEdge } from './edge.js';
 
 /** Schemathesis, pinned, in a virtualenv under the suite's cache (`.ci/run` creates it; a first run here does too). */
 const SCHEMATHESIS_VERSION = '4.32.5';
@@ -46,12 +46,11 @@ let origin: string;
 beforeAll(async () => {
   await ensureSchemathesis();
   [users, activity] = await Promise.all([startUsersService('fuzz', { JWT_SECRET: secret, ...UNLIMITED }), startActivityService('fuzz', { JWT_SECRET: secret, ...UNLIMITED })]);
-  // One origin, routed by the contracts' route table as the local edge routes it.
-  const proxy = createProxyServer({ xfwd: true });
-  edge = createServer((req, res) => proxy.web(req, res, { target: upstreamFor(req.url ?? '/') === 'activity' ? activity.server.url : users.server.url }));
+  // One origin: the local edge itself, routing by the contracts' route table (the stream, excluded below, has no gateway here).
+  const port = (url: string) => Number(new URL(url).port);
+  edge = createEdge({ users: port(users.server.url), activity: port(activity.server.url), gateway: port(users.server.url) }, () => undefined);
   await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
-  const address = edge.address();
-  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  origin = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
 }, 420_000);
 afterAll(async () => {
   await new Promise((ok) => edge?.close(ok));

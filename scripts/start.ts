@@ -38,8 +38,8 @@ if (fromEnv) {
 }
 
 const secret = process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env));
-// The users.events mark of origin: derived from the local key unless given (docs/operations.md).
-const originKey = process.env.USERS_EVENTS_SIGNING_KEY ?? devOriginKey(devSecret(devSecretPath(process.env)));
+// The users.events mark of origin: derived from the local signing secret unless given (docs/operations.md).
+const originKey = process.env.USERS_EVENTS_SIGNING_KEY ?? devOriginKey(secret);
 const children: ChildProcess[] = [];
 let stopping = false;
 for (const [name, svc] of Object.entries(services)) {

@@ -38,9 +38,8 @@ function spoken(ms: number): string {
   return `${ms / 1000} seconds`;
 }
 
-/** Why an event's time is outside the window around `receivedMs`, or undefined when it is inside. */
-export function eventTimeProblem(time: string, receivedMs: number, window: EventTimeWindow): string | undefined {
-  const timeMs = Date.parse(time);
+/** Why an event's time (epoch ms, `Date.parse(event.time)`) is outside the window around `receivedMs`, or undefined when it is inside. */
+export function eventTimeProblem(timeMs: number, receivedMs: number, window: EventTimeWindow): string | undefined {
   if (timeMs < receivedMs - window.maxAgeMs) return `more than ${spoken(window.maxAgeMs)} before the event was received`;
   if (timeMs > receivedMs + window.maxAheadMs) return `more than ${spoken(window.maxAheadMs)} after the event was received`;
   return undefined;

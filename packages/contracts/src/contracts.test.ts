@@ -141,13 +141,14 @@ describe('the event time window', () => {
   it('accepts exactly the times from maxAge before to maxAhead after reception, at millisecond edges', () => {
     const window = DEFAULT_EVENT_TIME_WINDOW;
     const received = Date.parse('2026-11-30T12:00:00Z');
-    const at = (ms: number) => new Date(ms).toISOString();
+    // As the services call it: the parsed time of an event's ISO `time`.
+    const at = (ms: number) => Date.parse(new Date(ms).toISOString());
     expect(eventTimeProblem(at(received), received, window)).toBeUndefined();
     expect(eventTimeProblem(at(received - window.maxAgeMs), received, window)).toBeUndefined();
     expect(eventTimeProblem(at(received - window.maxAgeMs - 1), received, window)).toBe('more than 30 days before the event was received');
     expect(eventTimeProblem(at(received + window.maxAheadMs), received, window)).toBeUndefined();
     expect(eventTimeProblem(at(received + window.maxAheadMs + 1), received, window)).toBe('more than 5 minutes after the event was received');
-    expect(eventTimeProblem('2026-11-30T13:00:00+01:00', received, window)).toBeUndefined();
+    expect(eventTimeProblem(Date.parse('2026-11-30T13:00:00+01:00'), received, window)).toBeUndefined();
     expect(eventTimeProblem(at(received), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBeUndefined();
     expect(eventTimeProblem(at(received + 1501), received, { maxAgeMs: 90_000, maxAheadMs: 1500 })).toBe('more than 1.5 seconds after the event was received');
   });

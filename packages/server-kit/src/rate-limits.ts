@@ -4,7 +4,6 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { z } from 'zod';
 import { AppError, RATE_CLASSES, type RateClass } from '@suite/contracts';
 import { env } from '@suite/config';
-import type { Logger } from '@suite/logger';
 
 /** A reply deadline for a service's Redis connection that carries the budgets: a hung Redis costs a request this much at most. */
 export const RATE_LIMIT_TIMEOUT_MS = 500;
@@ -140,7 +139,7 @@ function budgetKey(req: Request): string {
  * 429 and Retry-After when it is spent. Reads the limits `createHttpApp` put in `app.locals`; a
  * service without them (RATE_LIMIT_ENABLED=false) is not limited.
  */
-export function rateLimit(rateClass: RateClass, logger?: Logger): RequestHandler {
+export function rateLimit(rateClass: RateClass): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const limits = req.app.locals.rateLimits as RateLimits | undefined;
     if (!limits) return next();
@@ -152,7 +151,7 @@ export function rateLimit(rateClass: RateClass, logger?: Logger): RequestHandler
       },
       (err: unknown) => {
         // Neither Redis nor the in-memory fallback answered: serve the request rather than fail it.
-        logger?.warn({ err }, 'rate limit not checked');
+        req.log.warn({ err }, 'rate limit not checked');
         next();
       },
     );

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 
 /** Collects every record of a topic from the beginning, for assertions on published events. */
 export async function collectTopic(brokers: string[], topic: string): Promise<{ records: { key: string; value: string; headers: Record<string, string> }[]; stop: () => Promise<void> }> {
@@ -17,13 +17,25 @@ export async function collectTopic(brokers: string[], topic: string): Promise<{ 
   return { records, stop: () => consumer.disconnect() };
 }
 
-/** How many records a topic holds in all (the sum of its partitions' end offsets): what was written, whoever reads it. */
-export async function recordsWritten(brokers: string[], topic: string): Promise<number> {
+/** A connected producer for tests that write records themselves (poison, forged, with set timestamps). */
+export async function testProducer(brokers: string[], clientId: string): Promise<Producer> {
+  const producer = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  return producer;
+}
+
+/** Each partition's first (`low`) and next (`high`) offset of a topic. */
+export async function topicOffsets(brokers: string[], topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
   const admin = new Kafka({ clientId: 'test-offsets', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
   } finally {
     await admin.disconnect();
   }
+}
+
+/** How many records a topic holds in all (the sum of its partitions' end offsets): what was written, whoever reads it. */
+export async function recordsWritten(brokers: string[], topic: string): Promise<number> {
+  return (await topicOffsets(brokers, topic)).reduce((n, p) => n + Number(p.high - p.low), 0);
 }

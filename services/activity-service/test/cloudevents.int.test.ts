@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudEvent, HTTP, Kafka as CeKafka } from 'cloudevents';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { DlqHeaders } from '@suite/contracts';
-import { call, collectTopic, eventually } from '@suite/testkit';
+import { call, collectTopic, eventually, testProducer } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let producer: Producer;
 beforeAll(async () => {
   ctx = await startActivityService('cloudevents');
-  producer = new Kafka({ clientId: 'ce-sdk', brokers: ctx.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
-  await producer.connect();
+  producer = await testProducer(ctx.infra.kafkaBrokers, 'ce-sdk');
 }, 90_000);
 afterAll(async () => {
   await producer.disconnect();

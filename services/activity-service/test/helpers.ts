@@ -1,8 +1,7 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { eventually, startInProcess, testInfra, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { eventually, startInProcess, topicOffsets, testInfra, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 export const secret = TEST_JWT_SECRET;
@@ -32,17 +31,14 @@ export async function startActivityService(label: string, env: Record<string, st
 
 /** Waits until the projection's stored offsets reach the end of every partition of `topics`. */
 export async function settled(infra: TestInfra, keyPrefix: string, topics: string[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'settled', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  const ends = (await Promise.all(topics.map(async (topic) => (await topicOffsets(infra.kafkaBrokers, topic)).map((p) => ({ key: ProjectionKeys.offset(keyPrefix, topic, p.partition), end: p.high }))))).flat();
   const redis = new Redis(infra.redisUrl);
   try {
-    await admin.connect();
-    const ends = (await Promise.all(topics.map(async (topic) => (await admin.fetchTopicOffsets(topic)).map((p) => ({ key: ProjectionKeys.offset(keyPrefix, topic, p.partition), end: BigInt(p.high) }))))).flat();
     await eventually(async () => {
       const stored = await redis.mget(ends.map((e) => e.key));
       return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
     }, 30_000, 50);
   } finally {
-    await admin.disconnect();
     redis.disconnect();
   }
 }

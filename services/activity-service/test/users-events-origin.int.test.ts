@@ -1,16 +1,15 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlqHeaders } from '@suite/contracts';
 import { OriginHeaders, USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
-import { TEST_ORIGIN_KEY, call, collectTopic, eventually, signedUsersRecord } from '@suite/testkit';
+import { TEST_ORIGIN_KEY, call, collectTopic, eventually, signedUsersRecord, testProducer } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let producer: Producer;
 beforeAll(async () => {
   ctx = await startActivityService('users-origin');
-  producer = new Kafka({ clientId: 'forger', brokers: ctx.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
-  await producer.connect();
+  producer = await testProducer(ctx.infra.kafkaBrokers, 'forger');
 }, 60_000);
 afterAll(async () => {
   await producer.disconnect();
@@ -58,8 +57,7 @@ describe('users.events: only the users-service is believed', () => {
 
   it('after a key rotation, records signed with a previous key are still believed when it is listed', async () => {
     const rotated = await startActivityService('users-origin-rotated', { USERS_EVENTS_SIGNING_KEY: 'the-new-users-events-origin-key-0123456789ab', USERS_EVENTS_PREVIOUS_KEYS: TEST_ORIGIN_KEY });
-    const rotatedProducer = new Kafka({ clientId: 'users-service', brokers: rotated.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
-    await rotatedProducer.connect();
+    const rotatedProducer = await testProducer(rotated.infra.kafkaBrokers, 'users-service');
     try {
       const user = 8302;
       await rotated.publisher.publish([activityEvent(user)]);
@@ -75,8 +73,7 @@ describe('users.events: only the users-service is believed', () => {
 
   it('after an upgrade, unsigned records written before signing began (USERS_EVENTS_UNSIGNED_BEFORE) are still believed, later ones are not', async () => {
     const legacy = await startActivityService('users-origin-legacy', { USERS_EVENTS_UNSIGNED_BEFORE: '0:1,1:0' });
-    const legacyProducer = new Kafka({ clientId: 'old-users-service', brokers: legacy.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
-    await legacyProducer.connect();
+    const legacyProducer = await testProducer(legacy.infra.kafkaBrokers, 'old-users-service');
     try {
       const [early, late] = [8303, 8304];
       await legacy.publisher.publish([activityEvent(early), activityEvent(late)]);

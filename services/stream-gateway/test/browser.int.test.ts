@@ -3,11 +3,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '@suite/auth';
-import { eventually, signedUsersRecord } from '@suite/testkit';
+import { eventually, signedUsersRecord, testProducer } from '@suite/testkit';
 import { createEdge } from '../../../scripts/edge.js';
 import { activityEvent, secret, startStack, token } from './helpers.js';
 
@@ -42,8 +41,7 @@ describe('the /demo console in a real browser', () => {
   it('shows history, count and active workspaces; a published activity appears on top without a reload; a forced reconnect resumes without a gap', async () => {
     const user = 82;
     // History: 25 activities in workspace 5, which the access replica names.
-    const producer = new Kafka({ clientId: 'console-test', brokers: stack.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
+    const producer = await testProducer(stack.infra.kafkaBrokers, 'console-test');
     const access = { specversion: '1.0', id: `acc-${user}-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(user), datacontenttype: 'application/json', data: { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] } };
     await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
     await producer.disconnect();

@@ -66,7 +66,7 @@ export function openStream(url: string, options: WebSocket.ClientOptions & { pro
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode;
       res.resume();
-      reject(Object.assign(new Error(`handshake refused with ${status}`), { status }));
+      reject(Object.assign(new Error(`handshake refused with ${status}`), { status, headers: res.headers }));
     });
     ws.on('error', (err) => reject(err));
   });

@@ -1,8 +1,6 @@
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STREAM_SUBPROTOCOL } from '@suite/contracts';
 import { eventually } from '@suite/testkit';
-import { openStream, startStack, token, type OpenStream } from './helpers.js';
+import { openStream, startStack, token } from './helpers.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 beforeAll(async () => {
@@ -10,20 +8,18 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack.stop());
 
-/** A handshake's outcome: the open stream, or the refusal's status and headers. */
-function handshake(url: string, bearer: string): Promise<{ open?: OpenStream; status: number; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, [STREAM_SUBPROTOCOL], { headers: { authorization: `Bearer ${bearer}` } });
-    ws.on('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? -1, headers: res.headers });
-    });
-    ws.on('upgrade', () => undefined);
-    // Resolved once closed, so the next handshake does not meet this one's seat under the per-user cap.
-    ws.on('open', () => ws.close());
-    ws.on('close', () => resolve({ status: 101, headers: {} }));
-    ws.on('error', () => undefined);
-  });
+/** A handshake's outcome: 101 (the stream opened, and is closed again before this resolves), or the refusal's status and headers. */
+async function handshake(url: string, bearer: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  try {
+    const stream = await openStream(url, { headers: { authorization: `Bearer ${bearer}` } });
+    // Closed before resolving, so the next handshake does not meet this one's seat under the per-user cap.
+    stream.ws.close();
+    await stream.closed;
+    return { status: 101, headers: {} };
+  } catch (err) {
+    const { status, headers } = err as { status?: number; headers?: Record<string, string | string[] | undefined> };
+    return { status: status ?? -1, headers: headers ?? {} };
+  }
 }
 
 describe('stream limits', () => {

@@ -111,7 +111,7 @@ export class Projector implements ConsumerHandlers {
     const dead: DeadLetter[] = [];
     for (const record of records) {
       const decoded = decodeActivity(record.value, record.headers, { atMs: Number(record.timestamp), window: this.timeWindow });
-      if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent));
+      if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent, decoded.timeMs));
       else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }
     const apply = async (): Promise<Outcome> => {

@@ -5,7 +5,8 @@ import type { ActivityWrite } from '../data-access/activity.transaction.js';
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'time_out_of_window' | 'untrusted_origin';
 
 export type Decoded =
-  | { ok: true; event: ActivityEvent }
+  /** `timeMs`: the event's time, parsed once for the window check and the write. */
+  | { ok: true; event: ActivityEvent; timeMs: number }
   | { ok: false; reason: DeadLetterReason; detail: string };
 
 /**
@@ -47,13 +48,13 @@ export function decodeActivity(value: Buffer | null, headers: Record<string, str
   parsed = fromBinaryMode(headers, 'ce_', parsed) ?? parsed;
   const result = validateActivity(parsed);
   if (!result.ok) return { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
-  const late = received && eventTimeProblem(result.event.time, received.atMs, received.window);
-  return late ? { ok: false, reason: 'time_out_of_window', detail: `time: ${late}` } : result;
+  const timeMs = Date.parse(result.event.time);
+  const late = received && eventTimeProblem(timeMs, received.atMs, received.window);
+  return late ? { ok: false, reason: 'time_out_of_window', detail: `time: ${late}` } : { ok: true, event: result.event, timeMs };
 }
 
 /** What the projection stores for one valid event. */
-export function toWrite(event: ActivityEvent, offset: bigint, seenAt: number, traceparent?: string): ActivityWrite {
-  const timeMs = Date.parse(event.time);
+export function toWrite(event: ActivityEvent, offset: bigint, seenAt: number, traceparent?: string, timeMs = Date.parse(event.time)): ActivityWrite {
   return {
     offset,
     userId: Number(event.subject),

@@ -24,7 +24,7 @@ export function assertPublishable(events: ActivityEvent[], principal: Principal,
     }
   }
   const details = events.flatMap((event, i) => {
-    const problem = eventTimeProblem(event.time, receivedAtMs, window);
+    const problem = eventTimeProblem(Date.parse(event.time), receivedAtMs, window);
     return problem ? [{ path: `${paths(i)}.time`, message: problem, code: 'out_of_window' }] : [];
   });
   if (details.length > 0) throw new AppError('validation_failed', 'invalid body', details);

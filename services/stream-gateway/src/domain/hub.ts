@@ -95,11 +95,6 @@ export class Hub {
     };
   }
 
-  /** Streams held by `userId` on this replica (open or opening). */
-  connections(userId: number): number {
-    return this.seats.get(userId) ?? 0;
-  }
-
   all(): StreamSink[] {
     return [...this.sinks.values()].flatMap((s) => [...s]);
   }
