@@ -23,8 +23,12 @@ java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head
 [[ -n "$java_major" && "$java_major" -ge 17 ]] || need "Java 17+ (runs Kafka)" openjdk-17-jre-headless openjdk@17
 command -v mvn >/dev/null || need "Maven (fetches Kafka's jars)" maven maven
 # A real mongod wins; otherwise FerretDB is built with Go (Homebrew has a real mongod).
-if ! command -v mongod >/dev/null && ! command -v go >/dev/null; then
-  need "mongod, or Go 1.22+ to build FerretDB" "" mongodb/brew/mongodb-community
+if ! command -v mongod >/dev/null; then
+  command -v go >/dev/null || need "mongod, or Go 1.22+ to build FerretDB" "" mongodb/brew/mongodb-community
+  # FerretDB stores its data in PostgreSQL (SUITE_FERRETDB_BACKEND=sqlite does without, much slower).
+  if [[ "${SUITE_FERRETDB_BACKEND:-postgresql}" == postgresql ]] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    need "PostgreSQL (FerretDB's storage)" postgresql ""
+  fi
 fi
 if $tests; then
   command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]] || need "Chromium (browser test)" chromium ""

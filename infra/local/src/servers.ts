@@ -159,7 +159,7 @@ function asPostgres(command: string, args: string[]): [string, string[]] {
 export async function ensurePostgres(port: number, name: string): Promise<string> {
   const url = `postgres://postgres@127.0.0.1:${port}/ferretdb`;
   const bin = postgresBin();
-  if (!bin) throw new Error('PostgreSQL is not installed. Install it with: apt-get install -y postgresql (or use SUITE_FERRETDB_BACKEND=sqlite)');
+  if (!bin) throw new Error('PostgreSQL is not installed (FerretDB stores its data there). Install it with: apt-get install -y postgresql (or set SUITE_FERRETDB_BACKEND=sqlite, which is much slower)');
   const dir = ensureDir(postgresDir(name));
   const data = join(dir, 'data');
   if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', dir]);
@@ -172,25 +172,32 @@ export async function ensurePostgres(port: number, name: string): Promise<string
   }
   await waitFor('postgres', ready, 30_000, join(dir, 'postgres.log'));
   await run(...asPostgres(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'ferretdb'])).catch(() => undefined);
+  // As the caller, over loopback (trust auth): the postgres user may not be able to read this checkout.
+  await run(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'ferretdb', '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(packageDir, 'src', 'ferretdb-gin.sql')]);
   return url;
 }
 
-/** Stops a PostgreSQL cluster this project started (no-op when there is none). */
-export async function stopPostgres(name: string): Promise<boolean> {
+/** Stops a PostgreSQL cluster this project started (no-op when there is none); `remove` deletes its files too. */
+export async function stopPostgres(name: string, remove = false): Promise<boolean> {
   const bin = postgresBin();
   const data = join(postgresDir(name), 'data');
-  if (!bin || !existsSync(join(data, 'postmaster.pid'))) return false;
-  await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop'])).catch(() => undefined);
-  return true;
+  const running = bin !== undefined && existsSync(join(data, 'postmaster.pid'));
+  if (running) await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop'])).catch(() => undefined);
+  if (remove) rmSync(postgresDir(name), { recursive: true, force: true });
+  return running;
 }
 
-/** Which FerretDB backend to use: `SUITE_FERRETDB_BACKEND` (sqlite, the default, or postgresql). */
+/**
+ * Which FerretDB backend to use: `SUITE_FERRETDB_BACKEND` (postgresql, the default, or sqlite).
+ * PostgreSQL is the default because it is the one whose pushed-down equalities can use an index
+ * (ferretdb-gin.sql); on SQLite every query but an exact `_id` lookup scans the collection.
+ */
 function ferretBackend(): 'sqlite' | 'postgresql' {
-  return process.env.SUITE_FERRETDB_BACKEND === 'postgresql' ? 'postgresql' : 'sqlite';
+  return process.env.SUITE_FERRETDB_BACKEND === 'sqlite' ? 'sqlite' : 'postgresql';
 }
 
-/** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on SQLite (or PostgreSQL). */
-export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisioned> {
+/** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on PostgreSQL (or SQLite). */
+export async function ensureMongo(port = 27017, name = 'mongo', postgresPort = port + 10_000): Promise<Provisioned> {
   const url = `mongodb://127.0.0.1:${port}`;
   if (await probeMongo(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering ping' };
   const dir = ensureDir(join(stateDir, name));
@@ -204,7 +211,7 @@ export async function ensureMongo(port = 27017, name = 'mongo'): Promise<Provisi
   const backend = ferretBackend();
   const handler =
     backend === 'postgresql'
-      ? ['--handler=postgresql', `--postgresql-url=${await ensurePostgres(port + 10_000, `${name}-postgres`)}`]
+      ? ['--handler=postgresql', `--postgresql-url=${await ensurePostgres(postgresPort, `${name}-postgres`)}`]
       : ['--handler=sqlite', `--sqlite-url=file:${ensureDir(join(dir, 'sqlite'))}/`];
   const daemon = startDaemon(name, binary, [
     ...handler, `--state-dir=${dir}`,

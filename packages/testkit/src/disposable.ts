@@ -9,6 +9,7 @@ import {
   readPid,
   stateDir,
   stopDaemon,
+  stopPostgres,
 } from '@suite/local-infra';
 
 /** A private server a test may stop and start again (on the same port and data). */
@@ -29,10 +30,15 @@ type Kind = 'redis' | 'kafka' | 'mongo';
 export async function startDisposable(kind: Kind): Promise<DisposableServer> {
   const port = await freePort();
   const name = `${kind}-disposable-${port}`;
-  // Kafka's controller needs a port of its own (the one after an ephemeral port may be taken).
-  let controllerPort = port;
-  while (kind === 'kafka' && controllerPort === port) controllerPort = await freePort();
-  const ensure = { redis: ensureRedis, kafka: (p: number, n: string) => ensureKafka(p, n, controllerPort), mongo: ensureMongo }[kind];
+  // Kafka's controller, and FerretDB's PostgreSQL, need a port of their own (an ephemeral port
+  // plus anything may be taken, or past 65535).
+  let secondPort = port;
+  while (kind !== 'redis' && secondPort === port) secondPort = await freePort();
+  const ensure = {
+    redis: ensureRedis,
+    kafka: (p: number, n: string) => ensureKafka(p, n, secondPort),
+    mongo: (p: number, n: string) => ensureMongo(p, n, secondPort),
+  }[kind];
   const first = await ensure(port, name);
   return {
     url: first.url,
@@ -52,6 +58,7 @@ export async function startDisposable(kind: Kind): Promise<DisposableServer> {
     },
     destroy: async () => {
       await stopDaemon(name);
+      if (kind === 'mongo') await stopPostgres(`${name}-postgres`, true);
       rmSync(join(stateDir, name), { recursive: true, force: true });
     },
   };
