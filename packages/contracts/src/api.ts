@@ -44,6 +44,11 @@ export interface ApiRoute {
   readonly ok: readonly [number, z.ZodType | null];
   /** Error statuses beyond the ones every route of its kind can answer. */
   readonly errors?: readonly number[];
+  /**
+   * The resource carries a version: `read` answers with its `ETag`; `write` also takes
+   * `If-Match` and answers 412 when the resource has changed since that version.
+   */
+  readonly versioned?: 'read' | 'write';
 }
 
 const NoQuery = z.strictObject({});
@@ -67,10 +72,10 @@ export const ApiRoutes = {
   listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users', access: 'any user', query: PageQuery, ok: [200, paginated(User)], errors: [404] },
   createUser: { service: 'users', method: 'post', path: '/users', summary: 'Create a user', access: 'admin', query: NoQuery, body: CreateUserBody, ok: [201, UserProfile], errors: [409] },
   searchUsers: { service: 'users', method: 'get', path: '/users/search', summary: 'Search users (exact, then prefix, then substring)', access: 'any user', query: SearchQuery, ok: [200, paginated(User)], errors: [404] },
-  getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', query: NoQuery, ok: [200, UserProfile] },
-  replaceUser: { service: 'users', method: 'put', path: '/users/{id}', summary: 'Replace the writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: AdminReplaceUserBody, ok: [200, UserProfile], errors: [409] },
-  patchUser: { service: 'users', method: 'patch', path: '/users/{id}', summary: 'Update some writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: PatchUserBody, ok: [200, UserProfile], errors: [409] },
-  deleteUser: { service: 'users', method: 'delete', path: '/users/{id}', summary: 'Delete a user', access: 'admin', query: NoQuery, ok: [204, null] },
+  getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', query: NoQuery, ok: [200, UserProfile], versioned: 'read' },
+  replaceUser: { service: 'users', method: 'put', path: '/users/{id}', summary: 'Replace the writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: AdminReplaceUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
+  patchUser: { service: 'users', method: 'patch', path: '/users/{id}', summary: 'Update some writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: PatchUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
+  deleteUser: { service: 'users', method: 'delete', path: '/users/{id}', summary: 'Delete a user', access: 'admin', query: NoQuery, ok: [204, null], versioned: 'write' },
   userWorkspaces: { service: 'users', method: 'get', path: '/users/{id}/workspaces', summary: "A user's effective workspaces", access: 'the user or an admin', query: NoQuery, ok: [200, results(EffectiveWorkspace)] },
 
   createWorkspace: { service: 'users', method: 'post', path: '/workspaces', summary: 'Create a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [201, Workspace] },
@@ -163,6 +168,7 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
   404: [['not_found'], 'No such resource, or a page past the end'],
   405: [['method_not_allowed'], 'The path exists but not with this method (`Allow` lists the methods)'],
   409: [['conflict'], 'Would break a uniqueness rule, or names a user or group that does not exist (`details` names the field)'],
+  412: [['precondition_failed'], '`If-Match` names a version the resource no longer has (read it again: its `ETag` is the current version)'],
   413: [['payload_too_large'], 'The body or an event is larger than its limit'],
   415: [['unsupported_media_type'], 'The body is not in a content type this route takes'],
   429: [['rate_limited'], 'Too many requests or streams (`Retry-After` says when to retry)'],
@@ -193,6 +199,7 @@ export function errorStatuses(route: ApiRoute): number[] {
   if (route.path.includes('{')) statuses.add(404);
   if (route.body) statuses.add(413).add(415);
   for (const s of route.errors ?? []) statuses.add(s);
+  if (route.versioned === 'write') statuses.add(412);
   return [...statuses].sort((a, b) => a - b);
 }
 
@@ -231,8 +238,14 @@ function parametersOf(route: ApiRoute): Record<string, unknown>[] {
     schema: jsonSchema(schema as z.ZodType, 'input'),
     ...(name === 'access_token' ? { description: 'For browsers that cannot set headers; prefer the Authorization header or the bearer.<token> subprotocol. Redacted from logs.' } : {}),
   }));
-  return [...path, ...query];
+  const ifMatch =
+    route.versioned === 'write'
+      ? [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'An `ETag` this API returned (or `*`): the change applies only if the resource still has that version, else 412' }]
+      : [];
+  return [...path, ...query, ...ifMatch];
 }
+
+const ETAG_HEADER = { ETag: { description: 'The version of the resource, for `If-Match` (and `If-None-Match`, which answers 304 when unchanged)', schema: { type: 'string' } } };
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: jsonSchema(schema, 'output') } });
 
@@ -261,7 +274,8 @@ function responsesOf(route: ApiRoute): Record<string, unknown> {
     responses['101'] = { description: `WebSocket upgrade (subprotocol \`${STREAM_SUBPROTOCOL}\`, optionally \`bearer.<token>\`); server messages: see the schema`, content: { 'application/json': { schema: jsonSchema(StreamMessage, 'output') } } };
     responses['200'] = { description: 'Server-Sent Events (`Accept: text/event-stream`); each event\'s `id` is a resume cursor (send it back as `Last-Event-ID`)', content: { 'text/event-stream': { schema: { type: 'string' } } } };
   } else {
-    responses[String(status)] = schema ? { description: 'OK', content: json(schema) } : { description: 'No content' };
+    const headers = route.versioned && schema ? { headers: ETAG_HEADER } : {};
+    responses[String(status)] = schema ? { description: 'OK', ...headers, content: json(schema) } : { description: 'No content' };
   }
   for (const s of errorStatuses(route)) responses[String(s)] = { $ref: `#/components/responses/E${s}` };
   return responses;

@@ -1,5 +1,5 @@
 import { kafkaSecurity } from '@suite/config';
-import { backoffMs, routesOf } from '@suite/contracts';
+import { backoffMs, routesOf, Topics } from '@suite/contracts';
 import { createRedis } from '@suite/redis';
 import type { Logger } from '@suite/logger';
 import { createService, NotReady, packageVersion, RATE_LIMIT_TIMEOUT_MS, rateLimitsFrom, type Service } from '@suite/server-kit';
@@ -8,6 +8,8 @@ import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
 import { createMongo, mapMongoError } from './data-access/mongo.js';
 import { UsersRepository } from './data-access/users.repository.js';
+import { Directory } from './directory/directory.js';
+import { DirectoryFollower } from './directory/follower.js';
 import { accessUseCases } from './domain/access.use-cases.js';
 import { usersUseCases } from './domain/users.use-cases.js';
 import { accessRouter } from './http/access.router.js';
@@ -38,7 +40,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       batchSize: config.OUTBOX_BATCH_SIZE,
     });
     const kick = () => relay.kick();
-    const users = usersUseCases(usersRepo, accessRepo, kick);
+    const follower = new DirectoryFollower(new Directory(), usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, log);
+    const users = usersUseCases(usersRepo, accessRepo, follower, kick);
     const access = accessUseCases(accessRepo, usersRepo, kick);
     let indexesReady = false;
     let stopping = false;
@@ -72,12 +75,17 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         indexes: async () => {
           if (!indexesReady) throw new NotReady('indexes not created yet');
         },
+        // List, search and get read the in-memory directory: not ready before its first snapshot.
+        directory: async () => {
+          if (!follower.ready) throw new NotReady('directory not loaded yet');
+        },
       },
       async start() {
         redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
         const indexes = ensureIndexes();
+        follower.start();
         // Serve without waiting forever: the database may come up later (readiness says so).
-        await Promise.race([indexes, new Promise((r) => setTimeout(r, 5000).unref())]);
+        await Promise.race([Promise.all([indexes, follower.firstLoad]), new Promise((r) => setTimeout(r, 5000).unref())]);
         if (config.OUTBOX_RELAY_ENABLED) {
           await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
           relay.start();
@@ -87,7 +95,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         stopping = true;
       },
       async afterDrain() {
-        await relay.stop();
+        await Promise.all([relay.stop(), follower.stop()]);
         await producer.disconnect().catch(() => undefined);
         await mongo.client.close();
         redis.disconnect();

@@ -1,4 +1,4 @@
-/** The keys a user document is stored and searched by: normalised fields, prefix ranges, trigrams. */
+/** The keys users are stored (unique, case-insensitive) and searched by: normalised fields and their trigrams. */
 
 /** Lower-cases and NFKC-normalises a search field or query. */
 export function normalise(text: string): string {
@@ -11,9 +11,4 @@ export function trigrams(text: string): string[] {
   const chars = Array.from(text);
   for (let i = 0; i + 3 <= chars.length; i++) grams.add(chars.slice(i, i + 3).join(''));
   return [...grams];
-}
-
-/** The upper bound of a prefix range: every string starting with `prefix` sorts below it. */
-export function prefixUpperBound(prefix: string): string {
-  return `${prefix}\uffff`;
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { normalise, prefixUpperBound, trigrams } from './search-keys.js';
+import { normalise } from './search-keys.js';
 import { uniqueViolation } from './mongo.js';
 import { nextSequence } from './counters.js';
 import { documentKey, withDocumentLock } from './document-locks.js';
@@ -17,29 +17,32 @@ export interface UserFields {
 
 export interface UserDoc extends UserFields, WithOutbox {
   _id: number;
+  /**
+   * Raised by one on every write: updates and deletions are compare-and-sets on it. Documents
+   * written before versions existed have none and read as version 0.
+   */
+  version?: number;
   usernameLower: string;
   emailLower: string;
-  firstNameLower: string;
-  lastNameLower: string;
-  /** Trigrams of the four lower-cased fields, for substring search without regex. */
-  grams: string[];
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
 }
 
 const LIVE: Filter<UserDoc> = { deletedAt: null };
-const READ_PROJECTION = { outbox: 0, grams: 0 } as const;
+
+/** The version a document has (0 before versions existed). */
+export function versionOf(doc: UserDoc): number {
+  return doc.version ?? 0;
+}
+
+/** The filter that matches a document only while it still has `version`. */
+function atVersion(version: number): Filter<UserDoc> {
+  return version === 0 ? { version: { $exists: false } } : { version };
+}
 
 function derived(fields: UserFields) {
-  const lower = {
-    usernameLower: normalise(fields.username),
-    emailLower: normalise(fields.email),
-    firstNameLower: normalise(fields.firstName),
-    lastNameLower: normalise(fields.lastName),
-  };
-  const grams = new Set(Object.values(lower).flatMap(trigrams));
-  return { ...lower, grams: [...grams] };
+  return { usernameLower: normalise(fields.username), emailLower: normalise(fields.email) };
 }
 
 /** Stores users; every write that other services must hear about carries its outbox entries. */
@@ -57,9 +60,6 @@ export class UsersRepository {
     await ensureIndexes(this.collection, [
       { key: { usernameLower: 1 }, name: 'username_unique', unique: true },
       { key: { emailLower: 1 }, name: 'email_unique', unique: true },
-      { key: { firstNameLower: 1 }, name: 'first_name' },
-      { key: { lastNameLower: 1 }, name: 'last_name' },
-      { key: { grams: 1 }, name: 'search_grams' },
       { key: { outboxPending: 1 }, name: 'outbox_pending' },
     ]);
   }
@@ -69,7 +69,7 @@ export class UsersRepository {
   }
 
   async insert(id: number, fields: UserFields, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc> {
-    const doc: UserDoc = { _id: id, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null };
+    const doc: UserDoc = { _id: id, version: 1, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null };
     const entries = outbox(doc);
     doc.outbox = Object.fromEntries(entries.map((e) => [e.id, e]));
     doc.outboxPending = entries.length > 0;
@@ -81,7 +81,7 @@ export class UsersRepository {
   async bulkInsert(list: UserFields[], now: Date): Promise<void> {
     const last = await nextSequence(this.db, 'users', list.length);
     const docs: UserDoc[] = list.map((fields, i) => ({
-      _id: last - list.length + 1 + i, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null, outboxPending: false,
+      _id: last - list.length + 1 + i, version: 1, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null, outboxPending: false,
     }));
     await this.collection.insertMany(docs, { ordered: false });
   }
@@ -90,62 +90,46 @@ export class UsersRepository {
     return this.collection.findOne({ _id: id, ...LIVE }, { maxTimeMS: this.timeoutMs });
   }
 
-  /** Applies `patch` to the stored fields under the document lock; null when the user is absent. */
-  update(id: number, fields: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
-    return withDocumentLock(documentKey(this.collection, id), () => this.updateUnlocked(id, fields, now, outbox));
+  /** True when a document with this id exists, deleted or not. */
+  async exists(id: number): Promise<boolean> {
+    return (await this.collection.findOne({ _id: id }, { projection: { _id: 1 }, maxTimeMS: this.timeoutMs })) !== null;
   }
 
-  private async updateUnlocked(id: number, patch: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
-    const current = await this.findById(id);
-    if (!current) return null;
-    const fields: UserFields = {
-      username: patch.username ?? current.username,
-      email: patch.email ?? current.email,
-      firstName: patch.firstName ?? current.firstName,
-      lastName: patch.lastName ?? current.lastName,
-      isActive: patch.isActive ?? current.isActive,
-      roles: patch.roles ?? current.roles,
-    };
-    const next: UserDoc = { ...current, ...fields, ...derived(fields), updatedAt: now };
-    const entries = outbox(next);
-    const { _id, outbox: _o, outboxPending: _p, ...set } = next;
-    const result = await this.collection.findOneAndUpdate(
-      { _id, ...LIVE },
-      { $set: { ...set, ...outboxSet(entries) } },
-      { returnDocument: 'after', maxTimeMS: this.timeoutMs },
-    ).catch(uniqueViolation);
-    return result;
+  /** Every live user, in batches (the directory's snapshot). */
+  async *live(batchSize = 5000): AsyncGenerator<UserDoc> {
+    // `deletedAt: null` is checked here rather than in the filter: FerretDB cannot push a null down.
+    for await (const doc of this.collection.find({}, { projection: { outbox: 0 }, batchSize })) if (doc.deletedAt === null) yield doc;
   }
 
-  /** Marks the user deleted with its outbox entry; the relay removes the document after publishing. */
-  async markDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+  /**
+   * Writes `patch` over `current` if the stored user still has `current`'s version: the new
+   * document, or null when another write got there first (or the user is gone).
+   */
+  compareAndSet(current: UserDoc, patch: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
+    return withDocumentLock(documentKey(this.collection, current._id), async () => {
+      const fields: UserFields = {
+        username: patch.username ?? current.username,
+        email: patch.email ?? current.email,
+        firstName: patch.firstName ?? current.firstName,
+        lastName: patch.lastName ?? current.lastName,
+        isActive: patch.isActive ?? current.isActive,
+        roles: patch.roles ?? current.roles,
+      };
+      const { outbox: _o, outboxPending: _p, ...kept } = current;
+      const next: UserDoc = { ...kept, ...fields, ...derived(fields), version: versionOf(current) + 1, updatedAt: now };
+      const { _id, ...set } = next;
+      const result = await this.collection
+        .updateOne({ _id, ...LIVE, ...atVersion(versionOf(current)) }, { $set: { ...set, ...outboxSet(outbox(next)) } }, { maxTimeMS: this.timeoutMs })
+        .catch(uniqueViolation);
+      return result.matchedCount === 1 ? next : null;
+    });
+  }
+
+  /** Marks the user deleted, with its outbox entry, if it still has `version`; the relay removes the document after publishing. */
+  async markDeleted(id: number, version: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
     const result = await withDocumentLock(documentKey(this.collection, id), () =>
-      this.collection.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+      this.collection.updateOne({ _id: id, ...LIVE, ...atVersion(version) }, { $set: { deletedAt: now, updatedAt: now, version: version + 1, ...outboxSet(entries) } }),
     );
     return result.matchedCount === 1;
-  }
-
-  async countLive(): Promise<number> {
-    return this.collection.countDocuments(LIVE, { maxTimeMS: this.timeoutMs });
-  }
-
-  /** A page in id order (stable). */
-  page(skip: number, limit: number): Promise<UserDoc[]> {
-    return this.collection.find(LIVE, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
-  }
-
-  /** Users whose normalised field equals `query` (exact) or starts with it (prefix). */
-  searchByField(query: string, mode: 'exact' | 'prefix', cap: number): Promise<UserDoc[]> {
-    const fields = ['usernameLower', 'emailLower', 'firstNameLower', 'lastNameLower'] as const;
-    const match = mode === 'exact' ? query : { $gte: query, $lt: prefixUpperBound(query) };
-    return this.collection
-      .find({ ...LIVE, $or: fields.map((f) => ({ [f]: match }) as Filter<UserDoc>) }, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs })
-      .limit(cap)
-      .toArray();
-  }
-
-  /** Users whose fields contain every trigram of the query (a superset of substring matches). */
-  searchByGrams(grams: string[], cap: number): Promise<UserDoc[]> {
-    return this.collection.find({ ...LIVE, grams: { $all: grams } }, { projection: READ_PROJECTION, maxTimeMS: this.timeoutMs }).limit(cap).toArray();
   }
 }

@@ -1,12 +1,12 @@
 import { AppError, type User, type UserProfile } from '@suite/contracts';
 import { isAdmin, type Principal } from '@suite/auth';
 import { UniqueViolation } from '../data-access/errors.js';
-import type { UserDoc, UserFields, UsersRepository } from '../data-access/users.repository.js';
+import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
+import type { DirectoryFollower } from '../directory/follower.js';
+import { entryOf } from '../directory/follower.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
-import { searchUsers } from './search.js';
-import { toProfile, toUser } from './user-views.js';
-
+import { toUser } from './user-views.js';
 
 function conflict(err: unknown): never {
   if (err instanceof UniqueViolation) {
@@ -16,48 +16,93 @@ function conflict(err: unknown): never {
   throw err;
 }
 
+/** A user's profile and the version it is at (the `ETag`). */
+export interface Versioned {
+  profile: UserProfile;
+  version: number;
+}
+
+/** What `If-Match` asked for: any version (`*`), or one of these. */
+export type Precondition = '*' | readonly number[];
+
+/** A write that keeps losing the compare-and-set gives up after this many reads (docs/users-service.md). */
+export const WRITE_ATTEMPTS = 16;
+
 export interface UsersUseCases {
   list(page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
   search(q: string, page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
-  get(id: number): Promise<UserProfile>;
-  create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<UserProfile>;
-  replace(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile>;
-  patch(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile>;
-  remove(id: number): Promise<void>;
+  get(id: number): Promise<Versioned>;
+  create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<Versioned>;
+  replace(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned>;
+  patch(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned>;
+  remove(id: number, ifMatch?: Precondition): Promise<void>;
 }
 
 const ADMIN_ONLY = ['isActive', 'roles'] as const;
 
-/** Users use cases: decisions live here; the repositories only store. */
-export function usersUseCases(users: UsersRepository, access: AccessRepository, kick: () => void): UsersUseCases {
+function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): void {
+  if (ifMatch === undefined || ifMatch === '*') return;
+  if (!ifMatch.includes(versionOf(doc))) {
+    throw new AppError('precondition_failed', `user ${doc._id} is at version ${versionOf(doc)}, not the one If-Match names`);
+  }
+}
+
+/**
+ * Users use cases: decisions live here; the repositories only store. Reads come from the
+ * directory (this replica's read model); writes are compare-and-sets on the stored version,
+ * read again and retried when another write got there first, so concurrent changes to
+ * different fields all survive.
+ */
+export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void): UsersUseCases {
+  const { directory } = follower;
+
+  function loaded(): void {
+    if (!follower.ready) throw new AppError('unavailable', 'the user directory is still loading; try again shortly');
+  }
+
   async function load(id: number): Promise<UserDoc> {
     const doc = await users.findById(id);
     if (!doc) throw new AppError('not_found', `user ${id} not found`);
     return doc;
   }
 
-  async function write(caller: Principal, id: number, fields: Partial<UserFields>): Promise<UserProfile> {
+  async function write(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned> {
     const forbidden = ADMIN_ONLY.filter((f) => f in fields);
     if (forbidden.length > 0 && !isAdmin(caller)) {
       throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
     }
-    const now = new Date();
-    const updated = await users.update(id, fields, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
-    if (!updated) throw new AppError('not_found', `user ${id} not found`);
-    kick();
-    return toProfile(updated);
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const current = await load(id);
+      checkPrecondition(current, ifMatch);
+      const now = new Date();
+      const updated = await users.compareAndSet(current, fields, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
+      if (updated) {
+        directory.apply(entryOf(updated));
+        kick();
+        return { profile: entryOf(updated).profile, version: versionOf(updated) };
+      }
+    }
+    throw new AppError('unavailable', `user ${id} is changing too often to apply this change; try again`);
   }
 
   return {
     async list(page, pageSize) {
-      const [count, docs] = await Promise.all([users.countLive(), users.page((page - 1) * pageSize, pageSize)]);
-      return { count, results: docs.map(toUser) };
+      loaded();
+      return { count: directory.size, results: directory.page((page - 1) * pageSize, pageSize).map((e) => e.user) };
     },
 
-    search: (q, page, pageSize) => searchUsers(users, q, page, pageSize),
+    async search(q, page, pageSize) {
+      loaded();
+      const { count, results } = directory.search(q, (page - 1) * pageSize, pageSize);
+      return { count, results: results.map((e) => e.user) };
+    },
 
     async get(id) {
-      return toProfile(await load(id));
+      loaded();
+      // A user this replica has not heard of yet (created elsewhere a moment ago) is read from MongoDB.
+      const entry = directory.get(id) ?? (await follower.refresh(id));
+      if (!entry) throw new AppError('not_found', `user ${id} not found`);
+      return { profile: entry.profile, version: entry.version };
     },
 
     async create(fields) {
@@ -65,20 +110,27 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const now = new Date();
       const full: UserFields = { isActive: true, roles: [], ...fields };
       const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), now)]).catch(conflict);
+      directory.apply(entryOf(doc));
       kick();
-      return toProfile(doc);
+      return { profile: entryOf(doc).profile, version: versionOf(doc) };
     },
 
     replace: write,
     patch: write,
 
-    async remove(id) {
-      const now = new Date();
-      const marked = await users.markDeleted(id, now, [userDeleted(id, now)]);
-      if (!marked) throw new AppError('not_found', `user ${id} not found`);
-      // Cascade; the relay repeats it before purging, so a crash here loses nothing.
-      await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
-      kick();
+    async remove(id, ifMatch) {
+      for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+        const current = await load(id);
+        checkPrecondition(current, ifMatch);
+        const now = new Date();
+        if (!(await users.markDeleted(id, versionOf(current), now, [userDeleted(id, now)]))) continue;
+        directory.remove(id);
+        // Cascade; the relay repeats it before purging, so a crash here loses nothing.
+        await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
+        kick();
+        return;
+      }
+      throw new AppError('unavailable', `user ${id} is changing too often to delete it; try again`);
     },
   };
 }

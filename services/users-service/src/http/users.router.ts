@@ -13,6 +13,7 @@ import { assertAdmin, assertSelfOrAdmin, assertUser, authenticate, isAdmin, prin
 import { parseInput, route } from '@suite/server-kit';
 import { z } from 'zod';
 import type { UsersUseCases } from '../domain/users.use-cases.js';
+import { ifMatch, sendVersioned } from './versions.js';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
 import { answerPage } from './pagination.js';
 
@@ -42,13 +43,13 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     assertAdmin(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
     const body = parseInput(CreateUserBody, req.body, 'body');
-    res.status(201).location(`${req.baseUrl}/users`).json(await users.create(body));
+    sendVersioned(req, res.status(201).location(`${req.baseUrl}/users`), await users.create(body));
   });
 
   route(router, ApiRoutes.getUser, async (req, res) => {
     assertUser(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
-    res.json(await users.get(userId(req)));
+    sendVersioned(req, res, await users.get(userId(req)));
   });
 
   route(router, ApiRoutes.replaceUser, async (req, res) => {
@@ -57,7 +58,7 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     assertSelfOrAdmin(caller, id);
     parseInput(NoQuery, req.query, 'query');
     const body = parseInput(isAdmin(caller) ? AdminReplaceUserBody : SelfReplaceUserBody, req.body, 'body');
-    res.json(await users.replace(caller, id, body));
+    sendVersioned(req, res, await users.replace(caller, id, body, ifMatch(req)));
   });
 
   route(router, ApiRoutes.patchUser, async (req, res) => {
@@ -66,13 +67,13 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     assertSelfOrAdmin(caller, id);
     parseInput(NoQuery, req.query, 'query');
     const body = parseInput(PatchUserBody, req.body, 'body');
-    res.json(await users.patch(caller, id, body));
+    sendVersioned(req, res, await users.patch(caller, id, body, ifMatch(req)));
   });
 
   route(router, ApiRoutes.deleteUser, async (req, res) => {
     assertAdmin(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
-    await users.remove(userId(req));
+    await users.remove(userId(req), ifMatch(req));
     res.status(204).end();
   });
 

@@ -1,0 +1,40 @@
+import { AppError } from '@suite/contracts';
+import type { Request, Response } from 'express';
+import type { Precondition, Versioned } from '../domain/users.use-cases.js';
+
+/** A version as an entity tag: strong, quoted. */
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
+
+/**
+ * The versions `If-Match` names (RFC 9110 §13.1.1): `*`, or a list of entity tags compared
+ * strongly (a weak tag, or one this API never issued, matches nothing). Undefined without the
+ * header; a malformed one is 400.
+ */
+export function ifMatch(req: Request): Precondition | undefined {
+  const header = req.get('if-match');
+  if (header === undefined) return undefined;
+  if (header.trim() === '*') return '*';
+  const versions: number[] = [];
+  for (const part of header.split(',')) {
+    const tag = ENTITY_TAG.exec(part.trim());
+    if (!tag) throw new AppError('bad_request', 'If-Match must be * or a list of quoted entity tags', [{ path: 'header.If-Match', message: 'not an entity tag list', code: 'invalid_format' }]);
+    if (!tag[1] && /^(0|[1-9][0-9]{0,14})$/.test(tag[2]!)) versions.push(Number(tag[2]));
+  }
+  return versions;
+}
+
+/** Answers with the profile and its `ETag`; a GET whose `If-None-Match` names that version gets 304 without a body. */
+export function sendVersioned(req: Request, res: Response, { profile, version }: Versioned): void {
+  const etag = etagOf(version);
+  res.setHeader('ETag', etag);
+  const unchanged = req.get('if-none-match')?.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`; // If-None-Match compares weakly (RFC 9110 §13.1.2)
+  });
+  if (req.method === 'GET' && unchanged) res.status(304).end();
+  else res.json(profile);
+}
