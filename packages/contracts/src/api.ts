@@ -23,6 +23,11 @@ import {
   paginated,
 } from './users.js';
 
+/** An `If-Match` value (RFC 9110 §13.1.1): `*`, or a comma-separated list of entity tags. */
+export const IF_MATCH = /^\s*(?:\*|(?:W\/)?"[\x21\x23-\x7e]*"(?:\s*,\s*(?:W\/)?"[\x21\x23-\x7e]*")*)\s*$/;
+/** One entity tag of an `If-Match` list: its weak mark and its opaque text. */
+export const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e]*)"/g;
+
 /** Every public route lives under this prefix on the one origin. */
 export const API_PREFIX = '/api/v1';
 
@@ -240,7 +245,7 @@ function parametersOf(route: ApiRoute): Record<string, unknown>[] {
   }));
   const ifMatch =
     route.versioned === 'write'
-      ? [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'An `ETag` this API returned (or `*`): the change applies only if the resource still has that version, else 412' }]
+      ? [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string', pattern: IF_MATCH.source }, description: 'An `ETag` this API returned (or `*`): the change applies only if the resource still has that version, else 412' }]
       : [];
   return [...path, ...query, ...ifMatch];
 }

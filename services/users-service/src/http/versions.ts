@@ -1,4 +1,4 @@
-import { AppError } from '@suite/contracts';
+import { AppError, ENTITY_TAG, IF_MATCH } from '@suite/contracts';
 import type { Request, Response } from 'express';
 import type { Precondition, Versioned } from '../domain/users.use-cases.js';
 
@@ -6,8 +6,6 @@ import type { Precondition, Versioned } from '../domain/users.use-cases.js';
 export function etagOf(version: number): string {
   return `"${version}"`;
 }
-
-const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
 
 /**
  * The versions `If-Match` names (RFC 9110 §13.1.1): `*`, or a list of entity tags compared
@@ -17,12 +15,13 @@ const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
 export function ifMatch(req: Request): Precondition | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
+  if (!IF_MATCH.test(header)) {
+    throw new AppError('bad_request', 'If-Match must be * or a list of quoted entity tags', [{ path: 'header.If-Match', message: 'not an entity tag list', code: 'invalid_format' }]);
+  }
   if (header.trim() === '*') return '*';
   const versions: number[] = [];
-  for (const part of header.split(',')) {
-    const tag = ENTITY_TAG.exec(part.trim());
-    if (!tag) throw new AppError('bad_request', 'If-Match must be * or a list of quoted entity tags', [{ path: 'header.If-Match', message: 'not an entity tag list', code: 'invalid_format' }]);
-    if (!tag[1] && /^(0|[1-9][0-9]{0,14})$/.test(tag[2]!)) versions.push(Number(tag[2]));
+  for (const [, weak, text] of header.matchAll(ENTITY_TAG)) {
+    if (!weak && /^(0|[1-9][0-9]{0,14})$/.test(text!)) versions.push(Number(text));
   }
   return versions;
 }
