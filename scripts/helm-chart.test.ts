@@ -95,7 +95,8 @@ describe('the Helm chart', () => {
         expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
         expect(container.livenessProbe.httpGet.path).toBe('/healthz');
         expect(container.startupProbe.httpGet.path).toBe('/healthz');
-        expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+        // The activity-service's reads need Redis and the projections only, not Kafka nor a joined consumer.
+        expect(container.readinessProbe.httpGet.path).toBe(service === 'activity-service' ? '/readyz?check=redis,projections' : '/readyz');
         expect(container.resources.requests).toBeDefined();
         expect(container.resources.limits.memory).toBeDefined();
         const drainS = Number(named(objects, 'ConfigMap', service)!.data!.SHUTDOWN_GRACE_MS) / 1000;
@@ -104,6 +105,27 @@ describe('the Helm chart', () => {
         expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(pauseS + drainS + CLEANUP_MS / 1000);
       }
     }
+  });
+
+  it('runs the topic Job against TLS + SASL Kafka with credentials from a Secret that exists before install', async () => {
+    const job = of(renders.production, 'Job')[0]!;
+    const container = job.spec.template.spec.containers[0];
+    expect(container.env.filter((e: { valueFrom?: unknown }) => e.valueFrom)).toEqual([
+      { name: 'KAFKA_SASL_USERNAME', valueFrom: { secretKeyRef: { name: 'activity-suite-connections', key: 'TOPICS_KAFKA_SASL_USERNAME' } } },
+      { name: 'KAFKA_SASL_PASSWORD', valueFrom: { secretKeyRef: { name: 'activity-suite-connections', key: 'TOPICS_KAFKA_SASL_PASSWORD' } } },
+    ]);
+    expect(container.args[0]).toContain('security.protocol=SASL_SSL');
+    expect(container.args[0]).toContain('sasl.mechanism=SCRAM-SHA-512');
+    expect(container.args[0]).toContain('--command-config "$props"');
+    // The chart's own Secret does not exist yet when a pre-install hook runs: refused at render.
+    const sasl = ['--set', 'config.kafka.saslMechanism=scram-sha-512', ...['usersService', 'activityService'].flatMap((s) => ['--set', `secrets.kafkaSasl.${s}.username=u`, '--set', `secrets.kafkaSasl.${s}.password=p`])];
+    await expect(render(...defaults, ...sasl)).rejects.toThrow(/topic Job needs credentials from a Secret that exists before install/);
+    const own = await render(...defaults, ...sasl, '--set', 'topics.credentialsSecret=kafka-admin');
+    expect(JSON.stringify(of(own, 'Job')[0]!.spec.template.spec.containers[0].env)).toContain('"name":"kafka-admin"');
+    // Plaintext Kafka (the default values): no credentials, an empty client configuration.
+    const plain = of(renders.default, 'Job')[0]!.spec.template.spec.containers[0];
+    expect(plain.env.some((e: { valueFrom?: unknown }) => e.valueFrom)).toBe(false);
+    expect(plain.args[0]).not.toContain('security.protocol');
   });
 
   it('wires every variable each service reads, and nothing it does not read', () => {
@@ -185,7 +207,7 @@ describe('the Helm chart', () => {
     for (const service of ['users-service', 'activity-service']) expect(secretKey(renders.default, service, 'USERS_EVENTS_SIGNING_KEY')).toBe('USERS_EVENTS_SIGNING_KEY');
     expect(secretKey(renders.default, 'stream-gateway', 'USERS_EVENTS_SIGNING_KEY')).toBeUndefined();
     await expect(render('--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef')).rejects.toThrow(/secrets.usersEventsSigningKey/);
-    const sasl = ['--set', 'config.kafka.saslMechanism=scram-sha-512', '--set', 'secrets.kafkaSasl.usersService.username=users', '--set', 'secrets.kafkaSasl.usersService.password=pw'];
+    const sasl = ['--set', 'config.kafka.saslMechanism=scram-sha-512', '--set', 'secrets.kafkaSasl.usersService.username=users', '--set', 'secrets.kafkaSasl.usersService.password=pw', '--set', 'topics.credentialsSecret=kafka-admin'];
     await expect(render(...defaults, ...sasl)).rejects.toThrow(/ACTIVITY_SERVICE in secrets.kafkaSasl/);
   });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { cacheDir, ensureDir, packageDir, stateDir } from './paths.js';
 import { hasTool, requireTool, run, startDaemon, waitFor } from './process.js';
@@ -44,7 +44,9 @@ export async function ensureRedis(port = 6379, name = 'redis'): Promise<Provisio
 export async function ensureKafkaJars(): Promise<string> {
   const libs = join(cacheDir, `kafka-${Versions.kafka}`, 'libs');
   const marker = join(libs, '.complete');
-  if (existsSync(marker)) return libs;
+  // Resolved again when the pom changes (the marker holds the pom's hash).
+  const pom = createHash('sha256').update(readFileSync(join(packageDir, 'kafka-pom.xml'))).digest('hex');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === pom) return libs;
   requireTool('java', 'Install a Java 17+ runtime, e.g.: apt-get install -y openjdk-17-jre-headless');
   requireTool('mvn', 'Install Maven, e.g.: apt-get install -y maven');
   rmSync(libs, { recursive: true, force: true });
@@ -52,7 +54,7 @@ export async function ensureKafkaJars(): Promise<string> {
     '-B', '-q', '-f', join(packageDir, 'kafka-pom.xml'), 'dependency:copy-dependencies',
     '-DincludeScope=runtime', `-DoutputDirectory=${libs}`, `-Dkafka.version=${Versions.kafka}`,
   ]);
-  writeFileSync(marker, new Date().toISOString());
+  writeFileSync(marker, pom);
   return libs;
 }
 

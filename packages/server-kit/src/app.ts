@@ -31,6 +31,11 @@ export interface HttpAppOptions {
   mapError?: (err: unknown) => AppError | undefined;
   /** Per-principal budgets the table's routes draw on (`route()` applies them); none: not limited. */
   rateLimits?: RateLimits | undefined;
+  /**
+   * Why this process should be restarted (a fatal state it cannot leave by itself), or undefined
+   * while it is alive: `/healthz` answers 503 with it, so a liveness probe restarts the pod.
+   */
+  liveness?: () => string | undefined;
 }
 
 /** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
@@ -68,10 +73,19 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(metricsMiddleware(metrics));
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const fatal = options.liveness?.();
+    if (fatal) res.status(503).json({ status: 'failing', reason: fatal });
+    else res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
-    const body = await readiness.evaluate();
+  // `?check=a,b` scopes readiness to the named checks (e.g. only what the reads need).
+  app.get('/readyz', async (req, res) => {
+    const asked = typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
+    const unknown = asked?.filter((name) => !readiness.names.includes(name)) ?? [];
+    if (unknown.length > 0) {
+      res.status(400).json({ status: 'not_ready', checks: {}, unknown });
+      return;
+    }
+    const body = await readiness.evaluate(asked);
     res.status(body.status === 'ready' ? 200 : 503).json(body);
   });
   app.get('/metrics', async (_req, res) => {

@@ -39,8 +39,15 @@ export class Readiness {
     return this.draining;
   }
 
-  async evaluate(): Promise<ReadinessBody> {
-    const entries = await Promise.all(Object.entries(this.checks).map(async ([name, check]) => [name, await this.probe(name, check)] as const));
+  /** The names of the checks, for callers that ask for some of them. */
+  get names(): string[] {
+    return Object.keys(this.checks);
+  }
+
+  /** Runs every check, or only the `only` ones (a probe scoped to what some routes need). */
+  async evaluate(only?: readonly string[]): Promise<ReadinessBody> {
+    const chosen = Object.entries(this.checks).filter(([name]) => !only || only.includes(name));
+    const entries = await Promise.all(chosen.map(async ([name, check]) => [name, await this.probe(name, check)] as const));
     const checks = Object.fromEntries(entries);
     const ok = entries.every(([, c]) => c.ok);
     return { status: this.draining ? 'draining' : ok ? 'ready' : 'not_ready', checks };

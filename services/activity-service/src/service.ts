@@ -92,6 +92,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
         rateLimits: rateLimitsFrom(config, readRedis),
         mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
         bodyLimit: config.BODY_LIMIT,
+        // A consumer kafkajs gave up on never comes back by itself: /healthz fails, the pod restarts.
+        liveness: () => (config.CONSUMER_ENABLED && consumerRunning && !consumer.healthy() ? 'the projection consumer stopped after a fatal error' : undefined),
       },
       checks: {
         redis: async () => {

@@ -49,6 +49,11 @@ describe('a dependency down', () => {
     const readiness = await readinessNaming('kafka');
     expect(readiness.body.checks.kafka!.error).toMatch(/^(unreachable|did not answer within \d+ ms)$/);
     expect(readiness.text).not.toMatch(/ECONNREFUSED|broker|127\.0\.0\.1|KafkaJS/);
+    // Reads need only Redis and the projections: the readiness the chart probes stays 200, and reads are served.
+    const scoped = await fetch(`${ctx.api.replace(/\/api\/v1$/, '')}/readyz?check=redis,projections`);
+    expect(scoped.status).toBe(200);
+    const admin = await tokens.admin();
+    expect((await fetch(`${ctx.api}/users/8101/activity-count`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
     await kafka.start();
     await eventually(async () => ((await publish()).status === 202 ? true : undefined), 90_000, 500);
   }, 180_000);
