@@ -179,12 +179,23 @@ describe('the Helm chart', () => {
       if (!match) return undefined;
       return ({ 'suite-users-service': 'users', 'suite-activity-service': 'activity', 'suite-stream-gateway': 'gateway' } as const)[match.backend.service.name as 'suite-users-service'];
     };
-    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/demo', '/metrics', '/readyz', '/']) {
+    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/metrics', '/readyz', '/']) {
       expect(upstream(path), path).toBe(upstreamFor(path));
     }
+    // The /demo console is off in the chart (DEMO_ENABLED=false), so nothing routes to it.
+    expect(upstream('/demo')).toBeUndefined();
+    expect(named(renders.production, 'ConfigMap', 'stream-gateway')!.data!.DEMO_ENABLED).toBe('false');
     const stream = ingresses.find((i) => i.metadata.name.endsWith('-stream'))!;
     expect(Number(stream.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
     expect(ingresses.find((i) => i.metadata.name.endsWith('-api'))!.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBeUndefined();
+  });
+
+  it('renders no Ingress unless asked, and never one without a host (it would claim /api/v1/ for every unmatched host)', async () => {
+    expect(of(renders.default, 'Ingress')).toHaveLength(0);
+    await expect(render(...defaults, '--set', 'ingress.enabled=true')).rejects.toThrow(/ingress.host/);
+    const withDemo = await render('-f', production, '--set', 'services.gateway.env.DEMO_ENABLED=true');
+    const paths = of(withDemo, 'Ingress').flatMap((i) => i.spec.rules[0].http.paths.map((p: { path: string }) => p.path));
+    expect(paths).toContain('/demo');
   });
 
   it('keeps secrets out of ConfigMaps, and uses an existing Secret when named', () => {

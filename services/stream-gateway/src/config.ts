@@ -6,6 +6,8 @@ const gatewayConfig = serviceConfig(3003, {
   REDIS_URL: env.string('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   STREAM_ALLOWED_ORIGINS: env.list('http://127.0.0.1:8080,http://localhost:8080'),
+  /** Serve the /demo console (on for local runs; the Helm chart turns it off). */
+  DEMO_ENABLED: env.bool(true),
   STREAM_HIGH_WATER_MARK_BYTES: env.int(1_048_576, 1024, 64 * 1_048_576),
   STREAM_MAX_CONNECTIONS_PER_USER: env.int(10, 1, 10_000),
   STREAM_HEARTBEAT_MS: env.int(30_000, 100, 600_000),

@@ -31,7 +31,7 @@ export async function createGatewayService(config: GatewayConfig, logger?: Logge
     const streams = { highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS };
     const ws = new WsGateway(verifier, hub, reader, { ...handshake, ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES }, log, streamMetrics);
     return {
-      http: { api: [sseRouter(verifier, hub, reader, { ...handshake, ...streams }, streamMetrics)], routes: routesOf('gateway'), root: [demoRouter()], bodyLimit: '16kb', rateLimits },
+      http: { api: [sseRouter(verifier, hub, reader, { ...handshake, ...streams }, streamMetrics)], routes: routesOf('gateway'), root: config.DEMO_ENABLED ? [demoRouter()] : [], bodyLimit: '16kb', rateLimits },
       checks: {
         redis: async () => {
           await redis.ping();

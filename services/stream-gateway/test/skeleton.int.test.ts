@@ -23,6 +23,20 @@ describe('stream-gateway skeleton', () => {
     expect((await call('GET', `${server.url}/readyz`)).body).toMatchObject({ status: 'ready', checks: { redis: { ok: true } } });
   });
 
+  it('serves the /demo console unless DEMO_ENABLED=false (the Helm chart turns it off)', async () => {
+    expect((await fetch(`${server.url}/demo`)).status).toBe(200);
+    const off = await createGatewayService(loadGatewayConfig({ REDIS_URL: infra.redisUrl, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', DEMO_ENABLED: 'false' }));
+    await off.start();
+    const offServer = await off.listen(0, '127.0.0.1');
+    try {
+      const res = await call('GET', `${offServer.url}/demo`);
+      expect(res.status).toBe(404);
+      expect(ErrorBody.parse(res.body).error.code).toBe('not_found');
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('when the stream route is called without a token, the answer is 401 in the error shape', async () => {
     const res = await call('GET', `${server.url}/api/v1/users/1/activity-stream`, { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(401);
