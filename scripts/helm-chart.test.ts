@@ -190,6 +190,35 @@ describe('the Helm chart', () => {
     expect(ingresses.find((i) => i.metadata.name.endsWith('-api'))!.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBeUndefined();
   });
 
+  it('labels every object the standard way, and has the knobs platform teams expect (digest, ServiceAccount, priority, spread)', async () => {
+    for (const objects of Object.values(renders)) {
+      for (const o of objects) {
+        for (const label of ['app.kubernetes.io/instance', 'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'helm.sh/chart']) {
+          expect(o.metadata.labels?.[label], `${o.kind} ${o.metadata.name}: ${label}`).toBeDefined();
+        }
+      }
+    }
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const custom = await render(...defaults, '--set', `image.digests.users-service=${digest}`, '--set', 'serviceAccountName=suite', '--set', 'priorityClassName=high', '--set', 'topologySpread={topology.kubernetes.io/zone}');
+    const pod = named(custom, 'Deployment', 'users-service')!.spec.template.spec;
+    expect(pod.containers[0].image).toBe(`activity-suite/users-service@${digest}`);
+    expect(named(custom, 'Deployment', 'activity-service')!.spec.template.spec.containers[0].image).toMatch(/^activity-suite\/activity-service:/);
+    expect(pod).toMatchObject({ serviceAccountName: 'suite', priorityClassName: 'high', automountServiceAccountToken: false });
+    expect(pod.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone']);
+    expect(named(renders.default, 'Deployment', 'users-service')!.spec.template.spec.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    await expect(render(...defaults, '--set', 'image.digests.users-service=latest')).rejects.toThrow(/digests/);
+  });
+
+  it('rolls the gateway a quarter at a time with each new pod ready 10 s first, and scales it on memory, CPU and (optionally) its open connections', async () => {
+    const gateway = named(renders.production, 'Deployment', 'stream-gateway')!;
+    expect(gateway.spec).toMatchObject({ minReadySeconds: 10, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } } });
+    const hpa = (objects: K8sObject[]) => of(objects, 'HorizontalPodAutoscaler').find((h) => h.metadata.name === 'suite-stream-gateway')!;
+    expect(hpa(renders.production).spec.metrics.map((m: { resource?: { name: string } }) => m.resource?.name)).toEqual(['cpu', 'memory']);
+    expect(hpa(renders.production).spec.behavior.scaleDown).toMatchObject({ stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] });
+    const withConnections = hpa(await render('-f', production, '--set', 'services.gateway.autoscaling.connectionsPerPod=3000'));
+    expect(withConnections.spec.metrics[2]).toEqual({ type: 'Pods', pods: { metric: { name: 'stream_connections' }, target: { type: 'AverageValue', averageValue: '3000' } } });
+  });
+
   it('renders no Ingress unless asked, and never one without a host (it would claim /api/v1/ for every unmatched host)', async () => {
     expect(of(renders.default, 'Ingress')).toHaveLength(0);
     await expect(render(...defaults, '--set', 'ingress.enabled=true')).rejects.toThrow(/ingress.host/);

@@ -16,8 +16,23 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 
+{{/* repository/component@digest when image.digests names one for the component, else :tag. */}}
 {{- define "suite.image" -}}
+{{- $digest := index (default dict .root.Values.image.digests) .svc.component -}}
+{{- if $digest -}}
+{{- printf "%s/%s@%s" .root.Values.image.repository .svc.component $digest -}}
+{{- else -}}
 {{- printf "%s/%s:%s" .root.Values.image.repository .svc.component (default .root.Chart.AppVersion .root.Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The standard labels of an object that belongs to no one service (Job, Ingress, Secret, rules). */}}
+{{- define "suite.commonLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: activity-suite
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{- define "suite.secretName" -}}
