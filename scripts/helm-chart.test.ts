@@ -219,6 +219,28 @@ describe('the Helm chart', () => {
     expect(withConnections.spec.metrics[2]).toEqual({ type: 'Pods', pods: { metric: { name: 'stream_connections' }, target: { type: 'AverageValue', averageValue: '3000' } } });
   });
 
+  it('routes with a Gateway API HTTPRoute like the local edge, with no request timeout on the stream only', async () => {
+    await expect(render('-f', production, '--set', 'gatewayApi.enabled=true')).rejects.toThrow(/parentRefs/);
+    const objects = await render('-f', production, '--set', 'gatewayApi.enabled=true', '--set', 'gatewayApi.parentRefs[0].name=public', '--set', 'gatewayApi.hostnames[0]=activity.example.com');
+    const [route] = of(objects, 'HTTPRoute');
+    expect(route!.spec).toMatchObject({ parentRefs: [{ name: 'public' }], hostnames: ['activity.example.com'] });
+    type Rule = { matches: { path: { type: string; value: string } }[]; backendRefs: { name: string }[]; timeouts?: { request: string } };
+    const rules = route!.spec.rules as Rule[];
+    const upstream = (path: string): Upstream | undefined => {
+      // Envoy Gateway's and Istio's order: regular expressions (full match) before prefixes, longest prefix first.
+      const candidates = rules.flatMap((rule) => rule.matches.map((m) => ({ ...m.path, rule })));
+      const regex = candidates.filter((c) => c.type === 'RegularExpression').find((c) => new RegExp(`^(?:${c.value})$`).test(path));
+      const prefix = candidates.filter((c) => c.type === 'PathPrefix').sort((a, b) => b.value.length - a.value.length).find((c) => path === c.value.replace(/\/$/, '') || path.startsWith(c.value.endsWith('/') ? c.value : `${c.value}/`));
+      const match = regex ?? prefix;
+      return match && ({ 'suite-users-service': 'users', 'suite-activity-service': 'activity', 'suite-stream-gateway': 'gateway' } as const)[match.rule.backendRefs[0]!.name as 'suite-users-service'];
+    };
+    for (const path of ['/api/v1/users', '/api/v1/users/42', '/api/v1/users/42/workspaces', '/api/v1/groups', '/api/v1/users/42/activities', '/api/v1/users/42/activity-count', '/api/v1/users/42/active-workspaces', '/api/v1/activities', '/api/v1/users/42/activity-stream', '/metrics', '/readyz', '/']) {
+      expect(upstream(path), path).toBe(upstreamFor(path));
+    }
+    expect(upstream('/demo')).toBeUndefined();
+    expect(rules.map((r) => r.timeouts?.request)).toEqual(['0s', '30s', '30s']);
+  });
+
   it('renders no Ingress unless asked, and never one without a host (it would claim /api/v1/ for every unmatched host)', async () => {
     expect(of(renders.default, 'Ingress')).toHaveLength(0);
     await expect(render(...defaults, '--set', 'ingress.enabled=true')).rejects.toThrow(/ingress.host/);

@@ -4,6 +4,8 @@ import { createHttpApp } from './app.js';
 import { createMetrics } from './metrics.js';
 import { NotReady, Readiness } from './readiness.js';
 import { listen, type RunningServer } from './server.js';
+import { Router } from 'express';
+import { trustProxySetting } from './service.js';
 
 let fatal: string | undefined;
 let kafkaUp = true;
@@ -44,5 +46,23 @@ describe('health endpoints', () => {
     fatal = 'the consumer stopped after a fatal error';
     expect(await get('/healthz')).toEqual({ status: 503, body: { status: 'failing', reason: fatal } });
     fatal = undefined;
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('a number believes that many proxies in front: with 1, a forged X-Forwarded-For entry before the proxy\'s own is ignored', async () => {
+    const echo = Router().get('/ip', (req, res) => {
+      res.json({ ip: req.ip });
+    });
+    const app = createHttpApp({ logger: createLogger({ service: 't', version: '0', level: 'silent' }), metrics: createMetrics('t2'), readiness: new Readiness({}), api: [], root: [echo], routes: [], bodyLimit: '1kb', trustProxy: trustProxySetting('1') });
+    const one = await listen(app, 0, '127.0.0.1');
+    try {
+      const res = await fetch(`${one.url}/ip`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' } });
+      expect(await res.json()).toEqual({ ip: '203.0.113.7' });
+    } finally {
+      await one.close(100);
+    }
+    expect(trustProxySetting('loopback')).toBe('loopback');
+    expect(trustProxySetting('10.0.0.0/8')).toBe('10.0.0.0/8');
   });
 });

@@ -64,7 +64,7 @@ export async function createService(
   const metrics = createMetrics(identity.name);
   const own = await parts({ log, metrics, verifier });
   const readiness = new Readiness(own.checks, { logger: log });
-  const app = createHttpApp({ ...own.http, logger: log, metrics, readiness, trustProxy: config.TRUST_PROXY });
+  const app = createHttpApp({ ...own.http, logger: log, metrics, readiness, trustProxy: trustProxySetting(config.TRUST_PROXY) });
   let server: RunningServer | undefined;
   return {
     app,
@@ -86,4 +86,13 @@ export async function createService(
       await tracing.shutdown();
     },
   };
+}
+
+/**
+ * TRUST_PROXY as Express takes it: a number is how many proxies in front are believed (`1`: only
+ * the one that connects, e.g. the ingress controller), anything else a list of addresses, subnets
+ * or names (`loopback`, `10.0.0.0/8`).
+ */
+export function trustProxySetting(value: string): string | number {
+  return /^\d{1,2}$/.test(value.trim()) ? Number(value) : value;
 }
