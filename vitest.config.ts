@@ -26,7 +26,7 @@ function workspaceSourceAliases() {
 const resolve = { alias: workspaceSourceAliases(), conditions: ['source', 'node', 'import', 'default'] };
 
 /** Tests that drive an external tool besides the servers: helm, schemathesis (Python), Chromium, npm's registry. */
-const TOOLS = ['scripts/helm-chart.test.ts', 'scripts/helm-topics-job.test.ts', 'scripts/api-fuzz.int.test.ts', 'scripts/runtime-image.int.test.ts', 'services/stream-gateway/test/browser.int.test.ts'];
+const TOOLS = ['scripts/helm-chart.test.ts', 'scripts/helm-topics-job.test.ts', 'scripts/helm-alerts.test.ts', 'scripts/api-fuzz.int.test.ts', 'scripts/runtime-image.int.test.ts', 'services/stream-gateway/test/browser.int.test.ts'];
 
 export default defineConfig({
   resolve,
