@@ -241,6 +241,20 @@ describe('the Helm chart', () => {
     expect(rules.map((r) => r.timeouts?.request)).toEqual(['0s', '30s', '30s']);
   });
 
+  it('opens egress only to DNS and the listed data stores when networkPolicy.egressTo is set, and paces KEDA scale-down by HPA behavior (cooldownPeriod only acts at zero)', async () => {
+    for (const policy of of(renders.default, 'NetworkPolicy')) expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    const stores = { to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port: 9093 }, { port: 27017 }, { port: 6379 }] };
+    const closed = await render(...defaults, '--set-json', `networkPolicy.egressTo=${JSON.stringify([stores])}`);
+    for (const policy of of(closed, 'NetworkPolicy')) {
+      expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(policy.spec.egress).toEqual([{ ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }, stores]);
+    }
+    const [scaled] = of(renders.production, 'ScaledObject');
+    expect(scaled!.spec.cooldownPeriod).toBeUndefined();
+    expect(scaled!.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown).toMatchObject({ stabilizationWindowSeconds: 300 });
+    await expect(render('-f', production, '--set', 'services.activity.keda.minReplicas=0')).rejects.toThrow(/minReplicas/);
+  });
+
   it('renders no Ingress unless asked, and never one without a host (it would claim /api/v1/ for every unmatched host)', async () => {
     expect(of(renders.default, 'Ingress')).toHaveLength(0);
     await expect(render(...defaults, '--set', 'ingress.enabled=true')).rejects.toThrow(/ingress.host/);
