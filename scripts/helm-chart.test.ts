@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { activityConfigShape } from '@suite/activity-service';
 import { gatewayConfigShape } from '@suite/stream-gateway';
 import { usersConfigShape } from '@suite/users-service';
 import { upstreamFor, type Upstream } from './edge-routes.js';
+import { chartReadme, chartReadmeText } from './chart-readme.js';
 import { defaultMetrics, definedMetrics, metricsIn } from './metric-names.js';
 
 const exec = promisify(execFile);
@@ -253,6 +255,13 @@ describe('the Helm chart', () => {
     expect(scaled!.spec.cooldownPeriod).toBeUndefined();
     expect(scaled!.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown).toMatchObject({ stabilizationWindowSeconds: 300 });
     await expect(render('-f', production, '--set', 'services.activity.keda.minReplicas=0')).rejects.toThrow(/minReplicas/);
+  });
+
+  it('has a README that lists every value with its default and comment, generated from values.yaml (npm run chart:readme)', () => {
+    expect(readFileSync(chartReadme, 'utf8'), 'the chart README is stale: run npm run chart:readme').toBe(chartReadmeText());
+    for (const path of ['config.kafka.ssl', 'topics.credentialsSecret', 'gatewayApi.parentRefs', 'services.gateway.minReadySeconds', 'networkPolicy.egressTo', 'image.digests']) {
+      expect(chartReadmeText()).toContain(`| \`${path}\` |`);
+    }
   });
 
   it('renders no Ingress unless asked, and never one without a host (it would claim /api/v1/ for every unmatched host)', async () => {
