@@ -2,9 +2,9 @@
 // logs, metrics), in one run: the activity count, a feed page of 20, a feed page filtered by
 // workspace, and a stream replay of 100 activities through the gateway.
 //   npm run bench:reads      (BENCH_SECONDS=5 per case and round, BENCH_ROUNDS=3, BENCH_CONNECTIONS=10, BENCH_USERS=500, 200 activities each)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { startChild } from './child.js';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import WebSocket from 'ws';
@@ -34,16 +34,6 @@ const serviceEnv = {
   RATE_LIMIT_STREAM_PER_MIN: '100000000',
 };
 
-/** Starts a TypeScript entry point as its own process (its logs discarded) and waits for it to answer. BENCH_PROFILE=<dir> writes V8 CPU profiles there. */
-async function child(entry: string, port: number, ready: string): Promise<ChildProcess> {
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', entry], { env: { ...serviceEnv, PORT: String(port) }, stdio: 'ignore' });
-  for (let i = 0; i < 600; i++) {
-    if ((await fetch(`http://127.0.0.1:${port}${ready}`).then((r) => r.status, () => 0)) === 200) return proc;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${entry} did not become ready`);
-}
 
 // Activities for every user, through Kafka, applied by the real consumer.
 const topic = `${run}.activity.events`;
@@ -65,10 +55,10 @@ await producer.disconnect();
 const [activityPort, helloPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
 const t0 = performance.now();
 // Ready once it has built the projections from the log.
-const activity = await child('services/activity-service/src/main.ts', activityPort, '/readyz');
+const activity = await startChild('services/activity-service/src/main.ts', activityPort, '/readyz', serviceEnv);
 out(`# reads benchmark: ${USERS} users x ${PER_USER} activities (built in ${((performance.now() - t0) / 1000).toFixed(1)} s), ${CONNECTIONS} connections, ${SECONDS} s per case, load generator on the same machine`);
-const hello = await child('bench/reads/hello-server.ts', helloPort, '/healthz');
-const gateway = await child('services/stream-gateway/src/main.ts', gatewayPort, '/readyz');
+const hello = await startChild('bench/reads/hello-server.ts', helloPort, '/healthz', serviceEnv);
+const gateway = await startChild('services/stream-gateway/src/main.ts', gatewayPort, '/readyz', serviceEnv);
 const token = await signDevToken(secret, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
 const user = () => 1 + Math.floor(Math.random() * USERS);
 

@@ -4,8 +4,9 @@
 // itself). The service and the hello server run as processes of their own, like in production;
 // the load generator shares the machine. Ends with issue 14's RESULT line.
 //   npm run bench:users          (BENCH_USERS=100000, BENCH_SECONDS=10, BENCH_CONNECTIONS=10)
-import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { startChild } from './child.js';
 import { MongoClient } from 'mongodb';
 import { signDevToken } from '@suite/auth';
 import { freePort, infraUp } from '@suite/local-infra';
@@ -44,23 +45,14 @@ const serviceEnv = {
   RATE_LIMIT_READ_PER_MIN: '100000000', RATE_LIMIT_SEARCH_PER_MIN: '100000000',
 };
 
-/** Starts a TypeScript entry point as its own process (its logs discarded) and waits until `ready` answers 200. */
-async function child(entry: string, port: number, ready: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], { env: { ...serviceEnv, PORT: String(port) }, stdio: 'ignore' });
-  for (let i = 0; i < 1500; i++) {
-    if ((await fetch(`http://127.0.0.1:${port}${ready}`).then((r) => r.status, () => 0)) === 200) return proc;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${entry} did not become ready`);
-}
 
 const [usersPort, helloPort] = [await freePort(), await freePort()];
 const t0 = performance.now();
 // Ready once its directory holds every user.
-const service = await child('services/users-service/src/main.ts', usersPort, '/readyz');
-const rss = Number(/VmRSS:\s+(\d+)/.exec(await import('node:fs').then((fs) => fs.readFileSync(`/proc/${service.pid}/status`, 'utf8')))?.[1] ?? 0);
+const service = await startChild('services/users-service/src/main.ts', usersPort, '/readyz', serviceEnv, 300_000);
+const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0);
 out(`users-service ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (directory snapshot of ${USERS} users); resident memory ${(rss / 1024).toFixed(0)} MiB`);
-const hello = await child('bench/reads/hello-server.ts', helloPort, '/healthz');
+const hello = await startChild('bench/reads/hello-server.ts', helloPort, '/healthz', serviceEnv);
 const token = await signDevToken(secret, { sub: '1', ttlSeconds: 3600 });
 const randomId = () => 1 + Math.floor(Math.random() * USERS);
 

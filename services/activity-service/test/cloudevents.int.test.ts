@@ -2,19 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudEvent, HTTP, Kafka as CeKafka } from 'cloudevents';
 import type { Producer } from 'kafkajs';
 import { DlqHeaders } from '@suite/contracts';
-import { call, collectTopic, eventually, testProducer } from '@suite/testkit';
+import { call, collectTopic, eventually } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let producer: Producer;
 beforeAll(async () => {
   ctx = await startActivityService('cloudevents');
-  producer = await testProducer(ctx.infra.kafkaBrokers, 'ce-sdk');
+  producer = await ctx.producer('ce-sdk');
 }, 90_000);
-afterAll(async () => {
-  await producer.disconnect();
-  await ctx.stop();
-});
+afterAll(() => ctx.stop());
 
 /** An event built by the official CloudEvents SDK, with the Kafka binding's `partitionkey` extension. */
 function sdkEvent(userId: number, extra: Record<string, unknown> = {}) {

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { eventually, startInProcess, topicOffsets, testInfra, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import type { Producer } from 'kafkajs';
+import { eventually, startInProcess, topicOffsets, testInfra, testProducer, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 export const secret = TEST_JWT_SECRET;
@@ -14,6 +15,7 @@ export async function startActivityService(label: string, env: Record<string, st
   await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
   const topics = [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`] as const;
+  const producers: Producer[] = [];
   return {
     ...started,
     config: started.env,
@@ -22,7 +24,14 @@ export async function startActivityService(label: string, env: Record<string, st
     usersTopic: topics[1],
     /** Resolves once the consumer has applied or dead-lettered every record now in both topics (instead of sleeping before asserting that nothing changed). */
     settled: () => settled(infra, names.keyPrefix, [...topics]),
+    /** A raw Kafka producer (for records no publisher would write), disconnected by `stop`. */
+    producer: async (clientId: string) => {
+      const producer = await testProducer(infra.kafkaBrokers, clientId);
+      producers.push(producer);
+      return producer;
+    },
     stop: async () => {
+      await Promise.all(producers.map((p) => p.disconnect()));
       await publisher.close();
       await service.stop();
     },

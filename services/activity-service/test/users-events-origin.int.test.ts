@@ -2,19 +2,16 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlqHeaders } from '@suite/contracts';
 import { OriginHeaders, USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
-import { TEST_ORIGIN_KEY, call, collectTopic, eventually, signedUsersRecord, testProducer } from '@suite/testkit';
+import { TEST_ORIGIN_KEY, call, collectTopic, eventually, signedUsersRecord } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let producer: Producer;
 beforeAll(async () => {
   ctx = await startActivityService('users-origin');
-  producer = await testProducer(ctx.infra.kafkaBrokers, 'forger');
+  producer = await ctx.producer('forger');
 }, 60_000);
-afterAll(async () => {
-  await producer.disconnect();
-  await ctx.stop();
-});
+afterAll(() => ctx.stop());
 
 const count = async (user: number) => ((await call('GET', `${ctx.api}/users/${user}/activity-count`, { token: await tokens.admin() })).body as { count: number }).count;
 
@@ -57,7 +54,7 @@ describe('users.events: only the users-service is believed', () => {
 
   it('after a key rotation, records signed with a previous key are still believed when it is listed', async () => {
     const rotated = await startActivityService('users-origin-rotated', { USERS_EVENTS_SIGNING_KEY: 'the-new-users-events-origin-key-0123456789ab', USERS_EVENTS_PREVIOUS_KEYS: TEST_ORIGIN_KEY });
-    const rotatedProducer = await testProducer(rotated.infra.kafkaBrokers, 'users-service');
+    const rotatedProducer = await rotated.producer('users-service');
     try {
       const user = 8302;
       await rotated.publisher.publish([activityEvent(user)]);
@@ -66,14 +63,13 @@ describe('users.events: only the users-service is believed', () => {
       await rotatedProducer.send({ topic: rotated.usersTopic, acks: -1, messages: [signedUsersRecord(usersEvent('user.deleted', user, { userId: user }))] });
       await eventually(async () => ((await counted()) === 0 ? true : undefined), 20_000);
     } finally {
-      await rotatedProducer.disconnect();
       await rotated.stop();
     }
   });
 
   it('after an upgrade, unsigned records written before signing began (USERS_EVENTS_UNSIGNED_BEFORE) are still believed, later ones are not', async () => {
     const legacy = await startActivityService('users-origin-legacy', { USERS_EVENTS_UNSIGNED_BEFORE: '0:1,1:0' });
-    const legacyProducer = await testProducer(legacy.infra.kafkaBrokers, 'old-users-service');
+    const legacyProducer = await legacy.producer('old-users-service');
     try {
       const [early, late] = [8303, 8304];
       await legacy.publisher.publish([activityEvent(early), activityEvent(late)]);
@@ -87,7 +83,6 @@ describe('users.events: only the users-service is believed', () => {
       await legacy.settled();
       expect(await counted(late)).toBe(1);
     } finally {
-      await legacyProducer.disconnect();
       await legacy.stop();
     }
   });

@@ -60,6 +60,13 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     if (!follower.ready) throw new AppError('unavailable', 'the user directory is still loading; try again shortly');
   }
 
+  /** Puts a user this replica just wrote into its directory: read-your-writes here, the others hear of it on users.events. */
+  function applied(doc: UserDoc): Versioned {
+    const entry = entryOf(doc);
+    directory.apply(entry);
+    return { profile: entry.profile, version: entry.version };
+  }
+
   async function load(id: number): Promise<UserDoc> {
     const doc = await users.findById(id);
     if (!doc) throw new AppError('not_found', `user ${id} not found`);
@@ -77,9 +84,8 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const now = new Date();
       const updated = await users.compareAndSet(current, fields, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
       if (updated) {
-        directory.apply(entryOf(updated));
         kick();
-        return { profile: entryOf(updated).profile, version: versionOf(updated) };
+        return applied(updated);
       }
     }
     throw new AppError('unavailable', `user ${id} is changing too often to apply this change; try again`);
@@ -110,9 +116,8 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const now = new Date();
       const full: UserFields = { isActive: true, roles: [], ...fields };
       const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), now)]).catch(conflict);
-      directory.apply(entryOf(doc));
       kick();
-      return { profile: entryOf(doc).profile, version: versionOf(doc) };
+      return applied(doc);
     },
 
     replace: write,

@@ -30,10 +30,9 @@ export function ifMatch(req: Request): Precondition | undefined {
 export function sendVersioned(req: Request, res: Response, { profile, version }: Versioned): void {
   const etag = etagOf(version);
   res.setHeader('ETag', etag);
-  const unchanged = req.get('if-none-match')?.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`; // If-None-Match compares weakly (RFC 9110 §13.1.2)
-  });
+  // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"3" matches "3".
+  const header = req.get('if-none-match');
+  const unchanged = header !== undefined && (header.trim() === '*' || [...header.matchAll(ENTITY_TAG)].some(([, , text]) => text === String(version)));
   if (req.method === 'GET' && unchanged) res.status(304).end();
   else res.json(profile);
 }
