@@ -51,6 +51,13 @@ describe('docker-compose.yml agrees with the services', () => {
     }
   });
 
+  it('puts every topic on broker time, those created before included', () => {
+    const script = compose.services['kafka-topics']!.command!.join('\n');
+    expect(script).toContain('--config message.timestamp.type=LogAppendTime');
+    expect(script).toContain('--alter --entity-type topics');
+    expect(compose.services.kafka!.environment).toMatchObject({ KAFKA_LOG_MESSAGE_TIMESTAMP_TYPE: 'LogAppendTime' });
+  });
+
   it('routes like the local edge', () => {
     const conf = readFileSync(resolve(root, 'infra/compose/edge.nginx.conf'), 'utf8');
     const locations = [...conf.matchAll(/location\s+(~|=)?\s*(\S+)\s*\{[^}]*?proxy_pass http:\/\/(\w+)/g)].map((m) => ({ kind: m[1], pattern: m[2]!, upstream: m[3]! }));

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureHelm, ensureKafkaJars, freePort, kafkaClusterId, run, startDaemon, stopDaemon, waitFor } from '@suite/local-infra';
@@ -123,6 +123,9 @@ beforeAll(async () => {
   await run('mkdir', ['-p', join(dir, 'bin')]);
   writeFileSync(join(dir, 'bin', 'kafka-topics.sh'), `#!/bin/sh\nexec java -Xmx256m -Dlog4j.configuration=file:${join(dir, 'log4j.properties')} -cp '${libs}/*' org.apache.kafka.tools.TopicCommand "$@"\n`);
   chmodSync(join(dir, 'bin', 'kafka-topics.sh'), 0o755);
+  // kafka-configs.sh likewise: ConfigCommand from the broker's jar.
+  writeFileSync(join(dir, 'bin', 'kafka-configs.sh'), `#!/bin/sh\nexec java -Xmx256m -Dlog4j.configuration=file:${join(dir, 'log4j.properties')} -cp '${libs}/*' kafka.admin.ConfigCommand "$@"\n`);
+  chmodSync(join(dir, 'bin', 'kafka-configs.sh'), 0o755);
   await startBroker();
 }, 180_000);
 
@@ -132,8 +135,10 @@ afterAll(async () => {
 });
 
 describe('the topic Job on a TLS + SCRAM Kafka', () => {
-  it('creates every topic with its partitions, and running again (an upgrade) changes nothing', async () => {
+  it('creates every topic with its partitions on broker time, moves an existing one to broker time, and running again (an upgrade) changes nothing', async () => {
     const job = await renderedJob('jobtest.');
+    // A topic that an older install created on producer time.
+    await admin(PASSWORD, (a) => a.createTopics({ topics: [{ topic: 'jobtest.users.events.dlq', numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }] }] }));
     for (let round = 0; round < 2; round++) {
       const result = await runJob(job, PASSWORD);
       expect(result.code, result.output).toBe(0);
@@ -145,7 +150,11 @@ describe('the topic Job on a TLS + SCRAM Kafka', () => {
       'jobtest.activity.events.dlq': 1,
       'jobtest.users.events.dlq': 1,
     });
-  }, 120_000);
+    const configs = await admin(PASSWORD, (a) =>
+      a.describeConfigs({ includeSynonyms: false, resources: topics.topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: ['message.timestamp.type'] })) }),
+    );
+    expect(configs.resources.map((r) => [r.resourceName, r.configEntries[0]?.configValue])).toEqual(topics.topics.map((t) => [t.name, 'LogAppendTime']));
+  }, 180_000);
 
   it('fails (so the install fails) with a wrong password, creating nothing', async () => {
     const result = await runJob(await renderedJob('refused.'), 'not-the-password');

@@ -87,6 +87,8 @@ export async function ensureKafka(port = 9092, name = 'kafka', controllerPort = 
     'transaction.state.log.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=true',
+    // Broker time on every topic, auto-created ones included: no producer moves the time window or dedup clock.
+    'log.message.timestamp.type=LogAppendTime',
     'delete.topic.enable=true',
     'log.retention.hours=-1',
   ];

@@ -37,6 +37,8 @@ export interface InProcessOptions {
   /** Names shared with another service of the same test (otherwise fresh ones). */
   names?: Isolation;
   infra?: TestInfra;
+  /** False when the test made the topics itself (with configs of its own); else they are created here. */
+  createTopics?: boolean;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface InProcessOptions {
 export async function startInProcess<C, S extends InProcessService>(label: string, load: (env: Record<string, string>) => C, create: (config: C) => Promise<S>, options: InProcessOptions = {}) {
   const infra = options.infra ?? testInfra();
   const names = options.names ?? isolate(label);
-  await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
+  if (options.createTopics !== false) await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
   const env = { ...testServiceEnv(infra, names), ...options.env };
   const service = await create(load(env));
   await service.start();

@@ -23,6 +23,12 @@ const activityConfig = serviceConfig(3002, {
   EVENT_MAX_AGE_S: env.int(30 * 86_400, 60, 10 * 365 * 86_400),
   /** An event whose `time` is further ahead of its reception than this is refused or dead-lettered. */
   EVENT_MAX_AHEAD_S: env.int(300, 0, 86_400),
+  /**
+   * Consume topics whose records carry their producer's clock (CreateTime). Off by default: the
+   * consumer refuses to start on them, since any producer could then move the time window and the
+   * dedup clock (docs/operations.md "Broker time").
+   */
+  KAFKA_ALLOW_CREATE_TIME: env.bool(false),
   PUBLISH_LIVE: env.bool(true),
   /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
   PUBSUB_SHARDED: env.bool(false),

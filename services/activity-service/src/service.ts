@@ -7,7 +7,7 @@ import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable } from '@suite/redis';
 import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './consumer/projection-pipeline.js';
-import { createKafka, kafkaProbe } from './data-access/kafka.js';
+import { createKafka, kafkaProbe, topicsOnProducerTime } from './data-access/kafka.js';
 import { LayoutMismatchError } from './data-access/projection.state.js';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
@@ -42,6 +42,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     let stopping = false;
     let keeperTimer: NodeJS.Timeout | undefined;
     let keeperFailing = false;
+    /** Why the consumer will not run at all (topics on producer time); the pod restarts until an operator acts. */
+    let refused: string | undefined;
 
     /** Why reads cannot be answered now (the projections are being rebuilt, lost, or in another layout). */
     const unavailable = (): string | undefined => {
@@ -75,6 +77,12 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
         await keeper.tick(true);
         // Not retried: applying this version's writes to another layout would corrupt it; readiness says why.
         if (keeper.condition?.state === 'foreign') return;
+        const onProducerTime = config.KAFKA_ALLOW_CREATE_TIME ? [] : await topicsOnProducerTime(kafka, pipeline.topics);
+        if (onProducerTime.length > 0) {
+          refused = `topics ${onProducerTime.join(', ')} use the producer's clock (message.timestamp.type=CreateTime): set them to LogAppendTime, or accept that publishers' clocks move the time and dedup windows with KAFKA_ALLOW_CREATE_TIME=true`;
+          log.error({ topics: onProducerTime }, refused);
+          return;
+        }
         await consumer.start(projector);
         consumerRunning = true;
       } catch (err) {
@@ -93,7 +101,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
         mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
         bodyLimit: config.BODY_LIMIT,
         // A consumer kafkajs gave up on never comes back by itself: /healthz fails, the pod restarts.
-        liveness: () => (config.CONSUMER_ENABLED && consumerRunning && !consumer.healthy() ? 'the projection consumer stopped after a fatal error' : undefined),
+        liveness: () => refused ?? (config.CONSUMER_ENABLED && consumerRunning && !consumer.healthy() ? 'the projection consumer stopped after a fatal error' : undefined),
       },
       checks: {
         redis: async () => {
@@ -108,6 +116,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
         ...(config.CONSUMER_ENABLED
           ? {
               consumer: async () => {
+                if (refused) throw new NotReady(refused);
                 if (!consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
                 if (!consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
               },

@@ -2,14 +2,14 @@ import { Redis } from 'ioredis';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
 import type { Producer } from 'kafkajs';
-import { eventually, startInProcess, topicOffsets, testInfra, testProducer, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { eventually, startInProcess, topicOffsets, testInfra, testProducer, type Isolation, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 export const secret = TEST_JWT_SECRET;
 
-/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others), and waits until it is ready. */
-export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra()) {
-  const started = await startInProcess(label, loadActivityConfig, createActivityService, { env, infra });
+/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others; on the names of an earlier one when given), and waits until it is ready. */
+export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra(), reuse?: Isolation) {
+  const started = await startInProcess(label, loadActivityConfig, createActivityService, { env, infra, ...(reuse ? { names: reuse } : {}) });
   const { server, names, service } = started;
   // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
   await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);

@@ -39,8 +39,8 @@ describe('event time: a window around reception (default 30 days back, 5 minutes
       await ctx.publisher.publish([activityEvent(user), future, ancient, activityEvent(user)]);
       await eventually(async () => (dlq.records.length >= 2 ? true : undefined), 30_000);
       expect(dlq.records.map((r) => [JSON.parse(r.value).id, r.headers[DlqHeaders.reason], r.headers[DlqHeaders.detail]])).toEqual([
-        [future.id, 'time_out_of_window', 'time: more than 5 minutes after the event was received'],
-        [ancient.id, 'time_out_of_window', 'time: more than 30 days before the event was received'],
+        [future.id, 'out_of_window', 'time: more than 5 minutes after the event was received'],
+        [ancient.id, 'out_of_window', 'time: more than 30 days before the event was received'],
       ]);
       await eventually(async () => ((await count(user)) === 2 ? true : undefined), 20_000);
       const feed = (await call('GET', `${ctx.api}/users/${user}/activities`, { token: await tokens.admin() })).body as { results: { time: string }[] };

@@ -1,6 +1,9 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ConfigResourceTypes } from 'kafkajs';
 import type { kafkaSecurity } from '@suite/config';
 import type { LogOffsets } from '../consumer/consumer.port.js';
+
+/** kafkajs' ConfigResourceTypes.TOPIC (its enum is not a named export under Node's ESM loader). */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** The Kafka client for this service; kafkajs' own logs are off, we log what matters ourselves. */
 export function createKafka(clientId: string, brokers: string[], security: ReturnType<typeof kafkaSecurity>): Kafka {
@@ -54,4 +57,22 @@ export function kafkaLogOffsets(kafka: Kafka): LogOffsets & { close: () => Promi
       await admin?.disconnect();
     },
   };
+}
+
+/**
+ * The topics among `topics` whose records carry their producer's clock (`CreateTime`) instead of
+ * the broker's (`LogAppendTime`). Fails while a topic does not exist yet.
+ */
+export async function topicsOnProducerTime(kafka: Kafka, topics: string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['message.timestamp.type'] })),
+    });
+    return resources.filter((r) => r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue !== 'LogAppendTime')).map((r) => r.resourceName);
+  } finally {
+    await admin.disconnect();
+  }
 }

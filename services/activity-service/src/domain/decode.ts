@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
-export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'time_out_of_window' | 'untrusted_origin';
+export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'out_of_window' | 'untrusted_origin';
 
 export type Decoded =
   /** `timeMs`: the event's time, parsed once for the window check and the write. */
@@ -50,7 +50,7 @@ export function decodeActivity(value: Buffer | null, headers: Record<string, str
   if (!result.ok) return { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
   const timeMs = Date.parse(result.event.time);
   const late = received && eventTimeProblem(timeMs, received.atMs, received.window);
-  return late ? { ok: false, reason: 'time_out_of_window', detail: `time: ${late}` } : { ok: true, event: result.event, timeMs };
+  return late ? { ok: false, reason: 'out_of_window', detail: `time: ${late}` } : { ok: true, event: result.event, timeMs };
 }
 
 /** What the projection stores for one valid event. */
