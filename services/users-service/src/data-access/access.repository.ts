@@ -2,7 +2,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
 import { uniqueViolation } from './mongo.js';
-import { documentKey, withDocumentLock } from './document-locks.js';
+import { withDocumentLock } from './document-locks.js';
 import { ensureIndexes } from './indexes.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
@@ -89,7 +89,7 @@ export class AccessRepository {
     return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   renameWorkspace(id: number, name: string, now: Date, entries: OutboxEntry[]): Promise<WorkspaceDoc | null> {
-    return withDocumentLock(documentKey(this.workspaces, id), () =>
+    return withDocumentLock(this.workspaces, id, () =>
       this.workspaces.findOneAndUpdate(
         { _id: id, ...LIVE },
         { $set: { name, updatedAt: now, ...outboxSet(entries) } },
@@ -98,7 +98,7 @@ export class AccessRepository {
     );
   }
   async markWorkspaceDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await withDocumentLock(documentKey(this.workspaces, id), () =>
+    const r = await withDocumentLock(this.workspaces, id, () =>
       this.workspaces.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
     );
     return r.matchedCount === 1;
@@ -113,7 +113,7 @@ export class AccessRepository {
   }
   /** Adds or removes a member together with the outbox entry, in one document write. */
   changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
-    return withDocumentLock(documentKey(this.groups, id), async () => {
+    return withDocumentLock(this.groups, id, async () => {
       const group = await this.liveGroups.find(id);
       if (!group) return 'missing';
       const has = group.members.includes(userId);
@@ -124,14 +124,14 @@ export class AccessRepository {
     });
   }
   async markGroupDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await withDocumentLock(documentKey(this.groups, id), () =>
+    const r = await withDocumentLock(this.groups, id, () =>
       this.groups.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
     );
     return r.matchedCount === 1;
   }
   async removeUserFromAllGroups(userId: number): Promise<void> {
     for (const { _id } of await this.groupsOfUser(userId)) {
-      await withDocumentLock(documentKey(this.groups, _id), async () => {
+      await withDocumentLock(this.groups, _id, async () => {
         const group = await this.groups.findOne({ _id }, { maxTimeMS: this.timeoutMs });
         if (group) await this.groups.updateOne({ _id }, { $set: { members: group.members.filter((m) => m !== userId) } });
       });
@@ -156,7 +156,7 @@ export class AccessRepository {
     return this.permissions.find({ groupId: { $in: groupIds }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
   async markPermissionDeleted(workspaceId: number, id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const r = await withDocumentLock(documentKey(this.permissions, id), () =>
+    const r = await withDocumentLock(this.permissions, id, () =>
       this.permissions.updateOne({ _id: id, workspaceId, ...LIVE }, { $set: { deletedAt: now, ...outboxSet(entries) } }),
     );
     return r.matchedCount === 1;

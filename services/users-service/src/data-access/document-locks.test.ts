@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { withDocumentLock } from './document-locks.js';
+import { KeyedQueue } from './document-locks.js';
 
-describe('withDocumentLock', () => {
+describe('KeyedQueue (the in-process gate of document locks)', () => {
   it('runs work on the same key one at a time, in order, even when one fails', async () => {
     const log: string[] = [];
+    const queue = new KeyedQueue();
     const step = (name: string, ms: number, fail = false) =>
-      withDocumentLock('k', async () => {
+      queue.run('k', async () => {
         log.push(`start ${name}`);
         await new Promise((r) => setTimeout(r, ms));
         log.push(`end ${name}`);
@@ -18,9 +19,10 @@ describe('withDocumentLock', () => {
 
   it('lets different keys run concurrently', async () => {
     const log: string[] = [];
+    const queue = new KeyedQueue();
     await Promise.all(
       ['x', 'y'].map((key) =>
-        withDocumentLock(key, async () => {
+        queue.run(key, async () => {
           log.push(`start ${key}`);
           await new Promise((r) => setTimeout(r, 10));
           log.push(`end ${key}`);

@@ -10,3 +10,11 @@ export class UniqueViolation extends Error {
     this.name = 'UniqueViolation';
   }
 }
+
+/** A compare-and-set kept losing to writers elsewhere for `ms`: the database is up but the document will not hold still. */
+export class WriteContention extends Error {
+  constructor(readonly ms: number) {
+    super(`the document kept changing for ${ms} ms`);
+    this.name = 'WriteContention';
+  }
+}

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { AccessRepository } from './access.repository.js';
 import { nextSequence } from './counters.js';
-import { documentKey, withDocumentLock } from './document-locks.js';
+import { withDocumentLock } from './document-locks.js';
 import { removeOutboxEntries, type WithOutbox } from './outbox.js';
 import type { UsersRepository } from './users.repository.js';
 
@@ -52,7 +52,7 @@ export class OutboxStore {
     else if (kind === 'workspaces') await this.access.permissions.deleteMany({ workspaceId: id });
     else if (kind === 'groups') await this.access.permissions.deleteMany({ groupId: id });
     const collection = this.collections[kind];
-    await withDocumentLock(documentKey(collection, id), () => collection.deleteOne({ _id: id, outboxPending: false } as never));
+    await withDocumentLock(collection, id, () => collection.deleteOne({ _id: id, outboxPending: false } as never));
   }
 
   /** A group's members, whatever its state (a deleted group's members lose its access). */

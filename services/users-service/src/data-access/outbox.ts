@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Document } from 'mongodb';
-import { documentKey, withDocumentLock } from './document-locks.js';
+import { withDocumentLock } from './document-locks.js';
 
 /**
  * The outbox lives inside the document the use case writes, so the state change and the
@@ -41,7 +41,7 @@ export async function removeOutboxEntries<T extends Document & WithOutbox>(
 ): Promise<void> {
   const unset: Record<string, ''> = {};
   for (const e of entryIds) unset[`outbox.${e}`] = '';
-  await withDocumentLock(documentKey(collection, id), async () => {
+  await withDocumentLock(collection, id, async () => {
     await collection.updateOne({ _id: id } as never, { $unset: unset } as never);
     await collection.updateOne({ _id: id, outbox: {} } as never, { $set: { outboxPending: false } } as never);
   });

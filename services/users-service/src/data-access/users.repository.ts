@@ -1,8 +1,9 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { normalise } from './search-keys.js';
 import { uniqueViolation } from './mongo.js';
+import { WriteContention } from './errors.js';
 import { nextSequence } from './counters.js';
-import { documentKey, withDocumentLock } from './document-locks.js';
+import { withDocumentLock } from './document-locks.js';
 import { ensureIndexes } from './indexes.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
@@ -30,6 +31,9 @@ export interface UserDoc extends UserFields, WithOutbox {
 }
 
 const LIVE: Filter<UserDoc> = { deletedAt: null };
+
+/** How long a write keeps retrying a compare-and-set that other replicas keep winning (docs/users-service.md). */
+export const WRITE_RETRY_MS = 10_000;
 
 /** The version a document has (0 before versions existed). */
 export function versionOf(doc: UserDoc): number {
@@ -102,34 +106,59 @@ export class UsersRepository {
   }
 
   /**
-   * Writes `patch` over `current` if the stored user still has `current`'s version: the new
-   * document, or null when another write got there first (or the user is gone).
+   * Reads the live user, asks `decide` for the fields to change (it may throw: a failed
+   * precondition), and writes them with the version raised by one. Resolves with the new document,
+   * or null when there is no such user. Runs under the document's lock, so concurrent writers queue
+   * rather than race; the compare-and-set on the version still guards against a writer elsewhere
+   * (another replica on MongoDB) and is retried when one got there first.
    */
-  compareAndSet(current: UserDoc, patch: Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
-    return withDocumentLock(documentKey(this.collection, current._id), async () => {
-      const fields: UserFields = {
-        username: patch.username ?? current.username,
-        email: patch.email ?? current.email,
-        firstName: patch.firstName ?? current.firstName,
-        lastName: patch.lastName ?? current.lastName,
-        isActive: patch.isActive ?? current.isActive,
-        roles: patch.roles ?? current.roles,
-      };
-      const { outbox: _o, outboxPending: _p, ...kept } = current;
-      const next: UserDoc = { ...kept, ...fields, ...derived(fields), version: versionOf(current) + 1, updatedAt: now };
-      const { _id, ...set } = next;
-      const result = await this.collection
-        .updateOne({ _id, ...LIVE, ...atVersion(versionOf(current)) }, { $set: { ...set, ...outboxSet(outbox(next)) } }, { maxTimeMS: this.timeoutMs })
-        .catch(uniqueViolation);
-      return result.matchedCount === 1 ? next : null;
-    });
+  update(id: number, decide: (current: UserDoc) => Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
+    return withDocumentLock(this.collection, id, () =>
+      this.untilWritten(async () => {
+        const current = await this.findById(id);
+        if (!current) return { done: null };
+        const patch = decide(current);
+        const fields: UserFields = {
+          username: patch.username ?? current.username,
+          email: patch.email ?? current.email,
+          firstName: patch.firstName ?? current.firstName,
+          lastName: patch.lastName ?? current.lastName,
+          isActive: patch.isActive ?? current.isActive,
+          roles: patch.roles ?? current.roles,
+        };
+        const { outbox: _o, outboxPending: _p, ...kept } = current;
+        const next: UserDoc = { ...kept, ...fields, ...derived(fields), version: versionOf(current) + 1, updatedAt: now };
+        const { _id, ...set } = next;
+        const result = await this.collection
+          .updateOne({ _id, ...LIVE, ...atVersion(versionOf(current)) }, { $set: { ...set, ...outboxSet(outbox(next)) } }, { maxTimeMS: this.timeoutMs })
+          .catch(uniqueViolation);
+        return result.matchedCount === 1 ? { done: next } : undefined;
+      }),
+    );
   }
 
-  /** Marks the user deleted, with its outbox entry, if it still has `version`; the relay removes the document after publishing. */
-  async markDeleted(id: number, version: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
-    const result = await withDocumentLock(documentKey(this.collection, id), () =>
-      this.collection.updateOne({ _id: id, ...LIVE, ...atVersion(version) }, { $set: { deletedAt: now, updatedAt: now, version: version + 1, ...outboxSet(entries) } }),
+  /** Marks the live user deleted (with its outbox entries) after `check` passed on it: false when there is no such user. The relay removes the document after publishing. */
+  markDeleted(id: number, check: (current: UserDoc) => void, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+    return withDocumentLock(this.collection, id, () =>
+      this.untilWritten(async () => {
+        const current = await this.findById(id);
+        if (!current) return { done: false };
+        check(current);
+        const version = versionOf(current);
+        const result = await this.collection.updateOne({ _id: id, ...LIVE, ...atVersion(version) }, { $set: { deletedAt: now, updatedAt: now, version: version + 1, ...outboxSet(entries) } });
+        return result.matchedCount === 1 ? { done: true } : undefined;
+      }),
     );
-    return result.matchedCount === 1;
+  }
+
+  /** Repeats a compare-and-set that lost to a writer outside this process until it lands (undefined: lost, try again), within `WRITE_RETRY_MS`. */
+  private async untilWritten<T>(attempt: () => Promise<{ done: T } | undefined>): Promise<T> {
+    const deadline = Date.now() + WRITE_RETRY_MS;
+    for (let n = 1; ; n++) {
+      const outcome = await attempt();
+      if (outcome) return outcome.done;
+      if (Date.now() > deadline) throw new WriteContention(WRITE_RETRY_MS);
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** n, 50)));
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { AppError, type User, type UserProfile } from '@suite/contracts';
 import { isAdmin, type Principal } from '@suite/auth';
-import { UniqueViolation } from '../data-access/errors.js';
+import { UniqueViolation, WriteContention } from '../data-access/errors.js';
 import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import type { DirectoryFollower } from '../directory/follower.js';
@@ -9,6 +9,7 @@ import { userCreated, userDeleted, userUpdated } from './events.js';
 import { toUser } from './user-views.js';
 
 function conflict(err: unknown): never {
+  if (err instanceof WriteContention) throw new AppError('unavailable', `the user kept changing on other replicas for ${err.ms} ms; try again`);
   if (err instanceof UniqueViolation) {
     const field = err.field === 'email' ? 'email' : 'username';
     throw new AppError('conflict', `a user with this ${field} already exists`, [{ path: `body.${field}`, message: 'already taken', code: 'conflict' }]);
@@ -24,9 +25,6 @@ export interface Versioned {
 
 /** What `If-Match` asked for: any version (`*`), or one of these. */
 export type Precondition = '*' | readonly number[];
-
-/** A write that keeps losing the compare-and-set gives up after this many reads (docs/users-service.md). */
-export const WRITE_ATTEMPTS = 16;
 
 export interface UsersUseCases {
   list(page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
@@ -67,28 +65,20 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     return { profile: entry.profile, version: entry.version };
   }
 
-  async function load(id: number): Promise<UserDoc> {
-    const doc = await users.findById(id);
-    if (!doc) throw new AppError('not_found', `user ${id} not found`);
-    return doc;
-  }
-
   async function write(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned> {
     const forbidden = ADMIN_ONLY.filter((f) => f in fields);
     if (forbidden.length > 0 && !isAdmin(caller)) {
       throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
     }
-    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const current = await load(id);
+    const now = new Date();
+    const decide = (current: UserDoc) => {
       checkPrecondition(current, ifMatch);
-      const now = new Date();
-      const updated = await users.compareAndSet(current, fields, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
-      if (updated) {
-        kick();
-        return applied(updated);
-      }
-    }
-    throw new AppError('unavailable', `user ${id} is changing too often to apply this change; try again`);
+      return fields;
+    };
+    const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
+    if (!updated) throw new AppError('not_found', `user ${id} not found`);
+    kick();
+    return applied(updated);
   }
 
   return {
@@ -124,18 +114,12 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     patch: write,
 
     async remove(id, ifMatch) {
-      for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-        const current = await load(id);
-        checkPrecondition(current, ifMatch);
-        const now = new Date();
-        if (!(await users.markDeleted(id, versionOf(current), now, [userDeleted(id, now)]))) continue;
-        directory.remove(id);
-        // Cascade; the relay repeats it before purging, so a crash here loses nothing.
-        await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
-        kick();
-        return;
-      }
-      throw new AppError('unavailable', `user ${id} is changing too often to delete it; try again`);
+      const now = new Date();
+      if (!(await users.markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [userDeleted(id, now)]).catch(conflict))) throw new AppError('not_found', `user ${id} not found`);
+      directory.remove(id);
+      // Cascade; the relay repeats it before purging, so a crash here loses nothing.
+      await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
+      kick();
     },
   };
 }
