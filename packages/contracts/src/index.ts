@@ -11,3 +11,4 @@ export * from './asyncapi.js';
 export * from './params.js';
 export * from './api.js';
 export * from './backoff.js';
+export * from './revocations.js';

@@ -25,6 +25,8 @@ export const StreamCloseCodes = {
   serverError: 1011,
   tokenExpired: 4001,
   userDeleted: 4004,
+  /** The user was deactivated or deleted: every token of theirs is refused from now on. */
+  tokenRevoked: 4003,
   slowConsumer: 4008,
   tooManyConnections: 4029,
 } as const;

@@ -13,6 +13,9 @@ export function baseEnv(defaultPort: number) {
     LOG_FORMAT: env.logFormat(),
     TRUST_PROXY: env.string('loopback'),
     SHUTDOWN_GRACE_MS: env.int(10_000, 100, 120_000),
+    /** Every service shares Redis: rate-limit budgets and revoked users for all, projections and streams for some. */
+    REDIS_URL: env.string('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: env.redisKeyPrefix(),
     ...rateLimitEnv,
     ...authEnv,
     ...telemetryEnv,

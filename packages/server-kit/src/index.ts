@@ -10,3 +10,4 @@ export * from './routes.js';
 export * from './rate-limits.js';
 export * from './service.js';
 export * from './config.js';
+export * from './revocations.js';

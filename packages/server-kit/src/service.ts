@@ -10,6 +10,8 @@ import type { BaseConfig } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness, type ReadinessCheck } from './readiness.js';
 import { listen, type RunningServer } from './server.js';
+import { createRedis } from '@suite/redis';
+import { refusingRevoked, RevocationList } from './revocations.js';
 
 /** A package's version, from the `package.json` next to its `src/` or `dist/` (one place to bump it). */
 export function packageVersion(moduleUrl: string): string {
@@ -21,7 +23,9 @@ export function packageVersion(moduleUrl: string): string {
 export interface ServiceKit {
   log: Logger;
   metrics: Metrics;
+  /** Verifies tokens and refuses those of revoked (deactivated or deleted) users. */
   verifier: TokenVerifier;
+  revocations: RevocationList;
 }
 
 /** A service's own parts, which the skeleton wires into one app and one lifecycle. */
@@ -60,9 +64,15 @@ export async function createService(
 ): Promise<Service> {
   const log = logger ?? createLogger({ service: identity.name, version: identity.version, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   const tracing = startTracing(identity.name, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
-  const verifier = await createTokenVerifier(authSettingsFrom(config));
+  const revocations = new RevocationList(
+    createRedis(config.REDIS_URL, log, `${identity.name}-revocations`),
+    createRedis(config.REDIS_URL, log, `${identity.name}-revocations-sub`),
+    config.REDIS_KEY_PREFIX,
+    log,
+  );
+  const verifier = refusingRevoked(await createTokenVerifier(authSettingsFrom(config)), revocations);
   const metrics = createMetrics(identity.name);
-  const own = await parts({ log, metrics, verifier });
+  const own = await parts({ log, metrics, verifier, revocations });
   const readiness = new Readiness(own.checks, { logger: log });
   const app = createHttpApp({ ...own.http, logger: log, metrics, readiness, trustProxy: trustProxySetting(config.TRUST_PROXY) });
   let server: RunningServer | undefined;
@@ -70,6 +80,7 @@ export async function createService(
     app,
     logger: log,
     async start() {
+      await revocations.start();
       await own.start?.();
     },
     async listen(port = config.PORT, host = config.HOST) {
@@ -83,6 +94,7 @@ export async function createService(
       await own.beforeDrain?.();
       await server?.close(config.SHUTDOWN_GRACE_MS);
       await own.afterDrain?.();
+      revocations.stop();
       await tracing.shutdown();
     },
   };

@@ -25,7 +25,7 @@ export interface StreamHandlers {
 }
 
 /** Close codes after which reconnecting cannot help. */
-const FINAL = new Set<number>([StreamCloseCodes.userDeleted, StreamCloseCodes.policyViolation]);
+const FINAL = new Set<number>([StreamCloseCodes.userDeleted, StreamCloseCodes.tokenRevoked, StreamCloseCodes.policyViolation]);
 
 /** A live activity stream that reconnects with backoff and jitter and resumes from its last cursor. */
 export class ActivityStreamClient {

@@ -6,8 +6,6 @@ import type { EventTimeWindow } from '@suite/contracts';
 
 /** Every variable activity-service reads (the base ones every service reads, then its own); README lists them. */
 const activityConfig = serviceConfig(3002, {
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('activity-service'),
   KAFKA_GROUP_ID: env.string('activity-projector'),

@@ -3,8 +3,6 @@ import { serviceConfig } from '@suite/server-kit';
 
 /** Every variable stream-gateway reads (the base ones every service reads, then its own); README lists them. */
 const gatewayConfig = serviceConfig(3003, {
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   STREAM_ALLOWED_ORIGINS: env.list('http://127.0.0.1:8080,http://localhost:8080'),
   /** Serve the /demo console (on for local runs; the Helm chart turns it off). */
   DEMO_ENABLED: env.bool(true),

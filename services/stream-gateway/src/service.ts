@@ -19,13 +19,15 @@ export type GatewayService = Service;
 
 /** Builds the gateway from its config; nothing listens until `listen`. */
 export async function createGatewayService(config: GatewayConfig, logger?: Logger): Promise<GatewayService> {
-  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
+  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier, revocations }) => {
     const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
     // Pub/sub needs its own connection; it resubscribes by itself after a reconnect.
     const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`);
     const streamMetrics = createStreamMetrics(metrics.registry);
     const hub = new Hub(redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, config.PUBSUB_SHARDED), log, (n) => streamMetrics.deliveries.inc(n));
     const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
+    // A deactivated or deleted user's streams close at once, whoever's stream they watch.
+    revocations.onRevoked((userId) => hub.closeHeldBy(userId, StreamCloseCodes.tokenRevoked, 'token revoked'));
     const rateLimits = rateLimitsFrom(config, redis);
     const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER, rateLimits };
     const streams = { highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS };

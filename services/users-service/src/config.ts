@@ -11,9 +11,6 @@ const usersConfig = serviceConfig(3001, {
   OUTBOX_RELAY_ENABLED: env.bool(true),
   OUTBOX_SWEEP_INTERVAL_MS: env.int(5000, 100, 600_000),
   OUTBOX_BATCH_SIZE: env.int(100, 1, 10_000),
-  /** Redis holds the rate-limit budgets the replicas share (nothing else of this service). */
-  REDIS_URL: env.string('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: env.redisKeyPrefix(),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('users-service'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),

@@ -7,6 +7,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
 import { createMongo, mapMongoError } from './data-access/mongo.js';
+import { revocationStore } from './data-access/revocations.js';
 import { UsersRepository } from './data-access/users.repository.js';
 import { Directory } from './directory/directory.js';
 import { DirectoryFollower } from './directory/follower.js';
@@ -31,7 +32,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
     const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    // Only the rate-limit budgets: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
+    // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
     const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
     const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
@@ -40,8 +41,9 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       batchSize: config.OUTBOX_BATCH_SIZE,
     });
     const kick = () => relay.kick();
-    const follower = new DirectoryFollower(new Directory(), usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, log);
-    const users = usersUseCases(usersRepo, accessRepo, follower, kick);
+    const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
+    const follower = new DirectoryFollower(new Directory(), usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, log, revoke);
+    const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke);
     const access = accessUseCases(accessRepo, usersRepo, kick);
     let indexesReady = false;
     let stopping = false;

@@ -6,6 +6,8 @@ import { LiveMessage } from './live-message.js';
 /** A connected stream (WebSocket or SSE) that the hub delivers to. */
 export interface StreamSink {
   readonly userId: number;
+  /** The user whose token opened the stream (an admin may watch another user's), null for a service token. */
+  readonly holder: number | null;
   /** A live message; `epoch` is the epoch of an activity's position (undefined for a deletion notice). */
   offer(epoch: string | undefined, message: LiveMessage): void;
   /** Live messages may have been missed (the subscriber connection was lost): catch up from the log. */
@@ -93,6 +95,11 @@ export class Hub {
       if (left > 0) this.seats.set(userId, left);
       else this.seats.delete(userId);
     };
+  }
+
+  /** Closes every stream opened with a token of `userId` (their own, or others' as an admin). */
+  closeHeldBy(userId: number, code: number, reason: string): void {
+    for (const sink of this.all()) if (sink.holder === userId) sink.close(code, reason);
   }
 
   all(): StreamSink[] {

@@ -12,6 +12,8 @@ export interface Transport {
 }
 
 export interface SessionOptions {
+  /** The user whose token opened the stream; null for a service token. */
+  holder?: number | null;
   highWaterMark: number;
   onSlowClient: () => void;
 }
@@ -48,6 +50,7 @@ export class StreamSession implements StreamSink {
   private catchingUp = true;
   private queued: [string | undefined, LiveMessage][] = [];
   private closed = false;
+  readonly holder: number | null;
 
   constructor(
     readonly userId: number,
@@ -55,7 +58,9 @@ export class StreamSession implements StreamSink {
     private readonly hub: Hub,
     private readonly reader: ProjectionReader,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.holder = options.holder ?? null;
+  }
 
   /** Subscribes, replays what the client missed since `cursor` (none without one), then goes live. */
   async open(cursor: StreamPosition | 'empty' | 'stale' | undefined): Promise<void> {

@@ -60,7 +60,7 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
       },
       hub,
       reader,
-      { highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
+      { holder: auth.principal.userId, highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
     );
     const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);
     const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));

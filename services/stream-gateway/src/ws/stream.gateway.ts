@@ -143,6 +143,7 @@ export class WsGateway {
       this.alive.set(ws, true);
       this.metrics.connections.inc({ transport: 'websocket' });
       const session = new StreamSession(auth.userId, new WsTransport(ws, socket as Writable), this.hub, this.reader, {
+        holder: auth.principal.userId,
         highWaterMark: this.options.highWaterMark,
         onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
       });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { backoffMs, UsersEventType } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
+import type { Revoke } from '../data-access/revocations.js';
 import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
 import { toProfile } from '../domain/user-views.js';
 import type { Directory} from './directory.js';
@@ -46,6 +47,8 @@ export class DirectoryFollower {
     private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly log: Logger,
+    /** Told, for each user a users.events record names, whether their tokens are now refused. */
+    private readonly revoke: Revoke = async () => undefined,
   ) {}
 
   /** True once a snapshot is loaded. */
@@ -162,7 +165,14 @@ export class DirectoryFollower {
               const id = changedUser(message.value);
               if (id !== undefined) ids.add(id);
             }
-            await Promise.all([...ids].map((id) => this.refresh(id)));
+            await Promise.all(
+              [...ids].map(async (id) => {
+                const known = this.directory.get(id) !== undefined;
+                const entry = await this.refresh(id);
+                if (entry) await this.revoke(id, !entry.user.isActive);
+                else if (known) await this.revoke(id, true);
+              }),
+            );
           },
         });
       })();

@@ -3,6 +3,7 @@ import { isAdmin, type Principal } from '@suite/auth';
 import { UniqueViolation, WriteContention } from '../data-access/errors.js';
 import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
+import type { Revoke } from '../data-access/revocations.js';
 import type { DirectoryFollower } from '../directory/follower.js';
 import { entryOf } from '../directory/follower.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
@@ -51,7 +52,7 @@ function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): voi
  * read again and retried when another write got there first, so concurrent changes to
  * different fields all survive.
  */
-export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void): UsersUseCases {
+export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void, revoke: Revoke): UsersUseCases {
   const { directory } = follower;
 
   function loaded(): void {
@@ -77,6 +78,8 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     };
     const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
+    // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
+    if ('isActive' in fields) await revoke(id, !updated.isActive);
     kick();
     return applied(updated);
   }
@@ -117,6 +120,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const now = new Date();
       if (!(await users.markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [userDeleted(id, now)]).catch(conflict))) throw new AppError('not_found', `user ${id} not found`);
       directory.remove(id);
+      await revoke(id, true);
       // Cascade; the relay repeats it before purging, so a crash here loses nothing.
       await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
       kick();
