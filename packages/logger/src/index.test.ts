@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, requestContext } from './index.js';
+import fc from 'fast-check';
+import { createLogger, redactQuery, redactUrl, requestContext } from './index.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -28,5 +29,37 @@ describe('createLogger', () => {
     const text = JSON.stringify(lines[0]);
     expect(text).not.toContain('abc');
     expect(text).not.toContain('xyz');
+  });
+});
+
+describe('redactUrl', () => {
+  /** `access_token` written the way a client might: any character percent-encoded, any case. */
+  const spelled = fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: 12, maxLength: 12 }).map((choices) =>
+    [...'access_token']
+      .map((ch, i) => {
+        const [upper, encoded] = choices[i]!;
+        const c = upper ? ch.toUpperCase() : ch;
+        return encoded ? `%${c.charCodeAt(0).toString(16).toUpperCase()}` : c;
+      })
+      .join(''),
+  );
+  const value = fc.stringMatching(/^[A-Za-z0-9._-]{20,40}$/);
+
+  it('when the token parameter is spelled, cased or repeated in any way, then no value a parser reads under that name survives, and other parameters are kept', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(spelled, value), { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(fc.constantFrom('cursor', 'channels', 'x'), fc.stringMatching(/^[a-z0-9]{1,8}$/)), { maxLength: 3 }), (secrets, others) => {
+        const pairs = [...secrets, ...others].map(([k, v]) => `${k}=${v}`);
+        const redacted = redactUrl(`/api/v1/users/7/activity-stream?${pairs.join('&')}`);
+        for (const [, v] of secrets) expect(redacted).not.toContain(v);
+        const params = new URL(redacted, 'http://x').searchParams;
+        for (const [name, v] of params) if (name.toLowerCase() === 'access_token') expect(v).toBe('[redacted]');
+        for (const [k, v] of others) expect(params.getAll(k)).toContain(v);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('when a query object holds the token under any case, then its value is replaced', () => {
+    expect(redactQuery({ ACCESS_TOKEN: 'abc', access_token: ['a', 'b'], cursor: '1' })).toEqual({ ACCESS_TOKEN: '[redacted]', access_token: '[redacted]', cursor: '1' });
   });
 });

@@ -27,6 +27,41 @@ export const redactPaths = [
   'req.query.access_token',
 ];
 
+/** Query parameters that carry secrets, compared after decoding and case-folding their names. */
+const SECRET_PARAMS = new Set(['access_token']);
+
+function secretParam(rawName: string): boolean {
+  let name = rawName;
+  try {
+    name = decodeURIComponent(rawName.replaceAll('+', ' '));
+  } catch {
+    // A malformed escape is kept as it is; it is still compared.
+  }
+  return SECRET_PARAMS.has(name.toLowerCase());
+}
+
+/**
+ * A URL with the value of every secret query parameter replaced, however its name is written:
+ * percent-encoded (`access%5Ftoken`), in any case, repeated. The name is decoded as the query
+ * parser decodes it, so what a parser reads as a token is never logged.
+ */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const pairs = url.slice(q + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    return secretParam(name) ? `${name}=[redacted]` : pair;
+  });
+  return `${url.slice(0, q)}?${pairs.join('&')}`;
+}
+
+/** A parsed query object with every secret parameter's value replaced (names as `redactUrl` compares them). */
+export function redactQuery(query: unknown): unknown {
+  if (typeof query !== 'object' || query === null) return query;
+  return Object.fromEntries(Object.entries(query).map(([name, value]) => [name, secretParam(name) ? '[redacted]' : value]));
+}
+
 export interface LoggerSettings {
   service: string;
   version: string;

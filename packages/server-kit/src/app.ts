@@ -3,7 +3,7 @@ import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import { stdSerializers } from 'pino';
 import { AppError, type ApiRoute } from '@suite/contracts';
-import { requestContext, type Logger } from '@suite/logger';
+import { redactQuery, redactUrl, requestContext, type Logger } from '@suite/logger';
 import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
@@ -62,7 +62,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       serializers: {
         // Browsers put stream tokens in the query string: never log them.
         req: stdSerializers.wrapRequestSerializer((req) => {
-          req.url = req.url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+          req.url = redactUrl(req.url);
+          req.query = redactQuery(req.query) as typeof req.query;
           return req;
         }),
       },

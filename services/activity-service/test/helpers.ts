@@ -2,14 +2,22 @@ import { Redis } from 'ioredis';
 import { ProjectionKeys } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
 import type { Producer } from 'kafkajs';
-import { eventually, startInProcess, topicOffsets, testInfra, testProducer, type Isolation, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { Kafka, logLevel } from 'kafkajs';
+import { eventually, isolate, startInProcess, topicOffsets, testInfra, testProducer, type InProcessOptions, type Isolation, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 export const secret = TEST_JWT_SECRET;
 
-/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others; on the names of an earlier one when given), and waits until it is ready. */
-export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra(), reuse?: Isolation) {
-  const started = await startInProcess(label, loadActivityConfig, createActivityService, { env, infra, ...(reuse ? { names: reuse } : {}) });
+/** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others; on the names of an earlier one when given; on topics that keep producers' timestamps with `clock: 'producer'`), and waits until it is ready. */
+export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra(), reuse?: Isolation, clock: 'broker' | 'producer' = 'broker') {
+  let options: InProcessOptions = { env, infra, ...(reuse ? { names: reuse } : {}) };
+  if (clock === 'producer') {
+    // Topics on the producer's clock (CreateTime), which the service consumes only when told to.
+    const names = reuse ?? isolate(label);
+    await createTimeTopics(infra.kafkaBrokers, names.topicPrefix);
+    options = { env: { ...env, KAFKA_ALLOW_CREATE_TIME: 'true' }, infra, names, createTopics: false };
+  }
+  const started = await startInProcess(label, loadActivityConfig, createActivityService, options);
   const { server, names, service } = started;
   // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
   await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
@@ -83,3 +91,16 @@ export function usersEvent(type: string, subject: number, data: Record<string, u
 }
 
 export const tokens = testTokens;
+
+/** Creates a test's topics (and the activity dead-letter topic) on the producer's clock: record timestamps are what producers set. */
+export async function createTimeTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'create-time', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const configEntries = [{ name: 'message.timestamp.type', value: 'CreateTime' }];
+    const topics = [['activity.events', 3], ['users.events', 2], ['activity.events.dlq', 1], ['users.events.dlq', 1]] as const;
+    await admin.createTopics({ waitForLeaders: true, topics: topics.map(([t, numPartitions]) => ({ topic: `${prefix}${t}`, numPartitions, configEntries })) });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { DlqHeaders } from '@suite/contracts';
 import { call, collectTopic, eventually, isolate, runEntryPoint, startInProcess } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
-import { activityEvent, startActivityService, tokens } from './helpers.js';
+import { activityEvent, createTimeTopics, startActivityService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 beforeAll(async () => {
@@ -47,22 +46,9 @@ describe('a publisher whose clock says 2999', () => {
 });
 
 describe('topics on the producer’s clock', () => {
-  async function createTimeTopics(prefix: string): Promise<void> {
-    const admin = new Kafka({ clientId: 'create-time', brokers: ctx.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      const createTime = [{ name: 'message.timestamp.type', value: 'CreateTime' }];
-      await admin.createTopics({ waitForLeaders: true, topics: ['activity.events', 'users.events', 'activity.events.dlq'].map((t) => ({ topic: `${prefix}${t}`, numPartitions: 1, configEntries: createTime })) });
-      const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: `${prefix}activity.events`, configNames: ['message.timestamp.type'] }] });
-      expect(resources[0]!.configEntries[0]!.configValue).toBe('CreateTime');
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   async function readiness(env: Record<string, string>) {
     const names = isolate('create-time');
-    await createTimeTopics(names.topicPrefix);
+    await createTimeTopics(ctx.infra.kafkaBrokers, names.topicPrefix);
     const started = await startInProcess('create-time', loadActivityConfig, createActivityService, { env, names, infra: ctx.infra, createTopics: false });
     try {
       return await eventually(async () => {

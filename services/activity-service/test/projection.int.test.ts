@@ -183,7 +183,8 @@ describe('ingestion over HTTP', () => {
 
 describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)', () => {
   it('a duplicate inside the window counts once, one arriving after it counts again, and ids older than the window leave the seen set', async () => {
-    const own = await startActivityService('dedup', { DEDUP_WINDOW_S: '60' });
+    // Record timestamps set by the test: topics on the producer's clock.
+    const own = await startActivityService('dedup', { DEDUP_WINDOW_S: '60' }, undefined, undefined, 'producer');
     const producer = new Kafka({ clientId: 'dedup-test', brokers: own.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     try {

@@ -45,6 +45,13 @@ describe('tokens in query strings', () => {
     await ws.closed;
     expect(await refusedWith(openStream(path.replace('http', 'ws'), { protocols: [`bearer.${forged}`] }))).toBe(401);
     expect(await refusedWith(openStream(`${path.replace('http', 'ws')}?access_token=${forged}`))).toBe(401);
+    // Names the query parser decodes (so the stream opens) or that differ only in case, and repeats.
+    const encoded = new AbortController();
+    expect((await fetch(`${path}?access%5Ftoken=${valid}`, { headers: { accept: 'text/event-stream' }, signal: encoded.signal })).status).toBe(200);
+    encoded.abort();
+    for (const query of [`ACCESS_TOKEN=${valid}`, `Access%5FToken=${forged}`, `access_token=${forged}&access_token=${valid}`, `access%5ftoken=${forged}&x=1`]) {
+      await fetch(`${path}?${query}`, { headers: { accept: 'text/event-stream' } }).then((r) => r.body?.cancel());
+    }
     controller.abort();
     // The aborted SSE stream is logged when it closes.
     await eventually(async () => (/request (completed|aborted)[^\n]*"statusCode":200|"statusCode":200[^\n]*request (completed|aborted)/.test(logged) ? true : undefined), 5000, 20);
