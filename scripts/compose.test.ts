@@ -51,6 +51,14 @@ describe('docker-compose.yml agrees with the services', () => {
     }
   });
 
+  it('believes only its own edge: the services trust one hop, and the edge replaces the forwarding headers a client sent', () => {
+    for (const name of ['users-service', 'activity-service', 'stream-gateway']) expect(compose.services[name]!.environment?.TRUST_PROXY, name).toBe('1');
+    const conf = readFileSync(resolve(root, 'infra/compose/edge.nginx.conf'), 'utf8');
+    expect(conf).toContain('proxy_set_header X-Forwarded-For $remote_addr;');
+    expect(conf).not.toContain('$proxy_add_x_forwarded_for');
+    expect(conf).toContain('proxy_set_header X-Forwarded-Proto $scheme;');
+  });
+
   it('puts every topic on broker time, those created before included', () => {
     const script = compose.services['kafka-topics']!.command!.join('\n');
     expect(script).toContain('--config message.timestamp.type=LogAppendTime');

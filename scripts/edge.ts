@@ -24,6 +24,13 @@ export function createEdge(ports: Record<Upstream, number>, onUpstreamError: (up
     else res?.destroy();
   });
   const target = (upstream: Upstream) => `http://127.0.0.1:${ports[upstream]}`;
+  /**
+   * The edge is the proxy the services trust: what a client wrote in forwarding headers is dropped,
+   * and the proxy (xfwd) states the client's address, the edge's own scheme and the Host it received.
+   */
+  const forgetForwarding = (req: IncomingMessage) => {
+    for (const name of Object.keys(req.headers)) if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+  };
   const edge = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -31,6 +38,7 @@ export function createEdge(ports: Record<Upstream, number>, onUpstreamError: (up
     }
     const upstream = upstreamFor(req.url ?? '/');
     if (!upstream) return sendError(res, 404, 'not_found', 'no such route');
+    forgetForwarding(req);
     proxy.web(req, res, { target: target(upstream) });
   });
   edge.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -39,6 +47,7 @@ export function createEdge(ports: Record<Upstream, number>, onUpstreamError: (up
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
+    forgetForwarding(req);
     proxy.ws(req, socket, head, { target: target(upstream) });
   });
   return edge;

@@ -11,3 +11,4 @@ export * from './rate-limits.js';
 export * from './service.js';
 export * from './config.js';
 export * from './revocations.js';
+export * from './origin.js';

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { AppError, ApiRoutes, IdParam, activityPageJson, fromBinaryMode, parseActivityBatch, type ActiveWorkspace, type ActivityCount, type EventTimeWindow } from '@suite/contracts';
 import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
-import { parseInput, route, sendJson } from '@suite/server-kit';
+import { parseInput, requestOrigin, route, sendJson } from '@suite/server-kit';
 import type { ActivityReads } from '../domain/activity-reads.js';
 import { assertPublishable } from '../domain/ingest.js';
 
@@ -16,7 +16,7 @@ export interface ActivityRouterOptions {
 /** This request's absolute URL with `query` as its query string (the parameters it validated, in a fixed order). */
 function absolute(req: Request, query: Record<string, string | number | undefined>): string {
   const params = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
-  return `${req.protocol}://${req.host}${req.baseUrl}${req.path}?${params.join('&')}`;
+  return `${requestOrigin(req)}${req.baseUrl}${req.path}?${params.join('&')}`;
 }
 
 /** An HTTP header's value as the CloudEvents HTTP binding writes it (percent-encoded where needed). */

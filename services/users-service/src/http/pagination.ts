@@ -1,9 +1,10 @@
 import { AppError, PaginationLimits } from '@suite/contracts';
 import type { Request, Response } from 'express';
+import { requestOrigin } from '@suite/server-kit';
 
 /** Absolute URL of this request with `page` replaced (removed for page 1, as DRF does). */
 function pageUrl(req: Request, page: number): string {
-  const url = new URL(`${req.protocol}://${req.host}${req.originalUrl}`);
+  const url = new URL(`${requestOrigin(req)}${req.originalUrl}`);
   if (page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
   return url.toString();
