@@ -28,6 +28,8 @@ export const ProjectionKeys = {
   accessVersion: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:accessv`,
   /** Set: users whose access replica names the workspace (for renames and deletions). */
   workspaceMembers: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:members`,
+  /** String: the version of the newest `workspace.renamed` applied (a replayed older rename is ignored). */
+  workspaceVersion: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:v`,
   /** String `<version>:<generation>`: see `parseLayout`. */
   layout: (prefix: string) => `${prefix}layout`,
   /** String: the next Kafka offset to apply for one partition (one key each, so transactions can WATCH it alone). */

@@ -107,6 +107,21 @@ describe('projections', () => {
     expect((await get('/users/105/active-workspaces?days=366')).status).toBe(400);
   });
 
+  it('when an old, validly signed rename or access change is produced again, then the projections keep the newest', async () => {
+    const grant = usersEvent('user.access-changed', 111, { userId: 111, version: 1, workspaces: [{ workspaceId: 41, name: 'Delta', role: 'viewer' }] });
+    const promote = usersEvent('user.access-changed', 111, { userId: 111, version: 2, workspaces: [{ workspaceId: 41, name: 'Delta', role: 'admin' }] });
+    const rename1 = usersEvent('workspace.renamed', 41, { workspaceId: 41, name: 'Delta One', version: 1 });
+    const rename2 = usersEvent('workspace.renamed', 41, { workspaceId: 41, name: 'Delta Two', version: 2 });
+    await sendUsersEvents([grant, promote, rename1, rename2]);
+    await ctx.publisher.publish([activityEvent(111, { workspaceId: 41, time: new Date(Date.now() - 60_000).toISOString() })]);
+    const state = async () => ((await get('/users/111/active-workspaces')).body as ActiveWorkspace[]).map((w) => [w.workspace.name, w.role]);
+    await eventually(async () => (JSON.stringify(await state()) === JSON.stringify([['Delta Two', 'admin']]) ? true : undefined), 20_000);
+    // The same signed records again, as anyone who kept a copy could produce them.
+    await sendUsersEvents([rename1, grant]);
+    await ctx.settled();
+    expect(await state()).toEqual([['Delta Two', 'admin']]);
+  });
+
   it('publishes each applied activity on the user’s channel after the commit, with its cursor', async () => {
     const sub = new Redis(ctx.infra.redisUrl);
     const received: unknown[] = [];

@@ -191,7 +191,7 @@ function toOperation(event: UsersEvent, offset: bigint): UsersOperation | undefi
     case UsersEventType.accessChanged:
       return { op: 'A', offset, userId: event.data.userId, version: event.data.version, workspaces: event.data.workspaces };
     case UsersEventType.workspaceRenamed:
-      return { op: 'R', offset, workspaceId: event.data.workspaceId, name: event.data.name };
+      return { op: 'R', offset, workspaceId: event.data.workspaceId, name: event.data.name, version: event.data.version };
     case UsersEventType.workspaceDeleted:
       return { op: 'W', offset, workspaceId: event.data.workspaceId };
     default:

@@ -13,7 +13,7 @@ import type { LiveMode, RecordRange } from './activity.transaction.js';
  * arrives as an operation (5 arguments: op, offset, a, b, c):
  *   D offset userId notice          user deleted: purge, tombstone, live notice
  *   A offset userId version json    access changed: replace the replica (json: [{workspaceId,name,role}])
- *   R offset workspaceId name       workspace renamed
+ *   R offset workspaceId name ver   workspace renamed (ver '' on records from before versions)
  *   W offset workspaceId            workspace deleted
  */
 const APPLY_USERS_EVENTS = `
@@ -29,8 +29,9 @@ local uHead, uTail = template(ARGV[8])
 local wsHead, wsTail = template(ARGV[9])
 local liveHead, liveTail = template(ARGV[10])
 local sStats, sFeed, sLog, sSeen, sAccess, sAccessv, deletedField = ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17]
-local nextOffset = ARGV[18]
-local OPS = 19
+local wsvHead, wsvTail = template(ARGV[18])
+local nextOffset = ARGV[19]
+local OPS = 20
 
 local layout = redis.call('GET', layoutKey)
 if not layout then return { 'lost' } end
@@ -72,10 +73,17 @@ for i = OPS, #ARGV, 5 do
         redis.call('SET', u .. sAccessv, b)
       end
     elseif op == 'R' then
-      for _, uid in ipairs(redis.call('SMEMBERS', wsHead .. a .. wsTail)) do
-        local key = uHead .. uid .. uTail .. sAccess
-        local entry = redis.call('HGET', key, a)
-        if entry then redis.call('HSET', key, a, cjson.encode({ name = b, role = cjson.decode(entry)['role'] })) end
+      -- Only a rename newer than the newest applied: a replayed record changes nothing.
+      local vkey = wsvHead .. a .. wsvTail
+      local newest = tonumber(redis.call('GET', vkey) or '-1')
+      local ver = c ~= '' and tonumber(c) or nil
+      if (ver and ver > newest) or (not ver and newest < 0) then
+        if ver then redis.call('SET', vkey, c) end
+        for _, uid in ipairs(redis.call('SMEMBERS', wsHead .. a .. wsTail)) do
+          local key = uHead .. uid .. uTail .. sAccess
+          local entry = redis.call('HGET', key, a)
+          if entry then redis.call('HSET', key, a, cjson.encode({ name = b, role = cjson.decode(entry)['role'] })) end
+        end
       end
     elseif op == 'W' then
       for _, uid in ipairs(redis.call('SMEMBERS', wsHead .. a .. wsTail)) do redis.call('HDEL', uHead .. uid .. uTail .. sAccess, a) end
@@ -92,7 +100,7 @@ return { 'applied', applied }
 export type UsersOperation =
   | { op: 'D'; offset: bigint; userId: number }
   | { op: 'A'; offset: bigint; userId: number; version: number; workspaces: { workspaceId: number; name: string; role: string }[] }
-  | { op: 'R'; offset: bigint; workspaceId: number; name: string }
+  | { op: 'R'; offset: bigint; workspaceId: number; name: string; version: number | undefined }
   | { op: 'W'; offset: bigint; workspaceId: number };
 
 export type UsersApplyOutcome =
@@ -125,6 +133,7 @@ export class UsersEventsScript {
       template((id) => ProjectionKeys.liveChannel(prefix, id)),
       suffix(ProjectionKeys.stats), suffix(ProjectionKeys.feed), suffix(ProjectionKeys.log), suffix(ProjectionKeys.seen), suffix(ProjectionKeys.access), suffix(ProjectionKeys.accessVersion),
       StatsField.deleted,
+      template((id) => ProjectionKeys.workspaceVersion(prefix, id)),
     ];
   }
 
@@ -143,7 +152,7 @@ export class UsersEventsScript {
     for (const o of operations) {
       if (o.op === 'D') args.push('D', String(o.offset), String(o.userId), JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice), '');
       else if (o.op === 'A') args.push('A', String(o.offset), String(o.userId), String(o.version), JSON.stringify(o.workspaces));
-      else if (o.op === 'R') args.push('R', String(o.offset), String(o.workspaceId), o.name, '');
+      else if (o.op === 'R') args.push('R', String(o.offset), String(o.workspaceId), o.name, o.version === undefined ? '' : String(o.version));
       else args.push('W', String(o.offset), String(o.workspaceId), '', '');
     }
     const [kind, detail] = await this.redis.applyUsersEvents(...args);

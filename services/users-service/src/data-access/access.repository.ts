@@ -9,6 +9,8 @@ import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 export interface WorkspaceDoc extends WithOutbox {
   _id: number;
   name: string;
+  /** Raised by one on every rename: `workspace.renamed` carries it, so a replayed rename is recognised as old. Absent before versions existed (0). */
+  version?: number;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -88,14 +90,18 @@ export class AccessRepository {
   workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
     return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
   }
-  renameWorkspace(id: number, name: string, now: Date, entries: OutboxEntry[]): Promise<WorkspaceDoc | null> {
-    return withDocumentLock(this.workspaces, id, () =>
-      this.workspaces.findOneAndUpdate(
+  /** Renames a live workspace and raises its version, with the outbox entries made for that version; null when there is none. */
+  renameWorkspace(id: number, name: string, now: Date, entries: (version: number) => OutboxEntry[]): Promise<WorkspaceDoc | null> {
+    return withDocumentLock(this.workspaces, id, async () => {
+      const current = await this.liveWorkspaces.find(id);
+      if (!current) return null;
+      const version = (current.version ?? 0) + 1;
+      return this.workspaces.findOneAndUpdate(
         { _id: id, ...LIVE },
-        { $set: { name, updatedAt: now, ...outboxSet(entries) } },
+        { $set: { name, version, updatedAt: now, ...outboxSet(entries(version)) } },
         { returnDocument: 'after', maxTimeMS: this.timeoutMs },
-      ),
-    );
+      );
+    });
   }
   async markWorkspaceDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
     const r = await withDocumentLock(this.workspaces, id, () =>

@@ -26,7 +26,7 @@ export function accessEntry(userIds: number[], groupId?: number): OutboxEntry {
 export const userCreated = (user: User, now: Date) => eventEntry(UsersEventType.userCreated, user.id, { user }, now);
 export const userUpdated = (user: User, now: Date) => eventEntry(UsersEventType.userUpdated, user.id, { user }, now);
 export const userDeleted = (userId: number, now: Date) => eventEntry(UsersEventType.userDeleted, userId, { userId }, now);
-export const workspaceRenamed = (workspaceId: number, name: string, now: Date) =>
-  eventEntry(UsersEventType.workspaceRenamed, workspaceId, { workspaceId, name }, now);
+export const workspaceRenamed = (workspaceId: number, name: string, version: number, now: Date) =>
+  eventEntry(UsersEventType.workspaceRenamed, workspaceId, { workspaceId, name, version }, now);
 export const workspaceDeleted = (workspaceId: number, now: Date) =>
   eventEntry(UsersEventType.workspaceDeleted, workspaceId, { workspaceId }, now);

@@ -21,7 +21,7 @@ export function workspaceUseCases(access: AccessRepository, find: AccessLookups,
     getWorkspace: async (id: number) => toWorkspace(await find.workspace(id)),
     async renameWorkspace(id: number, name: string) {
       const now = new Date();
-      const doc = await access.renameWorkspace(id, name, now, [workspaceRenamed(id, name, now)]);
+      const doc = await access.renameWorkspace(id, name, now, (version) => [workspaceRenamed(id, name, version, now)]);
       if (!doc) throw new AppError('not_found', `workspace ${id} not found`);
       kick();
       return toWorkspace(doc);
