@@ -64,6 +64,8 @@ export const StatsField = {
   lastActive: 'l:',
   /** Prefix of `c:<workspaceId>`: number of activities in the workspace. */
   workspaceCount: 'c:',
+  /** How many workspaces have `l:`/`c:` fields (at most the configured cap; the oldest are evicted past it). */
+  workspaces: 'w',
 } as const;
 
 /** The value stored under `ProjectionKeys.layout`. */

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { z } from 'zod';
-import { AppError, RATE_CLASSES, type RateClass } from '@suite/contracts';
+import { ActivityLimits, AppError, RATE_CLASSES, type RateClass } from '@suite/contracts';
 import { env } from '@suite/config';
 
 /** A reply deadline for a service's Redis connection that carries the budgets: a hung Redis costs a request this much at most. */
@@ -16,15 +16,16 @@ export interface RatePolicy {
 
 /**
  * The budgets per principal per minute. A person at a UI makes a few reads a second at most; a
- * search scans the directory, so a burst of 1,500 searches in a minute is refused after 300; an
- * ingesting service sends batches of up to 500 events per request.
+ * search scans the directory, so a burst of 1,500 searches in a minute is refused after 300. The
+ * ingest budget counts **events**, not requests (a batch of 500 takes 500), so batching cannot
+ * multiply it; it must be at least the largest batch (500).
  */
 export const rateLimitEnv = {
   RATE_LIMIT_ENABLED: env.bool(true),
   RATE_LIMIT_READ_PER_MIN: env.int(1200, 1, 100_000_000),
   RATE_LIMIT_SEARCH_PER_MIN: env.int(300, 1, 100_000_000),
   RATE_LIMIT_WRITE_PER_MIN: env.int(300, 1, 100_000_000),
-  RATE_LIMIT_INGEST_PER_MIN: env.int(6000, 1, 100_000_000),
+  RATE_LIMIT_INGEST_PER_MIN: env.int(60_000, ActivityLimits.batchMaxItems, 100_000_000),
   RATE_LIMIT_STREAM_PER_MIN: env.int(60, 1, 100_000_000),
 };
 type RateLimitVariables = z.infer<z.ZodObject<typeof rateLimitEnv>>;
@@ -83,8 +84,8 @@ export class RateLimits {
     }
   }
 
-  /** Takes one unit of `key`'s budget in `rateClass`. */
-  async take(rateClass: RateClass, key: string): Promise<RateDecision> {
+  /** Takes `units` (one by default) of `key`'s budget in `rateClass`. */
+  async take(rateClass: RateClass, key: string, units = 1): Promise<RateDecision> {
     const policy = this.policies[rateClass];
     const decide = (res: RateLimiterRes, allowed: boolean): RateDecision => ({
       allowed,
@@ -94,7 +95,7 @@ export class RateLimits {
       resetS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
     });
     try {
-      return decide(await this.limiters.get(rateClass)!.consume(key), true);
+      return decide(await this.limiters.get(rateClass)!.consume(key, units), true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return decide(rejection, false);
       throw rejection;
@@ -114,7 +115,7 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
 
 /** The error a refused request gets (429 in the error shape). */
 export function rateLimitedError(decision: RateDecision): AppError {
-  const what = decision.rateClass === 'stream' ? 'stream handshakes' : `${decision.rateClass} requests`;
+  const what = decision.rateClass === 'stream' ? 'stream handshakes' : decision.rateClass === 'ingest' ? 'events ingested' : `${decision.rateClass} requests`;
   return new AppError('rate_limited', `too many ${what}: at most ${decision.policy.points} per ${decision.policy.windowS} s; retry in ${decision.resetS} s`, undefined, rateLimitHeaders(decision));
 }
 
@@ -134,6 +135,12 @@ function budgetKey(req: Request): string {
   return principal ? `p:${principal.sub}` : `ip:${req.ip ?? 'unknown'}`;
 }
 
+/** Units a request takes: one per event for ingestion (a parsed batch is an array; anything else is one event), else one. */
+function unitsOf(rateClass: RateClass, req: Request): number {
+  if (rateClass !== 'ingest' || !Array.isArray(req.body)) return 1;
+  return Math.min(Math.max(req.body.length, 1), ActivityLimits.batchMaxItems);
+}
+
 /**
  * Express middleware for one route class: advertises the budget on every answer, refuses with
  * 429 and Retry-After when it is spent. Reads the limits `createHttpApp` put in `app.locals`; a
@@ -143,7 +150,7 @@ export function rateLimit(rateClass: RateClass): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const limits = req.app.locals.rateLimits as RateLimits | undefined;
     if (!limits) return next();
-    limits.take(rateClass, budgetKey(req)).then(
+    limits.take(rateClass, budgetKey(req), unitsOf(rateClass, req)).then(
       (decision) => {
         if (!decision.allowed) return next(rateLimitedError(decision));
         res.set(rateLimitHeaders(decision));

@@ -17,6 +17,10 @@ const activityConfig = serviceConfig(3002, {
   KAFKA_SESSION_TIMEOUT_MS: env.int(15_000, 6_000, 300_000),
   FEED_MAX_ITEMS: env.int(1000, 1, 100_000),
   DEDUP_WINDOW_S: env.int(7 * 86_400, 60, 365 * 86_400),
+  /** Event ids a user's dedup set keeps at most within the window (the newest): a duplicate of an older one counts again. */
+  DEDUP_MAX_IDS_PER_USER: env.int(100_000, 100, 10_000_000),
+  /** Workspaces whose recency and count each user's stats keep (active-workspaces); past it the least recently active are forgotten. */
+  WORKSPACES_PER_USER_MAX: env.int(200, 1, 10_000),
   /** An event whose `time` is older than this when received is refused (HTTP 400) or dead-lettered (Kafka). */
   EVENT_MAX_AGE_S: env.int(30 * 86_400, 60, 10 * 365 * 86_400),
   /** An event whose `time` is further ahead of its reception than this is refused or dead-lettered. */

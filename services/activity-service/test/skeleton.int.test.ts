@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
+import { call, createTestTopics, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
 import type { RunningServer } from '@suite/server-kit';
 
@@ -12,6 +12,7 @@ describe('activity-service skeleton', () => {
   let service: ActivityService;
   let server: RunningServer;
   beforeAll(async () => {
+    await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
     service = await createActivityService(
       loadActivityConfig({
         REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','),

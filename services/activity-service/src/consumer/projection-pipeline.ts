@@ -34,7 +34,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   const topics = [Topics.activityEvents, Topics.usersEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
   const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED ? 'spublish' : 'publish';
   const connections = new PartitionConnections((partition) => createRedis(config.REDIS_URL, logger, `${options.name}-tx-${partition}`, { transactional: true }));
-  const transactions = new ActivityTransactions(connections, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, live });
+  const transactions = new ActivityTransactions(connections, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);

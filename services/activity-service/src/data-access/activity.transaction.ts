@@ -1,4 +1,4 @@
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, encodeLiveBatch, feedEntry, parseLayout } from '@suite/contracts';
 import type { PartitionConnections } from './partition-connections.js';
 
@@ -45,14 +45,18 @@ export type LiveMode = 'off' | 'publish' | 'spublish';
 export interface TransactionOptions {
   feedCap: number;
   dedupWindowMs: number;
+  /** Workspaces whose recency and count a user's stats keep; past it the least recently active are evicted. */
+  workspaceCap: number;
+  /** Event ids a user's dedup set keeps at most (the newest), however many the window holds. */
+  dedupMaxIds: number;
   live: LiveMode;
 }
 
 /** A transaction aborted by a concurrent writer is retried (reads and decisions again) this many times. */
 const MAX_ATTEMPTS = 100;
 
-/** Fields read per user before deciding: the tombstone, count, position, dedup clock, then per workspace last/count. */
-const HEAD_FIELDS = [StatsField.deleted, StatsField.count, StatsField.position, StatsField.seenUntil];
+/** Fields read per user before deciding: the tombstone, count, position, dedup clock, tracked workspaces, then per workspace last/count. */
+const HEAD_FIELDS = [StatsField.deleted, StatsField.count, StatsField.position, StatsField.seenUntil, StatsField.workspaces];
 
 interface UserGroup {
   userId: number;
@@ -157,10 +161,12 @@ export class ActivityTransactions {
     const next = range.last + 1n;
     if (start >= next) return unwatch({ kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes } as const);
 
+    const stats = groups.map((_, gi) => value(3 + 2 * gi) as (string | null)[]);
+    const tracked = await this.trackedWorkspaces(redis, groups, stats);
     const tx = redis.multi();
     const counts: Counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
     for (let gi = 0; gi < groups.length; gi++) {
-      this.writeGroup(tx, groups[gi]!, value(3 + 2 * gi) as (string | null)[], value(4 + 2 * gi) as (string | null)[], start, generation, counts);
+      this.writeGroup(tx, groups[gi]!, stats[gi]!, value(4 + 2 * gi) as (string | null)[], start, generation, counts, tracked.get(gi));
     }
     tx.set(offsetKey, String(next));
     // The WATCH lives on the connection: after a reconnect it is gone, and EXEC would not be guarded.
@@ -174,8 +180,39 @@ export class ActivityTransactions {
     return { kind: 'applied', ...counts };
   }
 
+  /**
+   * For the users whose batch may take them past the workspace cap (or whose stats predate the
+   * tracked-workspace count), every workspace the stats track with its last activity time: a second
+   * read under the same WATCH, needed only at the cap.
+   */
+  private async trackedWorkspaces(redis: Redis, groups: UserGroup[], stats: (string | null)[][]): Promise<Map<number, Map<number, number>>> {
+    const scan: number[] = [];
+    groups.forEach((g, gi) => {
+      const head = stats[gi]!;
+      if (head[0] !== null) return;
+      const fresh = g.workspaces.filter((_, s) => head[HEAD_FIELDS.length + 2 * s] === null).length;
+      const known = head[4] === null ? (head[1] === null ? 0 : undefined) : Number(head[4]);
+      if (fresh > 0 && (known === undefined || known + fresh > this.options.workspaceCap)) scan.push(gi);
+    });
+    const tracked = new Map<number, Map<number, number>>();
+    if (scan.length === 0) return tracked;
+    const read = redis.pipeline();
+    for (const gi of scan) read.hgetall(groups[gi]!.stats);
+    const replies = (await read.exec())!;
+    scan.forEach((gi, i) => {
+      const [err, all] = replies[i]!;
+      if (err) throw err;
+      const last = new Map<number, number>();
+      for (const [field, value] of Object.entries(all as Record<string, string>)) {
+        if (field.startsWith(StatsField.lastActive)) last.set(Number(field.slice(StatsField.lastActive.length)), Number(value));
+      }
+      tracked.set(gi, last);
+    });
+    return tracked;
+  }
+
   /** Queues one user's writes: dedup, feed, stream log with positions, stats, live batch. */
-  private writeGroup(tx: ChainableCommander, g: UserGroup, stats: (string | null)[], known: (string | null)[], start: bigint, generation: string, counts: Counts): void {
+  private writeGroup(tx: ChainableCommander, g: UserGroup, stats: (string | null)[], known: (string | null)[], start: bigint, generation: string, counts: Counts, tracked?: Map<number, number>): void {
     if (stats[0] !== null) {
       for (const w of g.writes) {
         if (w.offset < start) counts.stale++;
@@ -223,15 +260,17 @@ export class ActivityTransactions {
     const count = Number(stats[1] ?? 0) + k;
     const first = Number(stats[2] ?? 0) + 1;
     const set: (string | number)[] = [StatsField.count, count, StatsField.position, first + k - 1, StatsField.epoch, generation, StatsField.seenUntil, clock];
-    for (let s = 0; s < g.workspaces.length; s++) {
-      if (added[s] === 0) continue;
-      const at = HEAD_FIELDS.length + 2 * s;
-      set.push(g.fields[at]!, Math.max(last[s]!, Number(stats[at] ?? 0)), g.fields[at + 1]!, Number(stats[at + 1] ?? 0) + added[s]!);
-    }
-    const { feedCap, live } = this.options;
+    const { fields, evicted, total } = tracked ? this.atCap(g, stats, fresh, tracked) : this.underCap(g, stats, last, added);
+    set.push(...fields);
+    // Stats from before the count existed keep none until their first new workspace counts them all.
+    if (total !== undefined) set.push(StatsField.workspaces, total);
+    if (evicted.length > 0) tx.hdel(g.stats, ...evicted.flatMap((ws) => [`${StatsField.lastActive}${ws}`, `${StatsField.workspaceCount}${ws}`]));
+    const { feedCap, live, dedupMaxIds } = this.options;
     tx.zadd(g.seen, ...marks);
     // Ids older than the window can never match again: the clock only moves forward.
     tx.zremrangebyscore(g.seen, '-inf', `(${clock - window}`);
+    // However many the window holds, the newest dedupMaxIds are kept (a bound per user).
+    tx.zremrangebyrank(g.seen, 0, -dedupMaxIds - 1);
     tx.zadd(g.feed, ...feed);
     tx.zremrangebyrank(g.feed, 0, -feedCap - 1);
     tx.rpush(g.log, ...log);
@@ -243,5 +282,50 @@ export class ActivityTransactions {
       else tx.publish(g.channel, batch);
     }
     counts.applied += k;
+  }
+
+  /** The workspace fields to set when the batch cannot reach the cap: every workspace it touched, and the new count. */
+  private underCap(g: UserGroup, stats: (string | null)[], last: number[], added: number[]): { fields: (string | number)[]; evicted: number[]; total: number | undefined } {
+    const fields: (string | number)[] = [];
+    let fresh = 0;
+    for (let s = 0; s < g.workspaces.length; s++) {
+      if (added[s] === 0) continue;
+      const at = HEAD_FIELDS.length + 2 * s;
+      if (stats[at] === null) fresh++;
+      fields.push(g.fields[at]!, Math.max(last[s]!, Number(stats[at] ?? 0)), g.fields[at + 1]!, Number(stats[at + 1] ?? 0) + added[s]!);
+    }
+    const counted = stats[4] === null ? (stats[1] === null ? 0 : undefined) : Number(stats[4]);
+    return { fields, evicted: [], total: counted === undefined ? undefined : counted + fresh };
+  }
+
+  /**
+   * At the cap: the batch's activities taken one by one, each workspace's recency and count updated
+   * and, past `workspaceCap`, the least recently active (then the lowest id) forgotten, with its count.
+   * One at a time, so the outcome is the same however the log is cut into batches (a rebuild agrees).
+   */
+  private atCap(g: UserGroup, stats: (string | null)[], fresh: ActivityWrite[], tracked: Map<number, number>): { fields: (string | number)[]; evicted: number[]; total: number } {
+    const slot = (ws: number) => HEAD_FIELDS.length + 2 * g.workspaces.indexOf(ws);
+    const state = new Map<number, { last: number; count: number }>();
+    for (const [ws, last] of tracked) {
+      const i = g.workspaces.indexOf(ws);
+      state.set(ws, { last, count: i < 0 ? 0 : Number(stats[slot(ws) + 1] ?? 0) });
+    }
+    const touched = new Set<number>();
+    for (const w of fresh) {
+      const entry = state.get(w.workspaceId) ?? { last: 0, count: 0 };
+      state.set(w.workspaceId, { last: Math.max(entry.last, w.timeMs), count: entry.count + 1 });
+      touched.add(w.workspaceId);
+      if (state.size > this.options.workspaceCap) {
+        let oldest: [number, number] | undefined;
+        for (const [ws, { last }] of state) if (!oldest || last < oldest[1] || (last === oldest[1] && ws < oldest[0])) oldest = [ws, last];
+        state.delete(oldest![0]);
+      }
+    }
+    const fields: (string | number)[] = [];
+    for (const ws of touched) {
+      const entry = state.get(ws);
+      if (entry) fields.push(`${StatsField.lastActive}${ws}`, entry.last, `${StatsField.workspaceCount}${ws}`, entry.count);
+    }
+    return { fields, evicted: [...tracked.keys()].filter((ws) => !state.has(ws)), total: state.size };
   }
 }

@@ -61,15 +61,19 @@ export function kafkaLogOffsets(kafka: Kafka): LogOffsets & { close: () => Promi
 
 /**
  * The topics among `topics` whose records carry their producer's clock (`CreateTime`) instead of
- * the broker's (`LogAppendTime`). Fails while a topic does not exist yet.
+ * the broker's (`LogAppendTime`). A topic that does not exist yet is left out: the broker creates
+ * it on first use with its default (`log.message.timestamp.type`, which the provisioning sets).
  */
 export async function topicsOnProducerTime(kafka: Kafka, topics: string[]): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return [];
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: topics.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['message.timestamp.type'] })),
+      resources: present.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['message.timestamp.type'] })),
     });
     return resources.filter((r) => r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue !== 'LogAppendTime')).map((r) => r.resourceName);
   } finally {
