@@ -30,7 +30,7 @@ afterAll(async () => {
   await Promise.all([users?.stop(), activity?.stop()]);
 });
 
-const forged = [
+const forged: Record<string, string>[] = [
   { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'javascript' },
   { 'x-forwarded-host': 'evil.example, other.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example;proto=https' },
   { 'x-forwarded-host': 'a b', 'x-forwarded-proto': 'java script' },

@@ -32,7 +32,8 @@ export function cloudEvent<T extends z.ZodTypeAny, K extends string>(type: K, da
     id: z.string().min(1).max(128).regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'must not contain control characters'),
     source: z.string().min(1).max(256),
     type: z.literal(type),
-    time: Rfc3339,
+    // JSON Schema cannot state a window relative to now; the description says it (the validators check it).
+    time: Rfc3339.describe('RFC 3339 with an offset. Must lie within the accepted window around the event\'s arrival (by default 30 days before to 5 minutes after; EVENT_MAX_AGE_S, EVENT_MAX_AHEAD_S): else 400 `out_of_window` over HTTP, dead letter on Kafka'),
     subject: IdString,
     datacontenttype: z.literal('application/json').optional(),
     traceparent: z.string().max(64).optional(),
