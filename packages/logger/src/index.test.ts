@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createLogger, redactQuery, redactUrl, requestContext } from './index.js';
+import { createLogger, redactUrl, requestContext } from './index.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -57,9 +57,5 @@ describe('redactUrl', () => {
       }),
       { numRuns: 300 },
     );
-  });
-
-  it('when a query object holds the token under any case, then its value is replaced', () => {
-    expect(redactQuery({ ACCESS_TOKEN: 'abc', access_token: ['a', 'b'], cursor: '1' })).toEqual({ ACCESS_TOKEN: '[redacted]', access_token: '[redacted]', cursor: '1' });
   });
 });

@@ -56,12 +56,6 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${pairs.join('&')}`;
 }
 
-/** A parsed query object with every secret parameter's value replaced (names as `redactUrl` compares them). */
-export function redactQuery(query: unknown): unknown {
-  if (typeof query !== 'object' || query === null) return query;
-  return Object.fromEntries(Object.entries(query).map(([name, value]) => [name, secretParam(name) ? '[redacted]' : value]));
-}
-
 export interface LoggerSettings {
   service: string;
   version: string;
@@ -81,7 +75,7 @@ function prettyTransport(): pino.DestinationStream | undefined {
   } catch {
     return undefined;
   }
-  return pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,version', messageFormat: '{service} {msg}', hideObject: false, singleLine: true } });
+  return pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,version,req,res,responseTime', messageFormat: '{service} {msg}', hideObject: false, singleLine: true } });
 }
 
 /** The one logger factory: base fields, request id, redaction, errors under `err`. */

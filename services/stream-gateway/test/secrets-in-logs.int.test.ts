@@ -54,7 +54,7 @@ describe('tokens in query strings', () => {
     }
     controller.abort();
     // The aborted SSE stream is logged when it closes.
-    await eventually(async () => (/request (completed|aborted)[^\n]*"statusCode":200|"statusCode":200[^\n]*request (completed|aborted)/.test(logged) ? true : undefined), 5000, 20);
+    await eventually(async () => (/"statusCode":200[^\n]*"msg":"GET \/api\/v1\/users\/7\/activity-stream\?access_token=\[redacted\] 200 \d+ ms \(aborted\)"/.test(logged) ? true : undefined), 5000, 20);
 
     // The requests were logged (so the check below can fail), without the tokens.
     expect(logged).toContain('activity-stream');
