@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { signDevToken } from './sign.js';
+import { createTokenVerifier, VERIFIED_TOKENS_MAX } from './verifier.js';
 import { canActAs, type Principal } from './principal.js';
 import { bearerToken } from './middleware.js';
 
@@ -16,4 +18,38 @@ describe('principal rules', () => {
     expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
     expect(() => bearerToken('Token abc')).toThrow(/Bearer/);
   });
+});
+
+describe('verified tokens are remembered until they expire', () => {
+  const secret = 'verifier-cache-test-secret-0123456789abcdef';
+  const settings = { algorithms: ['HS256' as const], secret };
+  afterEach(() => vi.useRealTimers());
+
+  it('when the same token comes again, then it is answered from memory (the same principal), without a second signature check', async () => {
+    const verifier = await createTokenVerifier(settings);
+    const token = await signDevToken(secret, { sub: '42' });
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first);
+    // A token with the same claims but another signature is not the remembered one.
+    await expect(verifier.verify(`${token.slice(0, -4)}AAAA`)).rejects.toThrow(/signature/);
+  });
+
+  it('when a remembered token expires, then it is refused like any expired token', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const verifier = await createTokenVerifier(settings);
+    const token = await signDevToken(secret, { sub: '42', ttlSeconds: 60 });
+    await verifier.verify(token);
+    vi.setSystemTime(Date.now() + 61_000 + 5_000); // past exp and the 5 s clock tolerance
+    await expect(verifier.verify(token)).rejects.toThrow(/expired/);
+  });
+
+  it(`when more than ${VERIFIED_TOKENS_MAX} tokens were verified, then the oldest is forgotten and verified again`, async () => {
+    const verifier = await createTokenVerifier(settings);
+    const oldest = await signDevToken(secret, { sub: '1' });
+    const remembered = await verifier.verify(oldest);
+    for (let i = 0; i < VERIFIED_TOKENS_MAX; i++) await verifier.verify(await signDevToken(secret, { sub: String(1000 + i) }));
+    const again = await verifier.verify(oldest);
+    expect(again).not.toBe(remembered);
+    expect(again).toEqual(remembered);
+  }, 60_000);
 });

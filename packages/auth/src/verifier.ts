@@ -46,6 +46,32 @@ function reason(err: unknown): string {
   return 'token is malformed';
 }
 
+/** How many verified tokens a process remembers (a few MB at most). */
+export const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * Tokens this process has verified, each until it expires: the signature check (20–35 µs with
+ * jose's WebCrypto) is paid once per token, not once per request. Keyed by the whole token, so only
+ * the very token that was verified is found. Bounded: past `VERIFIED_TOKENS_MAX` the oldest entry
+ * goes. Revocation is checked on every request outside this cache (server-kit's `refusingRevoked`).
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; untilMs: number }>();
+
+  get(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (Date.now() < entry.untilMs) return entry.principal;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, principal: Principal, untilMs: number): void {
+    if (this.entries.size >= VERIFIED_TOKENS_MAX) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { principal, untilMs });
+  }
+}
+
 /** Builds a verifier from settings: HS* secret, RS/ES public key, or a JWKS URL. */
 export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {
   const hmac = settings.algorithms.filter((a) => a.startsWith('HS'));
@@ -76,8 +102,11 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
     throw new Error('JWT_PUBLIC_KEY or JWT_JWKS_URL is required for public-key algorithms');
   }
 
+  const cache = new VerifiedTokens();
   return {
     async verify(token) {
+      const cached = cache.get(token);
+      if (cached) return cached;
       try {
         const { payload } = await jwtVerify(token, key as Uint8Array, {
           algorithms: settings.algorithms,
@@ -87,7 +116,10 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
           ...(settings.issuer ? { issuer: settings.issuer } : {}),
           ...(settings.audience ? { audience: settings.audience } : {}),
         });
-        return toPrincipal(payload);
+        const principal = toPrincipal(payload);
+        const maxAgeEnd = settings.maxTokenAgeS && typeof payload.iat === 'number' ? payload.iat + settings.maxTokenAgeS : Infinity;
+        cache.set(token, principal, Math.min(principal.expiresAt, maxAgeEnd) * 1000);
+        return principal;
       } catch (err) {
         throw new AppError('unauthorized', reason(err));
       }
