@@ -1,18 +1,24 @@
-// The reads benchmark's baseline: a hello route on the activity-service's own HTTP stack (the
-// shared Express app with request ids, pino request logs, metrics; bearer-token auth; the read
-// rate limit checked in Redis on an auto-pipelined connection), configured from the same
-// environment, as a process of its own like the service it is compared with.
+// The reads benchmark's stack hello: a hello route on the services' own HTTP stack (the shared
+// Express app with tracing hooks, request ids, pino request logs, metrics; bearer-token auth with
+// the revocation check; the read rate limit checked in Redis on an auto-pipelined connection),
+// configured from the same environment, as a process of its own like the service it is compared
+// with. BENCH_WITHOUT=auth|rateLimit|requestLog|metrics|tracing leaves that one layer out (the
+// per-layer breakdown); nothing else ever does.
 import { Router } from 'express';
 import { authSettingsFrom, authenticate, createTokenVerifier } from '@suite/auth';
 import { createLogger } from '@suite/logger';
-import { createHttpApp, createMetrics, listen, rateLimit, rateLimitsFrom, Readiness } from '@suite/server-kit';
+import { createHttpApp, createMetrics, listen, rateLimit, rateLimitsFrom, Readiness, refusingRevoked, RevocationList } from '@suite/server-kit';
 import { createRedis } from '@suite/redis';
 import { loadActivityConfig } from '@suite/activity-service';
 
 const config = loadActivityConfig(process.env);
 const logger = createLogger({ service: 'hello', version: '0', level: config.LOG_LEVEL });
+const without = process.env.BENCH_WITHOUT ?? '';
 const router = Router();
-router.use(['/hello', '/hello-page'], authenticate(await createTokenVerifier(authSettingsFrom(config))), rateLimit('read'));
+const revocations = new RevocationList(createRedis(config.REDIS_URL, logger, 'hello-revocations'), createRedis(config.REDIS_URL, logger, 'hello-revocations-sub'), config.REDIS_KEY_PREFIX, logger);
+await revocations.start();
+const verifier = refusingRevoked(await createTokenVerifier(authSettingsFrom(config)), revocations);
+router.use(['/hello', '/hello-page'], ...(without === 'auth' ? [] : [authenticate(verifier)]), ...(without === 'rateLimit' ? [] : [rateLimit('read')]));
 const redis = createRedis(config.REDIS_URL, logger, 'hello', { autoPipelining: true, commandTimeoutMs: 2000 });
 await redis.connect();
 router.get('/hello', (_req, res) => {
@@ -23,7 +29,7 @@ const page = Buffer.from(JSON.stringify({ results: Array.from({ length: 20 }, (_
 router.get('/hello-page', (_req, res) => {
   res.type('json').end(page);
 });
-const app = createHttpApp({ logger, metrics: createMetrics('hello'), readiness: new Readiness({}), api: [router], routes: [], bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY, rateLimits: rateLimitsFrom(config, redis) });
+const app = createHttpApp({ logger, metrics: createMetrics('hello'), readiness: new Readiness({}), api: [router], routes: [], bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY, rateLimits: rateLimitsFrom(config, redis), without: (['requestLog', 'metrics', 'tracing'] as const).filter((layer) => layer === without) });
 await listen(app, config.PORT, config.HOST);
 // Exit on SIGTERM the ordinary way (a CPU profile, when asked for, is written on exit).
 process.on('SIGTERM', () => process.exit(0));

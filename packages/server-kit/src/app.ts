@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
-import { pinoHttp } from 'pino-http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, type ApiRoute } from '@suite/contracts';
-import { redactUrl, requestContext, type Logger } from '@suite/logger';
+import { requestContext, type Logger } from '@suite/logger';
+import { requestLog } from './request-log.js';
 import { httpTracing } from '@suite/telemetry';
 import { errorMiddleware, notFoundMiddleware } from './errors.js';
 import { metricsMiddleware, routeTemplate, type Metrics } from './metrics.js';
@@ -11,7 +9,6 @@ import type { Readiness } from './readiness.js';
 import { methodNotAllowed, optionsFromTable } from './routes.js';
 import type { RateLimits } from './rate-limits.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -36,12 +33,10 @@ export interface HttpAppOptions {
    * while it is alive: `/healthz` answers 503 with it, so a liveness probe restarts the pod.
    */
   liveness?: () => string | undefined;
+  /** Layers left out, for the reads bench's per-layer breakdown only (bench/reads/hello-server.ts); services leave none out. */
+  without?: readonly ('tracing' | 'requestLog' | 'metrics')[];
 }
 
-/** The path and query as the client sent them (Express shortens `url` inside mounted routers). */
-function fullUrl(req: IncomingMessage & { originalUrl?: string }): string {
-  return req.originalUrl ?? req.url ?? '/';
-}
 
 /** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -53,32 +48,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.locals.rateLimits = options.rateLimits;
 
   // A SERVER span per request continuing the caller's W3C trace (a no-op unless tracing is on).
-  app.use(httpTracing(routeTemplate));
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId(req, res) {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // Probes and scrapes (with or without a query: `/readyz?check=redis`) are not requests worth a line.
-      autoLogging: { ignore: (req) => /^\/(healthz|readyz|metrics)(\?|$)/.test(req.url ?? '') },
-      // One line per request with what an operator reads: method, path (secrets redacted), status,
-      // time, request id, client address; no headers (a kilobyte a line, and costly to serialise).
-      wrapSerializers: false,
-      serializers: {
-        req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, url: redactUrl(fullUrl(req)), remoteAddress: req.socket?.remoteAddress }),
-        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-      },
-      customSuccessMessage: (req, res, ms) => `${req.method} ${redactUrl(fullUrl(req))} ${res.statusCode} ${ms} ms${!req.readableAborted && res.writableEnded ? '' : ' (aborted)'}`,
-      customErrorMessage: (req, res, err) => `${req.method} ${redactUrl(fullUrl(req))} ${res.statusCode} failed: ${err.message}`,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    }),
-  );
+  const without = new Set(options.without ?? []);
+  if (!without.has('tracing')) app.use(httpTracing(routeTemplate));
+  app.use(requestLog(logger, !without.has('requestLog')));
   app.use((req, _res, next) => requestContext.run({ requestId: String(req.id) }, next));
-  app.use(metricsMiddleware(metrics));
+  if (!without.has('metrics')) app.use(metricsMiddleware(metrics));
 
   app.get('/healthz', (_req, res) => {
     const fatal = options.liveness?.();
@@ -87,7 +61,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   // `?check=a,b` scopes readiness to the named checks (e.g. only what the reads need).
   app.get('/readyz', async (req, res) => {
-    const asked = typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
+    const asked =
+      typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
     const unknown = asked?.filter((name) => !readiness.names.includes(name)) ?? [];
     if (unknown.length > 0) {
       res.status(400).json({ status: 'not_ready', checks: {}, unknown });
@@ -100,12 +75,26 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.use('/api/v1', express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    '/api/v1',
+    express.json({
+      limit: options.bodyLimit,
+      strict: true,
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
   app.use('/api/v1', (req, _res, next) => {
     // A body the JSON parser did not take is in a media type no route here reads.
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] ?? '0') !== '0';
     if (req.body === undefined && hasBody) {
-      return next(new AppError('unsupported_media_type', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'})`));
+      return next(
+        new AppError(
+          'unsupported_media_type',
+          `send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'})`,
+        ),
+      );
     }
     next();
   });

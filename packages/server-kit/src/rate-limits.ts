@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { z } from 'zod';
 import { ActivityLimits, AppError, RATE_CLASSES, type RateClass } from '@suite/contracts';
 import { env } from '@suite/config';
@@ -54,48 +54,135 @@ export interface RateDecision {
 }
 
 /**
- * Fixed-window budgets per principal and route class, counted in Redis (rate-limiter-flexible's
- * atomic INCR+PEXPIRE script), so every replica draws on the same budget. While Redis cannot be
- * reached each replica counts in memory instead (the library's insurance limiter): requests are
- * still limited, per replica, and never fail because the limiter's store is down.
+ * Takes up to ARGV[2] units of a fixed-window budget of ARGV[1] units (window ARGV[3] ms) in one
+ * step: never more than is left, so the shared count never passes the budget. Returns the units
+ * granted, the count after, and the ms left in the window.
+ */
+const TAKE_UP_TO = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local grant = math.min(tonumber(ARGV[2]), math.max(0, tonumber(ARGV[1]) - used))
+if grant > 0 then
+  used = redis.call('INCRBY', KEYS[1], grant)
+  if used == grant then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+end
+local ttl = redis.call('PTTL', KEYS[1])
+return { grant, used, ttl }
+`;
+
+/** Units a replica reserves at once from a budget of `points`: 2%, so a principal's requests reach Redis about once in 50. */
+export function reservationOf(points: number): number {
+  return Math.max(1, Math.floor(points / 50));
+}
+
+/** What this replica holds of one principal's budget in one window. */
+interface Held {
+  /** Units reserved in Redis and not spent yet. */
+  left: number;
+  /** The shared count after this replica's last reservation (its own unspent units included). */
+  used: number;
+  resetAtMs: number;
+}
+
+type ScriptRedis = Redis & { rateLimitTake(key: string, points: string, want: string, windowMs: string): Promise<[number, number, number]> };
+
+/**
+ * Fixed-window budgets per principal and route class, shared by every replica through Redis, at
+ * the cost of about one Redis round trip in 50 requests: a replica reserves a slice of the budget
+ * (`reservationOf`, 2%) in one atomic step that never grants more than is left, and spends it
+ * locally. The shared count therefore never passes the budget (no overshoot); what a replica
+ * reserved and did not spend before the window ends is lost, so a principal may get up to
+ * (slice − 1) × replicas fewer than the budget in a window. While Redis cannot be reached each
+ * replica counts in memory instead (rate-limiter-flexible's memory limiter): requests are still
+ * limited, per replica, and never fail because the store is down.
  */
 export class RateLimits {
-  private readonly limiters = new Map<RateClass, RateLimiterRedis>();
+  private readonly redis: ScriptRedis;
+  private readonly held = new Map<string, Held>();
+  private readonly reserving = new Map<string, Promise<void>>();
+  private readonly fallback = new Map<RateClass, RateLimiterMemory>();
 
   constructor(
     redis: Redis,
-    keyPrefix: string,
+    private readonly keyPrefix: string,
     private readonly policies: Record<RateClass, RatePolicy>,
   ) {
+    redis.defineCommand('rateLimitTake', { numberOfKeys: 1, lua: TAKE_UP_TO });
+    this.redis = redis as ScriptRedis;
     for (const rateClass of RATE_CLASSES) {
       const { points, windowS } = policies[rateClass];
-      const keys = `${keyPrefix}rl:${rateClass}`;
-      this.limiters.set(
-        rateClass,
-        new RateLimiterRedis({
-          storeClient: redis,
-          keyPrefix: keys,
-          points,
-          duration: windowS,
-          rejectIfRedisNotReady: true,
-          insuranceLimiter: new RateLimiterMemory({ keyPrefix: keys, points, duration: windowS }),
-        }),
-      );
+      this.fallback.set(rateClass, new RateLimiterMemory({ keyPrefix: `${keyPrefix}rl:${rateClass}`, points, duration: windowS }));
     }
   }
 
   /** Takes `units` (one by default) of `key`'s budget in `rateClass`. */
   async take(rateClass: RateClass, key: string, units = 1): Promise<RateDecision> {
     const policy = this.policies[rateClass];
-    const decide = (res: RateLimiterRes, allowed: boolean): RateDecision => ({
-      allowed,
-      rateClass,
-      policy,
-      remaining: Math.max(0, res.remainingPoints),
-      resetS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
-    });
+    const id = `${this.keyPrefix}rl:${rateClass}:${key}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const held = this.current(id);
+      if (held && held.left >= units) {
+        held.left -= units;
+        return this.decision(rateClass, true, held);
+      }
+      // One reservation per key at a time: requests that arrive meanwhile wait for it and spend from it.
+      const pending = this.reserving.get(id);
+      if (pending) {
+        await pending;
+        continue;
+      }
+      if (this.redis.status !== 'ready') return this.inMemory(rateClass, key, units);
+      const reservation = this.reserve(id, policy, units, held);
+      this.reserving.set(id, reservation);
+      try {
+        await reservation;
+      } catch {
+        return this.inMemory(rateClass, key, units);
+      } finally {
+        this.reserving.delete(id);
+      }
+      const after = this.current(id)!;
+      if (after.left >= units) {
+        after.left -= units;
+        return this.decision(rateClass, true, after);
+      }
+      return this.decision(rateClass, false, after);
+    }
+    return this.decision(rateClass, false, this.current(id) ?? { left: 0, used: policy.points, resetAtMs: Date.now() + policy.windowS * 1000 });
+  }
+
+  /** What this replica holds of `id` in the current window, if anything. */
+  private current(id: string): Held | undefined {
+    const held = this.held.get(id);
+    if (held && Date.now() >= held.resetAtMs) {
+      this.held.delete(id);
+      return undefined;
+    }
+    return held;
+  }
+
+  /** Reserves from Redis what a request of `units` needs beyond what is held, plus a slice for the next ones. */
+  private async reserve(id: string, policy: RatePolicy, units: number, held: Held | undefined): Promise<void> {
+    const have = held?.left ?? 0;
+    const want = Math.max(units - have, reservationOf(policy.points));
+    const [granted, used, ttl] = await this.redis.rateLimitTake(id, String(policy.points), String(want), String(policy.windowS * 1000));
+    // A new window in Redis: what this replica held belonged to the old one.
+    const carried = held && used - granted > 0 ? have : 0;
+    this.held.set(id, { left: carried + granted, used, resetAtMs: Date.now() + Math.max(ttl, 1) });
+    // Bounded memory: principals seen in past windows are dropped once their window ended.
+    if (this.held.size > 100_000) for (const [k] of this.held) this.current(k);
+  }
+
+  private decision(rateClass: RateClass, allowed: boolean, held: Held): RateDecision {
+    const policy = this.policies[rateClass];
+    return { allowed, rateClass, policy, remaining: allowed ? Math.max(0, policy.points - held.used + held.left) : 0, resetS: Math.max(1, Math.ceil((held.resetAtMs - Date.now()) / 1000)) };
+  }
+
+  /** Redis unreachable: this replica's own count. */
+  private async inMemory(rateClass: RateClass, key: string, units: number): Promise<RateDecision> {
+    const policy = this.policies[rateClass];
+    const decide = (res: RateLimiterRes, allowed: boolean): RateDecision => ({ allowed, rateClass, policy, remaining: Math.max(0, res.remainingPoints), resetS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) });
     try {
-      return decide(await this.limiters.get(rateClass)!.consume(key, units), true);
+      return decide(await this.fallback.get(rateClass)!.consume(key, units), true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return decide(rejection, false);
       throw rejection;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
+import { reservationOf } from '@suite/server-kit';
 import { startUsersService, tokens } from './helpers.js';
 
 /** Two replicas of the users-service on one database and one Redis: the budgets are shared. */
@@ -36,19 +37,22 @@ async function burst(path: string, token: string, count: number, parallel = 16):
 }
 
 describe('rate limits per principal and route class, shared by the replicas through Redis', () => {
-  it('a burst of 1,500 searches from one user meets 429 after the default 300 a minute, across both replicas; other users and other route classes are untouched', async () => {
+  it('when one user bursts 1,500 searches across both replicas, then at most the default 300 a minute are answered (never more, at most a slice per replica fewer) and the rest get 429; other users and other route classes are untouched', async () => {
     const user = await tokens.user(31);
     const answers = await burst('/users/search?q=ada', user, 1500);
     const ok = answers.filter((a) => a.status === 200);
     const limited = answers.filter((a) => a.status === 429);
-    // Shared: 300 in all (per replica it would be 600).
-    expect(ok).toHaveLength(300);
-    expect(limited).toHaveLength(1200);
+    // Shared: never more than 300 in all (per replica it would be 600). Each replica reserves a slice
+    // (reservationOf: 6 of 300) and spends it locally, so at most 5 per replica may go unspent.
+    const unspent = 2 * (reservationOf(300) - 1);
+    expect(ok.length).toBeLessThanOrEqual(300);
+    expect(ok.length).toBeGreaterThanOrEqual(300 - unspent);
+    expect(limited).toHaveLength(1500 - ok.length);
     for (const a of ok) {
       expect(a.headers.get('ratelimit-policy')).toBe('"search";q=300;w=60');
-      expect(a.headers.get('ratelimit')).toMatch(/^"search";r=\d+;t=\d+$/);
+      const left = Number(/^"search";r=(\d+);t=\d+$/.exec(a.headers.get('ratelimit')!)![1]);
+      expect(left).toBeLessThan(300);
     }
-    expect(ok.map((a) => Number(/r=(\d+)/.exec(a.headers.get('ratelimit')!)![1])).sort((x, y) => x - y)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     for (const a of limited) {
       expect(ErrorBody.parse(a.body).error.code).toBe('rate_limited');
       const retryAfter = Number(a.headers.get('retry-after'));
