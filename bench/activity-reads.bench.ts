@@ -189,6 +189,7 @@ if (layerOff.size > 0) {
   out(`per-layer breakdown: server CPU per request, median over the rounds (stack hello ${stack.toFixed(0)} us; bare Express ${cpuOf('bare Express hello (res.json)').toFixed(0)} us; bare node ${cpuOf('bare node:http hello').toFixed(0)} us):`);
   for (const layer of LAYERS) {
     const name = `stack hello without ${layer}`;
+    if (!cpuUs.has(name)) continue;
     out(`  ${layer.padEnd(12)} ${(stack - cpuOf(name)).toFixed(0).padStart(5)} us per request  (without it: ${cpuOf(name).toFixed(0)} us, ${rateOf(name).toFixed(0)} req/s)`);
   }
 }

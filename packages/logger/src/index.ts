@@ -94,3 +94,14 @@ export function createLogger(settings: LoggerSettings): Logger {
   const destination = settings.destination ?? (settings.format === 'pretty' ? prettyTransport() : undefined);
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * A logger for the one line per HTTP request, writing where `logger` writes, at its level, with its
+ * base fields, but without redaction paths or the request-id mixin: the line is built from known
+ * fields only (the URL already redacted, the request id given), and those two cost more than the
+ * rest of the line (about 6 of 8 µs, measured).
+ */
+export function createRequestLineLogger(logger: Logger): Logger {
+  const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+  return pino({ level: logger.level, base: logger.bindings(), timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}

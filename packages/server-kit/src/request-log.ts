@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { redactUrl, type Logger } from '@suite/logger';
+import { createRequestLineLogger, redactUrl, type Logger } from '@suite/logger';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -24,6 +24,7 @@ const UNLOGGED = /^\/(healthz|readyz|metrics)(\?|$)/;
  * `npm run bench:reads`.)
  */
 export function requestLog(logger: Logger, log = true): RequestHandler {
+  const lines = createRequestLineLogger(logger);
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -32,20 +33,17 @@ export function requestLog(logger: Logger, log = true): RequestHandler {
     res.setHeader('x-request-id', id);
     if (!log || UNLOGGED.test(req.url)) return next();
     const started = performance.now();
-    let written = false;
     const write = (aborted: boolean) => {
-      if (written) return;
-      written = true;
       const ms = Math.round(performance.now() - started);
       const status = res.statusCode;
       const url = redactUrl(req.originalUrl);
       const line = { requestId: id, req: { method: req.method, url, remoteAddress: req.socket.remoteAddress }, res: { statusCode: status }, responseTime: ms };
       const text = `${req.method} ${url} ${status} ${ms} ms${aborted ? ' (aborted)' : ''}`;
-      if (status >= 500) logger.error(line, text);
-      else if (status >= 400) logger.warn(line, text);
-      else logger.info(line, text);
+      if (status >= 500) lines.error(line, text);
+      else if (status >= 400) lines.warn(line, text);
+      else lines.info(line, text);
     };
-    res.once('finish', () => write(false));
+    // A response always ends in 'close' (after 'finish' when it was answered in full).
     res.once('close', () => write(!res.writableFinished));
     next();
   };
