@@ -43,7 +43,6 @@ const originKey = process.env.USERS_EVENTS_SIGNING_KEY ?? devOriginKey(secret);
 const children: ChildProcess[] = [];
 let stopping = false;
 for (const [name, svc] of Object.entries(services)) {
-  // kafkajs 2.2 passes a negative timeout on Node 24 (TimeoutNegativeWarning: harmless, Node clamps it to 1 ms).
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
     cwd: resolve(root, svc.dir),
     stdio: ['ignore', 'inherit', 'inherit'],
