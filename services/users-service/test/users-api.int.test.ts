@@ -29,6 +29,14 @@ describe('creating users', () => {
     expect(Date.parse(user.createdAt)).not.toBeNaN();
   });
 
+  it('when an admin creates a user, then Location names the new user, and reading it gives the profile', async () => {
+    const res = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'located', email: 'located@example.com', firstName: 'L', lastName: 'L' } });
+    expect(res.status).toBe(201);
+    const { id } = res.body as { id: number };
+    expect(res.headers.get('location')).toBe(`/api/v1/users/${id}`);
+    expect((await call('GET', `${ctx.api.replace(/\/api\/v1$/, '')}${res.headers.get('location')}`, { token: admin })).body).toMatchObject({ id, username: 'located' });
+  });
+
   it('when the username or email is taken (in any case), the answer is 409', async () => {
     await createUser('bob');
     const dupName = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'BOB', email: 'other@example.com', firstName: 'B', lastName: 'B' } });

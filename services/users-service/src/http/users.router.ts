@@ -43,7 +43,9 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
     assertAdmin(principalOf(req));
     parseInput(NoQuery, req.query, 'query');
     const body = parseInput(CreateUserBody, req.body, 'body');
-    sendVersioned(req, res.status(201).location(`${req.baseUrl}/users`), await users.create(body));
+    const created = await users.create(body);
+    // Location names the new user, not the collection it was added to.
+    sendVersioned(req, res.status(201).location(`${req.baseUrl}/users/${created.profile.id}`), created);
   });
 
   route(router, ApiRoutes.getUser, async (req, res) => {
