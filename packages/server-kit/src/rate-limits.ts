@@ -81,6 +81,8 @@ interface Held {
   /** The shared count after this replica's last reservation (its own unspent units included). */
   used: number;
   resetAtMs: number;
+  /** Redis granted less than was asked: nothing more to reserve in this window. */
+  spent: boolean;
 }
 
 type ScriptRedis = Redis & { rateLimitTake(key: string, points: string, want: string, windowMs: string): Promise<[number, number, number]> };
@@ -118,16 +120,18 @@ export class RateLimits {
   async take(rateClass: RateClass, key: string, units = 1): Promise<RateDecision> {
     const policy = this.policies[rateClass];
     const id = `${this.keyPrefix}rl:${rateClass}:${key}`;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (;;) {
       const held = this.current(id);
       if (held && held.left >= units) {
         held.left -= units;
         return this.decision(rateClass, true, held);
       }
-      // One reservation per key at a time: requests that arrive meanwhile wait for it and spend from it.
+      // Redis granted less than asked this window: the budget is spent until it resets.
+      if (held?.spent) return this.decision(rateClass, false, held);
+      // One reservation per key at a time: requests that arrive meanwhile wait for it, then look again.
       const pending = this.reserving.get(id);
       if (pending) {
-        await pending;
+        await pending.catch(() => undefined);
         continue;
       }
       if (this.redis.status !== 'ready') return this.inMemory(rateClass, key, units);
@@ -140,14 +144,7 @@ export class RateLimits {
       } finally {
         this.reserving.delete(id);
       }
-      const after = this.current(id)!;
-      if (after.left >= units) {
-        after.left -= units;
-        return this.decision(rateClass, true, after);
-      }
-      return this.decision(rateClass, false, after);
     }
-    return this.decision(rateClass, false, this.current(id) ?? { left: 0, used: policy.points, resetAtMs: Date.now() + policy.windowS * 1000 });
   }
 
   /** What this replica holds of `id` in the current window, if anything. */
@@ -167,7 +164,7 @@ export class RateLimits {
     const [granted, used, ttl] = await this.redis.rateLimitTake(id, String(policy.points), String(want), String(policy.windowS * 1000));
     // A new window in Redis: what this replica held belonged to the old one.
     const carried = held && used - granted > 0 ? have : 0;
-    this.held.set(id, { left: carried + granted, used, resetAtMs: Date.now() + Math.max(ttl, 1) });
+    this.held.set(id, { left: carried + granted, used, resetAtMs: Date.now() + Math.max(ttl, 1), spent: granted < want });
     // Bounded memory: principals seen in past windows are dropped once their window ended.
     if (this.held.size > 100_000) for (const [k] of this.held) this.current(k);
   }
