@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolate, testInfra } from '@suite/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RateLimits, reservationOf, type RatePolicy } from '@suite/server-kit';
 import type { RateClass } from '@suite/contracts';
 
+// The servers the test harness's global setup started (testkit depends on server-kit, so this
+// package's tests read them without importing it).
+const redisUrl = (inject as unknown as (key: string) => { redisUrl: string })('infra').redisUrl;
+const isolate = (label: string) => ({ keyPrefix: `t:${label}_${randomBytes(4).toString('hex')}:` });
 let redis: Redis[] = [];
 beforeAll(async () => {
-  redis = [new Redis(testInfra().redisUrl), new Redis(testInfra().redisUrl)];
+  redis = [new Redis(redisUrl), new Redis(redisUrl)];
   // Connected first: a replica whose Redis is not ready counts in memory (on purpose), which is not what these tests are about.
   await Promise.all(redis.map((r) => r.ping()));
 });
