@@ -1,5 +1,6 @@
 // `npm start`: local infrastructure, the three services, and one origin on 127.0.0.1:8080.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { devOriginKey, devSecret, devSecretPath, signDevToken } from '@suite/auth';
 import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
@@ -29,7 +30,9 @@ if (fromEnv) {
   console.log('using KAFKA_BROKERS, MONGO_URL and REDIS_URL from the environment');
 } else {
   // Every prerequisite checked at once, with the one command that installs what is missing here.
-  const check = spawnSync('bash', [resolve(root, 'infra/local/prerequisites.sh')], { stdio: 'inherit' });
+  // As root on Debian/Ubuntu, what is missing is installed (the script says what); elsewhere it prints the one command.
+  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  const check = spawnSync('bash', [resolve(root, 'infra/local/prerequisites.sh'), ...(canInstall ? ['--install-start'] : [])], { stdio: 'inherit' });
   if (check.status !== 0) process.exit(1);
   console.log('starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...');
   const up = await infraUp(undefined, topics);

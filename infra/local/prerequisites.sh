@@ -4,12 +4,14 @@
 #   bash infra/local/prerequisites.sh            check what `npm start` needs
 #   bash infra/local/prerequisites.sh --tests    also what the tests need (Chromium, Python venv)
 #   bash infra/local/prerequisites.sh --install  install what is missing (Debian/Ubuntu, as root)
+#   bash infra/local/prerequisites.sh --install-start  install only what `npm start` needs (npm start does this as root)
 set -uo pipefail
 tests=false install=false
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=true ;;
     --install) install=true tests=true ;;
+    --install-start) install=true ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
