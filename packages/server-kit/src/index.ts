@@ -12,4 +12,3 @@ export * from './service.js';
 export * from './config.js';
 export * from './revocations.js';
 export * from './origin.js';
-export * from './request-log.js';

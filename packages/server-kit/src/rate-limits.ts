@@ -147,6 +147,27 @@ export class RateLimits {
     }
   }
 
+  private sweeping: Iterator<[string, Held]> | undefined;
+
+  /**
+   * Drops what principals held in windows that have ended, a thousand entries per reservation at
+   * most, going round the map: this replica's memory follows the principals active in the last
+   * window (about 100 B each), not every principal ever seen, and no request pays for a whole scan
+   * (at a million active principals a full scan would block the event loop for tens of ms).
+   */
+  private sweep(): void {
+    const now = Date.now();
+    this.sweeping ??= this.held.entries();
+    for (let i = 0; i < 1000; i++) {
+      const next = this.sweeping.next();
+      if (next.done) {
+        this.sweeping = undefined;
+        return;
+      }
+      if (now >= next.value[1].resetAtMs) this.held.delete(next.value[0]);
+    }
+  }
+
   /** What this replica holds of `id` in the current window, if anything. */
   private current(id: string): Held | undefined {
     const held = this.held.get(id);
@@ -165,8 +186,7 @@ export class RateLimits {
     // A new window in Redis: what this replica held belonged to the old one.
     const carried = held && used - granted > 0 ? have : 0;
     this.held.set(id, { left: carried + granted, used, resetAtMs: Date.now() + Math.max(ttl, 1), spent: granted < want });
-    // Bounded memory: principals seen in past windows are dropped once their window ended.
-    if (this.held.size > 100_000) for (const [k] of this.held) this.current(k);
+    this.sweep();
   }
 
   private decision(rateClass: RateClass, allowed: boolean, held: Held): RateDecision {
