@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody, StreamCloseCodes, UserProfile } from '@suite/contracts';
-import { call, startInProcess, testTokens } from '@suite/testkit';
+import { call, eventually, startInProcess, testTokens } from '@suite/testkit';
 import { createUsersService, loadUsersConfig } from '@suite/users-service';
 import { openStream, refusedWith, startStack, token } from './helpers.js';
 
@@ -13,7 +13,9 @@ beforeAll(async () => {
   stack = await startStack('revocation');
   users = await startInProcess('revocation', loadUsersConfig, createUsersService, { names: stack.names });
   admin = await testTokens.admin();
-}, 60_000);
+  // The activity-service answers reads once it has built its projections: wait for that, not for a 503.
+  await eventually(async () => ((await fetch(`${stack.activityUrl}/readyz`)).ok ? true : undefined), 60_000, 100);
+}, 90_000);
 afterAll(async () => {
   await users?.stop();
   await stack?.stop();
