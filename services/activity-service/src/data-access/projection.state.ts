@@ -33,6 +33,18 @@ if remaining == 0 then redis.call('DEL', KEYS[1]) end
 return remaining
 `;
 
+/** KEYS: lock. ARGV: owner, lease ms. Extends the lease only while `owner` holds it; 1 when it did. */
+const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
+
+/** KEYS: lock. ARGV: owner. Releases the lock only if `owner` still holds it. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
 /** What the projections under the prefix are, as far as this version can tell. */
 export type ProjectionCondition =
   | { state: 'ready'; generation: string }
@@ -51,6 +63,8 @@ export class LayoutMismatchError extends Error {
 type StateRedis = Redis & {
   claimLayout(layout: string, rebuild: string, ...args: string[]): Promise<number>;
   rebuildRemaining(rebuild: string): Promise<number>;
+  renewLock(lock: string, owner: string, leaseMs: number): Promise<number>;
+  releaseLock(lock: string, owner: string): Promise<number>;
 };
 
 /** The layout key, the rebuild marker, stored offsets: where the projections stand as a whole. */
@@ -63,6 +77,8 @@ export class ProjectionState {
   ) {
     redis.defineCommand('claimLayout', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('rebuildRemaining', { numberOfKeys: 1, lua: REBUILD_REMAINING });
+    redis.defineCommand('renewLock', { numberOfKeys: 1, lua: RENEW_LOCK });
+    redis.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
     this.redis = redis as StateRedis;
   }
 
@@ -96,16 +112,21 @@ export class ProjectionState {
 
   /**
    * Runs `work` while holding the heal lock (one process at a time drops and re-claims lost
-   * projections); false when another process holds it.
+   * projections); false when another process holds it. The lock is a lease of `leaseMs`, renewed
+   * every third of it while `work` runs: however long a drop takes, a holder that dies (SIGKILL
+   * in the middle of a heal) holds back the others for one lease at most, not for the longest
+   * heal there could be.
    */
-  async whileHealLocked(ttlMs: number, work: () => Promise<void>): Promise<boolean> {
+  async whileHealLocked(leaseMs: number, work: () => Promise<void>): Promise<boolean> {
     const key = ProjectionKeys.healLock(this.prefix);
     const owner = randomUUID();
-    if ((await this.redis.set(key, owner, 'PX', ttlMs, 'NX')) === null) return false;
+    if ((await this.redis.set(key, owner, 'PX', leaseMs, 'NX')) === null) return false;
+    const renewal = setInterval(() => void this.redis.renewLock(key, owner, leaseMs).catch(() => undefined), Math.max(1, Math.floor(leaseMs / 3)));
     try {
       await work();
     } finally {
-      if ((await this.redis.get(key)) === owner) await this.redis.del(key);
+      clearInterval(renewal);
+      await this.redis.releaseLock(key, owner);
     }
     return true;
   }

@@ -5,8 +5,8 @@ import type { ConsumerPort, LogOffsets, TopicPartition } from '../consumer/consu
 import type { RecordRange } from '../data-access/activity.transaction.js';
 import { dropProjections, type ProjectionCondition, type ProjectionState } from '../data-access/projection.state.js';
 
-/** How long one process may hold the heal lock while it drops and re-claims the projections. */
-const HEAL_LOCK_MS = 120_000;
+/** The heal lock's lease, renewed while the holder works: how long a holder that died holds back the others. */
+const HEAL_LEASE_MS = 10_000;
 
 interface Progress extends TopicPartition {
   /** The next offset this consumer last stored for the partition; null when it stored none. */
@@ -131,7 +131,7 @@ export class ProjectionKeeper {
 
   private async healOnce(): Promise<void> {
     for (;;) {
-      const held = await this.state.whileHealLocked(HEAL_LOCK_MS, async () => {
+      const held = await this.state.whileHealLocked(HEAL_LEASE_MS, async () => {
         if ((await this.state.condition()).state !== 'lost') return;
         // A process that has seen the projections whole knows they were lost; one that just started cannot tell a fresh Redis from an emptied one.
         const lost = this.current !== undefined && this.current.state !== 'lost';
