@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { devOriginKey, devSecret, devSecretPath, signDevToken } from '@suite/auth';
 import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
-import { infraUp, logDir, probeKafka } from '@suite/local-infra';
+import { infraUp, logDir, probeKafka, wantsRedisCluster } from '@suite/local-infra';
 import { createEdge } from './edge.js';
 import type { Upstream } from './edge-routes.js';
 
@@ -35,7 +35,8 @@ if (fromEnv) {
   const check = spawnSync('bash', [resolve(root, 'infra/local/prerequisites.sh'), ...(canInstall ? ['--install-start'] : [])], { stdio: 'inherit' });
   if (check.status !== 0) process.exit(1);
   console.log('starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...');
-  const up = await infraUp(undefined, topics);
+  // `npm start -- --redis-cluster` (or SUITE_REDIS=cluster): the services on a local 3-primary Redis Cluster.
+  const up = await infraUp(undefined, topics, { redisCluster: wantsRedisCluster() });
   for (const s of up.servers) console.log(`  ${s.reused ? 'reused ' : 'started'} ${s.name.padEnd(6)} ${s.url}  ${s.detail}`);
   infra = up;
 }

@@ -15,6 +15,22 @@ export async function probeRedis(url: string): Promise<void> {
   }
 }
 
+/** Every seed node of a `redis-cluster://` URL answers CLUSTER INFO with `cluster_state:ok` and all slots assigned. */
+export async function probeRedisCluster(url: string): Promise<void> {
+  const nodes = url.replace(/^rediss?-cluster:\/\//, '').split(',');
+  for (const node of nodes) {
+    const client = new Redis(`redis://${node}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const info = String(await client.call('CLUSTER', 'INFO'));
+      if (!/cluster_state:ok/.test(info) || !/cluster_slots_assigned:16384/.test(info)) throw new Error(`${node}: cluster not ready (${info.split('\r\n')[0]})`);
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
 /** MongoDB `ping` command round trip. */
 export async function probeMongo(url: string): Promise<void> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1000 });

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { cacheDir, ensureDir, packageDir, stateDir } from './paths.js';
 import { hasTool, requireTool, run, startDaemon, waitFor } from './process.js';
-import { probeKafka, probeMongo, probeRedis } from './probes.js';
+import { probeKafka, probeMongo, probeRedis, probeRedisCluster } from './probes.js';
 
 /** Pinned versions; see README "Local infrastructure" for why. */
 export const Versions = {
@@ -38,6 +38,53 @@ export async function ensureRedis(port = 6379, name = 'redis'): Promise<Provisio
   ]);
   await waitFor('redis', () => probeRedis(url), 15_000, daemon.logFile);
   return { name, url, reused: false, detail: firstLine('redis-server', ['--version']) };
+}
+
+/** The default ports of the local Redis Cluster's three primaries. */
+export const REDIS_CLUSTER_PORTS = [7001, 7002, 7003] as const;
+
+/** The `REDIS_URL` naming a Redis Cluster by its seed nodes (see `@suite/redis`). */
+export function redisClusterUrl(ports: readonly number[]): string {
+  return `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
+}
+
+/**
+ * A Redis Cluster of three (or more) primaries from the distribution's redis-server, on loopback,
+ * without persistence and without replicas: each primary is `<name>-<port>`, the slots are split
+ * evenly by `redis-cli --cluster create`. Reused when every node already answers and the cluster
+ * says `cluster_state:ok`.
+ */
+export async function ensureRedisCluster(ports: readonly number[] = REDIS_CLUSTER_PORTS, name = 'redis-cluster'): Promise<Provisioned> {
+  const url = redisClusterUrl(ports);
+  if (await probeRedisCluster(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering CLUSTER INFO with cluster_state:ok' };
+  requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
+  requireTool('redis-cli', 'Install it with: apt-get install -y redis-tools');
+  await Promise.all(ports.map((port) => startClusterNode(port, `${name}-${port}`)));
+  const formed = await probeRedisCluster(url).then(() => true, () => false);
+  if (!formed) {
+    // Nodes that already know each other (a restart) only need time to agree; new ones are joined.
+    const known = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
+    if (/cluster_known_nodes:1\b/.test(known)) {
+      await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    }
+  }
+  await waitFor('redis cluster', () => probeRedisCluster(url), 30_000);
+  return { name, url, reused: false, detail: `${ports.length} primaries, ${firstLine('redis-server', ['--version'])}` };
+}
+
+/** Starts one cluster node (`--cluster-enabled yes`, its node table in its own directory). */
+export async function startClusterNode(port: number, name: string, fresh = false): Promise<void> {
+  const url = `redis://127.0.0.1:${port}`;
+  if (await probeRedis(url).then(() => true, () => false)) return;
+  const dir = join(stateDir, name);
+  if (fresh) rmSync(dir, { recursive: true, force: true });
+  ensureDir(dir);
+  const daemon = startDaemon(name, 'redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+    '--protected-mode', 'yes', '--maxclients', '20000',
+    '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+  ]);
+  await waitFor(name, () => probeRedis(url), 15_000, daemon.logFile);
 }
 
 /** The Kafka broker's jars, resolved once from Maven Central into the cache. */

@@ -10,6 +10,38 @@
 /** Bump when the layout changes: a service finding another layout refuses to touch it until rebuilt. */
 export const PROJECTION_LAYOUT_VERSION = '3';
 
+/** Redis Cluster's number of hash slots. */
+export const SLOTS = 16384;
+
+/** CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0) of UTF-8 bytes, as Redis Cluster hashes keys. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The Redis Cluster slot of a key (the cluster specification's `HASH_SLOT`): CRC16 of the key, or of
+ * the content of its first `{…}` when that is not empty, modulo 16384. `{u:7}:feed` and `u:7` share
+ * one. Checked against the server's own `CLUSTER KEYSLOT` in packages/testkit/test/redis-cluster.int.test.ts.
+ */
+export function slotOf(key: string): number {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  return crc16(utf8.encode(hashed)) % SLOTS;
+}
+
+/** The slot of every key of one user. */
+export function userSlot(userId: number | string): number {
+  return slotOf(`u:${userId}`);
+}
+
 /** Key names, from the service's `REDIS_KEY_PREFIX`. */
 export const ProjectionKeys = {
   /** What every key of one user starts with. */

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { FEED_ENTRY_SEPARATOR, FeedBounds, ProjectionKeys, StatsField } from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
@@ -60,7 +61,7 @@ class StoredFeedEntry implements FeedEntry {
 const SEPARATOR = FEED_ENTRY_SEPARATOR.charCodeAt(0);
 
 type StreamReply = [string | null, number, number, number, number, string[]];
-type ReaderCommander = (ChainableCommander | Redis) & {
+type ReaderCommander = (ChainableCommander | RedisClient) & {
   readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): unknown;
 };
 
@@ -69,7 +70,7 @@ export class ProjectionReader {
   private readonly batcher: TickBatcher;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     redis.defineCommand('readStream', { numberOfKeys: 2, lua: READ_STREAM });

@@ -1,7 +1,8 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { isCluster, type RedisClient } from '@suite/redis';
 
 /** Adds one command to a pipeline, or (given the client itself) sends it alone and returns its reply. */
-export type Command = (target: ChainableCommander | Redis) => unknown;
+export type Command = (target: ChainableCommander | RedisClient) => unknown;
 
 type Queued = { add: Command; resolve: (value: unknown) => void; reject: (err: unknown) => void };
 
@@ -16,7 +17,7 @@ export class TickBatcher {
   private queue: Queued[] = [];
   private scheduled = false;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Queues one command; resolves with its reply. */
   run<T>(add: Command): Promise<T> {
@@ -33,10 +34,11 @@ export class TickBatcher {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    if (batch.length === 1) {
-      // Alone in its turn: a plain command, without a pipeline's bookkeeping.
-      const only = batch[0]!;
-      (only.add(this.redis) as Promise<unknown>).then(only.resolve, only.reject);
+    // A cluster pipeline may hold one slot's keys only: there each read goes alone, and the
+    // client's auto-pipelining (createRedis with autoPipelining) groups them per node instead.
+    // Alone in its turn: a plain command, without a pipeline's bookkeeping.
+    if (batch.length === 1 || isCluster(this.redis)) {
+      for (const only of batch) (only.add(this.redis) as Promise<unknown>).then(only.resolve, only.reject);
       return;
     }
     const pipeline = this.redis.pipeline();

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { z } from 'zod';
 import { ActivityLimits, AppError, RATE_CLASSES, type RateClass } from '@suite/contracts';
@@ -31,7 +31,7 @@ export const rateLimitEnv = {
 type RateLimitVariables = z.infer<z.ZodObject<typeof rateLimitEnv>>;
 
 /** A service's limits from its config, counted on `redis` under its key prefix; undefined when disabled. */
-export function rateLimitsFrom(cfg: RateLimitVariables & { REDIS_KEY_PREFIX: string }, redis: Redis): RateLimits | undefined {
+export function rateLimitsFrom(cfg: RateLimitVariables & { REDIS_KEY_PREFIX: string }, redis: RedisClient): RateLimits | undefined {
   if (!cfg.RATE_LIMIT_ENABLED) return undefined;
   const perMinute = (points: number): RatePolicy => ({ points, windowS: 60 });
   return new RateLimits(redis, cfg.REDIS_KEY_PREFIX, {
@@ -85,7 +85,7 @@ interface Held {
   spent: boolean;
 }
 
-type ScriptRedis = Redis & { rateLimitTake(key: string, points: string, want: string, windowMs: string): Promise<[number, number, number]> };
+type ScriptRedis = RedisClient & { rateLimitTake(key: string, points: string, want: string, windowMs: string): Promise<[number, number, number]> };
 
 /**
  * Fixed-window budgets per principal and route class, shared by every replica through Redis, at
@@ -104,7 +104,7 @@ export class RateLimits {
   private readonly fallback = new Map<RateClass, RateLimiterMemory>();
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly policies: Record<RateClass, RatePolicy>,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { AppError, RevocationKeys, parseRevocationMessage, revocationMessage } from '@suite/contracts';
 import type { Principal, TokenVerifier } from '@suite/auth';
 import type { Logger } from '@suite/logger';
@@ -20,7 +20,7 @@ return changed
 `;
 
 /** Marks a user's tokens refused (`revoked`) or accepted again, for every service sharing `prefix`. */
-export async function setRevoked(redis: Redis, prefix: string, userId: number, revoked: boolean): Promise<void> {
+export async function setRevoked(redis: RedisClient, prefix: string, userId: number, revoked: boolean): Promise<void> {
   await redis.eval(SET_REVOKED, 2, RevocationKeys.users(prefix), RevocationKeys.version(prefix), String(userId), revoked ? '1' : '0', RevocationKeys.channel(prefix), revocationMessage(userId, revoked));
 }
 
@@ -37,8 +37,8 @@ export class RevocationList {
   private readonly listeners: ((userId: number) => void)[] = [];
 
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {

@@ -1,7 +1,7 @@
 import { routesOf, StreamCloseCodes } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { createService, NotReady, packageVersion, rateLimitsFrom, type Service } from '@suite/server-kit';
-import { createRedis } from '@suite/redis';
+import { clusterTarget, createRedis } from '@suite/redis';
 import { ProjectionReader } from '@suite/projection-reader';
 import type { GatewayConfig } from './config.js';
 import { redisLiveChannels } from './data-access/live-channels.js';
@@ -20,11 +20,13 @@ export type GatewayService = Service;
 /** Builds the gateway from its config; nothing listens until `listen`. */
 export async function createGatewayService(config: GatewayConfig, logger?: Logger): Promise<GatewayService> {
   return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier, revocations }) => {
-    const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME);
-    // Pub/sub needs its own connection; it resubscribes by itself after a reconnect.
-    const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`);
+    const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: clusterTarget(config.REDIS_URL) !== undefined });
+    // Pub/sub needs its own connection; it resubscribes by itself after a reconnect. On a cluster,
+    // one sharded subscriber per primary, each channel SSUBSCRIBEd on its own slot's primary.
+    const sharded = config.PUBSUB_SHARDED || clusterTarget(config.REDIS_URL) !== undefined;
+    const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`, { shardedSubscriber: sharded });
     const streamMetrics = createStreamMetrics(metrics.registry);
-    const hub = new Hub(redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, config.PUBSUB_SHARDED), log, (n) => streamMetrics.deliveries.inc(n));
+    const hub = new Hub(redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, sharded), log, (n) => streamMetrics.deliveries.inc(n));
     const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
     // A deactivated or deleted user's streams close at once, whoever's stream they watch.
     revocations.onRevoked((userId) => hub.closeHeldBy(userId, StreamCloseCodes.tokenRevoked, 'token revoked'));

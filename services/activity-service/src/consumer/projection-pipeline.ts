@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import type { Registry } from 'prom-client';
 import { Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
-import { createRedis } from '@suite/redis';
+import { clusterTarget, createRedis } from '@suite/redis';
 import { eventTimeWindow, type ActivityConfig } from '../config.js';
 import { ActivityTransactions, type LiveMode } from '../data-access/activity.transaction.js';
 import { kafkaLogOffsets } from '../data-access/kafka.js';
@@ -29,8 +29,10 @@ export interface ProjectionPipeline {
  * transactions and script, and the keeper that heals. The service and the rebuild command build
  * it the same way; the rebuild publishes nothing live.
  */
-export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, redis: Redis, logger: Logger, registry: Registry, options: { name: string; publishLive: boolean }): ProjectionPipeline {
+export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, redis: RedisClient, logger: Logger, registry: Registry, options: { name: string; publishLive: boolean }): ProjectionPipeline {
   const prefix = config.REDIS_KEY_PREFIX;
+  // A chunk's transaction spans many users' slots: refused by a cluster (docs/activity-service.md "Redis Cluster").
+  if (clusterTarget(config.REDIS_URL)) throw new Error('REDIS_URL names a Redis Cluster: the activity-service projections need one Redis primary for now (docs/activity-service.md, "Redis Cluster"); the gateway and the rate limits run on a cluster');
   const topics = [Topics.activityEvents, Topics.usersEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
   const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED ? 'spublish' : 'publish';
   const connections = new PartitionConnections((partition) => createRedis(config.REDIS_URL, logger, `${options.name}-tx-${partition}`, { transactional: true }));

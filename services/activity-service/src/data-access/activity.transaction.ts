@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, encodeLiveBatch, feedEntry, parseLayout } from '@suite/contracts';
 import type { PartitionConnections } from './partition-connections.js';
 
@@ -32,7 +33,7 @@ export interface RecordRange {
 
 export type ApplyOutcome =
   | { kind: 'applied'; applied: number; duplicates: number; dropped: number; stale: number }
-  /** The stored offset is before this range (or missing): Redis is behind the consumer. */
+  /** The stored offset is before this range (or missing): RedisClient is behind the consumer. */
   | { kind: 'behind'; stored: bigint | null }
   /** The projections are gone (no layout key). */
   | { kind: 'lost' }
@@ -185,7 +186,7 @@ export class ActivityTransactions {
    * tracked-workspace count), every workspace the stats track with its last activity time: a second
    * read under the same WATCH, needed only at the cap.
    */
-  private async trackedWorkspaces(redis: Redis, groups: UserGroup[], stats: (string | null)[][]): Promise<Map<number, Map<number, number>>> {
+  private async trackedWorkspaces(redis: RedisClient, groups: UserGroup[], stats: (string | null)[][]): Promise<Map<number, Map<number, number>>> {
     const scan: number[] = [];
     groups.forEach((g, gi) => {
       const head = stats[gi]!;

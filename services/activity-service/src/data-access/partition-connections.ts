@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 
 /** A partition's own Redis connection, and how many times it has been lost since it opened. */
 export interface PartitionConnection {
-  redis: Redis;
+  redis: RedisClient;
   /** Incremented when the connection closes: a WATCH taken before does not hold after it. */
   drops: number;
 }
@@ -15,7 +15,7 @@ export interface PartitionConnection {
 export class PartitionConnections {
   private readonly connections = new Map<string, Promise<PartitionConnection>>();
 
-  constructor(private readonly open: (name: string) => Redis) {}
+  constructor(private readonly open: (name: string) => RedisClient) {}
 
   get(topic: string, partition: number): Promise<PartitionConnection> {
     const name = `${topic}:${partition}`;

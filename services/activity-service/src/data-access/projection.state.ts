@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
 
 /**
@@ -60,7 +60,7 @@ export class LayoutMismatchError extends Error {
   }
 }
 
-type StateRedis = Redis & {
+type StateRedis = RedisClient & {
   claimLayout(layout: string, rebuild: string, ...args: string[]): Promise<number>;
   rebuildRemaining(rebuild: string): Promise<number>;
   renewLock(lock: string, owner: string, leaseMs: number): Promise<number>;
@@ -72,7 +72,7 @@ export class ProjectionState {
   private readonly redis: StateRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     readonly prefix: string,
   ) {
     redis.defineCommand('claimLayout', { numberOfKeys: 2, lua: CLAIM });
@@ -138,7 +138,7 @@ function globLiteral(text: string): string {
 }
 
 /** Deletes every projection key under `prefix` (users, workspaces, offsets, layout, rebuild marker); returns how many. */
-export async function dropProjections(redis: Redis, prefix: string): Promise<number> {
+export async function dropProjections(redis: RedisClient, prefix: string): Promise<number> {
   let dropped = 0;
   const p = globLiteral(prefix);
   const patterns = [

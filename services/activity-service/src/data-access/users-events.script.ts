@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, type LiveNotice } from '@suite/contracts';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
 
@@ -109,7 +109,7 @@ export type UsersApplyOutcome =
   | { kind: 'lost' }
   | { kind: 'foreign'; found: string };
 
-type ScriptRedis = Redis & { applyUsersEvents(...args: string[]): Promise<[string, string | number]> };
+type ScriptRedis = RedisClient & { applyUsersEvents(...args: string[]): Promise<[string, string | number]> };
 
 /** A template `head NUL tail` around the id of a key built by `key`. */
 const template = (key: (id: string) => string) => key('\0');
@@ -119,7 +119,7 @@ export class UsersEventsScript {
   private readonly fixed: string[];
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly live: LiveMode,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@suite/logger';
 import type { ConsumerPort, LogOffsets, TopicPartition } from '../consumer/consumer.port.js';
@@ -36,7 +36,7 @@ export class ProjectionKeeper {
 
   constructor(
     private readonly state: ProjectionState,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly log: LogOffsets,
     private readonly topics: string[],
     private readonly logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { ProjectionKeys, liveChannelUser } from '@suite/contracts';
 
 /** Per-user live channels, as the hub sees them: the Redis pub/sub behind them stays here. */
@@ -12,10 +12,10 @@ export interface LiveChannels {
 }
 
 /**
- * Redis pub/sub on one subscriber connection; with `sharded`, SSUBSCRIBE (Redis Cluster: each
+ * Redis pub/sub on one subscriber connection; with `sharded`, SSUBSCRIBE (RedisClient Cluster: each
  * channel lives on its key's shard). ioredis resubscribes by itself after a reconnect.
  */
-export function redisLiveChannels(subscriber: Redis, prefix: string, sharded: boolean): LiveChannels {
+export function redisLiveChannels(subscriber: RedisClient, prefix: string, sharded: boolean): LiveChannels {
   const channel = (userId: number) => ProjectionKeys.liveChannel(prefix, userId);
   return {
     subscribe: (userId) => (sharded ? subscriber.ssubscribe(channel(userId)) : subscriber.subscribe(channel(userId))),

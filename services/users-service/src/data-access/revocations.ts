@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import type { Logger } from '@suite/logger';
 import { setRevoked } from '@suite/server-kit';
 
@@ -9,7 +9,7 @@ export type Revoke = (userId: number, revoked: boolean) => Promise<void>;
  * The shared revocation set in Redis. A failure is logged, not thrown: the user's change is already
  * stored, and every replica's directory follower repeats the revocation when it hears of the change.
  */
-export function revocationStore(redis: Redis, prefix: string, log: Logger): Revoke {
+export function revocationStore(redis: RedisClient, prefix: string, log: Logger): Revoke {
   return async (userId, revoked) => {
     await setRevoked(redis, prefix, userId, revoked).catch((err: unknown) => log.warn({ err, userId, revoked }, 'could not record the revocation yet; the directory follower repeats it'));
   };
