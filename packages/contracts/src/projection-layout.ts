@@ -1,14 +1,15 @@
 /**
- * The Redis layout of the activity projections (layout 3), written by the activity-service and
+ * The Redis layout of the activity projections (layout 4), written by the activity-service and
  * read by it and by the stream-gateway. Every name, field and separator the two services (and the
- * users-events Lua script, which receives them as arguments) agree on is defined here, once.
+ * Lua scripts, which receive them as arguments) agree on is defined here, once.
  *
- * Every key of one user carries the hash tag `{u:<id>}` and every workspace key `{ws:<id>}`, so
- * one user's keys share a Redis Cluster slot (see docs/activity-service.md, "Redis Cluster").
+ * Every key of one user carries the hash tag `{u:<id>}`, every workspace key `{ws:<id>}`, and the
+ * keys that describe the projections as a whole (layout, offsets, rebuild marker) `{projections}`:
+ * every write step touches one Redis Cluster slot (docs/activity-service.md, "Redis Cluster").
  */
 
 /** Bump when the layout changes: a service finding another layout refuses to touch it until rebuilt. */
-export const PROJECTION_LAYOUT_VERSION = '3';
+export const PROJECTION_LAYOUT_VERSION = '4';
 
 /** Redis Cluster's number of hash slots. */
 export const SLOTS = 16384;
@@ -37,6 +38,29 @@ export function slotOf(key: string): number {
   return crc16(utf8.encode(hashed)) % SLOTS;
 }
 
+let slotTags: string[] | undefined;
+
+/**
+ * For each slot, a short hash tag that lands in it (found once by counting up in base 36; about
+ * 15 ms): the per-slot marker of a user's slot then lives in that same slot.
+ */
+function slotTag(slot: number): string {
+  if (!slotTags) {
+    const tags = new Array<string>(SLOTS);
+    let left = SLOTS;
+    for (let i = 0; left > 0; i++) {
+      const tag = `s${i.toString(36)}`;
+      const at = slotOf(tag);
+      if (tags[at] === undefined) {
+        tags[at] = tag;
+        left--;
+      }
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot]!;
+}
+
 /** The slot of every key of one user. */
 export function userSlot(userId: number | string): number {
   return slotOf(`u:${userId}`);
@@ -63,13 +87,24 @@ export const ProjectionKeys = {
   /** String: the version of the newest `workspace.renamed` applied (a replayed older rename is ignored). */
   workspaceVersion: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:v`,
   /** String `<version>:<generation>`: see `parseLayout`. */
-  layout: (prefix: string) => `${prefix}layout`,
-  /** String: the next Kafka offset to apply for one partition (one key each, so transactions can WATCH it alone). */
-  offset: (prefix: string, topic: string, partition: number) => `${prefix}offset:${topic}:${partition}`,
+  layout: (prefix: string) => `${prefix}{projections}:layout`,
+  /** Where layouts 1 to 3 kept the layout: found there, the prefix holds a layout this version does not write. */
+  legacyLayout: (prefix: string) => `${prefix}layout`,
+  /**
+   * String: the partition's checkpoint, the next offset every user's step has been applied up to
+   * (written after the steps; each user's own `appliedOffset` is what makes a step exactly once).
+   */
+  offset: (prefix: string, topic: string, partition: number) => `${prefix}{projections}:offset:${topic}:${partition}`,
   /** Hash: offset key -> the offset it must reach before the projections are whole again (present while rebuilding). */
-  rebuild: (prefix: string) => `${prefix}rebuild`,
+  rebuild: (prefix: string) => `${prefix}{projections}:rebuild`,
   /** String: held (with an expiry) by the one consumer that drops and re-claims lost projections. */
-  healLock: (prefix: string) => `${prefix}heal-lock`,
+  healLock: (prefix: string) => `${prefix}{projections}:heal-lock`,
+  /**
+   * String, one per cluster slot, the layout value (`formatLayout`): written for every slot when the
+   * projections are claimed, read by every user step in its own slot. Missing, the slot's primary
+   * lost its data (restarted empty) and the step refuses to write.
+   */
+  slotMarker: (prefix: string, slot: number) => `${prefix}{${slotTag(slot)}}:slot`,
   /** Pub/sub channel of a user's live batches (same hash tag: sharded pub/sub routes it to the user's slot). */
   liveChannel: (prefix: string, userId: number | string) => `${prefix}live:{u:${userId}}`,
 };
@@ -98,6 +133,8 @@ export const StatsField = {
   workspaceCount: 'c:',
   /** How many workspaces have `l:`/`c:` fields (at most the configured cap; the oldest are evicted past it). */
   workspaces: 'w',
+  /** Prefix of `o:<partition>`: the next offset of that activity partition applied to this user (the step's exactly-once record). */
+  appliedOffset: 'o:',
 } as const;
 
 /** The value stored under `ProjectionKeys.layout`. */

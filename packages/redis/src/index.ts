@@ -4,11 +4,6 @@ import { backoffMs } from '@suite/contracts';
 
 export interface RedisOptions {
   /**
-   * For WATCH/MULTI/EXEC: commands in flight when the connection drops fail instead of being sent
-   * again on the new connection, where the WATCH no longer holds.
-   */
-  transactional?: boolean;
-  /**
    * ioredis auto-pipelining: commands issued in the same tick go out in one write. On the
    * activity-service's read connection (with reads already batched per turn) it measured 108-124 µs
    * of server CPU per count request against 129-168 µs without (bench/activity-reads.bench.ts).
@@ -80,8 +75,7 @@ export function primaries(client: RedisClient): Redis[] {
 export function createRedis(url: string, logger: Logger, name: string, options: RedisOptions = {}): RedisClient {
   const perNode: IORedisOptions = {
     connectionName: name,
-    autoResendUnfulfilledCommands: !options.transactional,
-    maxRetriesPerRequest: options.transactional ? 0 : 1,
+    maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
   };

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProjectionKeys, slotOf, userSlot } from '@suite/contracts';
+import { ProjectionKeys, SLOTS, slotOf, userSlot } from '@suite/contracts';
 import { clusterTarget, createRedis, primaries } from '@suite/redis';
 import { createLogger } from '@suite/logger';
 import { testInfra } from '@suite/testkit';
@@ -22,10 +22,15 @@ describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', 
   afterAll(() => seed.disconnect());
 
   it('slotOf agrees with the server\'s CLUSTER KEYSLOT on 2,000 awkward keys and on the layout\'s own keys', async () => {
-    const sample = [...keys(2000, 20261204), ProjectionKeys.feed('p:', 42), ProjectionKeys.layout('p:'), ProjectionKeys.workspaceMembers('p:', 3)];
+    const sample = [...keys(2000, 20261204), ProjectionKeys.feed('p:', 42), ProjectionKeys.layout('p:'), ProjectionKeys.slotMarker('p:', 9000), ProjectionKeys.workspaceMembers('p:', 3)];
     const server = await Promise.all(sample.map((key) => seed.call('CLUSTER', 'KEYSLOT', key) as Promise<number>));
     expect(sample.map(slotOf)).toEqual(server);
     expect(slotOf(ProjectionKeys.feed('p:', 42))).toBe(userSlot(42));
+  });
+
+  it('every slot has a marker key that lands in it, so a user step reads its marker in its own slot', () => {
+    const slots = Array.from({ length: SLOTS }, (_, slot) => slotOf(ProjectionKeys.slotMarker('any-prefix:', slot)));
+    expect(slots).toEqual(Array.from({ length: SLOTS }, (_, slot) => slot));
   });
 
   it('a redis-cluster:// URL gives a client that reaches every primary, and a multi-slot command is refused as CROSSSLOT', async () => {

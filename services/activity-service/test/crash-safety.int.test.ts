@@ -1,21 +1,18 @@
-import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@suite/local-infra';
-import { eventually, startChildService, testInfra, type ChildService } from '@suite/testkit';
+import { eventually, redisModes, startChildService, testInfra, testRedis, type ChildService, type TestInfra } from '@suite/testkit';
 import { appliedRecords, expectMatchesOracle, oracleScenario, pacedProducer } from './oracle.js';
 
-const infra = testInfra();
 const serviceDir = `${import.meta.dirname}/..`;
 const FEED_CAP = 50;
-const redis = new Redis(infra.redisUrl);
 const live: ChildService[] = [];
 afterAll(async () => {
   for (const c of live) await c.kill('SIGKILL');
-  redis.disconnect();
 });
 
-async function scenario(label: string, run: (ctx: { start: () => Promise<ChildService>; produce: (from: number, to: number) => Promise<void>; applied: () => Promise<number> }) => Promise<void>) {
+async function scenario(infra: TestInfra, label: string, run: (ctx: { start: () => Promise<ChildService>; produce: (from: number, to: number) => Promise<void>; applied: () => Promise<number> }) => Promise<void>) {
+  const redis = testRedis(infra.redisUrl);
   const { names, topic, events, records, config: env } = await oracleScenario(label, label.length * 7919, infra.redisUrl, {
     KAFKA_SESSION_TIMEOUT_MS: '6000', FEED_MAX_ITEMS: String(FEED_CAP), LOG_LEVEL: 'warn', PUBLISH_LIVE: 'false',
   });
@@ -36,13 +33,15 @@ async function scenario(label: string, run: (ctx: { start: () => Promise<ChildSe
   // Caught up when the offsets stored with the projection cover every record produced.
   await eventually(async () => ((await applied()) === records.length ? true : undefined), 120_000, 500);
   await expectMatchesOracle(redis, names.keyPrefix, events, FEED_CAP);
+  redis.disconnect();
 }
 
 const pause = (min: number, max: number) => new Promise((r) => setTimeout(r, min + Math.random() * (max - min)));
 
-describe('crash safety', () => {
+// The same guarantees on one Redis and on a Redis Cluster (every step in one slot).
+describe.each(redisModes(testInfra()))('crash safety (%s Redis)', (mode, infra) => {
   it('when the consumer is SIGKILLed at random while 20k events stream in, every projection equals the oracle', async () => {
-    await scenario('crash', async ({ start, produce, applied }) => {
+    await scenario(infra, `crash-${mode}`, async ({ start, produce, applied }) => {
       let child = await start();
       const kills: number[] = [];
       for (let round = 0; round < 4; round++) {
@@ -62,7 +61,7 @@ describe('crash safety', () => {
   }, 300_000);
 
   it('with two consumer processes and a rebalance in the middle (one killed), every projection equals the oracle', async () => {
-    await scenario('rebalance', async ({ start, produce }) => {
+    await scenario(infra, `rebalance-${mode}`, async ({ start, produce }) => {
       const a = await start();
       await produce(0, 6000);
       const b = await start();

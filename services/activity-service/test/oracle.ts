@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { Activity, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
@@ -60,7 +60,7 @@ function oracle(events: Produced[], cap: number) {
 }
 
 /** Every user's count, feed, recency, stream position and stream log equal the oracle's. */
-export async function expectMatchesOracle(redis: Redis, prefix: string, events: Produced[], cap: number): Promise<void> {
+export async function expectMatchesOracle(redis: Redis | Cluster, prefix: string, events: Produced[], cap: number): Promise<void> {
   for (const [user, want] of oracle(events, cap)) {
     const [stats, entries, log] = await Promise.all([redis.hgetall(ProjectionKeys.stats(prefix, user)), redis.zrevrangebylex(ProjectionKeys.feed(prefix, user), '+', '-'), redis.lrange(ProjectionKeys.log(prefix, user), 0, -1)]);
     const feed = entries.map((e) => splitFeedEntry(e).member);
@@ -73,7 +73,7 @@ export async function expectMatchesOracle(redis: Redis, prefix: string, events: 
 }
 
 /** The records applied so far: the sum of the next offsets stored with the projection. */
-export async function appliedRecords(redis: Redis, prefix: string, topic: string, partitions: number): Promise<number> {
+export async function appliedRecords(redis: Redis | Cluster, prefix: string, topic: string, partitions: number): Promise<number> {
   const offsets = await redis.mget(Array.from({ length: partitions }, (_, p) => ProjectionKeys.offset(prefix, topic, p)));
   return offsets.reduce((n, v) => n + Number(v ?? 0), 0);
 }

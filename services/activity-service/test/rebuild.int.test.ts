@@ -17,6 +17,10 @@ const serviceDir = `${import.meta.dirname}/..`;
 async function dump(prefix: string): Promise<Record<string, unknown>> {
   const keys = (await redis.keys(`${prefix}*`)).sort();
   const out: Record<string, unknown> = {};
+  const layout = await redis.get(ProjectionKeys.layout(prefix));
+  // On one Redis the steps check the layout key itself: no slot markers (the cluster writes SLOTS of them).
+  expect(keys.filter((key) => key.endsWith('}:slot'))).toEqual([]);
+  expect(layout).not.toBeNull();
   for (const key of keys) {
     if (key === ProjectionKeys.layout(prefix)) continue;
     if (key.endsWith(':stats')) {

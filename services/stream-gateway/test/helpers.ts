@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { StreamMessage, type StreamMessage as Message } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
-import { startInProcess, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import { startInProcess, TEST_JWT_SECRET, testInfra, testTokens, type TestInfra } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
@@ -9,12 +9,12 @@ import type { RunningServer } from '@suite/server-kit';
 export const secret = TEST_JWT_SECRET;
 
 /** The real path: publisher → Kafka → activity-service → Redis → gateway(s), all on one test's names. */
-export async function startStack(label: string, env: Record<string, string> = {}, gateways = 1) {
-  const activity = await startInProcess(label, loadActivityConfig, createActivityService, { env });
+export async function startStack(label: string, env: Record<string, string> = {}, gateways = 1, on: TestInfra = testInfra()) {
+  const activity = await startInProcess(label, loadActivityConfig, createActivityService, { env, infra: on });
   const { names, infra } = activity;
   const replicas: { service: GatewayService; server: RunningServer }[] = [];
   for (let i = 0; i < gateways; i++) {
-    replicas.push(await startInProcess(label, loadGatewayConfig, createGatewayService, { names, env: { STREAM_ALLOWED_ORIGINS: 'http://allowed.example', ...env } }));
+    replicas.push(await startInProcess(label, loadGatewayConfig, createGatewayService, { names, infra, env: { STREAM_ALLOWED_ORIGINS: 'http://allowed.example', ...env } }));
   }
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
   return {

@@ -3,11 +3,10 @@ import type { RedisClient } from '@suite/redis';
 import type { Registry } from 'prom-client';
 import { Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
-import { clusterTarget, createRedis } from '@suite/redis';
+import { createRedis, isCluster } from '@suite/redis';
 import { eventTimeWindow, type ActivityConfig } from '../config.js';
 import { ActivityTransactions, type LiveMode } from '../data-access/activity.transaction.js';
 import { kafkaLogOffsets } from '../data-access/kafka.js';
-import { PartitionConnections } from '../data-access/partition-connections.js';
 import { ProjectionState } from '../data-access/projection.state.js';
 import { UsersEventsScript } from '../data-access/users-events.script.js';
 import { ProjectionKeeper } from '../domain/projection-keeper.js';
@@ -26,17 +25,18 @@ export interface ProjectionPipeline {
 
 /**
  * Everything that turns the topics into projections: the consumer, the projector with its
- * transactions and script, and the keeper that heals. The service and the rebuild command build
+ * steps and script, and the keeper that heals. The service and the rebuild command build
  * it the same way; the rebuild publishes nothing live.
  */
 export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, redis: RedisClient, logger: Logger, registry: Registry, options: { name: string; publishLive: boolean }): ProjectionPipeline {
   const prefix = config.REDIS_KEY_PREFIX;
-  // A chunk's transaction spans many users' slots: refused by a cluster (docs/activity-service.md "Redis Cluster").
-  if (clusterTarget(config.REDIS_URL)) throw new Error('REDIS_URL names a Redis Cluster: the activity-service projections need one Redis primary for now (docs/activity-service.md, "Redis Cluster"); the gateway and the rate limits run on a cluster');
   const topics = [Topics.activityEvents, Topics.usersEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
-  const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED ? 'spublish' : 'publish';
-  const connections = new PartitionConnections((partition) => createRedis(config.REDIS_URL, logger, `${options.name}-tx-${partition}`, { transactional: true }));
-  const transactions = new ActivityTransactions(connections, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
+  // On a cluster a PUBLISH goes to every node; SPUBLISH only to the channel's shard.
+  const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED || isCluster(redis) ? 'spublish' : 'publish';
+  // The steps' own client: a chunk's steps (one per user) leave in one write per node.
+  const writer = createRedis(config.REDIS_URL, logger, `${options.name}-writes`);
+  const connected = writer.connect();
+  const transactions = new ActivityTransactions(writer, connected, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);
@@ -50,7 +50,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
     projector,
     consumer,
     async close() {
-      connections.close();
+      writer.disconnect();
       await Promise.all([dlqProducer.disconnect(), logOffsets.close()]);
     },
   };

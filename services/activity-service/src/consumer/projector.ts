@@ -99,7 +99,7 @@ export class Projector implements ConsumerHandlers {
         this.keeper.applied(range, range.last + 1n);
         return true;
       }
-      if (outcome.kind === 'lost') await this.keeper.heal();
+      if (outcome.kind === 'lost') await this.keeper.heal(outcome.slot);
       else if (outcome.kind === 'foreign') throw new LayoutMismatchError(outcome.found);
       else if ((await this.keeper.behind(range, outcome.stored)) === 'seeked') return false;
       else range.fromLogStart = true;

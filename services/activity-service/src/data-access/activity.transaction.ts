@@ -1,7 +1,6 @@
-import type { ChainableCommander } from 'ioredis';
+import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, feedEntry, formatLayout, parseLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, encodeLiveBatch, feedEntry, parseLayout } from '@suite/contracts';
-import type { PartitionConnections } from './partition-connections.js';
+import { stepMarker } from './projection.state.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -21,7 +20,7 @@ export interface ActivityWrite {
   traceparent: string;
 }
 
-/** The records one transaction covers: offsets `first`..`last` of a partition, valid or not. */
+/** The records one chunk covers: offsets `first`..`last` of a partition, valid or not. */
 export interface RecordRange {
   topic: string;
   partition: number;
@@ -33,10 +32,10 @@ export interface RecordRange {
 
 export type ApplyOutcome =
   | { kind: 'applied'; applied: number; duplicates: number; dropped: number; stale: number }
-  /** The stored offset is before this range (or missing): RedisClient is behind the consumer. */
+  /** The stored offset is before this range (or missing): Redis is behind the consumer. */
   | { kind: 'behind'; stored: bigint | null }
-  /** The projections are gone (no layout key). */
-  | { kind: 'lost' }
+  /** The projections are gone (no layout key), or one slot's are (its marker is missing: `slot`, under `generation`). */
+  | { kind: 'lost'; slot?: { slot: number; generation: string } }
   /** Another layout version owns the prefix. */
   | { kind: 'foreign'; found: string };
 
@@ -53,280 +52,303 @@ export interface TransactionOptions {
   live: LiveMode;
 }
 
-/** A transaction aborted by a concurrent writer is retried (reads and decisions again) this many times. */
-const MAX_ATTEMPTS = 100;
+/** Lua string literal of a constant from the contracts (ASCII without quotes or backslashes). */
+const lua = (text: string) => `'${[...text].map((c) => (c === '\\' || c === "'" ? `\\${c}` : c.charCodeAt(0) < 32 ? `\\${c.charCodeAt(0)}` : c)).join('')}'`;
 
-/** Fields read per user before deciding: the tombstone, count, position, dedup clock, tracked workspaces, then per workspace last/count. */
-const HEAD_FIELDS = [StatsField.deleted, StatsField.count, StatsField.position, StatsField.seenUntil, StatsField.workspaces];
-
-interface UserGroup {
-  userId: number;
-  stats: string;
-  seen: string;
-  feed: string;
-  log: string;
-  channel: string;
-  writes: ActivityWrite[];
-  ids: string[];
-  /** HMGET fields: HEAD_FIELDS, then `l:<ws>`, `c:<ws>` for each workspace in `workspaces` order. */
-  fields: string[];
-  workspaces: number[];
-}
-
-function groupByUser(prefix: string, writes: ActivityWrite[]): UserGroup[] {
-  const groups = new Map<number, UserGroup>();
-  for (const w of writes) {
-    let g = groups.get(w.userId);
-    if (!g) {
-      const u = ProjectionKeys.user(prefix, w.userId);
-      g = { userId: w.userId, stats: `${u}stats`, seen: `${u}seen`, feed: `${u}feed`, log: `${u}log`, channel: ProjectionKeys.liveChannel(prefix, w.userId), writes: [], ids: [], fields: [...HEAD_FIELDS], workspaces: [] };
-      groups.set(w.userId, g);
-    }
-    g.writes.push(w);
-    g.ids.push(w.eventId);
-    if (!g.workspaces.includes(w.workspaceId)) {
-      g.workspaces.push(w.workspaceId);
-      g.fields.push(`${StatsField.lastActive}${w.workspaceId}`, `${StatsField.workspaceCount}${w.workspaceId}`);
-    }
-  }
-  return [...groups.values()];
-}
-
-type Counts = { applied: number; duplicates: number; dropped: number; stale: number };
+/** Arguments per write, after the fixed ones. */
+const PER_WRITE = 8;
 
 /**
- * Applies a chunk of one partition's activity records in one optimistic transaction:
+ * One user's step, atomic in the user's slot. KEYS: slot marker, stats, seen, feed, log.
+ * ARGV: layout value, partition field (`o:<p>`), next offset, dedup window, feed cap, dedup cap,
+ * workspace cap, live mode, live channel, then per write: offset, event id, record time, workspace,
+ * event time, feed entry, activity JSON, traceparent.
  *
- * 1. WATCH the layout key, the partition's offset key and every user's stats hash, and read (one
- *    pipeline) the layout, the stored offset, each user's tombstone/count/position/workspace
- *    stats and which event ids the dedup window already holds;
- * 2. decide in Node: is Redis where this consumer is (layout present, stored offset inside the
- *    range), which records are new, their positions, the new stats;
- * 3. MULTI: the writes, one live batch per user, and the partition's next offset; EXEC.
+ * The user's `o:<p>` field is the next offset of the partition already applied to this user: a
+ * write before it is stale (a replay after a crash, a second consumer after a rebalance), so each
+ * record is applied exactly once per user, whoever runs the step and however often. The dedup
+ * window, positions, workspace cap and the live batch are decided as they were when this ran as
+ * one Node transaction, one write at a time, so a replay of the same log decides alike.
+ */
+const APPLY_USER = `
+local marker = redis.call('GET', KEYS[1])
+if not marker then return { 'lost' } end
+if marker ~= ARGV[1] then
+  if string.sub(marker, 1, ${PROJECTION_LAYOUT_VERSION.length + 1}) == ${lua(`${PROJECTION_LAYOUT_VERSION}:`)} then return { 'lost' } end
+  return { 'foreign', marker }
+end
+local generation = string.sub(ARGV[1], ${PROJECTION_LAYOUT_VERSION.length + 2})
+local stats, seen, feed, log = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local offsetField, nextOffset = ARGV[2], ARGV[3]
+local window, feedCap, dedupMax, wsCap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local live, channel = ARGV[8], ARGV[9]
+local W, PER = 10, ${PER_WRITE}
+local total = (#ARGV - W + 1) / PER
+local LAST, COUNT = ${lua(StatsField.lastActive)}, ${lua(StatsField.workspaceCount)}
+
+local head = redis.call('HMGET', stats, ${lua(StatsField.deleted)}, ${lua(StatsField.count)}, ${lua(StatsField.position)}, ${lua(StatsField.seenUntil)}, ${lua(StatsField.workspaces)}, offsetField)
+local from = tonumber(head[6] or '0')
+local stale = 0
+for i = W, #ARGV, PER do
+  if tonumber(ARGV[i]) < from then stale = stale + 1 end
+end
+if head[1] then return { 'applied', 0, 0, total - stale, stale } end
+if stale == total then return { 'applied', 0, 0, 0, stale } end
+
+-- The batch's workspaces, in first-seen order, with what the stats hold for each.
+local order, index = {}, {}
+for i = W, #ARGV, PER do
+  local ws = ARGV[i + 3]
+  if not index[ws] then
+    order[#order + 1] = ws
+    index[ws] = #order
+  end
+end
+local fields = {}
+for s, ws in ipairs(order) do
+  fields[2 * s - 1] = LAST .. ws
+  fields[2 * s] = COUNT .. ws
+end
+local known = redis.call('HMGET', stats, unpack(fields))
+
+-- Dedup on the user's own clock (the newest record time applied so far): it only moves forward
+-- in partition order, so the same records decide alike however they are cut into steps.
+local clock = tonumber(head[4] or '0')
+local applied, fresh = {}, {}
+local duplicates = 0
+local last, added = {}, {}
+for i = W, #ARGV, PER do
+  if tonumber(ARGV[i]) >= from then
+    local id, seenAt = ARGV[i + 1], tonumber(ARGV[i + 2])
+    local now = math.max(clock, seenAt)
+    local before = applied[id]
+    if not before then
+      local score = redis.call('ZSCORE', seen, id)
+      before = score and tonumber(score)
+    end
+    if before and now - before <= window then
+      duplicates = duplicates + 1
+    else
+      applied[id] = seenAt
+      clock = now
+      fresh[#fresh + 1] = i
+      local s = index[ARGV[i + 3]]
+      local t = tonumber(ARGV[i + 4])
+      if t > (last[s] or 0) then last[s] = t end
+      added[s] = (added[s] or 0) + 1
+    end
+  end
+end
+local k = #fresh
+if k == 0 then
+  redis.call('HSET', stats, offsetField, nextOffset)
+  return { 'applied', 0, duplicates, 0, stale }
+end
+
+-- Sends a command with many arguments in slices (Lua's stack bounds one call's arguments).
+local function sliced(command, key, items, per)
+  for at = 1, #items, per do
+    local part = {}
+    for j = at, math.min(at + per - 1, #items) do part[#part + 1] = items[j] end
+    redis.call(command, key, unpack(part))
+  end
+end
+
+local marks, entries, bodies = {}, {}, {}
+for _, i in ipairs(fresh) do
+  marks[#marks + 1] = ARGV[i + 2]
+  marks[#marks + 1] = ARGV[i + 1]
+  entries[#entries + 1] = '0'
+  entries[#entries + 1] = ARGV[i + 5]
+  bodies[#bodies + 1] = ARGV[i + 6]
+end
+sliced('ZADD', seen, marks, 2000)
+-- Ids older than the window can never match again: the clock only moves forward.
+redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. (clock - window))
+-- However many the window holds, the newest dedupMax are kept (a bound per user).
+redis.call('ZREMRANGEBYRANK', seen, 0, -dedupMax - 1)
+sliced('ZADD', feed, entries, 2000)
+redis.call('ZREMRANGEBYRANK', feed, 0, -feedCap - 1)
+sliced('RPUSH', log, bodies, 1000)
+redis.call('LTRIM', log, -feedCap, -1)
+
+local count = tonumber(head[2] or '0') + k
+local first = tonumber(head[3] or '0') + 1
+local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.epoch)}, generation, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset }
+
+-- Workspaces: recency and count per workspace, at most wsCap of them.
+local newWs, newAdded = 0, 0
+for s = 1, #order do
+  if not known[2 * s - 1] then
+    newWs = newWs + 1
+    if added[s] then newAdded = newAdded + 1 end
+  end
+end
+-- How many workspaces the stats track: none for a new user, unknown for stats from before the count.
+local tracked
+if head[5] then tracked = tonumber(head[5]) elseif not head[2] then tracked = 0 end
+if newWs > 0 and (tracked == nil or tracked + newWs > wsCap) then
+  -- At (or past) the cap, or stats from before the count: every fresh activity in turn, the least
+  -- recently active workspace (then the lowest id) forgotten past the cap.
+  local state, counts, size = {}, {}, 0
+  local all = redis.call('HGETALL', stats)
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, #LAST) == LAST then
+      state[string.sub(f, #LAST + 1)] = { last = tonumber(all[j + 1]) }
+      size = size + 1
+    elseif string.sub(f, 1, #COUNT) == COUNT then
+      counts[string.sub(f, #COUNT + 1)] = tonumber(all[j + 1])
+    end
+  end
+  local before = {}
+  for ws, e in pairs(state) do
+    before[ws] = true
+    e.count = counts[ws] or 0
+  end
+  local touched = {}
+  for _, i in ipairs(fresh) do
+    local ws, t = ARGV[i + 3], tonumber(ARGV[i + 4])
+    local e = state[ws]
+    if not e then
+      e = { last = 0, count = 0 }
+      state[ws] = e
+      size = size + 1
+    end
+    if t > e.last then e.last = t end
+    e.count = e.count + 1
+    touched[ws] = true
+    if size > wsCap then
+      local oldest, oldestLast
+      for w, v in pairs(state) do
+        if not oldest or v.last < oldestLast or (v.last == oldestLast and tonumber(w) < tonumber(oldest)) then oldest, oldestLast = w, v.last end
+      end
+      state[oldest] = nil
+      size = size - 1
+    end
+  end
+  for ws in pairs(touched) do
+    local e = state[ws]
+    if e then
+      set[#set + 1] = LAST .. ws; set[#set + 1] = e.last
+      set[#set + 1] = COUNT .. ws; set[#set + 1] = e.count
+    end
+  end
+  set[#set + 1] = ${lua(StatsField.workspaces)}; set[#set + 1] = size
+  local evicted = {}
+  for ws in pairs(before) do
+    if not state[ws] then evicted[#evicted + 1] = LAST .. ws; evicted[#evicted + 1] = COUNT .. ws end
+  end
+  if #evicted > 0 then redis.call('HDEL', stats, unpack(evicted)) end
+else
+  for s, ws in ipairs(order) do
+    if added[s] then
+      set[#set + 1] = LAST .. ws; set[#set + 1] = math.max(last[s], tonumber(known[2 * s - 1] or '0'))
+      set[#set + 1] = COUNT .. ws; set[#set + 1] = tonumber(known[2 * s] or '0') + added[s]
+    end
+  end
+  -- Stats from before the count keep none until their first new workspace counts them all.
+  if tracked ~= nil then set[#set + 1] = ${lua(StatsField.workspaces)}; set[#set + 1] = tracked + newAdded end
+end
+redis.call('HSET', stats, unpack(set))
+
+if live ~= 'off' then
+  local parts = { generation .. '.' .. first }
+  for _, i in ipairs(fresh) do
+    local trace = ARGV[i + 7]
+    if trace ~= '' then parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. trace .. ${lua(LIVE_TRACE_SEPARATOR)} .. ARGV[i + 6]
+    else parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. ARGV[i + 6] end
+  end
+  redis.call(live == 'spublish' and 'SPUBLISH' or 'PUBLISH', channel, table.concat(parts))
+end
+return { 'applied', k, duplicates, 0, stale }
+`;
+
+type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string];
+type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
+
+/**
+ * Applies a chunk of one partition's activity records as one step per user, each a script in
+ * that user's slot (Redis Cluster: no step touches two slots):
  *
- * Any concurrent write to a watched key (another consumer on the partition after a rebalance, a
- * user deletion, a rebuild dropping the layout) aborts the EXEC, and the whole step runs again
- * on fresh reads. Redis CPU per event is the commands alone: no script runs.
+ * 1. read the layout and the partition's checkpoint (the `{projections}` slot): is Redis where this
+ *    consumer is (layout present and ours, checkpoint inside the range);
+ * 2. per user, in parallel, one script: the slot's marker present (else its primary lost it), the
+ *    user's records from its own applied offset on, dedup, feed, stream log with positions,
+ *    stats, live batch, and the user's new applied offset, all at once;
+ * 3. the checkpoint moves past the chunk.
+ *
+ * A crash between 2 and 3 replays the chunk: every user who had it applied skips it by its own
+ * applied offset, so the outcome is exactly once however the steps and the crash interleave.
  */
 export class ActivityTransactions {
+  private readonly redis: StepRedis;
+
   constructor(
-    private readonly connections: PartitionConnections,
+    redis: RedisClient,
+    /** The client's connect(): steps wait for it (a failed start is retried by the client itself). */
+    private readonly connected: Promise<unknown>,
     private readonly prefix: string,
     private readonly options: TransactionOptions,
-  ) {}
-
-  async apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
-    const groups = groupByUser(this.prefix, writes);
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(range, groups, writes.length);
-      if (outcome) return outcome;
-      if (attempt === MAX_ATTEMPTS) throw new Error(`the transaction for ${range.topic}:${range.partition} was aborted by concurrent writers ${MAX_ATTEMPTS} times`);
-    }
+  ) {
+    redis.defineCommand('applyUserStep', { numberOfKeys: 5, lua: APPLY_USER });
+    this.redis = redis as StepRedis;
   }
 
-  /** One read-decide-write round; undefined when EXEC was aborted by a concurrent write. */
-  private async attempt(range: RecordRange, groups: UserGroup[], writes: number): Promise<ApplyOutcome | undefined> {
-    const connection = await this.connections.get(range.topic, range.partition);
-    const { redis } = connection;
-    const drops = connection.drops;
-    const layoutKey = ProjectionKeys.layout(this.prefix);
+  async apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
+    const redis = this.redis;
+    await this.connected;
     const offsetKey = ProjectionKeys.offset(this.prefix, range.topic, range.partition);
-
-    const read = redis.pipeline();
-    read.watch(layoutKey, offsetKey, ...groups.map((g) => g.stats));
-    read.get(layoutKey);
-    read.get(offsetKey);
-    for (const g of groups) {
-      read.hmget(g.stats, ...g.fields);
-      read.zmscore(g.seen, ...g.ids);
-    }
-    const replies = (await read.exec())!;
-    for (const [err] of replies) if (err) throw err;
-    const value = (at: number) => replies[at]![1];
-
-    const layout = value(1) as string | null;
-    const unwatch = async <T>(outcome: T) => {
-      await redis.unwatch();
-      return outcome;
-    };
-    if (layout === null) return unwatch({ kind: 'lost' } as const);
+    const [layout, storedText] = await Promise.all([redis.get(ProjectionKeys.layout(this.prefix)), redis.get(offsetKey)]);
+    if (layout === null) return { kind: 'lost' };
     const { version, generation } = parseLayout(layout);
-    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return unwatch({ kind: 'foreign', found: layout } as const);
-    const storedText = value(2) as string | null;
+    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
     const stored = storedText === null ? null : BigInt(storedText);
-    let start = stored ?? range.first;
-    if (stored === null || stored < range.first) {
-      if (!range.fromLogStart) return unwatch({ kind: 'behind', stored } as const);
-      start = range.first;
-    }
+    if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
     const next = range.last + 1n;
-    if (start >= next) return unwatch({ kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes } as const);
+    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
 
-    const stats = groups.map((_, gi) => value(3 + 2 * gi) as (string | null)[]);
-    const tracked = await this.trackedWorkspaces(redis, groups, stats);
-    const tx = redis.multi();
-    const counts: Counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
-    for (let gi = 0; gi < groups.length; gi++) {
-      this.writeGroup(tx, groups[gi]!, stats[gi]!, value(4 + 2 * gi) as (string | null)[], start, generation, counts, tracked.get(gi));
-    }
-    tx.set(offsetKey, String(next));
-    // The WATCH lives on the connection: after a reconnect it is gone, and EXEC would not be guarded.
-    // (The MULTI is queued client-side until exec: nothing has been sent.)
-    if (connection.drops !== drops || redis.status !== 'ready') {
-      throw new Error(`the Redis connection for ${range.topic}:${range.partition} dropped during the transaction`);
-    }
-    const result = await tx.exec();
-    if (result === null) return undefined;
-    for (const [err] of result) if (err) throw err;
+    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
+    let lost: number | undefined;
+    let foreign: string | undefined;
+    await Promise.all(
+      this.groups(writes).map(async ([userId, group]) => {
+        const reply = await redis.applyUserStep(...this.stepArgs(userId, group, formatLayout(generation), range.partition, next));
+        if (reply[0] === 'lost') lost = userSlot(userId);
+        else if (reply[0] === 'foreign') foreign = reply[1];
+        else {
+          counts.applied += reply[1];
+          counts.duplicates += reply[2];
+          counts.dropped += reply[3];
+          counts.stale += reply[4];
+        }
+      }),
+    );
+    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
+    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
+    // Only forward: a consumer that lost the partition in a rebalance must not move it back.
+    if (stored === null || stored < next) await redis.set(offsetKey, String(next));
     return { kind: 'applied', ...counts };
   }
 
-  /**
-   * For the users whose batch may take them past the workspace cap (or whose stats predate the
-   * tracked-workspace count), every workspace the stats track with its last activity time: a second
-   * read under the same WATCH, needed only at the cap.
-   */
-  private async trackedWorkspaces(redis: RedisClient, groups: UserGroup[], stats: (string | null)[][]): Promise<Map<number, Map<number, number>>> {
-    const scan: number[] = [];
-    groups.forEach((g, gi) => {
-      const head = stats[gi]!;
-      if (head[0] !== null) return;
-      const fresh = g.workspaces.filter((_, s) => head[HEAD_FIELDS.length + 2 * s] === null).length;
-      const known = head[4] === null ? (head[1] === null ? 0 : undefined) : Number(head[4]);
-      if (fresh > 0 && (known === undefined || known + fresh > this.options.workspaceCap)) scan.push(gi);
-    });
-    const tracked = new Map<number, Map<number, number>>();
-    if (scan.length === 0) return tracked;
-    const read = redis.pipeline();
-    for (const gi of scan) read.hgetall(groups[gi]!.stats);
-    const replies = (await read.exec())!;
-    scan.forEach((gi, i) => {
-      const [err, all] = replies[i]!;
-      if (err) throw err;
-      const last = new Map<number, number>();
-      for (const [field, value] of Object.entries(all as Record<string, string>)) {
-        if (field.startsWith(StatsField.lastActive)) last.set(Number(field.slice(StatsField.lastActive.length)), Number(value));
-      }
-      tracked.set(gi, last);
-    });
-    return tracked;
+  private groups(writes: ActivityWrite[]): [number, ActivityWrite[]][] {
+    const groups = new Map<number, ActivityWrite[]>();
+    for (const w of writes) {
+      const group = groups.get(w.userId);
+      if (group) group.push(w);
+      else groups.set(w.userId, [w]);
+    }
+    return [...groups];
   }
 
-  /** Queues one user's writes: dedup, feed, stream log with positions, stats, live batch. */
-  private writeGroup(tx: ChainableCommander, g: UserGroup, stats: (string | null)[], known: (string | null)[], start: bigint, generation: string, counts: Counts, tracked?: Map<number, number>): void {
-    if (stats[0] !== null) {
-      for (const w of g.writes) {
-        if (w.offset < start) counts.stale++;
-        else counts.dropped++;
-      }
-      return;
-    }
-    const window = this.options.dedupWindowMs;
-    const marks: (string | number)[] = [];
-    const feed: string[] = [];
-    const log: string[] = [];
-    const fresh: ActivityWrite[] = [];
-    // Ids applied in this group, with the record time they were applied at.
-    const applied = new Map<string, number>();
-    const last = new Array<number>(g.workspaces.length).fill(0);
-    const added = new Array<number>(g.workspaces.length).fill(0);
-    // The dedup window is measured on the user's own clock: the newest record time applied so far.
-    // It only moves forward in partition order, so the same records make the same decisions
-    // however they are split into batches (a replay decides as the first run did).
-    let clock = Number(stats[3] ?? 0);
-    for (let i = 0; i < g.writes.length; i++) {
-      const w = g.writes[i]!;
-      if (w.offset < start) {
-        counts.stale++;
-        continue;
-      }
-      const now = Math.max(clock, w.seenAt);
-      const seenAt = applied.get(w.eventId) ?? (known[i] === null ? undefined : Number(known[i]));
-      if (seenAt !== undefined && now - seenAt <= window) {
-        counts.duplicates++;
-        continue;
-      }
-      applied.set(w.eventId, w.seenAt);
-      clock = now;
-      marks.push(w.seenAt, w.eventId);
-      feed.push('0', feedEntry(w.member, w.json));
-      log.push(w.json);
-      fresh.push(w);
-      const slot = g.workspaces.indexOf(w.workspaceId);
-      if (w.timeMs > last[slot]!) last[slot] = w.timeMs;
-      added[slot]! += 1;
-    }
-    const k = fresh.length;
-    if (k === 0) return;
-    const count = Number(stats[1] ?? 0) + k;
-    const first = Number(stats[2] ?? 0) + 1;
-    const set: (string | number)[] = [StatsField.count, count, StatsField.position, first + k - 1, StatsField.epoch, generation, StatsField.seenUntil, clock];
-    const { fields, evicted, total } = tracked ? this.atCap(g, stats, fresh, tracked) : this.underCap(g, stats, last, added);
-    set.push(...fields);
-    // Stats from before the count existed keep none until their first new workspace counts them all.
-    if (total !== undefined) set.push(StatsField.workspaces, total);
-    if (evicted.length > 0) tx.hdel(g.stats, ...evicted.flatMap((ws) => [`${StatsField.lastActive}${ws}`, `${StatsField.workspaceCount}${ws}`]));
-    const { feedCap, live, dedupMaxIds } = this.options;
-    tx.zadd(g.seen, ...marks);
-    // Ids older than the window can never match again: the clock only moves forward.
-    tx.zremrangebyscore(g.seen, '-inf', `(${clock - window}`);
-    // However many the window holds, the newest dedupMaxIds are kept (a bound per user).
-    tx.zremrangebyrank(g.seen, 0, -dedupMaxIds - 1);
-    tx.zadd(g.feed, ...feed);
-    tx.zremrangebyrank(g.feed, 0, -feedCap - 1);
-    tx.rpush(g.log, ...log);
-    tx.ltrim(g.log, -feedCap, -1);
-    tx.hset(g.stats, ...set);
-    if (live !== 'off') {
-      const batch = encodeLiveBatch(generation, first, fresh);
-      if (live === 'spublish') tx.spublish(g.channel, batch);
-      else tx.publish(g.channel, batch);
-    }
-    counts.applied += k;
-  }
-
-  /** The workspace fields to set when the batch cannot reach the cap: every workspace it touched, and the new count. */
-  private underCap(g: UserGroup, stats: (string | null)[], last: number[], added: number[]): { fields: (string | number)[]; evicted: number[]; total: number | undefined } {
-    const fields: (string | number)[] = [];
-    let fresh = 0;
-    for (let s = 0; s < g.workspaces.length; s++) {
-      if (added[s] === 0) continue;
-      const at = HEAD_FIELDS.length + 2 * s;
-      if (stats[at] === null) fresh++;
-      fields.push(g.fields[at]!, Math.max(last[s]!, Number(stats[at] ?? 0)), g.fields[at + 1]!, Number(stats[at + 1] ?? 0) + added[s]!);
-    }
-    const counted = stats[4] === null ? (stats[1] === null ? 0 : undefined) : Number(stats[4]);
-    return { fields, evicted: [], total: counted === undefined ? undefined : counted + fresh };
-  }
-
-  /**
-   * At the cap: the batch's activities taken one by one, each workspace's recency and count updated
-   * and, past `workspaceCap`, the least recently active (then the lowest id) forgotten, with its count.
-   * One at a time, so the outcome is the same however the log is cut into batches (a rebuild agrees).
-   */
-  private atCap(g: UserGroup, stats: (string | null)[], fresh: ActivityWrite[], tracked: Map<number, number>): { fields: (string | number)[]; evicted: number[]; total: number } {
-    const slot = (ws: number) => HEAD_FIELDS.length + 2 * g.workspaces.indexOf(ws);
-    const state = new Map<number, { last: number; count: number }>();
-    for (const [ws, last] of tracked) {
-      const i = g.workspaces.indexOf(ws);
-      state.set(ws, { last, count: i < 0 ? 0 : Number(stats[slot(ws) + 1] ?? 0) });
-    }
-    const touched = new Set<number>();
-    for (const w of fresh) {
-      const entry = state.get(w.workspaceId) ?? { last: 0, count: 0 };
-      state.set(w.workspaceId, { last: Math.max(entry.last, w.timeMs), count: entry.count + 1 });
-      touched.add(w.workspaceId);
-      if (state.size > this.options.workspaceCap) {
-        let oldest: [number, number] | undefined;
-        for (const [ws, { last }] of state) if (!oldest || last < oldest[1] || (last === oldest[1] && ws < oldest[0])) oldest = [ws, last];
-        state.delete(oldest![0]);
-      }
-    }
-    const fields: (string | number)[] = [];
-    for (const ws of touched) {
-      const entry = state.get(ws);
-      if (entry) fields.push(`${StatsField.lastActive}${ws}`, entry.last, `${StatsField.workspaceCount}${ws}`, entry.count);
-    }
-    return { fields, evicted: [...tracked.keys()].filter((ws) => !state.has(ws)), total: state.size };
+  private stepArgs(userId: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint): (string | number)[] {
+    const p = this.prefix;
+    const { dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live } = this.options;
+    const args: (string | number)[] = [
+      stepMarker(this.redis, p, userSlot(userId)), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId),
+      layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId),
+    ];
+    for (const w of writes) args.push(String(w.offset), w.eventId, w.seenAt, w.workspaceId, w.timeMs, feedEntry(w.member, w.json), w.json, w.traceparent);
+    return args;
   }
 }

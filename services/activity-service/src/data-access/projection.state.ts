@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '@suite/redis';
-import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
+import { isCluster, primaries, type RedisClient } from '@suite/redis';
+import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, SLOTS, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
 
 /**
  * Claims an empty prefix: the layout with a new generation, and the offsets the projections must
@@ -52,6 +52,15 @@ export type ProjectionCondition =
   | { state: 'lost' }
   | { state: 'foreign'; found: string };
 
+/**
+ * The key a step in `slot` checks before it writes: on a cluster the slot's own marker (one per
+ * slot, so a primary that restarted empty is noticed in its slots); on one Redis the layout key
+ * itself (one server keeps all of it or loses all of it), so no marker is written there.
+ */
+export function stepMarker(redis: RedisClient, prefix: string, slot: number): string {
+  return isCluster(redis) ? ProjectionKeys.slotMarker(prefix, slot) : ProjectionKeys.layout(prefix);
+}
+
 /** The projections are in a layout this version does not write. */
 export class LayoutMismatchError extends Error {
   constructor(found: string) {
@@ -84,7 +93,12 @@ export class ProjectionState {
 
   /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
   async condition(): Promise<ProjectionCondition> {
-    const [layout, remaining] = await Promise.all([this.redis.get(ProjectionKeys.layout(this.prefix)), this.redis.rebuildRemaining(ProjectionKeys.rebuild(this.prefix))]);
+    const [layout, legacy, remaining] = await Promise.all([
+      this.redis.get(ProjectionKeys.layout(this.prefix)),
+      this.redis.get(ProjectionKeys.legacyLayout(this.prefix)),
+      this.redis.rebuildRemaining(ProjectionKeys.rebuild(this.prefix)),
+    ]);
+    if (legacy !== null) return { state: 'foreign', found: legacy };
     if (layout === null) return { state: 'lost' };
     const { version, generation } = parseLayout(layout);
     if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { state: 'foreign', found: layout };
@@ -98,9 +112,24 @@ export class ProjectionState {
    */
   async claim(targets: { topic: string; partition: number; offset: bigint }[]): Promise<string | undefined> {
     const generation = newGeneration();
+    // On a cluster every slot's marker first: a step finds its slot marked from the moment the layout exists.
+    if (isCluster(this.redis)) await this.markSlots(formatLayout(generation));
     const args = targets.filter((t) => t.offset > 0n).flatMap((t) => [ProjectionKeys.offset(this.prefix, t.topic, t.partition), String(t.offset)]);
     const claimed = await this.redis.claimLayout(ProjectionKeys.layout(this.prefix), ProjectionKeys.rebuild(this.prefix), formatLayout(generation), ...args);
     return claimed === 1 ? generation : undefined;
+  }
+
+  /** Writes the layout value as every slot's marker (auto-pipelined per primary). */
+  private async markSlots(layout: string): Promise<void> {
+    const per = 2048;
+    for (let from = 0; from < SLOTS; from += per) {
+      await Promise.all(Array.from({ length: Math.min(per, SLOTS - from) }, (_, i) => this.redis.set(ProjectionKeys.slotMarker(this.prefix, from + i), layout)));
+    }
+  }
+
+  /** Whether a slot's marker still holds the layout value of `generation` (false: the slot's primary lost it). */
+  async slotMarked(slot: number, generation: string): Promise<boolean> {
+    return (await this.redis.get(stepMarker(this.redis, this.prefix, slot))) === formatLayout(generation);
   }
 
   /** The next offset stored for each partition (null when none). */
@@ -137,25 +166,39 @@ function globLiteral(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** Deletes every projection key under `prefix` (users, workspaces, offsets, layout, rebuild marker); returns how many. */
+/** The glob of every key that starts as `key` builds them, up to its variable part. */
+const keysFrom = (key: (id: string) => string) => `${globLiteral(key('\0').split('\0')[0]!)}*`;
+
+/**
+ * Deletes every projection key under `prefix` (users, workspaces, slot markers, offsets, layout,
+ * rebuild marker, and the whole-projection keys of layouts 1 to 3), scanning every primary of a
+ * cluster; returns how many. Keys are unlinked one by one: on a cluster no command may name two slots.
+ */
 export async function dropProjections(redis: RedisClient, prefix: string): Promise<number> {
-  let dropped = 0;
   const p = globLiteral(prefix);
   const patterns = [
-    `${globLiteral(ProjectionKeys.user(prefix, '\0')).split('\0')[0]}*`,
-    `${globLiteral(ProjectionKeys.workspaceMembers(prefix, '\0')).split('\0')[0]}*`,
-    `${globLiteral(ProjectionKeys.offset(prefix, '\0', 0)).split('\0')[0]}*`,
+    keysFrom((id) => ProjectionKeys.user(prefix, id)),
+    keysFrom((id) => ProjectionKeys.workspaceMembers(prefix, id)),
+    `${p}{s*}:slot`,
+    keysFrom((id) => ProjectionKeys.offset(prefix, id, 0)),
     globLiteral(ProjectionKeys.layout(prefix)),
     globLiteral(ProjectionKeys.rebuild(prefix)),
+    `${p}offset:*`,
+    globLiteral(ProjectionKeys.legacyLayout(prefix)),
+    `${p}rebuild`,
   ];
-  for (const pattern of patterns) {
-    if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) dropped += await redis.unlink(...keys);
-    } while (cursor !== '0');
+  let dropped = 0;
+  for (const node of primaries(redis)) {
+    for (const pattern of patterns) {
+      if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        const gone = await Promise.all(keys.map((key) => node.unlink(key)));
+        dropped += gone.reduce((n, g) => n + g, 0);
+      } while (cursor !== '0');
+    }
   }
   return dropped;
 }

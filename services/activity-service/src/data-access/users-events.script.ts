@@ -1,102 +1,78 @@
+import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, type LiveNotice } from '@suite/contracts';
+import { stepMarker } from './projection.state.js';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
 
 /**
- * Applies a chunk of users.events records in one script, with the same checks as the activity
- * transaction (layout present and ours, stored offset inside the range) and the partition's next
- * offset. Users events are few, and each may touch many users' keys (a workspace rename reaches
- * every member), so a script that reads and writes as it goes is the simple way here.
- *
- * The script knows no key name, field or event type: key templates (`head`, NUL, `tail`), field
- * names and the deletion notice arrive as arguments, built from `packages/contracts`; each event
- * arrives as an operation (5 arguments: op, offset, a, b, c):
- *   D offset userId notice          user deleted: purge, tombstone, live notice
- *   A offset userId version json    access changed: replace the replica (json: [{workspaceId,name,role}])
- *   R offset workspaceId name ver   workspace renamed (ver '' on records from before versions)
- *   W offset workspaceId            workspace deleted
+ * Every step starts here: KEYS[1] is the marker of the step's slot, ARGV[1] the layout value the
+ * step was decided under. A missing or other marker stops the step before it writes.
  */
-const APPLY_USERS_EVENTS = `
-local layoutKey, offsetKey, version = ARGV[1], ARGV[2], ARGV[3]
-local first, last, fromLogStart = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
-local publish = ARGV[7] == 'spublish' and 'SPUBLISH' or 'PUBLISH'
-local live = ARGV[7] ~= 'off'
-local function template(t)
-  local at = string.find(t, '\\0', 1, true)
-  return string.sub(t, 1, at - 1), string.sub(t, at + 1)
+const MARKED = `
+local marker = redis.call('GET', KEYS[1])
+if marker ~= ARGV[1] then
+  if marker and string.sub(marker, 1, ${PROJECTION_LAYOUT_VERSION.length + 1}) ~= '${PROJECTION_LAYOUT_VERSION}:' then return { 'foreign', marker } end
+  return { 'lost' }
 end
-local uHead, uTail = template(ARGV[8])
-local wsHead, wsTail = template(ARGV[9])
-local liveHead, liveTail = template(ARGV[10])
-local sStats, sFeed, sLog, sSeen, sAccess, sAccessv, deletedField = ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17]
-local wsvHead, wsvTail = template(ARGV[18])
-local nextOffset = ARGV[19]
-local OPS = 20
-
-local layout = redis.call('GET', layoutKey)
-if not layout then return { 'lost' } end
-if string.sub(layout, 1, #version + 1) ~= version .. ':' then return { 'foreign', layout } end
-local storedText = redis.call('GET', offsetKey)
-local stored = storedText and tonumber(storedText)
-local start = first
-if (not stored) or stored < first then
-  if not fromLogStart then return { 'behind', storedText or '' } end
-elseif stored > first then
-  start = stored
-end
-if start > last then return { 'applied', 0 } end
-
-local function forget_access(u, uid)
-  for _, ws in ipairs(redis.call('HKEYS', u .. sAccess)) do redis.call('SREM', wsHead .. ws .. wsTail, uid) end
-  redis.call('DEL', u .. sAccess)
-end
-local applied = 0
-for i = OPS, #ARGV, 5 do
-  local op, offset, a, b, c = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  if offset >= start then
-    if op == 'D' then
-      local u = uHead .. a .. uTail
-      forget_access(u, a)
-      redis.call('DEL', u .. sFeed, u .. sLog, u .. sSeen, u .. sStats, u .. sAccessv)
-      redis.call('HSET', u .. sStats, deletedField, '1')
-      if live then redis.call(publish, liveHead .. a .. liveTail, b) end
-    elseif op == 'A' then
-      local u = uHead .. a .. uTail
-      local current = tonumber(redis.call('GET', u .. sAccessv) or '-1')
-      if redis.call('HEXISTS', u .. sStats, deletedField) == 0 and tonumber(b) > current then
-        forget_access(u, a)
-        for _, w in ipairs(cjson.decode(c)) do
-          local ws = tostring(w['workspaceId'])
-          redis.call('HSET', u .. sAccess, ws, cjson.encode({ name = w['name'], role = w['role'] }))
-          redis.call('SADD', wsHead .. ws .. wsTail, a)
-        end
-        redis.call('SET', u .. sAccessv, b)
-      end
-    elseif op == 'R' then
-      -- Only a rename newer than the newest applied: a replayed record changes nothing.
-      local vkey = wsvHead .. a .. wsvTail
-      local newest = tonumber(redis.call('GET', vkey) or '-1')
-      local ver = c ~= '' and tonumber(c) or nil
-      if (ver and ver > newest) or (not ver and newest < 0) then
-        if ver then redis.call('SET', vkey, c) end
-        for _, uid in ipairs(redis.call('SMEMBERS', wsHead .. a .. wsTail)) do
-          local key = uHead .. uid .. uTail .. sAccess
-          local entry = redis.call('HGET', key, a)
-          if entry then redis.call('HSET', key, a, cjson.encode({ name = b, role = cjson.decode(entry)['role'] })) end
-        end
-      end
-    elseif op == 'W' then
-      for _, uid in ipairs(redis.call('SMEMBERS', wsHead .. a .. wsTail)) do redis.call('HDEL', uHead .. uid .. uTail .. sAccess, a) end
-      redis.call('DEL', wsHead .. a .. wsTail)
-    end
-    applied = applied + 1
-  end
-end
-redis.call('SET', offsetKey, nextOffset)
-return { 'applied', applied }
 `;
 
-/** One users.events record as a script operation (see APPLY_USERS_EVENTS). */
+/** User deleted. KEYS: marker, stats, feed, log, seen, access, accessv. ARGV: layout, tombstone field, live mode, channel, notice. */
+const FORGET_USER = `${MARKED}
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[2])
+redis.call('HSET', KEYS[2], ARGV[2], '1')
+if ARGV[3] ~= 'off' then redis.call(ARGV[3] == 'spublish' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5]) end
+return { 'ok' }
+`;
+
+/**
+ * Access changed: the replica replaced when the version is newer and the user not deleted.
+ * KEYS: marker, stats, access, accessv. ARGV: layout, tombstone field, version, then workspace /
+ * entry JSON pairs. Returns the workspaces the replica held before, then `|`, then those it holds now.
+ */
+const REPLACE_ACCESS = `${MARKED}
+local before = redis.call('HKEYS', KEYS[3])
+local current = tonumber(redis.call('GET', KEYS[4]) or '-1')
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 and tonumber(ARGV[3]) > current then
+  redis.call('DEL', KEYS[3])
+  if #ARGV > 3 then redis.call('HSET', KEYS[3], unpack(ARGV, 4)) end
+  redis.call('SET', KEYS[4], ARGV[3])
+end
+local reply = { 'ok' }
+for _, ws in ipairs(before) do reply[#reply + 1] = ws end
+reply[#reply + 1] = '|'
+for _, ws in ipairs(redis.call('HKEYS', KEYS[3])) do reply[#reply + 1] = ws end
+return reply
+`;
+
+/**
+ * Workspace renamed: whether the members' replicas take the name. KEYS: marker, version. ARGV:
+ * layout, version ('' on records from before versions). The newest applied version is applied
+ * again (a replay after a crash between this step and the members'); an older one is not.
+ */
+const RENAME_WORKSPACE = `${MARKED}
+local newest = tonumber(redis.call('GET', KEYS[2]) or '-1')
+local version = ARGV[2] ~= '' and tonumber(ARGV[2]) or nil
+if version and version >= newest then
+  redis.call('SET', KEYS[2], ARGV[2])
+  return { 'ok' }
+end
+if not version and newest < 0 then return { 'ok' } end
+return { 'skip' }
+`;
+
+/** One member's replica entry renamed (the role kept). KEYS: marker, access. ARGV: layout, workspace, name. */
+const RENAME_ENTRY = `${MARKED}
+local entry = redis.call('HGET', KEYS[2], ARGV[2])
+if entry then redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ name = ARGV[3], role = cjson.decode(entry)['role'] })) end
+return { 'ok' }
+`;
+
+/** One member's replica entry removed (workspace deleted). KEYS: marker, access. ARGV: layout, workspace. */
+const DROP_ENTRY = `${MARKED}
+redis.call('HDEL', KEYS[2], ARGV[2])
+return { 'ok' }
+`;
+
+/** One users.events record as an operation. */
 export type UsersOperation =
   | { op: 'D'; offset: bigint; userId: number }
   | { op: 'A'; offset: bigint; userId: number; version: number; workspaces: { workspaceId: number; name: string; role: string }[] }
@@ -106,59 +82,119 @@ export type UsersOperation =
 export type UsersApplyOutcome =
   | { kind: 'applied'; applied: number }
   | { kind: 'behind'; stored: bigint | null }
-  | { kind: 'lost' }
+  | { kind: 'lost'; slot?: { slot: number; generation: string } }
   | { kind: 'foreign'; found: string };
 
-type ScriptRedis = RedisClient & { applyUsersEvents(...args: string[]): Promise<[string, string | number]> };
+type StepReply = string[];
+type StepRedis = RedisClient & {
+  forgetUser(...args: string[]): Promise<StepReply>;
+  replaceAccess(...args: string[]): Promise<StepReply>;
+  renameWorkspace(...args: string[]): Promise<StepReply>;
+  renameEntry(...args: string[]): Promise<StepReply>;
+  dropEntry(...args: string[]): Promise<StepReply>;
+};
 
-/** A template `head NUL tail` around the id of a key built by `key`. */
-const template = (key: (id: string) => string) => key('\0');
+/** A step found its slot unmarked, or marked by another layout. */
+class StepRefused extends Error {
+  constructor(
+    readonly reply: StepReply,
+    readonly slot: number,
+  ) {
+    super(`step refused: ${reply.join(' ')}`);
+  }
+}
 
+/**
+ * Applies a chunk of users.events records, each as steps of one slot each: a user's keys in the
+ * user's slot, a workspace's in the workspace's (Redis Cluster: no step touches two slots), in
+ * record order. Users events are few; one that reaches many keys (a workspace rename reaches every
+ * member) is one step per member. Every step can run again after a crash and leave the same
+ * result (renames by version, access by version, deletions by tombstone), so the chunk moves the
+ * partition's checkpoint once its steps are all done, and a replay repeats them harmlessly.
+ */
 export class UsersEventsScript {
-  private readonly redis: ScriptRedis;
-  private readonly fixed: string[];
+  private readonly redis: StepRedis;
 
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
     private readonly live: LiveMode,
   ) {
-    redis.defineCommand('applyUsersEvents', { numberOfKeys: 0, lua: APPLY_USERS_EVENTS });
-    this.redis = redis as ScriptRedis;
-    const user = ProjectionKeys.user(prefix, 0);
-    const suffix = (key: (p: string, id: number) => string) => key(prefix, 0).slice(user.length);
-    this.fixed = [
-      template((id) => ProjectionKeys.user(prefix, id)),
-      template((id) => ProjectionKeys.workspaceMembers(prefix, id)),
-      template((id) => ProjectionKeys.liveChannel(prefix, id)),
-      suffix(ProjectionKeys.stats), suffix(ProjectionKeys.feed), suffix(ProjectionKeys.log), suffix(ProjectionKeys.seen), suffix(ProjectionKeys.access), suffix(ProjectionKeys.accessVersion),
-      StatsField.deleted,
-      template((id) => ProjectionKeys.workspaceVersion(prefix, id)),
-    ];
+    redis.defineCommand('forgetUser', { numberOfKeys: 7, lua: FORGET_USER });
+    redis.defineCommand('replaceAccess', { numberOfKeys: 4, lua: REPLACE_ACCESS });
+    redis.defineCommand('renameWorkspace', { numberOfKeys: 2, lua: RENAME_WORKSPACE });
+    redis.defineCommand('renameEntry', { numberOfKeys: 2, lua: RENAME_ENTRY });
+    redis.defineCommand('dropEntry', { numberOfKeys: 2, lua: DROP_ENTRY });
+    this.redis = redis as StepRedis;
   }
 
   async apply(range: RecordRange, operations: UsersOperation[]): Promise<UsersApplyOutcome> {
-    const args = [
-      ProjectionKeys.layout(this.prefix),
-      ProjectionKeys.offset(this.prefix, range.topic, range.partition),
-      PROJECTION_LAYOUT_VERSION,
-      String(range.first),
-      String(range.last),
-      range.fromLogStart ? '1' : '0',
-      this.live,
-      ...this.fixed,
-      String(range.last + 1n),
-    ];
-    for (const o of operations) {
-      if (o.op === 'D') args.push('D', String(o.offset), String(o.userId), JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice), '');
-      else if (o.op === 'A') args.push('A', String(o.offset), String(o.userId), String(o.version), JSON.stringify(o.workspaces));
-      else if (o.op === 'R') args.push('R', String(o.offset), String(o.workspaceId), o.name, o.version === undefined ? '' : String(o.version));
-      else args.push('W', String(o.offset), String(o.workspaceId), '', '');
+    const offsetKey = ProjectionKeys.offset(this.prefix, range.topic, range.partition);
+    const [layout, storedText] = await Promise.all([this.redis.get(ProjectionKeys.layout(this.prefix)), this.redis.get(offsetKey)]);
+    if (layout === null) return { kind: 'lost' };
+    const { version, generation } = parseLayout(layout);
+    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
+    const stored = storedText === null ? null : BigInt(storedText);
+    if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
+    const next = range.last + 1n;
+    const start = stored !== null && stored > range.first ? stored : range.first;
+    let applied = 0;
+    try {
+      for (const o of operations) {
+        if (o.offset < start) continue;
+        await this.operation(o, layout);
+        applied++;
+      }
+    } catch (err) {
+      if (!(err instanceof StepRefused)) throw err;
+      if (err.reply[0] === 'foreign') return { kind: 'foreign', found: err.reply[1]! };
+      return { kind: 'lost', slot: { slot: err.slot, generation } };
     }
-    const [kind, detail] = await this.redis.applyUsersEvents(...args);
-    if (kind === 'applied') return { kind, applied: Number(detail) };
-    if (kind === 'behind') return { kind, stored: detail === '' ? null : BigInt(detail) };
-    if (kind === 'lost') return { kind };
-    return { kind: 'foreign', found: String(detail) };
+    if (stored === null || stored < next) await this.redis.set(offsetKey, String(next));
+    return { kind: 'applied', applied };
+  }
+
+  /** Runs one step; a refused step throws. */
+  private async step(run: Promise<StepReply>, slot: number): Promise<StepReply> {
+    const reply = await run;
+    if (reply[0] === 'lost' || reply[0] === 'foreign') throw new StepRefused(reply, slot);
+    return reply;
+  }
+
+  private async operation(o: UsersOperation, layout: string): Promise<void> {
+    const p = this.prefix;
+    const r = this.redis;
+    const userStep = (userId: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, userSlot(userId))), userSlot(userId));
+    const wsSlot = (ws: number | string) => slotOf(`ws:${ws}`);
+    const wsStep = (ws: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, wsSlot(ws))), wsSlot(ws));
+    const members = (ws: number) => r.smembers(ProjectionKeys.workspaceMembers(p, ws));
+    if (o.op === 'D') {
+      const u = String(o.userId);
+      // Out of every workspace's member set first: a replay after a crash finds the replica still there.
+      for (const ws of await r.hkeys(ProjectionKeys.access(p, u))) await r.srem(ProjectionKeys.workspaceMembers(p, ws), u);
+      const notice = JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice);
+      await userStep(o.userId, (marker) =>
+        r.forgetUser(marker, ProjectionKeys.stats(p, u), ProjectionKeys.feed(p, u), ProjectionKeys.log(p, u), ProjectionKeys.seen(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), layout, StatsField.deleted, this.live, ProjectionKeys.liveChannel(p, u), notice),
+      );
+    } else if (o.op === 'A') {
+      const u = String(o.userId);
+      const entries = o.workspaces.flatMap((w) => [String(w.workspaceId), JSON.stringify({ name: w.name, role: w.role })]);
+      const reply = await userStep(o.userId, (marker) => r.replaceAccess(marker, ProjectionKeys.stats(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), layout, StatsField.deleted, String(o.version), ...entries));
+      const bar = reply.indexOf('|');
+      const now = reply.slice(bar + 1);
+      // Every workspace the replica holds names the user (again, on a replay); those it lost do not.
+      for (const ws of reply.slice(1, bar)) if (!now.includes(ws)) await r.srem(ProjectionKeys.workspaceMembers(p, ws), u);
+      for (const ws of now) await r.sadd(ProjectionKeys.workspaceMembers(p, ws), u);
+    } else if (o.op === 'R') {
+      const reply = await wsStep(o.workspaceId, (marker) => r.renameWorkspace(marker, ProjectionKeys.workspaceVersion(p, o.workspaceId), layout, o.version === undefined ? '' : String(o.version)));
+      if (reply[0] !== 'ok') return;
+      for (const u of await members(o.workspaceId)) {
+        await userStep(Number(u), (marker) => r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name));
+      }
+    } else {
+      // The members' entries first, the member set last: a replay after a crash still finds every member.
+      for (const u of await members(o.workspaceId)) await userStep(Number(u), (marker) => r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId)));
+      await r.del(ProjectionKeys.workspaceMembers(p, o.workspaceId));
+    }
   }
 }

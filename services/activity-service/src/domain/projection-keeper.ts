@@ -123,28 +123,43 @@ export class ProjectionKeeper {
     return 'seeked';
   }
 
-  /** The projections are gone: drop the remains, claim a new generation, replay every owned partition. */
-  heal(): Promise<void> {
-    this.healing ??= this.healOnce().finally(() => (this.healing = undefined));
+  /**
+   * The projections are gone, or one slot's are (`slotLost`: a step found its slot's marker missing
+   * under that generation, e.g. a cluster primary that restarted empty): drop the remains, claim a
+   * new generation, replay every owned partition.
+   */
+  heal(slotLost?: { slot: number; generation: string }): Promise<void> {
+    this.healing ??= this.healOnce(slotLost).finally(() => (this.healing = undefined));
     return this.healing;
   }
 
-  private async healOnce(): Promise<void> {
+  /** Whether the projections (or the slot a step reported) still need healing, read under the heal lock. */
+  private async stillLost(slotLost?: { slot: number; generation: string }): Promise<'lost' | 'slot' | undefined> {
+    const condition = await this.state.condition();
+    if (condition.state === 'lost') return 'lost';
+    if (!slotLost || !('generation' in condition) || condition.generation !== slotLost.generation) return undefined;
+    return (await this.state.slotMarked(slotLost.slot, slotLost.generation)) ? undefined : 'slot';
+  }
+
+  private async healOnce(slotLost?: { slot: number; generation: string }): Promise<void> {
     for (;;) {
       const held = await this.state.whileHealLocked(HEAL_LEASE_MS, async () => {
-        if ((await this.state.condition()).state !== 'lost') return;
+        const what = await this.stillLost(slotLost);
+        if (what === undefined) return;
         // A process that has seen the projections whole knows they were lost; one that just started cannot tell a fresh Redis from an emptied one.
-        const lost = this.current !== undefined && this.current.state !== 'lost';
-        if (lost) this.logger.error({ prefix: this.state.prefix }, 'projections lost (no layout in Redis): dropping what is left and rebuilding them from the log; reads answer 503 until done');
+        const lost = what === 'slot' || (this.current !== undefined && this.current.state !== 'lost');
+        if (what === 'slot') this.logger.error({ prefix: this.state.prefix, slot: slotLost!.slot }, 'a Redis slot lost its projections (its primary restarted empty, or failed over without them): dropping the projections and rebuilding them from the log; reads answer 503 until done');
+        else if (lost) this.logger.error({ prefix: this.state.prefix }, 'projections lost (no layout in Redis): dropping what is left and rebuilding them from the log; reads answer 503 until done');
         const dropped = await dropProjections(this.redis, this.state.prefix);
         const targets = (await Promise.all(this.topics.map(async (topic) => (await this.log.offsets(topic)).map((p) => ({ topic, partition: p.partition, offset: p.high }))))).flat();
         const generation = await this.state.claim(targets);
         if (lost) this.heals.inc({ kind: 'rebuild' });
         this.logger.warn({ generation, dropped, records: String(targets.reduce((n, t) => n + t.offset, 0n)) }, 'projections claimed: building them from the log');
       });
-      if (held || (await this.state.condition()).state !== 'lost') break;
+      if (held) break;
       // Another process is healing: wait for its claim.
       await new Promise((r) => setTimeout(r, 250));
+      if ((await this.stillLost(slotLost)) === undefined) break;
     }
     for (const entry of this.progress.values()) {
       entry.expected = null;
