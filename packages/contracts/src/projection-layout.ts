@@ -63,7 +63,7 @@ function slotTag(slot: number): string {
 
 /** The slot of every key of one user. */
 export function userSlot(userId: number | string): number {
-  return slotOf(`u:${userId}`);
+  return slotOf(ProjectionKeys.user('', userId));
 }
 
 /** Key names, from the service's `REDIS_KEY_PREFIX`. */
@@ -105,6 +105,13 @@ export const ProjectionKeys = {
    * lost its data (restarted empty) and the step refuses to write.
    */
   slotMarker: (prefix: string, slot: number) => `${prefix}{${slotTag(slot)}}:slot`,
+  /**
+   * Hash, one per slot that has had a step (both on one Redis and on a cluster): `<topic>:<partition>`
+   * -> the next offset of that partition applied in this slot. A consumer that finds it lower than
+   * what it wrote there itself knows the slot went back in time (a restored snapshot, a failover
+   * to a replica that lagged) and rewinds the partition instead of writing on top.
+   */
+  slotFence: (prefix: string, slot: number) => `${prefix}{${slotTag(slot)}}:fence`,
   /** Pub/sub channel of a user's live batches (same hash tag: sharded pub/sub routes it to the user's slot). */
   liveChannel: (prefix: string, userId: number | string) => `${prefix}live:{u:${userId}}`,
 };

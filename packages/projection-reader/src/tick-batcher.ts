@@ -34,9 +34,9 @@ export class TickBatcher {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    // A cluster pipeline may hold one slot's keys only: there each read goes alone, and the
-    // client's auto-pipelining (createRedis with autoPipelining) groups them per node instead.
-    // Alone in its turn: a plain command, without a pipeline's bookkeeping.
+    // Alone in its turn: a plain command, without a pipeline's bookkeeping. On a cluster a pipeline
+    // may hold one slot's keys only: there each read goes alone, and the client's auto-pipelining
+    // (createRedis with autoPipelining) groups them per node instead.
     if (batch.length === 1 || isCluster(this.redis)) {
       for (const only of batch) (only.add(this.redis) as Promise<unknown>).then(only.resolve, only.reject);
       return;

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { clusterTarget } from '@suite/redis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RateLimits, reservationOf, type RatePolicy } from '@suite/server-kit';
 import type { RateClass } from '@suite/contracts';
 
 // The servers the test harness's global setup started (testkit depends on server-kit, so this
 // package's tests read them without importing it).
-const redisUrl = (inject as unknown as (key: string) => { redisUrl: string })('infra').redisUrl;
+const { redisUrl, redisClusterUrl } = (inject as unknown as (key: string) => { redisUrl: string; redisClusterUrl?: string })('infra');
 const isolate = (label: string) => ({ keyPrefix: `t:${label}_${randomBytes(4).toString('hex')}:` });
 let redis: Redis[] = [];
 beforeAll(async () => {
@@ -41,6 +42,20 @@ describe('rate-limit budgets reserved in slices', () => {
     expect(allowed).toBeLessThanOrEqual(300);
     expect(allowed).toBeGreaterThanOrEqual(300 - 2 * (reservationOf(300) - 1));
     expect(Number(await redis[0]!.get(`${keyPrefix}rl:read:p:someone`))).toBeLessThanOrEqual(300);
+  });
+
+  it.skipIf(redisClusterUrl === undefined)('on a Redis Cluster, two replicas sharing a budget of 300 are allowed 300 of 900 at most, as on one Redis (each principal\'s budget is one key, one slot)', async () => {
+    const { keyPrefix } = isolate('rl-cluster');
+    const nodes = clusterTarget(redisClusterUrl!)!.nodes;
+    const clients = [new Cluster(nodes), new Cluster(nodes)];
+    try {
+      await Promise.all(clients.map((c) => c.ping()));
+      const allowed = await burst(clients.map((c) => new RateLimits(c, keyPrefix, policies(300))), 900);
+      expect(allowed).toBeLessThanOrEqual(300);
+      expect(allowed).toBeGreaterThanOrEqual(300 - 2 * (reservationOf(300) - 1));
+    } finally {
+      clients.forEach((c) => c.disconnect());
+    }
   });
 
   it('when requests take many units (an ingest batch), then the budget counts the units', async () => {

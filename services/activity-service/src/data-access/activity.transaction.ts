@@ -1,6 +1,6 @@
 import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, feedEntry, formatLayout, parseLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { stepMarker } from './projection.state.js';
+import { STEP_MARKED, stepMarker } from './projection.state.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -59,10 +59,17 @@ const lua = (text: string) => `'${[...text].map((c) => (c === '\\' || c === "'" 
 const PER_WRITE = 8;
 
 /**
- * One user's step, atomic in the user's slot. KEYS: slot marker, stats, seen, feed, log.
+ * One user's step, atomic in the user's slot. KEYS: slot marker, stats, seen, feed, log, slot fence.
  * ARGV: layout value, partition field (`o:<p>`), next offset, dedup window, feed cap, dedup cap,
- * workspace cap, live mode, live channel, then per write: offset, event id, record time, workspace,
- * event time, feed entry, activity JSON, traceparent.
+ * workspace cap, live mode, live channel, fence field (`<topic>:<p>`), the fence this consumer
+ * expects at least, then per write: offset, event id, record time, workspace, event time, feed
+ * entry, activity JSON, traceparent.
+ *
+ * The slot's fence is the next offset of the partition applied in the slot. Lower than what this
+ * consumer wrote there before, the slot went back in time since (a snapshot restored, a failover to
+ * a replica that lagged) and the step writes nothing: `behind`, with the fence, and the consumer
+ * rewinds the partition to it. Without it a step decided before such a restore would write on top
+ * of the older state and leave a gap no later check sees.
  *
  * The user's `o:<p>` field is the next offset of the partition already applied to this user: a
  * write before it is stale (a replay after a crash, a second consumer after a rebalance), so each
@@ -70,19 +77,16 @@ const PER_WRITE = 8;
  * window, positions, workspace cap and the live batch are decided as they were when this ran as
  * one Node transaction, one write at a time, so a replay of the same log decides alike.
  */
-const APPLY_USER = `
-local marker = redis.call('GET', KEYS[1])
-if not marker then return { 'lost' } end
-if marker ~= ARGV[1] then
-  if string.sub(marker, 1, ${PROJECTION_LAYOUT_VERSION.length + 1}) == ${lua(`${PROJECTION_LAYOUT_VERSION}:`)} then return { 'lost' } end
-  return { 'foreign', marker }
-end
+const APPLY_USER = `${STEP_MARKED}
 local generation = string.sub(ARGV[1], ${PROJECTION_LAYOUT_VERSION.length + 2})
 local stats, seen, feed, log = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local offsetField, nextOffset = ARGV[2], ARGV[3]
 local window, feedCap, dedupMax, wsCap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local live, channel = ARGV[8], ARGV[9]
-local W, PER = 10, ${PER_WRITE}
+local fence = tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0')
+if fence < tonumber(ARGV[11]) then return { 'behind', fence } end
+if fence < tonumber(nextOffset) then redis.call('HSET', KEYS[6], ARGV[10], nextOffset) end
+local W, PER = 12, ${PER_WRITE}
 local total = (#ARGV - W + 1) / PER
 local LAST, COUNT = ${lua(StatsField.lastActive)}, ${lua(StatsField.workspaceCount)}
 
@@ -264,7 +268,7 @@ end
 return { 'applied', k, duplicates, 0, stale }
 `;
 
-type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string];
+type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
 type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
 
 /**
@@ -283,6 +287,8 @@ type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Pr
  */
 export class ActivityTransactions {
   private readonly redis: StepRedis;
+  /** Per partition (`<topic>:<p>`), per slot: the fence this consumer wrote there last (see APPLY_USER). Bounded by the slot count. */
+  private readonly fences = new Map<string, Map<number, bigint>>();
 
   constructor(
     redis: RedisClient,
@@ -291,7 +297,7 @@ export class ActivityTransactions {
     private readonly prefix: string,
     private readonly options: TransactionOptions,
   ) {
-    redis.defineCommand('applyUserStep', { numberOfKeys: 5, lua: APPLY_USER });
+    redis.defineCommand('applyUserStep', { numberOfKeys: 6, lua: APPLY_USER });
     this.redis = redis as StepRedis;
   }
 
@@ -309,14 +315,22 @@ export class ActivityTransactions {
     if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
 
     const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
+    const fenceField = `${range.topic}:${range.partition}`;
+    let fences = this.fences.get(fenceField);
+    if (!fences) this.fences.set(fenceField, (fences = new Map()));
     let lost: number | undefined;
     let foreign: string | undefined;
+    let behind: bigint | undefined;
     await Promise.all(
       this.groups(writes).map(async ([userId, group]) => {
-        const reply = await redis.applyUserStep(...this.stepArgs(userId, group, formatLayout(generation), range.partition, next));
-        if (reply[0] === 'lost') lost = userSlot(userId);
+        const slot = userSlot(userId);
+        const fence = { field: fenceField, expected: fences.get(slot) ?? 0n };
+        const reply = await redis.applyUserStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, next, fence));
+        if (reply[0] === 'lost') lost = slot;
         else if (reply[0] === 'foreign') foreign = reply[1];
+        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
         else {
+          fences.set(slot, next);
           counts.applied += reply[1];
           counts.duplicates += reply[2];
           counts.dropped += reply[3];
@@ -326,6 +340,12 @@ export class ActivityTransactions {
     );
     if (foreign !== undefined) return { kind: 'foreign', found: foreign };
     if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
+    if (behind !== undefined) {
+      // What this consumer remembers of the partition's slots no longer holds: learnt again from here.
+      this.fences.delete(fenceField);
+      // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
+      return { kind: 'behind', stored: behind === 0n ? null : behind };
+    }
     // Only forward: a consumer that lost the partition in a rebalance must not move it back.
     if (stored === null || stored < next) await redis.set(offsetKey, String(next));
     return { kind: 'applied', ...counts };
@@ -341,12 +361,12 @@ export class ActivityTransactions {
     return [...groups];
   }
 
-  private stepArgs(userId: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint): (string | number)[] {
+  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {
     const p = this.prefix;
     const { dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live } = this.options;
     const args: (string | number)[] = [
-      stepMarker(this.redis, p, userSlot(userId)), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId),
-      layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId),
+      stepMarker(this.redis, p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.slotFence(p, slot),
+      layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId), fence.field, String(fence.expected),
     ];
     for (const w of writes) args.push(String(w.offset), w.eventId, w.seenAt, w.workspaceId, w.timeMs, feedEntry(w.member, w.json), w.json, w.traceparent);
     return args;

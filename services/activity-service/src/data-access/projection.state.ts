@@ -53,6 +53,19 @@ export type ProjectionCondition =
   | { state: 'foreign'; found: string };
 
 /**
+ * Every step's script starts here: KEYS[1] is the step's marker (`stepMarker`), ARGV[1] the layout
+ * value the step was decided under. A missing marker, or one of this layout's another generation,
+ * stops the step with `lost`; another layout's with `foreign`.
+ */
+export const STEP_MARKED = `
+local marker = redis.call('GET', KEYS[1])
+if marker ~= ARGV[1] then
+  if marker and string.sub(marker, 1, ${PROJECTION_LAYOUT_VERSION.length + 1}) ~= '${PROJECTION_LAYOUT_VERSION}:' then return { 'foreign', marker } end
+  return { 'lost' }
+end
+`;
+
+/**
  * The key a step in `slot` checks before it writes: on a cluster the slot's own marker (one per
  * slot, so a primary that restarted empty is noticed in its slots); on one Redis the layout key
  * itself (one server keeps all of it or loses all of it), so no marker is written there.
@@ -179,7 +192,7 @@ export async function dropProjections(redis: RedisClient, prefix: string): Promi
   const patterns = [
     keysFrom((id) => ProjectionKeys.user(prefix, id)),
     keysFrom((id) => ProjectionKeys.workspaceMembers(prefix, id)),
-    `${p}{s*}:slot`,
+    `${p}{s*`,
     keysFrom((id) => ProjectionKeys.offset(prefix, id, 0)),
     globLiteral(ProjectionKeys.layout(prefix)),
     globLiteral(ProjectionKeys.rebuild(prefix)),

@@ -1,22 +1,11 @@
 import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { stepMarker } from './projection.state.js';
+import { STEP_MARKED, stepMarker } from './projection.state.js';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
 
-/**
- * Every step starts here: KEYS[1] is the marker of the step's slot, ARGV[1] the layout value the
- * step was decided under. A missing or other marker stops the step before it writes.
- */
-const MARKED = `
-local marker = redis.call('GET', KEYS[1])
-if marker ~= ARGV[1] then
-  if marker and string.sub(marker, 1, ${PROJECTION_LAYOUT_VERSION.length + 1}) ~= '${PROJECTION_LAYOUT_VERSION}:' then return { 'foreign', marker } end
-  return { 'lost' }
-end
-`;
 
 /** User deleted. KEYS: marker, stats, feed, log, seen, access, accessv. ARGV: layout, tombstone field, live mode, channel, notice. */
-const FORGET_USER = `${MARKED}
+const FORGET_USER = `${STEP_MARKED}
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[2])
 redis.call('HSET', KEYS[2], ARGV[2], '1')
 if ARGV[3] ~= 'off' then redis.call(ARGV[3] == 'spublish' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5]) end
@@ -28,7 +17,7 @@ return { 'ok' }
  * KEYS: marker, stats, access, accessv. ARGV: layout, tombstone field, version, then workspace /
  * entry JSON pairs. Returns the workspaces the replica held before, then `|`, then those it holds now.
  */
-const REPLACE_ACCESS = `${MARKED}
+const REPLACE_ACCESS = `${STEP_MARKED}
 local before = redis.call('HKEYS', KEYS[3])
 local current = tonumber(redis.call('GET', KEYS[4]) or '-1')
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 and tonumber(ARGV[3]) > current then
@@ -48,7 +37,7 @@ return reply
  * layout, version ('' on records from before versions). The newest applied version is applied
  * again (a replay after a crash between this step and the members'); an older one is not.
  */
-const RENAME_WORKSPACE = `${MARKED}
+const RENAME_WORKSPACE = `${STEP_MARKED}
 local newest = tonumber(redis.call('GET', KEYS[2]) or '-1')
 local version = ARGV[2] ~= '' and tonumber(ARGV[2]) or nil
 if version and version >= newest then
@@ -60,17 +49,20 @@ return { 'skip' }
 `;
 
 /** One member's replica entry renamed (the role kept). KEYS: marker, access. ARGV: layout, workspace, name. */
-const RENAME_ENTRY = `${MARKED}
+const RENAME_ENTRY = `${STEP_MARKED}
 local entry = redis.call('HGET', KEYS[2], ARGV[2])
 if entry then redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ name = ARGV[3], role = cjson.decode(entry)['role'] })) end
 return { 'ok' }
 `;
 
 /** One member's replica entry removed (workspace deleted). KEYS: marker, access. ARGV: layout, workspace. */
-const DROP_ENTRY = `${MARKED}
+const DROP_ENTRY = `${STEP_MARKED}
 redis.call('HDEL', KEYS[2], ARGV[2])
 return { 'ok' }
 `;
+
+/** Members of a workspace asked for per SSCAN page (and stepped in parallel) by a rename or deletion. */
+const MEMBERS_PER_PAGE = 1000;
 
 /** One users.events record as an operation. */
 export type UsersOperation =
@@ -161,17 +153,31 @@ export class UsersEventsScript {
     return reply;
   }
 
+  /**
+   * Runs `step` for every member of a workspace, a page of SSCAN at a time with the page's steps in
+   * parallel (each is one member's, and may run twice): a workspace of 100,000 members costs about
+   * 100 round trips, not 100,000 in a row, and never one reply the size of the whole set.
+   */
+  private async forEachMember(workspaceId: number, step: (userId: string) => Promise<unknown>): Promise<void> {
+    const key = ProjectionKeys.workspaceMembers(this.prefix, workspaceId);
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.sscan(key, cursor, 'COUNT', MEMBERS_PER_PAGE);
+      cursor = next;
+      await Promise.all(page.map(step));
+    } while (cursor !== '0');
+  }
+
   private async operation(o: UsersOperation, layout: string): Promise<void> {
     const p = this.prefix;
     const r = this.redis;
     const userStep = (userId: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, userSlot(userId))), userSlot(userId));
-    const wsSlot = (ws: number | string) => slotOf(`ws:${ws}`);
+    const wsSlot = (ws: number) => slotOf(ProjectionKeys.workspaceMembers(p, ws));
     const wsStep = (ws: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, wsSlot(ws))), wsSlot(ws));
-    const members = (ws: number) => r.smembers(ProjectionKeys.workspaceMembers(p, ws));
     if (o.op === 'D') {
       const u = String(o.userId);
       // Out of every workspace's member set first: a replay after a crash finds the replica still there.
-      for (const ws of await r.hkeys(ProjectionKeys.access(p, u))) await r.srem(ProjectionKeys.workspaceMembers(p, ws), u);
+      await Promise.all((await r.hkeys(ProjectionKeys.access(p, u))).map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)));
       const notice = JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice);
       await userStep(o.userId, (marker) =>
         r.forgetUser(marker, ProjectionKeys.stats(p, u), ProjectionKeys.feed(p, u), ProjectionKeys.log(p, u), ProjectionKeys.seen(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), layout, StatsField.deleted, this.live, ProjectionKeys.liveChannel(p, u), notice),
@@ -183,17 +189,15 @@ export class UsersEventsScript {
       const bar = reply.indexOf('|');
       const now = reply.slice(bar + 1);
       // Every workspace the replica holds names the user (again, on a replay); those it lost do not.
-      for (const ws of reply.slice(1, bar)) if (!now.includes(ws)) await r.srem(ProjectionKeys.workspaceMembers(p, ws), u);
-      for (const ws of now) await r.sadd(ProjectionKeys.workspaceMembers(p, ws), u);
+      const gone = reply.slice(1, bar).filter((ws) => !now.includes(ws));
+      await Promise.all([...gone.map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)), ...now.map((ws) => r.sadd(ProjectionKeys.workspaceMembers(p, ws), u))]);
     } else if (o.op === 'R') {
       const reply = await wsStep(o.workspaceId, (marker) => r.renameWorkspace(marker, ProjectionKeys.workspaceVersion(p, o.workspaceId), layout, o.version === undefined ? '' : String(o.version)));
       if (reply[0] !== 'ok') return;
-      for (const u of await members(o.workspaceId)) {
-        await userStep(Number(u), (marker) => r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name));
-      }
+      await this.forEachMember(o.workspaceId, (u) => userStep(Number(u), (marker) => r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name)));
     } else {
       // The members' entries first, the member set last: a replay after a crash still finds every member.
-      for (const u of await members(o.workspaceId)) await userStep(Number(u), (marker) => r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId)));
+      await this.forEachMember(o.workspaceId, (u) => userStep(Number(u), (marker) => r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId))));
       await r.del(ProjectionKeys.workspaceMembers(p, o.workspaceId));
     }
   }

@@ -12,7 +12,7 @@ export interface LiveChannels {
 }
 
 /**
- * Redis pub/sub on one subscriber connection; with `sharded`, SSUBSCRIBE (RedisClient Cluster: each
+ * Redis pub/sub on one subscriber connection; with `sharded`, SSUBSCRIBE (Redis Cluster: each
  * channel lives on its key's shard). ioredis resubscribes by itself after a reconnect.
  */
 export function redisLiveChannels(subscriber: RedisClient, prefix: string, sharded: boolean): LiveChannels {
