@@ -107,7 +107,7 @@ export const ProjectionKeys = {
   slotMarker: (prefix: string, slot: number) => `${prefix}{${slotTag(slot)}}:slot`,
   /**
    * Hash, one per slot that has had a step (both on one Redis and on a cluster): `<topic>:<partition>`
-   * -> the next offset of that partition applied in this slot. A consumer that finds it lower than
+   * -> the offset after the last record of that partition applied in this slot. A consumer that finds it lower than
    * what it wrote there itself knows the slot went back in time (a restored snapshot, a failover
    * to a replica that lagged) and rewinds the partition instead of writing on top.
    */

@@ -65,7 +65,7 @@ const PER_WRITE = 8;
  * expects at least, then per write: offset, event id, record time, workspace, event time, feed
  * entry, activity JSON, traceparent.
  *
- * The slot's fence is the next offset of the partition applied in the slot. Lower than what this
+ * The slot's fence is the offset after the partition's last record applied in the slot. Lower than what this
  * consumer wrote there before, the slot went back in time since (a snapshot restored, a failover to
  * a replica that lagged) and the step writes nothing: `behind`, with the fence, and the consumer
  * rewinds the partition to it. Without it a step decided before such a restore would write on top
@@ -83,10 +83,12 @@ local stats, seen, feed, log = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local offsetField, nextOffset = ARGV[2], ARGV[3]
 local window, feedCap, dedupMax, wsCap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local live, channel = ARGV[8], ARGV[9]
+local W, PER = 12, ${PER_WRITE}
 local fence = tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0')
 if fence < tonumber(ARGV[11]) then return { 'behind', fence } end
-if fence < tonumber(nextOffset) then redis.call('HSET', KEYS[6], ARGV[10], nextOffset) end
-local W, PER = 12, ${PER_WRITE}
+-- The offset after the user's last record: the same however the log is cut into chunks (a rebuild agrees).
+local upTo = tonumber(ARGV[#ARGV - PER + 1]) + 1
+if fence < upTo then redis.call('HSET', KEYS[6], ARGV[10], upTo) end
 local total = (#ARGV - W + 1) / PER
 local LAST, COUNT = ${lua(StatsField.lastActive)}, ${lua(StatsField.workspaceCount)}
 
@@ -330,7 +332,8 @@ export class ActivityTransactions {
         else if (reply[0] === 'foreign') foreign = reply[1];
         else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
         else {
-          fences.set(slot, next);
+          const upTo = group.at(-1)!.offset + 1n;
+          if ((fences.get(slot) ?? 0n) < upTo) fences.set(slot, upTo);
           counts.applied += reply[1];
           counts.duplicates += reply[2];
           counts.dropped += reply[3];
