@@ -9,7 +9,7 @@ import { AccessRepository } from './data-access/access.repository.js';
 import { createMongo, mapMongoError } from './data-access/mongo.js';
 import { revocationStore } from './data-access/revocations.js';
 import { UsersRepository } from './data-access/users.repository.js';
-import { Directory } from './directory/directory.js';
+import { Directory, directoryKeys } from './directory/directory.js';
 import { DirectoryFollower } from './directory/follower.js';
 import { accessUseCases } from './domain/access.use-cases.js';
 import { usersUseCases } from './domain/users.use-cases.js';
@@ -42,8 +42,11 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     });
     const kick = () => relay.kick();
     const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
-    const follower = new DirectoryFollower(new Directory(), usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, log, revoke);
-    const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke);
+    // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
+    const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, { autoPipelining: true });
+    const directory = new Directory(directoryRedis, directoryKeys(config.REDIS_KEY_PREFIX));
+    const follower = new DirectoryFollower(directory, usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, `${config.KAFKA_TOPIC_PREFIX}users-service-directory`, log, revoke);
+    const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke, log);
     const access = accessUseCases(accessRepo, usersRepo, kick);
     let indexesReady = false;
     let stopping = false;
@@ -77,13 +80,14 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         indexes: async () => {
           if (!indexesReady) throw new NotReady('indexes not created yet');
         },
-        // List, search and get read the in-memory directory: not ready before its first snapshot.
+        // List, search and get read the directory in Redis: not ready before it is built.
         directory: async () => {
-          if (!follower.ready) throw new NotReady('directory not loaded yet');
+          if (!follower.ready) throw new NotReady('the directory is not built yet (or Redis is unreachable)');
         },
       },
       async start() {
         redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
+        directoryRedis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; the directory waits for it'));
         const indexes = ensureIndexes();
         follower.start();
         // Serve without waiting forever: the database may come up later (readiness says so).
@@ -101,6 +105,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         await producer.disconnect().catch(() => undefined);
         await mongo.client.close();
         redis.disconnect();
+        directoryRedis.disconnect();
       },
     };
   });

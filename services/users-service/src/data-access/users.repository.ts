@@ -82,12 +82,13 @@ export class UsersRepository {
   }
 
   /** Inserts many users with ids from the counter, without outbox entries (seeding). */
-  async bulkInsert(list: UserFields[], now: Date): Promise<void> {
+  async bulkInsert(list: UserFields[], now: Date): Promise<UserDoc[]> {
     const last = await nextSequence(this.db, 'users', list.length);
     const docs: UserDoc[] = list.map((fields, i) => ({
       _id: last - list.length + 1 + i, version: 1, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null, outboxPending: false,
     }));
     await this.collection.insertMany(docs, { ordered: false });
+    return docs;
   }
 
   findById(id: number): Promise<UserDoc | null> {

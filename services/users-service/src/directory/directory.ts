@@ -1,4 +1,5 @@
 import type { User, UserProfile } from '@suite/contracts';
+import { isCluster, type RedisClient } from '@suite/redis';
 import { normalise, trigrams } from '../data-access/search-keys.js';
 
 /** What the directory keeps of one live user. */
@@ -13,6 +14,13 @@ export interface DirectoryEntry {
 /** Search never keeps more than this many candidates per stage (exact, prefix, substring); docs/users-service.md. */
 export const SEARCH_RESULT_CAP = 1000;
 export const MIN_SUBSTRING_LENGTH = 3;
+/** A substring search looks at most this many users of its rarest trigram (docs/users-service.md). */
+export const SEARCH_SCAN_CAP = 50_000;
+/** Users per record hash: a page of consecutive ids is one or two reads. */
+const BUCKET_IDS = 1024;
+/** Deleted users keep a tombstone at this version: nothing brings them back (ids are never reused). */
+const TOMBSTONE_VERSION = Number.MAX_SAFE_INTEGER;
+const SEP = '\u0000';
 
 export type MatchRank = 0 | 1 | 2;
 
@@ -34,192 +42,323 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The index of the first element of sorted `list` that is not below `probe`. */
-function lowerBound<T, P>(list: readonly T[], probe: P, compare: (item: T, probe: P) => number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(list[mid]!, probe) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** A directory entry from a user's stored fields. */
+export function directoryEntry(profile: UserProfile, version: number): DirectoryEntry {
+  const { roles: _roles, createdAt: _c, updatedAt: _u, ...user } = profile;
+  return { user, profile, version, keys: [normalise(user.username), normalise(user.email), normalise(user.firstName), normalise(user.lastName)] };
 }
 
-const byNumber = (a: number, b: number) => a - b;
-
-function insertSorted(list: number[], id: number): void {
-  if (list.length === 0 || list[list.length - 1]! < id) list.push(id);
-  else list.splice(lowerBound(list, id, byNumber), 0, id);
+/** The directory's Redis keys (docs/users-service.md, "The directory in Redis"). */
+export function directoryKeys(prefix: string) {
+  return {
+    /** Hash per 1,024 ids: `<id>` → the record, `<id>:x` → keys still to unindex (only mid-write). */
+    records: (id: number) => `${prefix}dir:u:{${Math.floor(id / BUCKET_IDS)}}`,
+    /** Sorted set of live ids (score = id): count, pages and cursors. */
+    ids: `${prefix}{dir}:ids`,
+    /** Sorted set per first character of a key, members `<key>\0<username>\0<id>`: exact and prefix ranges. */
+    lex: (key: string) => `${prefix}dir:k:${key.codePointAt(0) ?? 0}`,
+    /** Set of the ids whose keys contain the trigram. */
+    gram: (gram: string) => `${prefix}dir:g:${gram}`,
+    /** Hash: `built` once a snapshot of MongoDB is in, and when. */
+    meta: `${prefix}{dir}:meta`,
+    /** Held by the one replica building the directory from a snapshot. */
+    buildLock: `${prefix}{dir}:build-lock`,
+  };
 }
-
-function removeSorted(list: number[], id: number): void {
-  const at = lowerBound(list, id, byNumber);
-  if (list[at] === id) list.splice(at, 1);
-}
-
-interface KeyRef {
-  key: string;
-  id: number;
-}
-
-const byKey = (a: KeyRef, b: KeyRef) => compareText(a.key, b.key) || a.id - b.id;
+export type DirectoryKeys = ReturnType<typeof directoryKeys>;
 
 /**
- * The user directory as list, search and get read it: every live user in memory, in id order,
- * with the keys search needs (each normalised field, sorted for exact and prefix matches, and a
- * posting list of user ids per trigram for substrings). It is a read model: MongoDB stays the
- * source of truth, and `apply` takes a newer version of a user only (so replays and races between
- * a snapshot, this replica's writes and other replicas' events converge on the newest).
+ * Stores the record unless the hash holds the same or a newer version; the replaced record's keys
+ * join `<id>:x` (still to unindex). Answers [stored?, the record now held, the pending keys].
+ */
+const PUT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local version = tonumber(string.match(current, '^{"v":(%d+)'))
+  if version and version >= tonumber(ARGV[2]) then
+    return {0, current, redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or ''}
+  end
+  local old = cjson.decode(current).k
+  if old and #old > 0 then
+    local pending = redis.call('HGET', KEYS[1], ARGV[1] .. ':x')
+    local joined = table.concat(old, '\\0')
+    redis.call('HSET', KEYS[1], ARGV[1] .. ':x', pending and (pending .. '\\0' .. joined) or joined)
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return {1, ARGV[3], redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or ''}
+`;
+
+/** Clears `<id>:x` when the record and the pending keys are still what the caller indexed for. */
+const SETTLE = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if (redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or '') ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1] .. ':x')
+return 1
+`;
+
+interface DirectoryRedis {
+  directoryPut(key: string, id: string, version: number, record: string): Promise<[number, string, string]>;
+  directorySettle(key: string, id: string, record: string, pending: string): Promise<number>;
+}
+
+interface Stored {
+  version: number;
+  /** Undefined for a tombstone. */
+  entry: DirectoryEntry | undefined;
+  raw: string;
+}
+
+function encode(entry: DirectoryEntry | undefined, version: number): string {
+  return entry ? JSON.stringify({ v: version, k: entry.keys, p: entry.profile }) : JSON.stringify({ v: version, d: 1 });
+}
+
+function decode(raw: string): Stored {
+  const record = JSON.parse(raw) as { v: number; p?: UserProfile };
+  return { version: record.v, entry: record.p ? directoryEntry(record.p, record.v) : undefined, raw };
+}
+
+function gramsOf(keys: readonly string[]): Set<string> {
+  return new Set(keys.flatMap(trigrams));
+}
+
+function lexMember(key: string, username: string, id: number): string {
+  return `${key}${SEP}${username}${SEP}${id}`;
+}
+
+/** `<key>\0<username>\0<id>` → its parts (the key may hold anything; username and id never hold \0). */
+function parseLexMember(member: string): { key: string; username: string; id: number } {
+  const last = member.lastIndexOf(SEP);
+  const middle = member.lastIndexOf(SEP, last - 1);
+  return { key: member.slice(0, middle), username: member.slice(middle + 1, last), id: Number(member.slice(last + 1)) };
+}
+
+/** A lexicographic range bound: `[` or `(` then the text, then a 0xFF byte when `top` (above every UTF-8 continuation). */
+function bound(inclusive: boolean, text: string, top = false): Buffer {
+  const head = Buffer.from(`${inclusive ? '[' : '('}${text}`);
+  return top ? Buffer.concat([head, Buffer.from([0xff])]) : head;
+}
+
+/**
+ * The user directory as list, search and get read it: a read model of MongoDB in Redis, shared by
+ * every replica, so a replica holds nothing per user and a write is visible to all of them once it
+ * is in. Per user: a record (version, keys, profile) in a hash of 1,024 ids, the id in `ids`, each
+ * normalised field in the sorted set of its first character (exact and prefix matches are one
+ * lexicographic range), and the id in the set of each trigram of its fields (substrings).
+ *
+ * `apply` stores a newer version only (replays and races converge on the newest), then brings the
+ * index in line with whatever record is current, looping until nothing moved while it worked. Keys
+ * a record stops having are first noted beside it (`<id>:x`), so a writer that dies half-way leaves
+ * work the next apply of that user finishes rather than stale matches.
  */
 export class Directory {
-  private readonly entries = new Map<number, DirectoryEntry>();
-  /** Live ids, ascending: a page is a slice, the count is the length. */
-  private readonly ids: number[] = [];
-  /** Every (normalised field, id) pair, sorted: exact and prefix matches are one range. */
-  private keyRefs: KeyRef[] = [];
-  /** Trigram to the ascending ids of the users whose fields contain it. */
-  private readonly postings = new Map<string, number[]>();
-  /** Deleted ids (never reused): a late, older read of a deleted user cannot bring it back. */
-  private readonly deleted = new Set<number>();
+  private readonly redis: DirectoryRedis;
+  private readonly cluster: boolean;
 
-  get size(): number {
-    return this.ids.length;
+  constructor(
+    readonly client: RedisClient,
+    readonly keys: DirectoryKeys,
+  ) {
+    client.defineCommand('directoryPut', { numberOfKeys: 1, lua: PUT });
+    client.defineCommand('directorySettle', { numberOfKeys: 1, lua: SETTLE });
+    this.redis = client as unknown as DirectoryRedis;
+    this.cluster = isCluster(client);
   }
 
-  get(id: number): DirectoryEntry | undefined {
-    return this.entries.get(id);
+  /** True once a snapshot of MongoDB is in (a Redis that restarted empty is false again). */
+  async built(): Promise<boolean> {
+    return (await this.client.hexists(this.keys.meta, 'built')) === 1;
   }
 
-  /** Stores `entry` unless the directory holds the same or a newer version, or the user was deleted. */
-  apply(entry: DirectoryEntry): boolean {
-    const id = entry.user.id;
-    if (this.deleted.has(id)) return false;
-    const current = this.entries.get(id);
-    if (current && current.version >= entry.version) return false;
-    if (current) this.unindex(current);
-    this.entries.set(id, entry);
-    if (!current) insertSorted(this.ids, id);
-    this.index(entry);
-    return true;
+  async markBuilt(): Promise<void> {
+    await this.client.hset(this.keys.meta, 'built', new Date().toISOString());
+  }
+
+  async size(): Promise<number> {
+    return this.client.zcard(this.keys.ids);
+  }
+
+  async get(id: number): Promise<DirectoryEntry | undefined> {
+    const raw = await this.client.hget(this.keys.records(id), String(id));
+    return raw ? decode(raw).entry : undefined;
+  }
+
+  /** True when the directory holds the user, live or deleted. */
+  async knows(id: number): Promise<boolean> {
+    return (await this.client.hexists(this.keys.records(id), String(id))) === 1;
+  }
+
+  /** Stores `entry` unless the directory holds the same or a newer version, or the user was deleted; the index follows either way. */
+  async apply(entry: DirectoryEntry): Promise<boolean> {
+    return this.put(entry.user.id, entry.version, encode(entry, entry.version));
   }
 
   /** Forgets a deleted user for good. */
-  remove(id: number): void {
-    this.deleted.add(id);
-    const current = this.entries.get(id);
-    if (!current) return;
-    this.unindex(current);
-    this.entries.delete(id);
-    removeSorted(this.ids, id);
+  async remove(id: number): Promise<void> {
+    await this.put(id, TOMBSTONE_VERSION, encode(undefined, TOMBSTONE_VERSION));
   }
 
-  /** Replaces everything with `entries` (a snapshot) in one step; deletions seen so far stay deleted. */
-  load(entries: Iterable<DirectoryEntry>): void {
-    this.entries.clear();
-    this.ids.length = 0;
-    this.postings.clear();
-    const keyRefs: KeyRef[] = [];
-    const live = [...entries].filter((e) => !this.deleted.has(e.user.id)).sort((a, b) => a.user.id - b.user.id);
-    for (const entry of live) {
-      if (this.entries.has(entry.user.id)) continue;
-      this.entries.set(entry.user.id, entry);
-      this.ids.push(entry.user.id);
-      for (const key of entry.keys) keyRefs.push({ key, id: entry.user.id });
-      for (const gram of gramsOf(entry)) {
-        const list = this.postings.get(gram);
-        if (list) list.push(entry.user.id);
-        else this.postings.set(gram, [entry.user.id]);
-      }
-    }
-    this.keyRefs = keyRefs.sort(byKey);
+  /** Applies many entries at once (a snapshot), `parallel` at a time. */
+  async applyAll(entries: DirectoryEntry[], parallel = 256): Promise<void> {
+    for (let i = 0; i < entries.length; i += parallel) await Promise.all(entries.slice(i, i + parallel).map((e) => this.apply(e)));
   }
 
   /** Live users `offset`… in id order. */
-  page(offset: number, limit: number): DirectoryEntry[] {
-    return this.ids.slice(offset, offset + limit).map((id) => this.entries.get(id)!);
+  async page(offset: number, limit: number): Promise<DirectoryEntry[]> {
+    return this.entries((await this.client.zrange(this.keys.ids, offset, offset + limit - 1)).map(Number));
+  }
+
+  /** Up to `limit` live users after id `after` (ascending), or before id `before` (descending, then returned ascending). */
+  async around(limit: number, from: { after: number } | { before: number }): Promise<DirectoryEntry[]> {
+    const ids =
+      'after' in from
+        ? await this.client.zrangebyscore(this.keys.ids, `(${from.after}`, '+inf', 'LIMIT', 0, limit)
+        : (await this.client.zrevrangebyscore(this.keys.ids, `(${from.before}`, '-inf', 'LIMIT', 0, limit)).reverse();
+    return this.entries(ids.map(Number));
   }
 
   /**
    * Users matching `q`, best first: exact, then prefix, then substring; ties by username, then id.
    * Each stage keeps at most SEARCH_RESULT_CAP candidates, so `count` is at most three times that.
    */
-  search(q: string, offset: number, limit: number): { count: number; results: DirectoryEntry[] } {
+  async search(q: string, offset: number, limit: number): Promise<{ count: number; results: DirectoryEntry[] }> {
     const query = normalise(q);
-    const found = new Map<number, MatchRank>();
-    const consider = (id: number) => {
-      if (found.has(id)) return;
-      const rank = rankMatch(query, this.entries.get(id)!.keys);
-      if (rank !== undefined) found.set(id, rank);
+    const found = new Map<number, { rank: MatchRank; username: string }>();
+    const note = (id: number, rank: MatchRank, username: string) => {
+      const seen = found.get(id);
+      if (!seen || rank < seen.rank) found.set(id, { rank, username });
     };
-    // Exact and prefix: one range of the sorted keys (exact ones sort first within it).
-    let exact = 0;
-    let prefix = 0;
-    for (let i = lowerBound(this.keyRefs, query, (ref, probe) => compareText(ref.key, probe)); i < this.keyRefs.length; i++) {
-      const ref = this.keyRefs[i]!;
-      if (!ref.key.startsWith(query)) break;
-      if (ref.key === query) {
-        if (exact++ < SEARCH_RESULT_CAP) consider(ref.id);
-      } else {
-        if (prefix++ >= SEARCH_RESULT_CAP) break;
-        consider(ref.id);
-      }
+    // Exact and prefix: two ranges of the first character's sorted set (exact ones sort first).
+    const lex = this.keys.lex(query);
+    const [exact, prefix] = await Promise.all([
+      this.client.zrangebylex(lex, bound(true, `${query}${SEP}`), bound(false, `${query}${SEP}`, true), 'LIMIT', 0, SEARCH_RESULT_CAP),
+      this.client.zrangebylex(lex, bound(false, `${query}${SEP}`, true), bound(false, query, true), 'LIMIT', 0, SEARCH_RESULT_CAP),
+    ]);
+    for (const member of exact) {
+      const { username, id } = parseLexMember(member);
+      note(id, 0, username);
     }
-    // Substring: walk the rarest trigram's users and confirm with a plain `includes`.
-    if (query.length >= MIN_SUBSTRING_LENGTH) {
-      let rarest: number[] | undefined;
-      for (const gram of trigrams(query)) {
-        const list = this.postings.get(gram);
-        if (!list) {
-          rarest = [];
-          break;
-        }
-        if (!rarest || list.length < rarest.length) rarest = list;
-      }
-      let substring = 0;
-      for (const id of rarest ?? []) {
-        if (substring >= SEARCH_RESULT_CAP) break;
-        if (found.has(id)) continue;
-        const rank = rankMatch(query, this.entries.get(id)!.keys);
-        if (rank === undefined) continue;
-        found.set(id, rank);
-        substring++;
-      }
+    for (const member of prefix) {
+      const { username, id } = parseLexMember(member);
+      note(id, 1, username);
     }
-    const ordered = [...found].map(([id, rank]) => ({ entry: this.entries.get(id)!, rank }));
-    ordered.sort((a, b) => a.rank - b.rank || compareText(a.entry.keys[0], b.entry.keys[0]) || a.entry.user.id - b.entry.user.id);
-    return { count: ordered.length, results: ordered.slice(offset, offset + limit).map((o) => o.entry) };
+    if (Array.from(query).length >= MIN_SUBSTRING_LENGTH) await this.substrings(query, found);
+    const ordered = [...found].sort(([ida, a], [idb, b]) => a.rank - b.rank || compareText(a.username, b.username) || ida - idb);
+    const results = await this.entries(ordered.slice(offset, offset + limit).map(([id]) => id));
+    return { count: ordered.length, results };
   }
 
-  private index(entry: DirectoryEntry): void {
-    for (const key of entry.keys) this.keyRefs.splice(lowerBound(this.keyRefs, { key, id: entry.user.id }, byKey), 0, { key, id: entry.user.id });
-    for (const gram of gramsOf(entry)) {
-      const list = this.postings.get(gram);
-      if (list) insertSorted(list, entry.user.id);
-      else this.postings.set(gram, [entry.user.id]);
+  /**
+   * Substring stage: walks the set of the query's rarest trigram, keeps the users in the sets of its
+   * other trigrams, and confirms each on its record, until SEARCH_RESULT_CAP new matches or
+   * SEARCH_SCAN_CAP users looked at.
+   */
+  private async substrings(query: string, found: Map<number, { rank: MatchRank; username: string }>): Promise<void> {
+    const grams = trigrams(query).map((g) => this.keys.gram(g));
+    const sizes = await Promise.all(grams.map((g) => this.client.scard(g)));
+    if (sizes.some((s) => s === 0)) return;
+    const bySize = grams.map((g, i) => ({ g, size: sizes[i]! })).sort((a, b) => a.size - b.size);
+    const [rarest, ...others] = bySize.map((s) => s.g);
+    // Two more sets narrow enough; the record confirms the rest.
+    const filters = others.slice(0, 2);
+    let cursor = '0';
+    let scanned = 0;
+    let added = 0;
+    do {
+      const [next, members] = await this.client.sscan(rarest!, cursor, 'COUNT', SEARCH_RESULT_CAP);
+      cursor = next;
+      scanned += members.length;
+      let ids = members.map(Number).filter((id) => !found.has(id));
+      for (const filter of filters) {
+        if (ids.length === 0) break;
+        const inSet = await this.client.smismember(filter, ...ids.map(String));
+        ids = ids.filter((_, i) => inSet[i] === 1);
+      }
+      for (const entry of await this.entries(ids)) {
+        if (added >= SEARCH_RESULT_CAP) return;
+        const rank = rankMatch(query, entry.keys);
+        if (rank === undefined || found.has(entry.user.id)) continue;
+        found.set(entry.user.id, { rank, username: entry.keys[0] });
+        added++;
+      }
+    } while (cursor !== '0' && added < SEARCH_RESULT_CAP && scanned < SEARCH_SCAN_CAP);
+  }
+
+  /** The live records of `ids`, in that order (a user deleted meanwhile is left out). */
+  private async entries(ids: number[]): Promise<DirectoryEntry[]> {
+    const byBucket = new Map<string, number[]>();
+    for (const id of ids) {
+      const key = this.keys.records(id);
+      const list = byBucket.get(key);
+      if (list) list.push(id);
+      else byBucket.set(key, [id]);
+    }
+    const got = new Map<number, DirectoryEntry>();
+    await Promise.all(
+      [...byBucket].map(async ([key, list]) => {
+        const raws = await this.client.hmget(key, ...list.map(String));
+        raws.forEach((raw, i) => {
+          const entry = raw ? decode(raw).entry : undefined;
+          if (entry) got.set(list[i]!, entry);
+        });
+      }),
+    );
+    return ids.flatMap((id) => got.get(id) ?? []);
+  }
+
+  private async put(id: number, version: number, record: string): Promise<boolean> {
+    const bucket = this.keys.records(id);
+    const [stored, raw, pending] = await this.redis.directoryPut(bucket, String(id), version, record);
+    await this.settle(id, decode(raw), pending);
+    return stored === 1;
+  }
+
+  /** Brings the index in line with the current record, until the record and its pending keys held still while it did. */
+  private async settle(id: number, current: Stored, pending: string): Promise<void> {
+    const bucket = this.keys.records(id);
+    let written: (readonly string[])[] = [];
+    for (let round = 0; round < 20; round++) {
+      await this.index(id, current.entry, [...tuples(pending), ...written]);
+      written = current.entry ? [current.entry.keys] : [];
+      if ((await this.redis.directorySettle(bucket, String(id), current.raw, pending)) === 1) return;
+      const [raw, nextPending] = await this.client.hmget(bucket, String(id), `${id}:x`);
+      if (!raw) return;
+      current = decode(raw);
+      pending = nextPending ?? '';
     }
   }
 
-  private unindex(entry: DirectoryEntry): void {
-    for (const key of entry.keys) {
-      const at = lowerBound(this.keyRefs, { key, id: entry.user.id }, byKey);
-      if (this.keyRefs[at]?.key === key && this.keyRefs[at]?.id === entry.user.id) this.keyRefs.splice(at, 1);
+  /** Writes `entry`'s memberships (or the id's absence), and removes those of older key sets it no longer has. */
+  private async index(id: number, entry: DirectoryEntry | undefined, older: (readonly string[])[]): Promise<void> {
+    const member = String(id);
+    const writes: Promise<unknown>[] = [];
+    const keepGrams = gramsOf(entry?.keys ?? []);
+    const keepLex = new Set(entry ? entry.keys.map((k) => lexMember(k, entry.keys[0], id)) : []);
+    if (entry) {
+      writes.push(this.client.zadd(this.keys.ids, id, member));
+      for (const key of new Set(entry.keys)) writes.push(this.client.zadd(this.keys.lex(key), 0, lexMember(key, entry.keys[0], id)));
+      for (const gram of keepGrams) writes.push(this.client.sadd(this.keys.gram(gram), member));
+    } else writes.push(this.client.zrem(this.keys.ids, member));
+    const dropLex = new Set<string>();
+    const dropGrams = new Set<string>();
+    for (const keys of older) {
+      for (const key of keys) {
+        const lex = lexMember(key, keys[0]!, id);
+        if (!keepLex.has(lex)) dropLex.add(lex);
+      }
+      for (const gram of gramsOf(keys)) if (!keepGrams.has(gram)) dropGrams.add(gram);
     }
-    for (const gram of gramsOf(entry)) {
-      const list = this.postings.get(gram);
-      if (!list) continue;
-      removeSorted(list, entry.user.id);
-      if (list.length === 0) this.postings.delete(gram);
-    }
+    for (const lex of dropLex) writes.push(this.client.zrem(this.keys.lex(lex), lex));
+    for (const gram of dropGrams) writes.push(this.client.srem(this.keys.gram(gram), member));
+    await Promise.all(writes);
   }
 }
 
-function gramsOf(entry: DirectoryEntry): Set<string> {
-  return new Set(entry.keys.flatMap(trigrams));
-}
-
-/** A directory entry from a user's stored fields. */
-export function directoryEntry(profile: UserProfile, version: number): DirectoryEntry {
-  const { roles: _roles, createdAt: _c, updatedAt: _u, ...user } = profile;
-  return { user, profile, version, keys: [normalise(user.username), normalise(user.email), normalise(user.firstName), normalise(user.lastName)] };
+/** Pending keys (`<id>:x`) as the key sets they were written as: four keys each, the username first. */
+function tuples(pending: string): string[][] {
+  if (!pending) return [];
+  const keys = pending.split(SEP);
+  const sets: string[][] = [];
+  for (let i = 0; i + 4 <= keys.length; i += 4) sets.push(keys.slice(i, i + 4));
+  return sets;
 }

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { backoffMs, UsersEventType } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { Revoke } from '../data-access/revocations.js';
 import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
 import { toProfile } from '../domain/user-views.js';
-import type { Directory} from './directory.js';
-import { directoryEntry, type DirectoryEntry } from './directory.js';
+import { directoryEntry, type Directory, type DirectoryEntry } from './directory.js';
 
 const USER_CHANGES = new Set<string>([
   UsersEventType.userCreated,
@@ -20,25 +18,35 @@ export function entryOf(doc: UserDoc): DirectoryEntry {
   return directoryEntry(toProfile(doc), versionOf(doc));
 }
 
+/** How often a replica checks that the directory is built (and builds it when it is not). */
+const WATCH_MS = 2000;
+/** The build lock's lease, renewed while the build runs: a builder that dies holds the others back this long at most. */
+const BUILD_LEASE_MS = 15_000;
+/** How long a build waits for the follower's consumer to join before it snapshots anyway. */
+const JOIN_WAIT_MS = 10_000;
+const SNAPSHOT_BATCH = 5000;
+
 /**
- * Keeps this replica's Directory current: a snapshot of MongoDB, then every change any replica
- * announces on users.events. An event is only a hint: the follower reads that user again from
- * MongoDB and applies what it finds (a newer version, or its deletion), so duplicates, reordering
- * and forged records change nothing. The end offsets are read before the snapshot, and the
- * follower's group starts exactly there, so no change falls between the two.
- *
- * While Kafka is unreachable the directory still serves the last snapshot, this replica's own
- * writes and any user it had to read from MongoDB; when Kafka answers again it reloads.
+ * Keeps the shared directory (in Redis) current. Every replica writes the users it changes into the
+ * directory itself before it answers; this follower is the safety net and the builder:
+ * - It consumes users.events in one consumer group shared by all replicas, so each change is
+ *   followed once. An event is only a hint: the follower reads that user again from MongoDB and
+ *   applies what it finds (a newer version, or its deletion), so duplicates, reordering and forged
+ *   records change nothing, and a writer that died between MongoDB and Redis is caught up.
+ * - When the directory is not built (a new deployment, or a Redis that restarted empty), one replica
+ *   takes the build lock and loads a snapshot of MongoDB into it, after its consumer joined: every
+ *   change after the snapshot began is then followed, and every change before is in it.
  */
 export class DirectoryFollower {
   private stopped = false;
-  private loaded = false;
+  private built = false;
+  private joined = false;
   private consumer: Consumer | undefined;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private loops: Promise<void>[] = [];
+  private readonly sleepers = new Set<() => void>();
   private halt: (() => void) | undefined;
   private markLoaded!: () => void;
-  /** Settles when the first snapshot is loaded. */
+  /** Settles when the directory is first seen built. */
   readonly firstLoad = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   constructor(
@@ -46,18 +54,19 @@ export class DirectoryFollower {
     private readonly users: UsersRepository,
     private readonly kafka: Kafka,
     private readonly topic: string,
+    private readonly groupId: string,
     private readonly log: Logger,
     /** Told, for each user a users.events record names, whether their tokens are now refused. */
     private readonly revoke: Revoke = async () => undefined,
   ) {}
 
-  /** True once a snapshot is loaded. */
+  /** True while the directory is built. */
   get ready(): boolean {
-    return this.loaded;
+    return this.built;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loops.length === 0) this.loops = [this.follow(), this.watch()];
   }
 
   /**
@@ -66,10 +75,10 @@ export class DirectoryFollower {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    for (const wake of [...this.sleepers]) wake();
     this.halt?.();
     void this.consumer?.disconnect().catch(() => undefined);
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 
   /** Reads one user from MongoDB and applies it: the entry, or undefined when it does not exist (any more). */
@@ -78,127 +87,132 @@ export class DirectoryFollower {
     if (!doc) {
       // A tombstone, or purged after one (ids are never reused): gone for good. An id that never
       // existed is not remembered, so probing random ids costs no memory.
-      if (this.directory.get(id) || (await this.users.exists(id))) this.directory.remove(id);
+      if ((await this.directory.knows(id)) || (await this.users.exists(id))) await this.directory.remove(id);
       return undefined;
     }
-    this.directory.apply(entryOf(doc));
+    await this.directory.apply(entryOf(doc));
     return this.directory.get(id);
   }
 
-  private async run(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      const admin = this.kafka.admin();
+  /** Checks the directory is built, and builds it when nobody else is. */
+  private async watch(): Promise<void> {
+    while (!this.stopped) {
       try {
-        const offsets = await admin
-          .connect()
-          .then(() => admin.fetchTopicOffsets(this.topic))
-          .catch((err: unknown) => {
-            this.log.warn(
-              { err },
-              "kafka not reachable: the directory serves its snapshot and this replica's writes until it is",
-            );
-            return undefined;
-          });
-        // Without Kafka the snapshot is loaded once; with it, again each time following starts.
-        if (offsets || !this.loaded) await this.loadSnapshot();
-        if (offsets && !this.stopped) {
-          attempt = 0;
-          await this.follow(
-            admin,
-            offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
-          );
-        }
+        const built = await this.directory.built();
+        if (!built && this.built) this.log.warn('the directory is gone (Redis restarted empty?): building it again');
+        this.built = built || (await this.buildIfFirst());
+        if (this.built) this.markLoaded();
       } catch (err) {
-        this.log.warn({ err, attempt }, 'directory follower failed; starting again');
-      } finally {
-        await admin.disconnect().catch(() => undefined);
+        this.built = false;
+        this.log.warn({ err }, 'could not check the directory');
       }
-      await this.sleep(backoffMs(Math.max(attempt, 1), 500, 30_000));
+      await this.sleep(WATCH_MS);
     }
   }
 
-  private async loadSnapshot(): Promise<void> {
-    const started = performance.now();
-    const entries: DirectoryEntry[] = [];
-    for await (const doc of this.users.live()) entries.push(entryOf(doc));
-    this.directory.load(entries);
-    this.loaded = true;
-    this.markLoaded();
-    this.log.info(
-      { users: this.directory.size, ms: Math.round(performance.now() - started) },
-      'directory loaded',
-    );
+  /** Builds the directory when this replica gets the lock: true once built. */
+  private async buildIfFirst(): Promise<boolean> {
+    const { buildLock } = this.directory.keys;
+    const token = randomUUID();
+    const redis = this.directory.client;
+    if ((await redis.set(buildLock, token, 'PX', BUILD_LEASE_MS, 'NX')) !== 'OK') return false;
+    const renew = setInterval(() => void redis.set(buildLock, token, 'PX', BUILD_LEASE_MS, 'XX').catch(() => undefined), BUILD_LEASE_MS / 3);
+    try {
+      const waitUntil = Date.now() + JOIN_WAIT_MS;
+      while (!this.joined && Date.now() < waitUntil && !this.stopped) await new Promise((r) => setTimeout(r, 100));
+      if (!this.joined) this.log.warn('building the directory before the follower joined its group: a change made by a replica that dies mid-write now is caught up only by its next change');
+      const started = performance.now();
+      let batch: DirectoryEntry[] = [];
+      let count = 0;
+      for await (const doc of this.users.live(SNAPSHOT_BATCH)) {
+        batch.push(entryOf(doc));
+        if (batch.length >= SNAPSHOT_BATCH) {
+          await this.directory.applyAll(batch);
+          count += batch.length;
+          batch = [];
+        }
+        if (this.stopped) return false;
+      }
+      await this.directory.applyAll(batch);
+      count += batch.length;
+      await this.directory.markBuilt();
+      this.log.info({ users: count, ms: Math.round(performance.now() - started) }, 'directory built from a snapshot of MongoDB');
+      return true;
+    } finally {
+      clearInterval(renew);
+      await redis.eval(RELEASE, 1, buildLock, token).catch(() => undefined);
+    }
   }
 
-  /** Consumes users.events from `offsets` until the consumer fails or the follower stops. */
-  private async follow(
-    admin: Admin,
-    offsets: { partition: number; offset: string }[],
-  ): Promise<void> {
-    // A group of its own, positioned before it joins: every replica reads every partition.
-    const groupId = `users-service-directory-${hostname()}-${randomUUID()}`;
-    await admin.setOffsets({ groupId, topic: this.topic, partitions: offsets });
-    const consumer = (this.consumer = this.kafka.consumer({
-      groupId,
-      maxWaitTimeInMs: 100,
-      retry: { retries: 5 },
-    }));
-    try {
-      // Ends when the consumer fails, or when the follower stops (even in the middle of joining).
-      const ended = new Promise<void>((resolve) => {
-        this.halt = resolve;
-        if (this.stopped) resolve();
-        consumer.on(consumer.events.CRASH, ({ payload }) => {
-          this.log.warn({ err: payload.error }, 'directory consumer crashed');
-          resolve();
+  /** Consumes users.events in the shared group, again after each failure, until stopped. */
+  private async follow(): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      const consumer = (this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, retry: { retries: 5 } }));
+      try {
+        // Ends when the consumer fails, or when the follower stops (even in the middle of joining).
+        const ended = new Promise<void>((resolve) => {
+          this.halt = resolve;
+          if (this.stopped) resolve();
+          consumer.on(consumer.events.CRASH, ({ payload }) => {
+            this.log.warn({ err: payload.error }, 'directory consumer crashed');
+            resolve();
+          });
+          consumer.on(consumer.events.STOP, () => resolve());
+          consumer.on(consumer.events.GROUP_JOIN, () => {
+            this.joined = true;
+            attempt = 0;
+          });
         });
-        consumer.on(consumer.events.STOP, () => resolve());
-      });
-      const running = (async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic: this.topic });
-        await consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const ids = new Set<number>();
-            for (const message of batch.messages) {
-              const id = changedUser(message.value);
-              if (id !== undefined) ids.add(id);
-            }
-            await Promise.all(
-              [...ids].map(async (id) => {
-                const known = this.directory.get(id) !== undefined;
-                const entry = await this.refresh(id);
-                if (entry) await this.revoke(id, !entry.user.isActive);
-                else if (known) await this.revoke(id, true);
-              }),
-            );
-          },
+        const running = (async () => {
+          await consumer.connect();
+          await consumer.subscribe({ topic: this.topic });
+          await consumer.run({
+            eachBatch: async ({ batch }) => {
+              const ids = new Set<number>();
+              for (const message of batch.messages) {
+                const id = changedUser(message.value);
+                if (id !== undefined) ids.add(id);
+              }
+              await Promise.all(
+                [...ids].map(async (id) => {
+                  const entry = await this.refresh(id);
+                  if (entry) await this.revoke(id, !entry.user.isActive);
+                  else if (await this.directory.knows(id)) await this.revoke(id, true);
+                }),
+              );
+            },
+          });
+        })();
+        running.catch((err: unknown) => {
+          this.log.warn({ err }, 'directory consumer could not start; the directory still takes every replica\'s own writes');
+          this.halt?.();
         });
-      })();
-      running.catch((err: unknown) => {
-        this.log.warn({ err }, 'directory consumer could not start');
-        this.halt?.();
-      });
-      await ended;
-    } finally {
-      this.consumer = undefined;
-      await consumer.disconnect().catch(() => undefined);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
+        await ended;
+      } finally {
+        this.consumer = undefined;
+        this.joined = false;
+        await consumer.disconnect().catch(() => undefined);
+      }
+      await this.sleep(backoffMs(Math.max(attempt, 1), 500, 30_000));
     }
   }
 
   private sleep(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 }
+
+/** Deletes the lock only while this builder still holds it. */
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** The user a users.events record says changed, if it is a user change. */
 function changedUser(value: Buffer | null): number | undefined {

@@ -4,6 +4,7 @@ import { UniqueViolation, WriteContention } from '../data-access/errors.js';
 import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import type { Revoke } from '../data-access/revocations.js';
+import type { Logger } from '@suite/logger';
 import type { DirectoryFollower } from '../directory/follower.js';
 import { entryOf } from '../directory/follower.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
@@ -27,8 +28,17 @@ export interface Versioned {
 /** What `If-Match` asked for: any version (`*`), or one of these. */
 export type Precondition = '*' | readonly number[];
 
+/** A keyset page: the users after (or before) an id, and whether more lie beyond each end. */
+export interface UsersSlice {
+  results: User[];
+  hasNext: boolean;
+  hasPrevious: boolean;
+}
+
 export interface UsersUseCases {
   list(page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
+  /** Keyset pages: O(page) however deep, for clients that walk the whole directory. */
+  listFrom(from: { after: number } | { before: number }, pageSize: number): Promise<UsersSlice>;
   search(q: string, page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
   get(id: number): Promise<Versioned>;
   create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<Versioned>;
@@ -48,21 +58,25 @@ function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): voi
 
 /**
  * Users use cases: decisions live here; the repositories only store. Reads come from the
- * directory (this replica's read model); writes are compare-and-sets on the stored version,
- * read again and retried when another write got there first, so concurrent changes to
- * different fields all survive.
+ * directory (the read model in Redis every replica shares); writes are compare-and-sets on the
+ * stored version, read again and retried when another write got there first, so concurrent changes
+ * to different fields all survive.
  */
-export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void, revoke: Revoke): UsersUseCases {
+export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void, revoke: Revoke, log: Logger): UsersUseCases {
   const { directory } = follower;
 
   function loaded(): void {
-    if (!follower.ready) throw new AppError('unavailable', 'the user directory is still loading; try again shortly');
+    if (!follower.ready) throw new AppError('unavailable', 'the user directory is still being built; try again shortly');
   }
 
-  /** Puts a user this replica just wrote into its directory: read-your-writes here, the others hear of it on users.events. */
-  function applied(doc: UserDoc): Versioned {
+  /**
+   * Puts a user this replica just wrote into the shared directory before answering: every replica
+   * reads it from then on. Should Redis fail here, the write stands (MongoDB holds it) and the
+   * follower applies it when users.events announces it.
+   */
+  async function applied(doc: UserDoc): Promise<Versioned> {
     const entry = entryOf(doc);
-    directory.apply(entry);
+    await directory.apply(entry).catch((err: unknown) => log.warn({ err, userId: entry.user.id }, 'could not write the user into the directory; the follower will'));
     return { profile: entry.profile, version: entry.version };
   }
 
@@ -87,19 +101,34 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
   return {
     async list(page, pageSize) {
       loaded();
-      return { count: directory.size, results: directory.page((page - 1) * pageSize, pageSize).map((e) => e.user) };
+      const [count, entries] = await Promise.all([directory.size(), directory.page((page - 1) * pageSize, pageSize)]);
+      return { count, results: entries.map((e) => e.user) };
+    },
+
+    async listFrom(from, pageSize) {
+      loaded();
+      // One more than asked tells whether the walk goes on in its direction.
+      const entries = await directory.around(pageSize + 1, from);
+      const forward = 'after' in from;
+      const more = entries.length > pageSize;
+      const page = forward ? entries.slice(0, pageSize) : entries.slice(entries.length - Math.min(entries.length, pageSize));
+      const first = page[0]?.user.id;
+      const last = page.at(-1)?.user.id;
+      // The other end: is there anything before the first (walking forward) or after the last (walking back)?
+      const beyond = forward ? first !== undefined && (await directory.around(1, { before: first })).length > 0 : last !== undefined && (await directory.around(1, { after: last })).length > 0;
+      return { results: page.map((e) => e.user), hasNext: forward ? more : beyond, hasPrevious: forward ? beyond : more };
     },
 
     async search(q, page, pageSize) {
       loaded();
-      const { count, results } = directory.search(q, (page - 1) * pageSize, pageSize);
+      const { count, results } = await directory.search(q, (page - 1) * pageSize, pageSize);
       return { count, results: results.map((e) => e.user) };
     },
 
     async get(id) {
       loaded();
-      // A user this replica has not heard of yet (created elsewhere a moment ago) is read from MongoDB.
-      const entry = directory.get(id) ?? (await follower.refresh(id));
+      // Every replica writes what it changed into the directory before answering: a user missing there does not exist.
+      const entry = await directory.get(id);
       if (!entry) throw new AppError('not_found', `user ${id} not found`);
       return { profile: entry.profile, version: entry.version };
     },
@@ -119,7 +148,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     async remove(id, ifMatch) {
       const now = new Date();
       if (!(await users.markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [userDeleted(id, now)]).catch(conflict))) throw new AppError('not_found', `user ${id} not found`);
-      directory.remove(id);
+      await directory.remove(id).catch((err: unknown) => log.warn({ err, userId: id }, 'could not remove the user from the directory; the follower will'));
       await revoke(id, true);
       // Cascade; the relay repeats it before purging, so a crash here loses nothing.
       await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
