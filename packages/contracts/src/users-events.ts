@@ -17,8 +17,10 @@ export const AccessSet = z.array(
 );
 export type AccessSet = z.infer<typeof AccessSet>;
 
-export const UserCreatedEvent = cloudEvent(UsersEventType.userCreated, z.object({ user: User }));
-export const UserUpdatedEvent = cloudEvent(UsersEventType.userUpdated, z.object({ user: User }));
+/** `version` is the user's version this change wrote (the profile's ETag); absent on records written before it was sent. */
+const UserChange = z.object({ user: User, version: z.number().int().positive().optional() });
+export const UserCreatedEvent = cloudEvent(UsersEventType.userCreated, UserChange);
+export const UserUpdatedEvent = cloudEvent(UsersEventType.userUpdated, UserChange);
 export const UserDeletedEvent = cloudEvent(
   UsersEventType.userDeleted,
   z.object({ userId: z.number().int() }),

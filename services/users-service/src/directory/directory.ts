@@ -68,37 +68,40 @@ export function directoryKeys(prefix: string) {
 export type DirectoryKeys = ReturnType<typeof directoryKeys>;
 
 /**
- * Stores the record unless the hash holds the same or a newer version; the replaced record's keys
- * join `<id>:x` (still to unindex). Answers [stored?, the record now held, the pending keys].
+ * Stores the record unless the hash holds the same or a newer version. Storing also opens
+ * `<id>:x`, the keys still to unindex (the replaced record's, after any left there before): while
+ * it exists the index may lag the record. Answers [stored?, the record now held, `<id>:x` or nil].
  */
 const PUT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
+local pendingField = ARGV[1] .. ':x'
 if current then
   local version = tonumber(string.match(current, '^{"v":(%d+)'))
   if version and version >= tonumber(ARGV[2]) then
-    return {0, current, redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or ''}
-  end
-  local old = cjson.decode(current).k
-  if old and #old > 0 then
-    local pending = redis.call('HGET', KEYS[1], ARGV[1] .. ':x')
-    local joined = table.concat(old, '\\0')
-    redis.call('HSET', KEYS[1], ARGV[1] .. ':x', pending and (pending .. '\\0' .. joined) or joined)
+    return {0, current, redis.call('HGET', KEYS[1], pendingField)}
   end
 end
+local pending = redis.call('HGET', KEYS[1], pendingField) or ''
+local old = current and cjson.decode(current).k
+if old and #old > 0 then
+  local joined = table.concat(old, '\\0')
+  pending = pending == '' and joined or (pending .. '\\0' .. joined)
+end
+redis.call('HSET', KEYS[1], pendingField, pending)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return {1, ARGV[3], redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or ''}
+return {1, ARGV[3], pending}
 `;
 
-/** Clears `<id>:x` when the record and the pending keys are still what the caller indexed for. */
+/** Closes `<id>:x` when the record and the pending keys are still what the caller indexed for. */
 const SETTLE = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if (redis.call('HGET', KEYS[1], ARGV[1] .. ':x') or '') ~= ARGV[3] then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[1] .. ':x') ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1] .. ':x')
 return 1
 `;
 
 interface DirectoryRedis {
-  directoryPut(key: string, id: string, version: number, record: string): Promise<[number, string, string]>;
+  directoryPut(key: string, id: string, version: number, record: string): Promise<[number, string, string | null]>;
   directorySettle(key: string, id: string, record: string, pending: string): Promise<number>;
 }
 
@@ -114,8 +117,10 @@ function encode(entry: DirectoryEntry | undefined, version: number): string {
 }
 
 function decode(raw: string): Stored {
-  const record = JSON.parse(raw) as { v: number; p?: UserProfile };
-  return { version: record.v, entry: record.p ? directoryEntry(record.p, record.v) : undefined, raw };
+  const record = JSON.parse(raw) as { v: number; k?: DirectoryEntry['keys']; p?: UserProfile };
+  if (!record.p || !record.k) return { version: record.v, entry: undefined, raw };
+  const { roles: _roles, createdAt: _c, updatedAt: _u, ...user } = record.p;
+  return { version: record.v, entry: { user, profile: record.p, version: record.v, keys: record.k }, raw };
 }
 
 function gramsOf(keys: readonly string[]): Set<string> {
@@ -183,6 +188,12 @@ export class Directory {
     return raw ? decode(raw).entry : undefined;
   }
 
+  /** True when the directory holds `version` of the user or a newer one, with its index written. */
+  async holds(id: number, version: number): Promise<boolean> {
+    const [raw, pending] = await this.client.hmget(this.keys.records(id), String(id), `${id}:x`);
+    return !!raw && pending === null && decode(raw).version >= version;
+  }
+
   /** True when the directory holds the user, live or deleted. */
   async knows(id: number): Promise<boolean> {
     return (await this.client.hexists(this.keys.records(id), String(id))) === 1;
@@ -201,6 +212,33 @@ export class Directory {
   /** Applies many entries at once (a snapshot), `parallel` at a time. */
   async applyAll(entries: DirectoryEntry[], parallel = 256): Promise<void> {
     for (let i = 0; i < entries.length; i += parallel) await Promise.all(entries.slice(i, i + parallel).map((e) => this.apply(e)));
+  }
+
+  /**
+   * Writes users no one else is writing (new ids: seeding) in bulk, one command per key touched;
+   * anything else goes through `apply`, which guards versions.
+   */
+  async seed(entries: DirectoryEntry[]): Promise<void> {
+    const records = new Map<string, string[]>();
+    const sorted = new Map<string, (string | number)[]>();
+    const sets = new Map<string, string[]>();
+    const add = <T,>(into: Map<string, T[]>, key: string, ...items: T[]) => {
+      const list = into.get(key);
+      if (list) list.push(...items);
+      else into.set(key, items);
+    };
+    for (const entry of entries) {
+      const id = entry.user.id;
+      add(records, this.keys.records(id), String(id), encode(entry, entry.version));
+      add(sorted, this.keys.ids, id, String(id));
+      for (const key of new Set(entry.keys)) add(sorted, this.keys.lex(key), 0, lexMember(key, entry.keys[0], id));
+      for (const gram of gramsOf(entry.keys)) add(sets, this.keys.gram(gram), String(id));
+    }
+    await Promise.all([
+      ...[...records].map(([key, items]) => this.client.hset(key, ...items)),
+      ...[...sorted].map(([key, items]) => this.client.zadd(key, ...items)),
+      ...[...sets].map(([key, items]) => this.client.sadd(key, ...items)),
+    ]);
   }
 
   /** Live users `offset`… in id order. */
@@ -309,7 +347,8 @@ export class Directory {
   private async put(id: number, version: number, record: string): Promise<boolean> {
     const bucket = this.keys.records(id);
     const [stored, raw, pending] = await this.redis.directoryPut(bucket, String(id), version, record);
-    await this.settle(id, decode(raw), pending);
+    // Nothing pending: the index already follows the record held.
+    if (pending !== null) await this.settle(id, decode(raw), pending);
     return stored === 1;
   }
 
@@ -322,9 +361,9 @@ export class Directory {
       written = current.entry ? [current.entry.keys] : [];
       if ((await this.redis.directorySettle(bucket, String(id), current.raw, pending)) === 1) return;
       const [raw, nextPending] = await this.client.hmget(bucket, String(id), `${id}:x`);
-      if (!raw) return;
+      if (!raw || nextPending === null || nextPending === undefined) return;
       current = decode(raw);
-      pending = nextPending ?? '';
+      pending = nextPending;
     }
   }
 

@@ -6,6 +6,7 @@ import type { Revoke } from '../data-access/revocations.js';
 import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
 import { toProfile } from '../domain/user-views.js';
 import { directoryEntry, type Directory, type DirectoryEntry } from './directory.js';
+import { loadSnapshot } from './snapshot.js';
 
 const USER_CHANGES = new Set<string>([
   UsersEventType.userCreated,
@@ -24,7 +25,6 @@ const WATCH_MS = 2000;
 const BUILD_LEASE_MS = 15_000;
 /** How long a build waits for the follower's consumer to join before it snapshots anyway. */
 const JOIN_WAIT_MS = 10_000;
-const SNAPSHOT_BATCH = 5000;
 
 /**
  * Keeps the shared directory (in Redis) current. Every replica writes the users it changes into the
@@ -122,20 +122,8 @@ export class DirectoryFollower {
       while (!this.joined && Date.now() < waitUntil && !this.stopped) await new Promise((r) => setTimeout(r, 100));
       if (!this.joined) this.log.warn('building the directory before the follower joined its group: a change made by a replica that dies mid-write now is caught up only by its next change');
       const started = performance.now();
-      let batch: DirectoryEntry[] = [];
-      let count = 0;
-      for await (const doc of this.users.live(SNAPSHOT_BATCH)) {
-        batch.push(entryOf(doc));
-        if (batch.length >= SNAPSHOT_BATCH) {
-          await this.directory.applyAll(batch);
-          count += batch.length;
-          batch = [];
-        }
-        if (this.stopped) return false;
-      }
-      await this.directory.applyAll(batch);
-      count += batch.length;
-      await this.directory.markBuilt();
+      const count = await loadSnapshot(this.users, this.directory, () => this.stopped);
+      if (count === undefined) return false;
       this.log.info({ users: count, ms: Math.round(performance.now() - started) }, 'directory built from a snapshot of MongoDB');
       return true;
     } finally {
@@ -168,13 +156,16 @@ export class DirectoryFollower {
           await consumer.subscribe({ topic: this.topic });
           await consumer.run({
             eachBatch: async ({ batch }) => {
-              const ids = new Set<number>();
+              // Per user, the newest version the batch announces (0: unknown, or a deletion).
+              const changes = new Map<number, number>();
               for (const message of batch.messages) {
-                const id = changedUser(message.value);
-                if (id !== undefined) ids.add(id);
+                const change = changedUser(message.value);
+                if (change) changes.set(change.id, Math.max(changes.get(change.id) ?? -1, change.version));
               }
               await Promise.all(
-                [...ids].map(async (id) => {
+                [...changes].map(async ([id, version]) => {
+                  // The writer put it in (the usual case): nothing to read back. A forged version only costs a read.
+                  if (version > 0 && (await this.directory.holds(id, version))) return;
                   const entry = await this.refresh(id);
                   if (entry) await this.revoke(id, !entry.user.isActive);
                   else if (await this.directory.knows(id)) await this.revoke(id, true);
@@ -214,17 +205,19 @@ export class DirectoryFollower {
 /** Deletes the lock only while this builder still holds it. */
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-/** The user a users.events record says changed, if it is a user change. */
-function changedUser(value: Buffer | null): number | undefined {
+/** The user a users.events record says changed and the version it names (0 when none), if it is a user change. */
+function changedUser(value: Buffer | null): { id: number; version: number } | undefined {
   if (!value) return undefined;
   try {
     const event = JSON.parse(value.toString('utf8')) as {
       type?: unknown;
-      data?: { user?: { id?: unknown }; userId?: unknown };
+      data?: { user?: { id?: unknown }; userId?: unknown; version?: unknown };
     };
     if (typeof event.type !== 'string' || !USER_CHANGES.has(event.type)) return undefined;
     const id = event.data?.user?.id ?? event.data?.userId;
-    return Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : undefined;
+    if (!Number.isSafeInteger(id) || (id as number) <= 0) return undefined;
+    const version = event.data?.version;
+    return { id: id as number, version: Number.isSafeInteger(version) && (version as number) > 0 ? (version as number) : 0 };
   } catch {
     return undefined;
   }

@@ -23,8 +23,8 @@ export function accessEntry(userIds: number[], groupId?: number): OutboxEntry {
   return outboxEntry({ kind: 'access', userIds, ...(groupId !== undefined ? { groupId } : {}) });
 }
 
-export const userCreated = (user: User, now: Date) => eventEntry(UsersEventType.userCreated, user.id, { user }, now);
-export const userUpdated = (user: User, now: Date) => eventEntry(UsersEventType.userUpdated, user.id, { user }, now);
+export const userCreated = (user: User, version: number, now: Date) => eventEntry(UsersEventType.userCreated, user.id, { user, version }, now);
+export const userUpdated = (user: User, version: number, now: Date) => eventEntry(UsersEventType.userUpdated, user.id, { user, version }, now);
 export const userDeleted = (userId: number, now: Date) => eventEntry(UsersEventType.userDeleted, userId, { userId }, now);
 export const workspaceRenamed = (workspaceId: number, name: string, version: number, now: Date) =>
   eventEntry(UsersEventType.workspaceRenamed, workspaceId, { workspaceId, name, version }, now);

@@ -90,7 +90,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       checkPrecondition(current, ifMatch);
       return fields;
     };
-    const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), now)]).catch(conflict);
+    const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)]).catch(conflict);
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
     // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
     if ('isActive' in fields) await revoke(id, !updated.isActive);
@@ -137,7 +137,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const id = await users.nextId();
       const now = new Date();
       const full: UserFields = { isActive: true, roles: [], ...fields };
-      const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), now)]).catch(conflict);
+      const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), versionOf(d), now)]).catch(conflict);
       kick();
       return applied(doc);
     },
