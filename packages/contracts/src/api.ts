@@ -17,6 +17,8 @@ import {
   PermissionBody,
   SearchQuery,
   User,
+  UserCursorPage,
+  UserListQuery,
   UserProfile,
   Workspace,
   WorkspaceBody,
@@ -74,7 +76,7 @@ export const StreamQuery = z.strictObject({
 export const ApiRoutes = {
   openApi: { service: 'users', method: 'get', path: '/openapi.json', summary: 'This API description (OpenAPI 3.1)', access: 'anyone', query: NoQuery, ok: [200, OpenApiDocument] },
 
-  listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users', access: 'any user', query: PageQuery, ok: [200, paginated(User)], errors: [404] },
+  listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users by id: page numbers (with a count), or keyset cursors (`cursor=` to start; O(page) at any depth)', access: 'any user', query: UserListQuery, ok: [200, z.union([paginated(User), UserCursorPage])], errors: [404] },
   createUser: { service: 'users', method: 'post', path: '/users', summary: 'Create a user', access: 'admin', query: NoQuery, body: CreateUserBody, ok: [201, UserProfile], errors: [409] },
   searchUsers: { service: 'users', method: 'get', path: '/users/search', summary: 'Search users (exact, then prefix, then substring)', access: 'any user', query: SearchQuery, ok: [200, paginated(User)], errors: [404] },
   getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', query: NoQuery, ok: [200, UserProfile], versioned: 'read' },

@@ -104,6 +104,27 @@ export const PageQuery = z.strictObject({
   page_size: queryInteger(PaginationLimits.maxPageSize).optional(),
 });
 
+/**
+ * A keyset cursor of the users list: empty for the first page, `a<id>` for the users after an id,
+ * `b<id>` for those before it. Issued in `next` and `previous`; clients treat it as opaque.
+ */
+export const USERS_CURSOR = /^(?:|[ab][1-9][0-9]{0,14})$/;
+
+/** `page` (page numbers, with a count) or `cursor` (keyset: O(page) at any depth, no count), not both. */
+export const UserListQuery = PageQuery.extend({
+  cursor: z.string().regex(USERS_CURSOR, 'not a cursor this API issued').optional(),
+}).refine((q) => q.page === undefined || q.cursor === undefined, { message: 'page and cursor cannot be combined', path: ['cursor'] });
+
+/** DRF's CursorPagination envelope: no count, `next`/`previous` absolute URLs or null. */
+export function cursorPaginated<T extends z.ZodTypeAny>(item: T) {
+  return z.object({
+    next: z.string().nullable(),
+    previous: z.string().nullable(),
+    results: z.array(item),
+  });
+}
+export const UserCursorPage = cursorPaginated(User);
+
 export const SearchQuery = PageQuery.extend({
   q: z.string().trim().min(1, 'q is required').max(UserLimits.searchQueryMax, `q must be at most ${UserLimits.searchQueryMax} characters`),
 });

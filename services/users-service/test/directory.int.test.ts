@@ -67,8 +67,8 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
 
   /** A writer that stored the record and died before it touched the index. */
   async function diedHalfway(directory: Directory, entry: DirectoryEntry): Promise<void> {
-    const put = (redis as unknown as { directoryPut(k: string, id: string, v: number, r: string): Promise<unknown> }).directoryPut;
-    await put.call(redis, directory.keys.records(entry.user.id), String(entry.user.id), entry.version, JSON.stringify({ v: entry.version, k: entry.keys, p: entry.profile }));
+    const put = (redis as unknown as { directoryPut(k: string, id: string, v: number, r: string, keys: string): Promise<unknown> }).directoryPut;
+    await put.call(redis, directory.keys.records(entry.user.id), String(entry.user.id), entry.version, JSON.stringify({ v: entry.version, k: entry.keys, p: entry.profile }), entry.keys.join('\u0000'));
   }
 
   it('agrees with a brute-force oracle on pages, cursors, counts and searches after any mix of versions, deletions, half-done writes and snapshots', async () => {

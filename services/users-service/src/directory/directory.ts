@@ -1,5 +1,5 @@
 import type { User, UserProfile } from '@suite/contracts';
-import { isCluster, type RedisClient } from '@suite/redis';
+import type { RedisClient } from '@suite/redis';
 import { normalise, trigrams } from '../data-access/search-keys.js';
 
 /** What the directory keeps of one live user. */
@@ -16,8 +16,18 @@ export const SEARCH_RESULT_CAP = 1000;
 export const MIN_SUBSTRING_LENGTH = 3;
 /** A substring search looks at most this many users of its rarest trigram (docs/users-service.md). */
 export const SEARCH_SCAN_CAP = 50_000;
-/** Users per record hash: a page of consecutive ids is one or two reads. */
-const BUCKET_IDS = 1024;
+/**
+ * Users per record hash: a page of consecutive ids is one or two reads, and the 1,000 scattered
+ * candidates of a substring search at most (users / 16,384) reads (61 at a million users).
+ */
+const BUCKET_IDS = 16_384;
+/**
+ * How long a replica answers a search from its ranked ids: paging through a search costs one
+ * ranking, and another replica's write shows in searches within this (this replica's own at once).
+ */
+export const SEARCH_CACHE_MS = 1000;
+/** At most this many searches kept (each at most 3,000 ids: ≤ 24 KB). */
+const SEARCH_CACHE_QUERIES = 256;
 /** Deleted users keep a tombstone at this version: nothing brings them back (ids are never reused). */
 const TOMBSTONE_VERSION = Number.MAX_SAFE_INTEGER;
 const SEP = '\u0000';
@@ -51,8 +61,8 @@ export function directoryEntry(profile: UserProfile, version: number): Directory
 /** The directory's Redis keys (docs/users-service.md, "The directory in Redis"). */
 export function directoryKeys(prefix: string) {
   return {
-    /** Hash per 1,024 ids: `<id>` → the record, `<id>:x` → keys still to unindex (only mid-write). */
-    records: (id: number) => `${prefix}dir:u:{${Math.floor(id / BUCKET_IDS)}}`,
+    /** Hash per 16,384 ids: `<id>` → the record, `<id>:x` → keys still to unindex (only mid-write). */
+    records: (id: number) => `${prefix}dir:r:{${Math.floor(id / BUCKET_IDS)}}`,
     /** Sorted set of live ids (score = id): count, pages and cursors. */
     ids: `${prefix}{dir}:ids`,
     /** Sorted set per first character of a key, members `<key>\0<username>\0<id>`: exact and prefix ranges. */
@@ -68,7 +78,8 @@ export function directoryKeys(prefix: string) {
 export type DirectoryKeys = ReturnType<typeof directoryKeys>;
 
 /**
- * Stores the record unless the hash holds the same or a newer version. Storing also opens
+ * Stores the record (and `<id>:k`, its keys joined by NUL: what a substring search reads) unless
+ * the hash holds the same or a newer version. Storing also opens
  * `<id>:x`, the keys still to unindex (the replaced record's, after any left there before): while
  * it exists the index may lag the record. Answers [stored?, the record now held, `<id>:x` or nil].
  */
@@ -89,6 +100,7 @@ if old and #old > 0 then
 end
 redis.call('HSET', KEYS[1], pendingField, pending)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == '' then redis.call('HDEL', KEYS[1], ARGV[1] .. ':k') else redis.call('HSET', KEYS[1], ARGV[1] .. ':k', ARGV[4]) end
 return {1, ARGV[3], pending}
 `;
 
@@ -101,7 +113,7 @@ return 1
 `;
 
 interface DirectoryRedis {
-  directoryPut(key: string, id: string, version: number, record: string): Promise<[number, string, string | null]>;
+  directoryPut(key: string, id: string, version: number, record: string, keys: string): Promise<[number, string, string | null]>;
   directorySettle(key: string, id: string, record: string, pending: string): Promise<number>;
 }
 
@@ -158,7 +170,8 @@ function bound(inclusive: boolean, text: string, top = false): Buffer {
  */
 export class Directory {
   private readonly redis: DirectoryRedis;
-  private readonly cluster: boolean;
+  /** Recent searches' ranked ids (the page of a search is then a slice); emptied by this replica's own writes. */
+  private readonly searches = new Map<string, { ids: number[]; until: number }>();
 
   constructor(
     readonly client: RedisClient,
@@ -167,7 +180,6 @@ export class Directory {
     client.defineCommand('directoryPut', { numberOfKeys: 1, lua: PUT });
     client.defineCommand('directorySettle', { numberOfKeys: 1, lua: SETTLE });
     this.redis = client as unknown as DirectoryRedis;
-    this.cluster = isCluster(client);
   }
 
   /** True once a snapshot of MongoDB is in (a Redis that restarted empty is false again). */
@@ -201,12 +213,12 @@ export class Directory {
 
   /** Stores `entry` unless the directory holds the same or a newer version, or the user was deleted; the index follows either way. */
   async apply(entry: DirectoryEntry): Promise<boolean> {
-    return this.put(entry.user.id, entry.version, encode(entry, entry.version));
+    return this.put(entry.user.id, entry.version, encode(entry, entry.version), entry.keys.join(SEP));
   }
 
   /** Forgets a deleted user for good. */
   async remove(id: number): Promise<void> {
-    await this.put(id, TOMBSTONE_VERSION, encode(undefined, TOMBSTONE_VERSION));
+    await this.put(id, TOMBSTONE_VERSION, encode(undefined, TOMBSTONE_VERSION), '');
   }
 
   /** Applies many entries at once (a snapshot), `parallel` at a time. */
@@ -229,7 +241,7 @@ export class Directory {
     };
     for (const entry of entries) {
       const id = entry.user.id;
-      add(records, this.keys.records(id), String(id), encode(entry, entry.version));
+      add(records, this.keys.records(id), String(id), encode(entry, entry.version), `${id}:k`, entry.keys.join(SEP));
       add(sorted, this.keys.ids, id, String(id));
       for (const key of new Set(entry.keys)) add(sorted, this.keys.lex(key), 0, lexMember(key, entry.keys[0], id));
       for (const gram of gramsOf(entry.keys)) add(sets, this.keys.gram(gram), String(id));
@@ -261,6 +273,19 @@ export class Directory {
    */
   async search(q: string, offset: number, limit: number): Promise<{ count: number; results: DirectoryEntry[] }> {
     const query = normalise(q);
+    const now = Date.now();
+    let ranked = this.searches.get(query);
+    if (!ranked || ranked.until < now) {
+      ranked = { ids: await this.rank(query), until: now + SEARCH_CACHE_MS };
+      this.searches.delete(query);
+      this.searches.set(query, ranked);
+      if (this.searches.size > SEARCH_CACHE_QUERIES) this.searches.delete(this.searches.keys().next().value!);
+    }
+    return { count: ranked.ids.length, results: await this.entries(ranked.ids.slice(offset, offset + limit)) };
+  }
+
+  /** Every match of a normalised query, best first (at most SEARCH_RESULT_CAP per stage). */
+  private async rank(query: string): Promise<number[]> {
     const found = new Map<number, { rank: MatchRank; username: string }>();
     const note = (id: number, rank: MatchRank, username: string) => {
       const seen = found.get(id);
@@ -281,9 +306,7 @@ export class Directory {
       note(id, 1, username);
     }
     if (Array.from(query).length >= MIN_SUBSTRING_LENGTH) await this.substrings(query, found);
-    const ordered = [...found].sort(([ida, a], [idb, b]) => a.rank - b.rank || compareText(a.username, b.username) || ida - idb);
-    const results = await this.entries(ordered.slice(offset, offset + limit).map(([id]) => id));
-    return { count: ordered.length, results };
+    return [...found].sort(([ida, a], [idb, b]) => a.rank - b.rank || compareText(a.username, b.username) || ida - idb).map(([id]) => id);
   }
 
   /**
@@ -312,11 +335,11 @@ export class Directory {
         const inSet = await this.client.smismember(filter, ...ids.map(String));
         ids = ids.filter((_, i) => inSet[i] === 1);
       }
-      for (const entry of await this.entries(ids)) {
+      for (const [id, keys] of await this.keysOf(ids)) {
         if (added >= SEARCH_RESULT_CAP) return;
-        const rank = rankMatch(query, entry.keys);
-        if (rank === undefined || found.has(entry.user.id)) continue;
-        found.set(entry.user.id, { rank, username: entry.keys[0] });
+        const rank = rankMatch(query, keys);
+        if (rank === undefined || found.has(id)) continue;
+        found.set(id, { rank, username: keys[0]! });
         added++;
       }
     } while (cursor !== '0' && added < SEARCH_RESULT_CAP && scanned < SEARCH_SCAN_CAP);
@@ -324,6 +347,21 @@ export class Directory {
 
   /** The live records of `ids`, in that order (a user deleted meanwhile is left out). */
   private async entries(ids: number[]): Promise<DirectoryEntry[]> {
+    const got = await this.fields(ids, '');
+    return ids.flatMap((id) => {
+      const raw = got.get(id);
+      return (raw && decode(raw).entry) || [];
+    });
+  }
+
+  /** The normalised keys of the live users among `ids` (a few bytes each, where a record is hundreds). */
+  private async keysOf(ids: number[]): Promise<Map<number, string[]>> {
+    const got = await this.fields(ids, ':k');
+    return new Map([...got].map(([id, joined]) => [id, joined.split(SEP)]));
+  }
+
+  /** Field `<id><suffix>` of each id's record hash, one HMGET per hash. */
+  private async fields(ids: number[], suffix: string): Promise<Map<number, string>> {
     const byBucket = new Map<string, number[]>();
     for (const id of ids) {
       const key = this.keys.records(id);
@@ -331,22 +369,23 @@ export class Directory {
       if (list) list.push(id);
       else byBucket.set(key, [id]);
     }
-    const got = new Map<number, DirectoryEntry>();
+    const got = new Map<number, string>();
     await Promise.all(
       [...byBucket].map(async ([key, list]) => {
-        const raws = await this.client.hmget(key, ...list.map(String));
-        raws.forEach((raw, i) => {
-          const entry = raw ? decode(raw).entry : undefined;
-          if (entry) got.set(list[i]!, entry);
+        const values = await this.client.hmget(key, ...list.map((id) => `${id}${suffix}`));
+        values.forEach((value, i) => {
+          if (value) got.set(list[i]!, value);
         });
       }),
     );
-    return ids.flatMap((id) => got.get(id) ?? []);
+    return got;
   }
 
-  private async put(id: number, version: number, record: string): Promise<boolean> {
+  private async put(id: number, version: number, record: string, keys: string): Promise<boolean> {
+    // Read-your-writes on this replica: no search answers from before the write.
+    this.searches.clear();
     const bucket = this.keys.records(id);
-    const [stored, raw, pending] = await this.redis.directoryPut(bucket, String(id), version, record);
+    const [stored, raw, pending] = await this.redis.directoryPut(bucket, String(id), version, record, keys);
     // Nothing pending: the index already follows the record held.
     if (pending !== null) await this.settle(id, decode(raw), pending);
     return stored === 1;

@@ -2,12 +2,17 @@ import { AppError, PaginationLimits } from '@suite/contracts';
 import type { Request, Response } from 'express';
 import { requestOrigin } from '@suite/server-kit';
 
+/** Absolute URL of this request with `name` set to `value` (removed when undefined). */
+function withParam(req: Request, name: string, value: string | undefined): string {
+  const url = new URL(`${requestOrigin(req)}${req.originalUrl}`);
+  if (value === undefined) url.searchParams.delete(name);
+  else url.searchParams.set(name, value);
+  return url.toString();
+}
+
 /** Absolute URL of this request with `page` replaced (removed for page 1, as DRF does). */
 function pageUrl(req: Request, page: number): string {
-  const url = new URL(`${requestOrigin(req)}${req.originalUrl}`);
-  if (page === 1) url.searchParams.delete('page');
-  else url.searchParams.set('page', String(page));
-  return url.toString();
+  return withParam(req, 'page', page === 1 ? undefined : String(page));
 }
 
 /** The page-number envelope of Django REST Framework; a page past the end is 404. */
@@ -36,4 +41,28 @@ export async function answerPage<T>(
   const { page, pageSize } = pageParams(query);
   const { count, results } = await fetch(page, pageSize);
   res.json(paginate(req, page, pageSize, count, results));
+}
+
+/** Where a keyset page starts: the empty cursor is the first page, `a<id>` after an id, `b<id>` before one. */
+export function cursorStart(cursor: string): { after: number } | { before: number } {
+  if (cursor === '') return { after: 0 };
+  const id = Number(cursor.slice(1));
+  return cursor.startsWith('a') ? { after: id } : { before: id };
+}
+
+/** Fetches the keyset page the (already validated) query asks for and answers with DRF's cursor envelope. */
+export async function answerCursorPage<T extends { id: number }>(
+  req: Request,
+  res: Response,
+  query: { cursor: string; page_size?: number | undefined },
+  fetch: (from: { after: number } | { before: number }, pageSize: number) => Promise<{ results: T[]; hasNext: boolean; hasPrevious: boolean }>,
+): Promise<void> {
+  const { results, hasNext, hasPrevious } = await fetch(cursorStart(query.cursor), query.page_size ?? PaginationLimits.defaultPageSize);
+  const first = results[0];
+  const last = results.at(-1);
+  res.json({
+    next: hasNext && last ? withParam(req, 'cursor', `a${last.id}`) : null,
+    previous: hasPrevious && first ? withParam(req, 'cursor', `b${first.id}`) : null,
+    results,
+  });
 }

@@ -4,10 +4,10 @@ import {
   ApiRoutes,
   CreateUserBody,
   IdParam,
-  PageQuery,
   PatchUserBody,
   SearchQuery,
   SelfReplaceUserBody,
+  UserListQuery,
 } from '@suite/contracts';
 import { assertAdmin, assertSelfOrAdmin, assertUser, authenticate, isAdmin, principalOf, type TokenVerifier } from '@suite/auth';
 import { parseInput, route } from '@suite/server-kit';
@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { UsersUseCases } from '../domain/users.use-cases.js';
 import { ifMatch, sendVersioned } from './versions.js';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
-import { answerPage } from './pagination.js';
+import { answerCursorPage, answerPage } from './pagination.js';
 
 const NoQuery = z.strictObject({});
 
@@ -30,7 +30,9 @@ export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, acces
 
   route(router, ApiRoutes.listUsers, async (req, res) => {
     assertUser(principalOf(req));
-    await answerPage(req, res, parseInput(PageQuery, req.query, 'query'), (page, pageSize) => users.list(page, pageSize));
+    const query = parseInput(UserListQuery, req.query, 'query');
+    if (query.cursor !== undefined) await answerCursorPage(req, res, { ...query, cursor: query.cursor }, (from, pageSize) => users.listFrom(from, pageSize));
+    else await answerPage(req, res, query, (page, pageSize) => users.list(page, pageSize));
   });
 
   route(router, ApiRoutes.searchUsers, async (req, res) => {

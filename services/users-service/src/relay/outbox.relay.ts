@@ -23,6 +23,9 @@ export interface RelayOptions {
  * same event ids, which consumers deduplicate. Woken right after each write; a periodic
  * sweep picks up whatever a crash or a Kafka outage left behind.
  */
+/** How many documents' published entries are removed at once (each a locked read-change-write on FerretDB). */
+const CLEAN_UP_PARALLEL = 16;
+
 /** The pending-documents gauge stops counting here, so a scrape stays cheap during a long outage. */
 const PENDING_COUNT_LIMIT = 10_000;
 
@@ -95,9 +98,7 @@ export class OutboxRelay {
 
   private async pass(): Promise<void> {
     try {
-      for (const kind of this.store.kinds) {
-        for (const doc of await this.store.pending(kind, this.options.batchSize)) await this.publishDoc(kind, doc);
-      }
+      for (const kind of this.store.kinds) await this.publishBatch(kind, await this.store.pending(kind, this.options.batchSize));
       this.failures = 0;
     } catch (err) {
       this.failures += 1;
@@ -106,25 +107,39 @@ export class OutboxRelay {
     }
   }
 
-  private async publishDoc(kind: OutboxKind, doc: PendingDoc): Promise<void> {
-    const entries = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
-    if (entries.length > 0) {
-      const messages: { topic: string; key: string; value: string; type: string }[] = [];
+  /**
+   * Publishes the entries of `docs` in one send (each document's in `seq` order, so one key's
+   * records keep their order), then removes them from their documents, a few documents at a time.
+   */
+  private async publishBatch(kind: OutboxKind, docs: PendingDoc[]): Promise<void> {
+    const messages: { topic: string; key: string; value: string; type: string }[] = [];
+    const done: { doc: PendingDoc; entryIds: string[] }[] = [];
+    for (const doc of docs) {
+      const entries = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
       for (const entry of entries) messages.push(...(await this.messagesFor(entry)));
-      const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
-      for (const m of messages) {
-        const signed = { key: m.key, value: m.value, headers: signOrigin(USERS_SERVICE_ORIGIN, this.options.originKey, m.value) };
-        byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), signed]);
-      }
-      if (byTopic.size > 0) {
-        // connect() is a no-op when connected, and reconnects after a broker outage.
-        await this.producer.connect();
-        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
-      }
-      for (const m of messages) this.published.inc({ type: m.type });
-      await this.store.published(kind, doc._id, entries.map((e) => e.id));
+      done.push({ doc, entryIds: entries.map((e) => e.id) });
     }
-    if (doc.deletedAt) await this.store.purge(kind, doc._id);
+    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+    for (const m of messages) {
+      const signed = { key: m.key, value: m.value, headers: signOrigin(USERS_SERVICE_ORIGIN, this.options.originKey, m.value) };
+      const list = byTopic.get(m.topic);
+      if (list) list.push(signed);
+      else byTopic.set(m.topic, [signed]);
+    }
+    if (byTopic.size > 0) {
+      // connect() is a no-op when connected, and reconnects after a broker outage.
+      await this.producer.connect();
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+    }
+    for (const m of messages) this.published.inc({ type: m.type });
+    for (let i = 0; i < done.length; i += CLEAN_UP_PARALLEL) {
+      await Promise.all(
+        done.slice(i, i + CLEAN_UP_PARALLEL).map(async ({ doc, entryIds }) => {
+          if (entryIds.length > 0) await this.store.published(kind, doc._id, entryIds);
+          if (doc.deletedAt) await this.store.purge(kind, doc._id);
+        }),
+      );
+    }
   }
 
   private async messagesFor(entry: OutboxEntry): Promise<{ topic: string; key: string; value: string; type: string }[]> {
