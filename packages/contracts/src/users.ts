@@ -124,6 +124,7 @@ export function cursorPaginated<T extends z.ZodTypeAny>(item: T) {
   });
 }
 export const UserCursorPage = cursorPaginated(User);
+export type UserCursorPage = z.infer<typeof UserCursorPage>;
 
 export const SearchQuery = PageQuery.extend({
   q: z.string().trim().min(1, 'q is required').max(UserLimits.searchQueryMax, `q must be at most ${UserLimits.searchQueryMax} characters`),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBody, UserList, UserProfile } from '@suite/contracts';
+import { ErrorBody, UserCursorPage, UserList, UserProfile } from '@suite/contracts';
 import { call } from '@suite/testkit';
 import { startUsersService, tokens } from './helpers.js';
 
@@ -85,6 +85,39 @@ describe('listing users', () => {
     expect(last.next).toBeNull();
     const past = await call('GET', `${ctx.api}/users?page_size=10&page=${pages + 1}`, { token: user });
     expect(past.status).toBe(404);
+  });
+
+  it('walks with keyset cursors like DRF CursorPagination: the same users as the pages, forward and back, without a count', async () => {
+    const user = await tokens.user(1);
+    const everyone = UserList.parse((await call('GET', `${ctx.api}/users?page_size=100`, { token: user })).body).results.map((u) => u.id);
+    expect(everyone.length).toBeGreaterThan(7);
+    // Forward from `cursor=` (the start) until next is null.
+    const walked: number[] = [];
+    const pages: UserCursorPage[] = [];
+    for (let url: string | null = `${ctx.api}/users?page_size=3&cursor=`; url; ) {
+      const res = await call('GET', url, { token: user });
+      expect(res.status, url).toBe(200);
+      const page = UserCursorPage.strict().parse(res.body);
+      pages.push(page);
+      walked.push(...page.results.map((u) => u.id));
+      url = page.next;
+    }
+    expect(walked).toEqual(everyone);
+    expect(pages[0]!.previous).toBeNull();
+    // Back from the last page by `previous`, page by page.
+    const back: number[] = [];
+    for (let url: string | null = pages.at(-1)!.previous; url; ) {
+      const page = UserCursorPage.parse((await call('GET', url, { token: user })).body);
+      back.unshift(...page.results.map((u) => u.id));
+      url = page.previous;
+    }
+    expect([...back, ...pages.at(-1)!.results.map((u) => u.id)]).toEqual(everyone);
+    // A cursor this API did not issue, or a cursor with a page number, is 400 naming the parameter.
+    for (const q of ['cursor=x1', 'cursor=a0', 'cursor=a1&page=2', 'cursor=a1&cursor=a2', 'cursor=a%00']) {
+      const res = await call('GET', `${ctx.api}/users?${q}`, { token: user });
+      expect(res.status, q).toBe(400);
+      expect(ErrorBody.parse(res.body).error.details?.[0]?.path, q).toMatch(/^query/);
+    }
   });
 
   it('when behind a proxy, next/previous use the forwarded host and protocol', async () => {
