@@ -74,7 +74,8 @@ const t0 = performance.now();
 // Ready once its directory (in Redis, built above) answers.
 const service = await startChild('services/users-service/src/main.ts', usersPort, '/readyz', replicaEnv, 300_000);
 const readyS = (performance.now() - t0) / 1000;
-const other = await startChild('services/users-service/src/main.ts', otherPort, '/readyz', replicaEnv, 300_000);
+// BENCH_RELAYS=1: only the first replica relays its outbox (how much the two relays cost each other).
+const other = await startChild('services/users-service/src/main.ts', otherPort, '/readyz', process.env.BENCH_RELAYS === '1' ? { ...replicaEnv, OUTBOX_RELAY_ENABLED: 'false' } : replicaEnv, 300_000);
 /** Resident memory now, and its peak, in MiB. */
 const rssOf = (pid: number | undefined) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

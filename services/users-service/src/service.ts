@@ -40,7 +40,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
       batchSize: config.OUTBOX_BATCH_SIZE,
     });
-    const kick = () => relay.kick();
+    const kick = (userId?: number) => relay.kick(userId);
     const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
     // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
     const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, { autoPipelining: true });

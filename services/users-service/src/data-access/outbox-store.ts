@@ -40,6 +40,12 @@ export class OutboxStore {
     return this.collections[kind].find({ outboxPending: true }).limit(limit).toArray();
   }
 
+  /** Those of `ids` (documents of `kind`) with entries to publish: one `_id` lookup each, whatever the backlog. */
+  async pendingByIds(kind: OutboxKind, ids: number[]): Promise<PendingDoc[]> {
+    const docs = await Promise.all(ids.map((id) => this.collections[kind].findOne({ _id: id, outboxPending: true })));
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null) as PendingDoc[];
+  }
+
   /** How many documents of `kind` wait, counted up to `limit` (undefined when the database does not answer). */
   countPending(kind: OutboxKind, limit: number): Promise<number | undefined> {
     return this.collections[kind].countDocuments({ outboxPending: true }, { limit, maxTimeMS: 2000 }).catch(() => undefined);

@@ -62,7 +62,7 @@ function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): voi
  * stored version, read again and retried when another write got there first, so concurrent changes
  * to different fields all survive.
  */
-export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: () => void, revoke: Revoke, log: Logger): UsersUseCases {
+export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: (userId?: number) => void, revoke: Revoke, log: Logger): UsersUseCases {
   const { directory } = follower;
 
   function loaded(): void {
@@ -94,7 +94,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
     // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
     if ('isActive' in fields) await revoke(id, !updated.isActive);
-    kick();
+    kick(id);
     return applied(updated);
   }
 
@@ -138,7 +138,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const now = new Date();
       const full: UserFields = { isActive: true, roles: [], ...fields };
       const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), versionOf(d), now)]).catch(conflict);
-      kick();
+      kick(id);
       return applied(doc);
     },
 
@@ -152,7 +152,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       await revoke(id, true);
       // Cascade; the relay repeats it before purging, so a crash here loses nothing.
       await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);
-      kick();
+      kick(id);
     },
   };
 }

@@ -33,6 +33,10 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** A pass over every pending document is due (a sweep, or a write that named no user). */
+  private full = true;
+  /** Users whose documents were written and may wait to be published. */
+  private readonly wanted = new Set<number>();
   private stopped = false;
   private failures = 0;
   private readonly published: Counter<'type'>;
@@ -68,9 +72,15 @@ export class OutboxRelay {
     this.kick();
   }
 
-  /** Asks for a pass soon; passes never overlap. */
-  kick(): void {
+  /**
+   * Asks for a pass soon; passes never overlap. Naming the user whose document was just written
+   * lets the pass read that document by id, where a full pass queries every pending document (on
+   * FerretDB that reads the whole backlog however small the batch).
+   */
+  kick(userId?: number): void {
     if (this.stopped) return;
+    if (userId === undefined) this.full = true;
+    else this.wanted.add(userId);
     if (this.running) {
       this.again = true;
       return;
@@ -97,12 +107,20 @@ export class OutboxRelay {
   }
 
   private async pass(): Promise<void> {
+    const full = this.full;
+    const wanted = [...this.wanted].slice(0, this.options.batchSize);
+    this.full = false;
+    for (const id of wanted) this.wanted.delete(id);
     try {
-      for (const kind of this.store.kinds) await this.publishBatch(kind, await this.store.pending(kind, this.options.batchSize));
+      if (wanted.length > 0) await this.publishBatch('users', await this.store.pendingByIds('users', wanted));
+      if (this.wanted.size > 0) this.again = true;
+      if (full) for (const kind of this.store.kinds) await this.publishBatch(kind, await this.store.pending(kind, this.options.batchSize));
       this.failures = 0;
     } catch (err) {
       this.failures += 1;
       this.errors.inc();
+      // Whatever this pass took on is left to the sweep.
+      this.full = true;
       this.logger.warn({ err, attempt: this.failures }, 'outbox relay pass failed; will retry with backoff');
     }
   }
