@@ -171,7 +171,7 @@ function bound(inclusive: boolean, text: string, top = false): Buffer {
 export class Directory {
   private readonly redis: DirectoryRedis;
   /** Recent searches' ranked ids (the page of a search is then a slice); emptied by this replica's own writes. */
-  private readonly searches = new Map<string, { ids: number[]; until: number }>();
+  private readonly searches = new Map<string, { ids: Promise<number[]>; until: number }>();
 
   constructor(
     readonly client: RedisClient,
@@ -276,12 +276,18 @@ export class Directory {
     const now = Date.now();
     let ranked = this.searches.get(query);
     if (!ranked || ranked.until < now) {
-      ranked = { ids: await this.rank(query), until: now + SEARCH_CACHE_MS };
+      // One ranking per query at a time: the requests that arrive while it runs share it.
+      ranked = { ids: this.rank(query), until: now + SEARCH_CACHE_MS };
       this.searches.delete(query);
       this.searches.set(query, ranked);
       if (this.searches.size > SEARCH_CACHE_QUERIES) this.searches.delete(this.searches.keys().next().value!);
+      const pending = ranked;
+      pending.ids.catch(() => {
+        if (this.searches.get(query) === pending) this.searches.delete(query);
+      });
     }
-    return { count: ranked.ids.length, results: await this.entries(ranked.ids.slice(offset, offset + limit)) };
+    const ids = await ranked.ids;
+    return { count: ids.length, results: await this.entries(ids.slice(offset, offset + limit)) };
   }
 
   /** Every match of a normalised query, best first (at most SEARCH_RESULT_CAP per stage). */
