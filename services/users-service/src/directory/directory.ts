@@ -159,7 +159,7 @@ function bound(inclusive: boolean, text: string, top = false): Buffer {
 /**
  * The user directory as list, search and get read it: a read model of MongoDB in Redis, shared by
  * every replica, so a replica holds nothing per user and a write is visible to all of them once it
- * is in. Per user: a record (version, keys, profile) in a hash of 1,024 ids, the id in `ids`, each
+ * is in. Per user: a record (version, keys, profile) in a hash of 16,384 ids, the id in `ids`, each
  * normalised field in the sorted set of its first character (exact and prefix matches are one
  * lexicographic range), and the id in the set of each trigram of its fields (substrings).
  *
