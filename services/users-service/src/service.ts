@@ -87,7 +87,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
       },
       async start() {
         redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
-        directoryRedis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; the directory waits for it'));
+        // The follower's first look at the directory waits for the connection (not for ever: it retries).
+        await directoryRedis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; the directory waits for it'));
         const indexes = ensureIndexes();
         follower.start();
         // Serve without waiting forever: the database may come up later (readiness says so).

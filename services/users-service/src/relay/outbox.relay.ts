@@ -81,6 +81,11 @@ export class OutboxRelay {
     if (this.stopped) return;
     if (userId === undefined) this.full = true;
     else this.wanted.add(userId);
+    this.schedule();
+  }
+
+  /** Runs a pass now, or right after the one in flight; between passes the sweep timer waits. */
+  private schedule(): void {
     if (this.running) {
       this.again = true;
       return;
@@ -90,8 +95,9 @@ export class OutboxRelay {
       this.running = undefined;
       if (this.stopped) return;
       if (this.again) {
+        // More came in during the pass: what it named (a full pass only if one was asked for).
         this.again = false;
-        this.kick();
+        this.schedule();
         return;
       }
       const delay = this.failures > 0 ? backoffMs(this.failures, 250, 30_000) : this.options.sweepIntervalMs;
