@@ -32,7 +32,7 @@ const env = process.env.MONGO_URL
   : await infraUp();
 const client = new MongoClient(env.mongoUrl);
 const db = client.db(DB);
-const redis = createRedis(env.redisUrl, createLogger({ level: 'warn' }), 'bench-users', { autoPipelining: true });
+const redis = createRedis(env.redisUrl, createLogger({ service: 'bench-users', version: '0', level: 'warn' }), 'bench-users', { autoPipelining: true });
 await redis.connect();
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
 const have = await db.collection('users').estimatedDocumentCount();
