@@ -110,10 +110,18 @@ export const PageQuery = z.strictObject({
  */
 export const USERS_CURSOR = /^(?:|[ab][1-9][0-9]{0,14})$/;
 
-/** `page` (page numbers, with a count) or `cursor` (keyset: O(page) at any depth, no count), not both. */
+/**
+ * `page` (page numbers, with a count) or `cursor` (keyset: O(page) at any depth, no count). With a
+ * cursor, `page` is ignored: OpenAPI cannot say that two query parameters exclude each other, and a
+ * request its description allows is not refused.
+ */
 export const UserListQuery = PageQuery.extend({
-  cursor: z.string().regex(USERS_CURSOR, 'not a cursor this API issued').optional(),
-}).refine((q) => q.page === undefined || q.cursor === undefined, { message: 'page and cursor cannot be combined', path: ['cursor'] });
+  cursor: z
+    .string()
+    .regex(USERS_CURSOR, 'not a cursor this API issued')
+    .describe('Keyset pagination: empty for the first page, then the cursor in `next` or `previous`. With it, `page` is ignored and the answer has no `count`.')
+    .optional(),
+});
 
 /** DRF's CursorPagination envelope: no count, `next`/`previous` absolute URLs or null. */
 export function cursorPaginated<T extends z.ZodTypeAny>(item: T) {

@@ -112,8 +112,10 @@ describe('listing users', () => {
       url = page.previous;
     }
     expect([...back, ...pages.at(-1)!.results.map((u) => u.id)]).toEqual(everyone);
-    // A cursor this API did not issue, or a cursor with a page number, is 400 naming the parameter.
-    for (const q of ['cursor=x1', 'cursor=a0', 'cursor=a1&page=2', 'cursor=a1&cursor=a2', 'cursor=a%00']) {
+    // With a cursor, a page number changes nothing.
+    expect(UserCursorPage.parse((await call('GET', `${ctx.api}/users?page_size=3&cursor=&page=2`, { token: user })).body).results).toEqual(pages[0]!.results);
+    // A cursor this API did not issue, or a repeated one, is 400 naming the parameter.
+    for (const q of ['cursor=x1', 'cursor=a0', 'cursor=a1&cursor=a2', 'cursor=a%00']) {
       const res = await call('GET', `${ctx.api}/users?${q}`, { token: user });
       expect(res.status, q).toBe(400);
       expect(ErrorBody.parse(res.body).error.details?.[0]?.path, q).toMatch(/^query/);
