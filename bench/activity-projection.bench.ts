@@ -7,12 +7,17 @@
 //   projected  the real activity-service consumer (exactly-once: dedup, offsets in the same
 //              transaction, stream positions, live batches).
 // Two workloads: uniform over 2,000 users (the targets) and Zipf-like (s = 1) over the same users.
-//   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000)
+// BENCH_REDIS=cluster runs all three on the local 3-primary Redis Cluster (the naive consumer then
+// sends its writes through ioredis's auto-pipelining, which batches them per node). The Redis bytes
+// per retained activity are `used_memory` (over every primary) before and after the projection of
+// the uniform workload, divided by the activities it retains.
+//   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000, BENCH_REDIS=single)
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { ProjectionKeys } from '@suite/contracts';
-import { ensureTopics, infraUp, readPid } from '@suite/local-infra';
+import { clusterTarget, primaries } from '@suite/redis';
+import { ensureRedisCluster, ensureTopics, infraUp, readPid } from '@suite/local-infra';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -21,10 +26,29 @@ const PARTITIONS = 6;
 const run = `bench${Date.now()}`;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+const REDIS_MODE = process.env.BENCH_REDIS === 'cluster' ? 'cluster' : 'single';
 const local = !(process.env.KAFKA_BROKERS && process.env.REDIS_URL);
-const env = local ? await infraUp() : { kafkaBrokers: process.env.KAFKA_BROKERS!.split(','), redisUrl: process.env.REDIS_URL! };
+const up = local ? await infraUp() : { kafkaBrokers: process.env.KAFKA_BROKERS!.split(','), redisUrl: process.env.REDIS_URL! };
+const env = { ...up, redisUrl: REDIS_MODE === 'cluster' ? (process.env.REDIS_CLUSTER_URL ?? (await ensureRedisCluster()).url) : up.redisUrl };
 const kafka = new Kafka({ clientId: 'bench', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING });
-const redis = new Redis(env.redisUrl);
+
+/** A client for one Redis or the cluster; `autoPipelining` batches commands per node. */
+function connect(autoPipelining = false): Redis | Cluster {
+  const cluster = clusterTarget(env.redisUrl);
+  return cluster ? new Cluster(cluster.nodes, { scaleReads: 'master', enableAutoPipelining: autoPipelining }) : new Redis(env.redisUrl, { enableAutoPipelining: autoPipelining });
+}
+const redis = connect();
+if (redis instanceof Cluster) await new Promise((resolve) => redis.once('ready', resolve));
+
+/** `INFO` fields summed over every primary. */
+async function infoSum(section: string, fields: string[]): Promise<number> {
+  let total = 0;
+  for (const node of primaries(redis)) {
+    const info = await node.info(section);
+    for (const name of fields) total += Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  }
+  return total;
+}
 
 /** A seeded generator: both workloads are the same on every run. */
 function prng(seed: number) {
@@ -80,8 +104,6 @@ async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
 
 /** CPU seconds used so far by Redis (from INFO) and by the local Kafka broker (from /proc). */
 async function serverCpu(): Promise<{ redis: number; broker: number | undefined }> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   const pid = local ? readPid('kafka') : undefined;
   let broker: number | undefined;
   if (pid) {
@@ -89,7 +111,7 @@ async function serverCpu(): Promise<{ redis: number; broker: number | undefined 
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     broker = (Number(stat[11]) + Number(stat[12])) / 100;
   }
-  return { redis: field('used_cpu_sys') + field('used_cpu_user'), broker };
+  return { redis: await infoSum('cpu', ['used_cpu_sys', 'used_cpu_user']), broker };
 }
 
 interface Measured {
@@ -152,11 +174,15 @@ function kafkajsConsumer(topic: string, group: string, work: (messages: { value:
 
 const bare = (topic: string) => kafkajsConsumer(topic, `${topic}-bare`, async () => undefined);
 
-/** What a user would write: parse, and per event the same feed, count and recency writes, one pipeline per batch. */
+/**
+ * What a user would write: parse, and per event the same feed, count and recency writes, one
+ * pipeline per batch (on a cluster, auto-pipelined: one pipeline per node).
+ */
 function naive(topic: string, prefix: string) {
-  const client = new Redis(env.redisUrl);
+  const client = connect(REDIS_MODE === 'cluster');
   return kafkajsConsumer(topic, `${topic}-naive`, async (messages) => {
-    const pipeline = client.pipeline();
+    const sent: Promise<unknown>[] = [];
+    const pipeline = client instanceof Cluster ? perNode(client, sent) : client.pipeline();
     const users = new Set<string>();
     for (const m of messages) {
       const value = m.value!.toString();
@@ -171,7 +197,18 @@ function naive(topic: string, prefix: string) {
     }
     for (const u of users) pipeline.zremrangebyrank(`${u}feed`, 0, -1001);
     await pipeline.exec();
+    await Promise.all(sent);
   });
+}
+
+/** The naive writes on a cluster: each command sent by itself, auto-pipelined per node. */
+function perNode(client: Cluster, sent: Promise<unknown>[]) {
+  return {
+    zadd: (key: string, ...args: (string | number)[]) => void sent.push(client.zadd(key, ...(args as [number, string]))),
+    hincrby: (key: string, field: string, by: number) => void sent.push(client.hincrby(key, field, by)),
+    zremrangebyrank: (key: string, start: number, stop: number) => void sent.push(client.zremrangebyrank(key, start, stop)),
+    exec: async () => undefined,
+  };
 }
 
 /** The activity-service, in-process, consuming the topic into its Redis layout. */
@@ -210,16 +247,20 @@ function projected(topicPrefix: string, keyPrefix: string) {
 }
 
 async function cleanRedis(pattern: string): Promise<void> {
-  for (let cursor = '0'; ; ) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    if (next === '0') break;
-    cursor = next;
+  for (const node of primaries(redis)) {
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      // One key at a time: on a cluster two keys may live in different slots.
+      await Promise.all(keys.map((key) => node.unlink(key)));
+      if (next === '0') break;
+      cursor = next;
+    }
   }
 }
 
-out(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions; Kafka, Redis and the consumer share this machine (${(await import('node:os')).cpus().length} cores)`);
+out(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions, Redis ${REDIS_MODE === 'cluster' ? `cluster (${primaries(redis).length} primaries)` : 'single'}; Kafka, Redis and the consumer share this machine (${(await import('node:os')).cpus().length} cores)`);
 const results: Record<string, Record<string, Measured>> = {};
+let bytesPerActivity = 0;
 for (const kind of ['uniform', 'zipf'] as const) {
   const topicPrefix = `${run}.${kind}.`;
   const keyPrefix = `${run}:${kind}:`;
@@ -228,7 +269,14 @@ for (const kind of ['uniform', 'zipf'] as const) {
   results[kind] = {};
   results[kind].bare = await measure(bare(topic));
   results[kind].naive = await measure(naive(topic, keyPrefix));
+  const before = await infoSum('memory', ['used_memory']);
   results[kind].projected = await measure(projected(topicPrefix, keyPrefix));
+  if (kind === 'uniform') {
+    // Every per-user key of the projection (feed, log, dedup, stats, access) and the slot markers; each user keeps at most 1,000.
+    const retained = USERS * Math.min(1000, Math.ceil(TOTAL / USERS));
+    bytesPerActivity = ((await infoSum('memory', ['used_memory'])) - before) / retained;
+    out(`redis used_memory grew ${(bytesPerActivity * retained / 2 ** 20).toFixed(1)} MiB for ${retained} retained activities: ${bytesPerActivity.toFixed(0)} B per activity`);
+  }
   if (kind === 'uniform') {
     let bytes = 0;
     for (let u = 1; u <= 50; u++) bytes += Number(await redis.memory('USAGE', ProjectionKeys.feed(keyPrefix, u))) + Number(await redis.memory('USAGE', ProjectionKeys.log(keyPrefix, u)));
@@ -253,5 +301,5 @@ out('');
 out(`uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`);
 out(`zipf:    projected / naive = ${(results.zipf!.projected!.rate / results.zipf!.naive!.rate).toFixed(2)}`);
 redis.disconnect();
-out(`RESULT projected=${Math.round(u.projected!.rate)} naive=${Math.round(u.naive!.rate)} bare=${Math.round(u.bare!.rate)}`);
+out(`RESULT projected=${Math.round(u.projected!.rate)} naive=${Math.round(u.naive!.rate)} bare=${Math.round(u.bare!.rate)} bytes_per_activity=${Math.round(bytesPerActivity)} redis=${REDIS_MODE}`);
 process.exit(0);
