@@ -153,7 +153,10 @@ export class DirectoryFollower {
         });
         const running = (async () => {
           await consumer.connect();
-          await consumer.subscribe({ topic: this.topic });
+          // A group with no offsets yet (a new deployment, or offsets expired) reads users.events from
+          // the start: a change announced before it first joined is then not missed. Most records cost
+          // one HMGET (the version they name is already in the directory).
+          await consumer.subscribe({ topic: this.topic, fromBeginning: true });
           await consumer.run({
             eachBatch: async ({ batch }) => {
               // Per user, the newest version the batch announces (0: unknown, or a deletion).
