@@ -1,6 +1,6 @@
-import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, feedEntry, formatLayout, parseLayout, userSlot } from '@suite/contracts';
+import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, feedEntry, formatLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, stepMarker } from './projection.state.js';
+import { STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -307,13 +307,9 @@ export class ActivityTransactions {
     const redis = this.redis;
     await this.connected;
     const offsetKey = ProjectionKeys.offset(this.prefix, range.topic, range.partition);
-    const [layout, storedText] = await Promise.all([redis.get(ProjectionKeys.layout(this.prefix)), redis.get(offsetKey)]);
-    if (layout === null) return { kind: 'lost' };
-    const { version, generation } = parseLayout(layout);
-    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
-    const stored = storedText === null ? null : BigInt(storedText);
-    if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
-    const next = range.last + 1n;
+    const check = await checkChunk(redis, this.prefix, range);
+    if (check.kind !== 'open') return check;
+    const { generation, stored, next } = check;
     if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
 
     const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };

@@ -75,6 +75,29 @@ export function stepMarker(redis: RedisClient, prefix: string, slot: number): st
 }
 
 /** The projections are in a layout this version does not write. */
+/** Why a chunk may not be applied: the projections are gone, another layout owns the prefix, or Redis is behind the consumer. */
+export type ChunkRefusal = { kind: 'lost' } | { kind: 'foreign'; found: string } | { kind: 'behind'; stored: bigint | null };
+
+/**
+ * The check every chunk starts with (activity records and users.events alike), in the
+ * `{projections}` slot: the layout must be this version's and the partition's checkpoint inside the
+ * chunk's range. Answers the refusal, or the layout, its generation, the checkpoint (`stored`) and
+ * the offset after the chunk.
+ */
+export async function checkChunk(
+  redis: RedisClient,
+  prefix: string,
+  range: { topic: string; partition: number; first: bigint; last: bigint; fromLogStart: boolean },
+): Promise<ChunkRefusal | { kind: 'open'; layout: string; generation: string; stored: bigint | null; next: bigint }> {
+  const [layout, storedText] = await Promise.all([redis.get(ProjectionKeys.layout(prefix)), redis.get(ProjectionKeys.offset(prefix, range.topic, range.partition))]);
+  if (layout === null) return { kind: 'lost' };
+  const { version, generation } = parseLayout(layout);
+  if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
+  const stored = storedText === null ? null : BigInt(storedText);
+  if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
+  return { kind: 'open', layout, generation, stored, next: range.last + 1n };
+}
+
 export class LayoutMismatchError extends Error {
   constructor(found: string) {
     super(`the projections under this prefix use layout ${found}; this version reads and writes layout ${PROJECTION_LAYOUT_VERSION}. Rebuild them: stop the consumers, run \`npm run projections:rebuild\` (docs/operations.md)`);

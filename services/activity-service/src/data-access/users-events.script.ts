@@ -1,6 +1,6 @@
-import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
+import { ProjectionKeys, StatsField, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, stepMarker } from './projection.state.js';
+import { STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
 
 
@@ -122,13 +122,9 @@ export class UsersEventsScript {
 
   async apply(range: RecordRange, operations: UsersOperation[]): Promise<UsersApplyOutcome> {
     const offsetKey = ProjectionKeys.offset(this.prefix, range.topic, range.partition);
-    const [layout, storedText] = await Promise.all([this.redis.get(ProjectionKeys.layout(this.prefix)), this.redis.get(offsetKey)]);
-    if (layout === null) return { kind: 'lost' };
-    const { version, generation } = parseLayout(layout);
-    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
-    const stored = storedText === null ? null : BigInt(storedText);
-    if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
-    const next = range.last + 1n;
+    const check = await checkChunk(this.redis, this.prefix, range);
+    if (check.kind !== 'open') return check;
+    const { layout, generation, stored, next } = check;
     const start = stored !== null && stored > range.first ? stored : range.first;
     let applied = 0;
     try {
