@@ -110,6 +110,18 @@ export const PageQuery = z.strictObject({
  */
 export const USERS_CURSOR = /^(?:|[ab][1-9][0-9]{0,14})$/;
 
+/** Where a users-list cursor starts: the empty cursor is the first page, `a<id>` after an id, `b<id>` before one. */
+export function parseUsersCursor(cursor: string): { after: number } | { before: number } {
+  if (cursor === '') return { after: 0 };
+  const id = Number(cursor.slice(1));
+  return cursor.startsWith('a') ? { after: id } : { before: id };
+}
+
+/** The cursor of the page after (`a`) or before (`b`) a user id. */
+export function usersCursor(direction: 'after' | 'before', id: number): string {
+  return `${direction === 'after' ? 'a' : 'b'}${id}`;
+}
+
 /**
  * `page` (page numbers, with a count) or `cursor` (keyset: O(page) at any depth, no count). With a
  * cursor, `page` is ignored: OpenAPI cannot say that two query parameters exclude each other, and a

@@ -2,8 +2,7 @@ import type { Db } from 'mongodb';
 import type { RedisClient } from '@suite/redis';
 import { UsersRepository, type UserFields } from './data-access/users.repository.js';
 import { Directory, directoryKeys } from './directory/directory.js';
-import { entryOf } from './directory/follower.js';
-import { loadSnapshot } from './directory/snapshot.js';
+import { entryOf, loadSnapshot } from './directory/snapshot.js';
 
 /**
  * Bulk-loads users for benchmarks and demos, in the same document shape the service writes, and

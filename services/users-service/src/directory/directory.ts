@@ -143,11 +143,11 @@ function lexMember(key: string, username: string, id: number): string {
   return `${key}${SEP}${username}${SEP}${id}`;
 }
 
-/** `<key>\0<username>\0<id>` → its parts (the key may hold anything; username and id never hold \0). */
-function parseLexMember(member: string): { key: string; username: string; id: number } {
+/** The username and id of a `<key>\0<username>\0<id>` member (the key may hold anything; username and id never hold \0). */
+function parseLexMember(member: string): { username: string; id: number } {
   const last = member.lastIndexOf(SEP);
   const middle = member.lastIndexOf(SEP, last - 1);
-  return { key: member.slice(0, middle), username: member.slice(middle + 1, last), id: Number(member.slice(last + 1)) };
+  return { username: member.slice(middle + 1, last), id: Number(member.slice(last + 1)) };
 }
 
 /** A lexicographic range bound: `[` or `(` then the text, then a 0xFF byte when `top` (above every UTF-8 continuation). */

@@ -3,10 +3,9 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { backoffMs, UsersEventType } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { Revoke } from '../data-access/revocations.js';
-import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
-import { toProfile } from '../domain/user-views.js';
-import { directoryEntry, type Directory, type DirectoryEntry } from './directory.js';
-import { loadSnapshot } from './snapshot.js';
+import type { UsersRepository } from '../data-access/users.repository.js';
+import type { Directory, DirectoryEntry } from './directory.js';
+import { entryOf, loadSnapshot } from './snapshot.js';
 
 const USER_CHANGES = new Set<string>([
   UsersEventType.userCreated,
@@ -14,10 +13,6 @@ const USER_CHANGES = new Set<string>([
   UsersEventType.userDeleted,
 ]);
 
-/** A stored user as the directory keeps it. */
-export function entryOf(doc: UserDoc): DirectoryEntry {
-  return directoryEntry(toProfile(doc), versionOf(doc));
-}
 
 /** How often a replica checks that the directory is built (and builds it when it is not). */
 const WATCH_MS = 2000;

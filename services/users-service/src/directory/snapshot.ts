@@ -1,6 +1,11 @@
-import type { UsersRepository } from '../data-access/users.repository.js';
-import type { Directory, DirectoryEntry } from './directory.js';
-import { entryOf } from './follower.js';
+import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
+import { toProfile } from '../domain/user-views.js';
+import { directoryEntry, type Directory, type DirectoryEntry } from './directory.js';
+
+/** A stored user as the directory keeps it. */
+export function entryOf(doc: UserDoc): DirectoryEntry {
+  return directoryEntry(toProfile(doc), versionOf(doc));
+}
 
 const SNAPSHOT_BATCH = 5000;
 

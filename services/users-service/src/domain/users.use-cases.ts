@@ -6,7 +6,7 @@ import type { AccessRepository } from '../data-access/access.repository.js';
 import type { Revoke } from '../data-access/revocations.js';
 import type { Logger } from '@suite/logger';
 import type { DirectoryFollower } from '../directory/follower.js';
-import { entryOf } from '../directory/follower.js';
+import { entryOf } from '../directory/snapshot.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
 import { toUser } from './user-views.js';
 

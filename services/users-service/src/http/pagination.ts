@@ -1,4 +1,4 @@
-import { AppError, PaginationLimits } from '@suite/contracts';
+import { AppError, PaginationLimits, parseUsersCursor, usersCursor } from '@suite/contracts';
 import type { Request, Response } from 'express';
 import { requestOrigin } from '@suite/server-kit';
 
@@ -43,13 +43,6 @@ export async function answerPage<T>(
   res.json(paginate(req, page, pageSize, count, results));
 }
 
-/** Where a keyset page starts: the empty cursor is the first page, `a<id>` after an id, `b<id>` before one. */
-export function cursorStart(cursor: string): { after: number } | { before: number } {
-  if (cursor === '') return { after: 0 };
-  const id = Number(cursor.slice(1));
-  return cursor.startsWith('a') ? { after: id } : { before: id };
-}
-
 /** Fetches the keyset page the (already validated) query asks for and answers with DRF's cursor envelope. */
 export async function answerCursorPage<T extends { id: number }>(
   req: Request,
@@ -57,12 +50,12 @@ export async function answerCursorPage<T extends { id: number }>(
   query: { cursor: string; page_size?: number | undefined },
   fetch: (from: { after: number } | { before: number }, pageSize: number) => Promise<{ results: T[]; hasNext: boolean; hasPrevious: boolean }>,
 ): Promise<void> {
-  const { results, hasNext, hasPrevious } = await fetch(cursorStart(query.cursor), query.page_size ?? PaginationLimits.defaultPageSize);
+  const { results, hasNext, hasPrevious } = await fetch(parseUsersCursor(query.cursor), query.page_size ?? PaginationLimits.defaultPageSize);
   const first = results[0];
   const last = results.at(-1);
   res.json({
-    next: hasNext && last ? withParam(req, 'cursor', `a${last.id}`) : null,
-    previous: hasPrevious && first ? withParam(req, 'cursor', `b${first.id}`) : null,
+    next: hasNext && last ? withParam(req, 'cursor', usersCursor('after', last.id)) : null,
+    previous: hasPrevious && first ? withParam(req, 'cursor', usersCursor('before', first.id)) : null,
     results,
   });
 }
