@@ -323,12 +323,14 @@ export class ActivityTransactions {
       this.groups(writes).map(async ([userId, group]) => {
         const slot = userSlot(userId);
         const fence = { field: fenceField, expected: fences.get(slot) ?? 0n };
-        const reply = await redis.applyUserStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, next, fence));
+        // The user's applied offset is the one after their last record here, not the chunk's end: the
+        // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
+        const upTo = group.at(-1)!.offset + 1n;
+        const reply = await redis.applyUserStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, upTo, fence));
         if (reply[0] === 'lost') lost = slot;
         else if (reply[0] === 'foreign') foreign = reply[1];
         else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
         else {
-          const upTo = group.at(-1)!.offset + 1n;
           if ((fences.get(slot) ?? 0n) < upTo) fences.set(slot, upTo);
           counts.applied += reply[1];
           counts.duplicates += reply[2];
