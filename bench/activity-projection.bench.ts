@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { ProjectionKeys } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts';
 import { clusterTarget, primaries } from '@suite/redis';
 import { ensureRedisCluster, ensureTopics, infraUp, readPid } from '@suite/local-infra';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
@@ -272,15 +272,22 @@ for (const kind of ['uniform', 'zipf'] as const) {
   const before = await infoSum('memory', ['used_memory']);
   results[kind].projected = await measure(projected(topicPrefix, keyPrefix));
   if (kind === 'uniform') {
-    // Every per-user key of the projection (feed, log, dedup, stats, access) and the slot markers; each user keeps at most 1,000.
+    // Every per-user key of the projection (log, feed blocks, dedup buckets, stats, access) and the slot markers; each user keeps at most 1,000.
     const retained = USERS * Math.min(1000, Math.ceil(TOTAL / USERS));
     bytesPerActivity = ((await infoSum('memory', ['used_memory'])) - before) / retained;
     out(`redis used_memory grew ${(bytesPerActivity * retained / 2 ** 20).toFixed(1)} MiB for ${retained} retained activities: ${bytesPerActivity.toFixed(0)} B per activity`);
   }
   if (kind === 'uniform') {
-    let bytes = 0;
-    for (let u = 1; u <= 50; u++) bytes += Number(await redis.memory('USAGE', ProjectionKeys.feed(keyPrefix, u))) + Number(await redis.memory('USAGE', ProjectionKeys.log(keyPrefix, u)));
-    out(`redis memory per user, feed + stream log (${Math.min(1000, Math.ceil(TOTAL / USERS))} items each): ${(bytes / 50 / 1024).toFixed(1)} KiB`);
+    // MEMORY USAGE per key, 50 users: the stream log, the feed blocks, the dedup buckets.
+    const parts = { log: 0, feed: 0, seen: 0 };
+    const usage = async (key: string) => Number((await redis.memory('USAGE', key)) ?? 0);
+    for (let u = 1; u <= 50; u++) {
+      parts.log += await usage(ProjectionKeys.log(keyPrefix, u));
+      for (let b = 0; b <= Math.ceil(TOTAL / USERS / FEED_BLOCK_SIZE); b++) parts.feed += await usage(ProjectionKeys.feedBlock(keyPrefix, u, b));
+      for (let b = 0; b < SEEN_BUCKETS; b++) parts.seen += await usage(ProjectionKeys.seenBucket(keyPrefix, u, b));
+    }
+    const items = 50 * Math.min(1000, Math.ceil(TOTAL / USERS));
+    out(`redis bytes per retained activity by part (MEMORY USAGE, 50 users): stream log ${(parts.log / items).toFixed(0)}, feed blocks ${(parts.feed / items).toFixed(0)}, dedup buckets ${(parts.seen / items).toFixed(0)}`);
   }
   await cleanRedis(`${run}:*`);
   const admin = kafka.admin();

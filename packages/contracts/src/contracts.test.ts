@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, pollUntil, DEFAULT_EVENT_TIME_WINDOW, eventTimeProblem, FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedMember, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
+import { backoffMs, pollUntil, DEFAULT_EVENT_TIME_WINDOW, eventTimeProblem, FEED_CURSOR, STREAM_CURSOR, decodeFeedCursor, ActivityEvent, ActivityLimits, ActivityPage, CloudEventLimits, fromBinaryMode, toActivity, CreateUserBody, activityPageJson, ErrorBody, GENERATION, ProjectionKeys, UsersEvent, decodeLiveMessage, decodeStreamCursor, encodeFeedCursor, encodeLiveBatch, encodeStreamCursor, feedKeyText, liveChannelUser, newGeneration, toErrorDetails } from './index.js';
 
 const valid = {
   specversion: '1.0',
@@ -88,7 +88,7 @@ describe('DTOs', () => {
 describe('projection layout', () => {
   it('stream cursors round-trip; a feed cursor of an earlier layout is stale; anything else is not ours', () => {
     expect(decodeStreamCursor(encodeStreamCursor('mfx2k9a01', 42))).toEqual({ epoch: 'mfx2k9a01', position: 42 });
-    expect(decodeStreamCursor(encodeFeedCursor(feedMember(Date.UTC(2026, 0, 1), 'evt-1')))).toBe('stale');
+    expect(decodeStreamCursor(encodeFeedCursor(feedKeyText({ timeMs: Date.UTC(2026, 0, 1), member: '17' })))).toBe('stale');
     for (const bad of ['', 'e1.0', 'e1.-1', 'E1.1', 'e1.01', 'e1.1.2', `e1.${'9'.repeat(16)}`, `${'a'.repeat(17)}.1`, 'not a cursor!', 'x']) expect(decodeStreamCursor(bad), bad).toBeUndefined();
     // Base64url text could be a feed cursor of layout 2: answered with a reset, never refused.
     expect(decodeStreamCursor('e1')).toBe('stale');
@@ -119,7 +119,7 @@ describe('projection layout', () => {
 
   it('one user’s keys share one hash tag, and the live channel names its user', () => {
     const tag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
-    const keys = [ProjectionKeys.feed('p:', 42), ProjectionKeys.log('p:', 42), ProjectionKeys.seen('p:', 42), ProjectionKeys.stats('p:', 42), ProjectionKeys.access('p:', 42), ProjectionKeys.accessVersion('p:', 42), ProjectionKeys.liveChannel('p:', 42)];
+    const keys = [ProjectionKeys.feedBlock('p:', 42, 3), ProjectionKeys.log('p:', 42), ProjectionKeys.seenBucket('p:', 42, 15), ProjectionKeys.stats('p:', 42), ProjectionKeys.access('p:', 42), ProjectionKeys.accessVersion('p:', 42), ProjectionKeys.liveChannel('p:', 42)];
     expect(new Set(keys.map(tag))).toEqual(new Set(['{u:42}']));
     expect(liveChannelUser(ProjectionKeys.liveChannel('p:', 42))).toBe(42);
     expect(liveChannelUser('p:live:{u:x}')).toBeUndefined();

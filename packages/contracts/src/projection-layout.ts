@@ -1,5 +1,5 @@
 /**
- * The Redis layout of the activity projections (layout 4), written by the activity-service and
+ * The Redis layout of the activity projections (layout 5), written by the activity-service and
  * read by it and by the stream-gateway. Every name, field and separator the two services (and the
  * Lua scripts, which receive them as arguments) agree on is defined here, once.
  *
@@ -9,7 +9,7 @@
  */
 
 /** Bump when the layout changes: a service finding another layout refuses to touch it until rebuilt. */
-export const PROJECTION_LAYOUT_VERSION = '4';
+export const PROJECTION_LAYOUT_VERSION = '5';
 
 /** Redis Cluster's number of hash slots. */
 export const SLOTS = 16384;
@@ -70,12 +70,24 @@ export function userSlot(userId: number | string): number {
 export const ProjectionKeys = {
   /** What every key of one user starts with. */
   user: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:`,
-  /** Sorted set, all scores 0: `feedEntry`s, so lexical order is event-time order. Capped. */
+  /**
+   * Sorted set, one per block of `FEED_BLOCK_SIZE` stream positions (`feedBlock`): position -> event
+   * time (ms). Together the blocks index the log by event time; the activity itself is stored once,
+   * in the log. The Lua scripts append `:<block>` to this name.
+   */
   feed: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:feed`,
   /** List: the activity JSON of each applied activity in application order (the stream log). Capped. */
   log: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:log`,
-  /** Sorted set: event id -> Kafka record timestamp, trimmed to the dedup window. */
+  /**
+   * Sorted set, one per bucket of `SEEN_BUCKETS` (`seenBucket`): 8-byte dedup id (`dedupId` in the
+   * activity-service) -> Kafka record timestamp, trimmed to the dedup window. The Lua scripts append
+   * `:<bucket>` to this name.
+   */
   seen: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:seen`,
+  /** The feed block holding stream positions `block * FEED_BLOCK_SIZE` to the next block's first, exclusive. */
+  feedBlock: (prefix: string, userId: number | string, block: number) => `${prefix}{u:${userId}}:feed:${block}`,
+  /** One of a user's `SEEN_BUCKETS` dedup buckets. */
+  seenBucket: (prefix: string, userId: number | string, bucket: number) => `${prefix}{u:${userId}}:seen:${bucket}`,
   /** Hash: see `StatsField`. */
   stats: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:stats`,
   /** Hash: workspace id -> `{"name","role"}` (the access replica). */
@@ -203,36 +215,44 @@ export function decodeStreamCursor(cursor: string): StreamPosition | 'empty' | '
 
 // ---- the feed (read API order: event time) --------------------------------------------------
 
-/** Feed members sort by event time, then id: 15-digit zero-padded milliseconds, a colon, the id. */
-export function feedMember(timeMs: number, eventId: string): string {
-  return `${String(timeMs).padStart(15, '0')}:${eventId}`;
-}
-
-/** Separates a feed entry's member from its activity JSON. */
-export const FEED_ENTRY_SEPARATOR = '\n';
+/**
+ * Stream positions per feed block. Redis keeps a sorted set of up to 128 entries (its default
+ * `zset-max-listpack-entries`) as one compact listpack, about 14 bytes per entry here, where a larger
+ * one costs about 100: the blocks keep every feed index compact on any Redis left at its defaults.
+ */
+export const FEED_BLOCK_SIZE = 128;
 
 /**
- * A feed entry is the member (the sort key, `feedMember`), a newline, then the activity JSON: one
- * sorted-set member holds both, so a page is one ZRANGEBYLEX. Ids have no control characters, so
- * entries sort exactly as their members do.
+ * Dedup buckets per user: the 8-byte ids of one user spread over this many sorted sets, so up to
+ * 16 x 128 ids in the window stay compact listpacks (about 23 bytes per id instead of 110).
  */
-export function feedEntry(member: string, json: string): string {
-  return `${member}${FEED_ENTRY_SEPARATOR}${json}`;
+export const SEEN_BUCKETS = 16;
+
+/**
+ * Where a feed entry sorts: its event time (ms), then its stream position compared as decimal
+ * text (a tie of times is ordered the same way every time; the position makes the key unique).
+ */
+export interface FeedKey {
+  timeMs: number;
+  /** The stream position in decimal, or (from a cursor of an earlier layout) any text: compared as bytes. */
+  member: string;
 }
 
-export function splitFeedEntry(entry: string): { member: string; json: string } {
-  const at = entry.indexOf(FEED_ENTRY_SEPARATOR);
-  return { member: entry.slice(0, at), json: entry.slice(at + 1) };
+/** The text of a feed cursor: `<event ms>:<position>`. */
+export function feedKeyText(key: FeedKey): string {
+  return `${key.timeMs}:${key.member}`;
 }
 
-/** ZRANGEBYLEX bounds that exclude the entry of `member` itself: entries before it, entries after it. */
-export const FeedBounds = {
-  before: (member: string) => `(${member}`,
-  // The entry is `member\n{...}`; '|' sorts right after '{', so this bound is above it and below any later member.
-  after: (member: string) => `(${member}\n|`,
-};
+/**
+ * The feed key a cursor names. Layout 4 cursors (`<15-digit ms>:<event id>`) parse too and start
+ * the page at that time. Undefined for text of no feed key: such a cursor starts nowhere (an empty page).
+ */
+export function parseFeedKey(text: string): FeedKey | undefined {
+  const match = /^([0-9]{1,16}):(.+)$/s.exec(text);
+  return match ? { timeMs: Number(match[1]), member: match[2]! } : undefined;
+}
 
-/** The read API's opaque page cursor for a feed member. */
+/** The read API's opaque page cursor for a feed key's text (`feedKeyText`). */
 export function encodeFeedCursor(member: string): string {
   return Buffer.from(member, 'utf8').toString('base64url');
 }

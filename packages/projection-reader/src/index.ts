@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '@suite/redis';
-import { FEED_ENTRY_SEPARATOR, FeedBounds, ProjectionKeys, StatsField } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, ProjectionKeys, StatsField, type FeedKey } from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
 /**
@@ -20,6 +20,88 @@ if from <= seq then entries = redis.call('LRANGE', KEYS[2], from - oldest, from 
 return { h[1] or false, seq, h[3] and 1 or 0, oldest, from, entries }
 `;
 
+/**
+ * One atomic read of a feed page: up to `count` entries older than a feed key, newest first by
+ * event time (then position, compared as text). The feed blocks (`ProjectionKeys.feedBlock`) index
+ * the log's positions by event time; each block is sorted, so a page merges the blocks' heads. A
+ * block's newest entry is read first and blocks are taken newest first until the next one cannot
+ * beat the page's last entry: with event times that mostly follow arrival, a page reads one or two
+ * blocks. The activities come from the log, one LRANGE when the page's positions lie close together.
+ * KEYS: stats, log, feed (the blocks' base name). ARGV: position field, before time ('' for the
+ * newest), before member, count. Returns time, position, activity JSON per entry.
+ */
+const READ_FEED = `
+local seq = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local len = redis.call('LLEN', KEYS[2])
+if len == 0 then return {} end
+local oldest, F, n = seq - len + 1, ${FEED_BLOCK_SIZE}, tonumber(ARGV[4])
+local bt, bm = tonumber(ARGV[2]), ARGV[3]
+local function newer(t1, m1, t2, m2) return t1 > t2 or (t1 == t2 and m1 > m2) end
+-- A block's entries before the cursor, newest first, at most limit: time, position, time, position...
+local function take(key, limit)
+  local out, from = {}, '+inf'
+  if bt then
+    for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, ARGV[2], ARGV[2])) do
+      if m < bm then
+        out[#out + 1] = bt
+        out[#out + 1] = m
+        if #out == 2 * limit then return out end
+      end
+    end
+    from = '(' .. ARGV[2]
+  end
+  local more = redis.call('ZREVRANGEBYSCORE', key, from, '-inf', 'WITHSCORES', 'LIMIT', 0, limit - #out / 2)
+  for j = 1, #more, 2 do
+    out[#out + 1] = tonumber(more[j + 1])
+    out[#out + 1] = more[j]
+  end
+  return out
+end
+local heads = {}
+for b = math.floor(oldest / F), math.floor(seq / F) do
+  local key = KEYS[3] .. ':' .. b
+  local top = take(key, 1)
+  if #top > 0 then heads[#heads + 1] = { key, top[1], top[2] } end
+end
+table.sort(heads, function(x, y) return newer(x[2], x[3], y[2], y[3]) end)
+local page = {}
+for _, head in ipairs(heads) do
+  if #page >= 2 * n and not newer(head[2], head[3], page[2 * n - 1], page[2 * n]) then break end
+  local got, merged, a, c = take(head[1], n), {}, 1, 1
+  while #merged < 2 * n and (a <= #page or c <= #got) do
+    if c > #got or (a <= #page and newer(page[a], page[a + 1], got[c], got[c + 1])) then
+      merged[#merged + 1] = page[a]
+      merged[#merged + 1] = page[a + 1]
+      a = a + 2
+    else
+      merged[#merged + 1] = got[c]
+      merged[#merged + 1] = got[c + 1]
+      c = c + 2
+    end
+  end
+  page = merged
+end
+if #page == 0 then return {} end
+local lo, hi = math.huge, 0
+for j = 2, #page, 2 do
+  local p = tonumber(page[j])
+  if p < lo then lo = p end
+  if p > hi then hi = p end
+end
+local near = hi - lo < 4 * n and redis.call('LRANGE', KEYS[2], lo - oldest, hi - oldest)
+local reply = {}
+for j = 1, #page, 2 do
+  local p = tonumber(page[j + 1])
+  local body = near and near[p - lo + 1] or (not near and redis.call('LINDEX', KEYS[2], p - oldest))
+  if body then
+    reply[#reply + 1] = page[j]
+    reply[#reply + 1] = page[j + 1]
+    reply[#reply + 1] = body
+  end
+end
+return reply
+`;
+
 /** Where a user's stream stands. */
 export interface StreamHead {
   /** The epoch of the positions; null while the user has no stream (no activity in this generation). */
@@ -37,33 +119,18 @@ export interface StreamEntry {
 }
 
 export interface FeedEntry {
-  /** The entry's sort key (`feedMember`), decoded when asked for: a page needs only its last one. */
-  readonly member: string;
+  /** Where the entry sorts: a page's last one is where the next page starts. */
+  readonly key: FeedKey;
   /** The activity, UTF-8 JSON as stored (not decoded: a page is sent on as bytes). */
   json: Buffer;
 }
 
-/** A feed entry read as bytes: the member is decoded on first use. */
-class StoredFeedEntry implements FeedEntry {
-  readonly json: Buffer;
-  constructor(
-    private readonly entry: Buffer,
-    private readonly at: number,
-  ) {
-    this.json = entry.subarray(at + 1);
-  }
-
-  get member(): string {
-    return this.entry.toString('utf8', 0, this.at);
-  }
-}
-
-const SEPARATOR = FEED_ENTRY_SEPARATOR.charCodeAt(0);
-
 type StreamReply = [string | null, number, number, number, number, string[]];
 type ReaderCommander = (ChainableCommander | RedisClient) & {
   readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): unknown;
+  readFeedBuffer(stats: string, log: string, feed: string, positionField: string, beforeTime: string, beforeMember: string, count: number): unknown;
 };
+
 
 /** Reads the projections the activity-service writes; used by its read API and by the stream gateway. */
 export class ProjectionReader {
@@ -74,6 +141,7 @@ export class ProjectionReader {
     private readonly prefix: string,
   ) {
     redis.defineCommand('readStream', { numberOfKeys: 2, lua: READ_STREAM });
+    redis.defineCommand('readFeed', { numberOfKeys: 3, lua: READ_FEED });
     this.batcher = new TickBatcher(redis);
   }
 
@@ -87,13 +155,15 @@ export class ProjectionReader {
     return { head: { epoch, position, oldest, deleted: deleted === 1 }, entries: entries.map((json, i) => ({ position: from + i, json })) };
   }
 
-  /** Up to `count` feed entries older than `before` (a feed member), newest first by event time. */
-  async feedOlder(userId: number, before: string | undefined, count: number): Promise<FeedEntry[]> {
-    const max = before === undefined ? '+' : FeedBounds.before(before);
-    const key = ProjectionKeys.feed(this.prefix, userId);
-    const entries = await this.batcher.run<Buffer[]>((p) => p.zrevrangebylexBuffer(key, max, '-', 'LIMIT', 0, count));
-    // An entry is the member, the separator, the activity JSON (`feedEntry`).
-    return entries.map((entry) => new StoredFeedEntry(entry, entry.indexOf(SEPARATOR)));
+  /** Up to `count` feed entries older than `before`, newest first by event time. */
+  async feedOlder(userId: number, before: FeedKey | undefined, count: number): Promise<FeedEntry[]> {
+    const p = this.prefix;
+    const reply = await this.batcher.run<(number | Buffer)[]>((c) =>
+      (c as ReaderCommander).readFeedBuffer(ProjectionKeys.stats(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.feed(p, userId), StatsField.position, before === undefined ? '' : String(before.timeMs), before?.member ?? '', count),
+    );
+    const entries: FeedEntry[] = [];
+    for (let i = 0; i < reply.length; i += 3) entries.push({ key: { timeMs: Number(reply[i]), member: reply[i + 1]!.toString() }, json: reply[i + 2] as Buffer });
+    return entries;
   }
 
   /** The exact number of distinct activities applied for the user. */

@@ -1,13 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityLimits, ErrorBody, ProjectionKeys, StatsField } from '@suite/contracts';
+import { ActivityLimits, ErrorBody, ProjectionKeys, SEEN_BUCKETS, StatsField } from '@suite/contracts';
 import { call, eventually } from '@suite/testkit';
-import { activityEvent, startActivityService, tokens } from './helpers.js';
+import { activityEvent, seenId, seenMarks, startActivityService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let redis: Redis;
 const WORKSPACES = 3;
 const DEDUP_IDS = 100;
+const PER_BUCKET = Math.ceil(DEDUP_IDS / SEEN_BUCKETS);
 beforeAll(async () => {
   ctx = await startActivityService('bounded', { WORKSPACES_PER_USER_MAX: String(WORKSPACES), DEDUP_MAX_IDS_PER_USER: String(DEDUP_IDS), RATE_LIMIT_INGEST_PER_MIN: '1000' });
   redis = new Redis(ctx.infra.redisUrl);
@@ -48,12 +49,20 @@ describe('per-user state is bounded', () => {
     expect(await tracked(6101)).toEqual({ counts: { 197: 1, 198: 1, 199: 1 }, w: 3 });
   });
 
-  it(`when more than ${DEDUP_IDS} distinct events arrive within the dedup window, then the dedup set keeps the newest ${DEDUP_IDS}, and a duplicate of one of them still counts once`, async () => {
+  it(`when more distinct events arrive within the dedup window than DEDUP_MAX_IDS_PER_USER (${DEDUP_IDS}) allows, then each of the ${SEEN_BUCKETS} buckets keeps its newest ${PER_BUCKET}, and a duplicate of a kept id still counts once`, async () => {
     const events = Array.from({ length: 150 }, () => activityEvent(6102));
     await ctx.publisher.publish(events);
     await eventually(async () => ((await count(6102)) === 150 ? true : undefined), 20_000);
-    expect(await redis.zcard(ProjectionKeys.seen(ctx.names.keyPrefix, 6102))).toBe(DEDUP_IDS);
-    await ctx.publisher.publish([events[149]!]);
+    const marks = await seenMarks(redis, ctx.names.keyPrefix, 6102);
+    const published = new Map(events.map((e) => [seenId(e.id).id, seenId(e.id).bucket]));
+    for (let bucket = 0; bucket < SEEN_BUCKETS; bucket++) {
+      const ids = [...published.values()].filter((b) => b === bucket).length;
+      expect(marks.filter((m) => m.bucket === bucket)).toHaveLength(Math.min(ids, PER_BUCKET));
+    }
+    for (const mark of marks) expect(published.get(mark.id)).toBe(mark.bucket);
+    expect(marks.length).toBeLessThan(150);
+    const kept = events.find((e) => marks.some((m) => m.id === seenId(e.id).id))!;
+    await ctx.publisher.publish([kept]);
     await ctx.settled();
     expect(await count(6102)).toBe(150);
   });

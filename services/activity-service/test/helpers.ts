@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
-import { ProjectionKeys } from '@suite/contracts';
+import { Redis, type Cluster } from 'ioredis';
+import { ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
 import type { Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import { eventually, isolate, startInProcess, topicOffsets, testInfra, testProducer, type InProcessOptions, type Isolation, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
+import { dedupId } from '../src/data-access/activity.transaction.js';
 
 export const secret = TEST_JWT_SECRET;
 
@@ -103,4 +104,20 @@ export async function createTimeTopics(brokers: string[], prefix: string): Promi
   } finally {
     await admin.disconnect();
   }
+}
+
+/** What a user's dedup buckets hold: per id (hex of its `dedupId`), the bucket and the record time, oldest first. */
+export async function seenMarks(redis: Redis | Cluster, prefix: string, userId: number): Promise<{ id: string; bucket: number; at: number }[]> {
+  const marks: { id: string; bucket: number; at: number }[] = [];
+  for (let bucket = 0; bucket < SEEN_BUCKETS; bucket++) {
+    const flat = await redis.zrangeBuffer(ProjectionKeys.seenBucket(prefix, userId, bucket), 0, -1, 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) marks.push({ id: flat[i]!.toString('hex'), bucket, at: Number(flat[i + 1]!.toString()) });
+  }
+  return marks.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+}
+
+/** The dedup id of an event id, as `seenMarks` shows it, and its bucket. */
+export function seenId(eventId: string): { id: string; bucket: number } {
+  const id = dedupId(eventId);
+  return { id: id.toString('hex'), bucket: id[0]! % SEEN_BUCKETS };
 }

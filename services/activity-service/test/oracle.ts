@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { expect } from 'vitest';
-import { Activity, ProjectionKeys, StatsField, splitFeedEntry } from '@suite/contracts';
+import { Activity, FEED_BLOCK_SIZE, ProjectionKeys, StatsField, feedKeyText, type FeedKey } from '@suite/contracts';
+import { ProjectionReader } from '@suite/projection-reader';
 import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { secret } from './helpers.js';
 
@@ -37,38 +38,70 @@ export function makeEvents(total: number, seed: number, users = 200): { events: 
   return { events, records };
 }
 
+/** Feed order: event time, then position compared as text, newest first. */
+const newestFirst = (a: { timeMs: number; member: string }, b: { timeMs: number; member: string }) => b.timeMs - a.timeMs || (a.member < b.member ? 1 : a.member > b.member ? -1 : 0);
+
 /**
- * Counts, capped feeds, workspace recency and stream logs computed straight from what was
- * produced. `events` are the distinct events in the order they were produced: one user's records
- * share a partition, so that is the order they are applied in, and their stream positions.
+ * Counts, feeds, workspace recency and stream logs computed straight from what was produced.
+ * `events` are the distinct events in the order they were produced: one user's records share a
+ * partition, so that is the order they are applied in, and their stream positions. The feed is the
+ * last `cap` applied, newest first by event time.
  */
 function oracle(events: Produced[], cap: number) {
   const byUser = new Map<number, Produced[]>();
   for (const e of events) byUser.set(e.user, [...(byUser.get(e.user) ?? []), e]);
   const out = new Map<number, { count: number; feed: string[]; wslast: Record<string, string>; wscount: Record<string, string>; stream: { position: number; log: string[] } }>();
   for (const [user, list] of byUser) {
-    const members = list.map((e) => `${String(e.timeMs).padStart(15, '0')}:${e.id}`).sort().reverse().slice(0, cap);
+    const kept = list.map((e, i) => ({ timeMs: e.timeMs, member: String(i + 1), id: e.id })).slice(-cap);
+    const feed = kept.sort(newestFirst).map((e) => `${e.timeMs}:${e.member}:${e.id}`);
     const wslast: Record<string, string> = {};
     const wscount: Record<string, string> = {};
     for (const e of list) {
       wslast[e.ws] = String(Math.max(Number(wslast[e.ws] ?? 0), e.timeMs));
       wscount[e.ws] = String(Number(wscount[e.ws] ?? 0) + 1);
     }
-    out.set(user, { count: list.length, feed: members, wslast, wscount, stream: { position: list.length, log: list.slice(-cap).map((e) => e.id) } });
+    out.set(user, { count: list.length, feed, wslast, wscount, stream: { position: list.length, log: list.slice(-cap).map((e) => e.id) } });
   }
   return out;
+}
+
+/**
+ * The whole feed as the read API pages it (`ProjectionReader.feedOlder`, pages of 7 so that pages
+ * cross feed blocks), as `<time>:<position>:<event id>`; and that the feed blocks hold exactly the
+ * log's positions, each scored with its activity's time.
+ */
+async function readFeed(redis: Redis | Cluster, prefix: string, user: number, position: number, log: Activity[]): Promise<string[]> {
+  const reader = new ProjectionReader(redis, prefix);
+  const feed: string[] = [];
+  for (let before: FeedKey | undefined; ; ) {
+    const page = await reader.feedOlder(user, before, 7);
+    for (const e of page) feed.push(`${feedKeyText(e.key)}:${Activity.parse(JSON.parse(e.json.toString())).id}`);
+    if (page.length < 7) break;
+    before = page.at(-1)!.key;
+  }
+  const oldest = position - log.length + 1;
+  const indexed: string[] = [];
+  for (let b = Math.floor(oldest / FEED_BLOCK_SIZE) - 1; b <= Math.floor(position / FEED_BLOCK_SIZE) + 1; b++) {
+    const flat = await redis.zrange(ProjectionKeys.feedBlock(prefix, user, b), 0, -1, 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) indexed.push(`${flat[i]}:${flat[i + 1]}`);
+  }
+  const want = log.map((a, i) => `${oldest + i}:${Date.parse(a.time)}`);
+  expect(indexed.sort()).toEqual(want.sort());
+  return feed;
 }
 
 /** Every user's count, feed, recency, stream position and stream log equal the oracle's. */
 export async function expectMatchesOracle(redis: Redis | Cluster, prefix: string, events: Produced[], cap: number): Promise<void> {
   for (const [user, want] of oracle(events, cap)) {
-    const [stats, entries, log] = await Promise.all([redis.hgetall(ProjectionKeys.stats(prefix, user)), redis.zrevrangebylex(ProjectionKeys.feed(prefix, user), '+', '-'), redis.lrange(ProjectionKeys.log(prefix, user), 0, -1)]);
-    const feed = entries.map((e) => splitFeedEntry(e).member);
+    const [stats, log] = await Promise.all([redis.hgetall(ProjectionKeys.stats(prefix, user)), redis.lrange(ProjectionKeys.log(prefix, user), 0, -1)]);
+    const activities = log.map((json) => Activity.parse(JSON.parse(json)));
+    const position = Number(stats[StatsField.position]);
+    const feed = await readFeed(redis, prefix, user, position, activities);
     const field = (p: string) => Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
-    const stream = { position: Number(stats[StatsField.position]), log: log.map((json) => Activity.parse(JSON.parse(json)).id) };
+    const stream = { position, log: activities.map((a) => a.id) };
     expect({ user, count: Number(stats[StatsField.count]), feed, wslast: field(StatsField.lastActive), wscount: field(StatsField.workspaceCount), stream }).toEqual({ user, ...want });
     // Each entry carries its own activity.
-    for (const e of entries) expect(Activity.parse(JSON.parse(splitFeedEntry(e).json)).userId).toBe(user);
+    for (const a of activities) expect(a.userId).toBe(user);
   }
 }
 

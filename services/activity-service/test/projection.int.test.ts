@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, decodeLiveMessage } from '@suite/contracts';
 import { call, eventually, signedUsersRecord } from '@suite/testkit';
-import { T0, activityEvent, at, startActivityService, tokens, usersEvent } from './helpers.js';
+import { T0, activityEvent, at, seenId, seenMarks, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let kafka: Kafka;
@@ -55,7 +55,9 @@ describe('projections', () => {
     const items = await feed(103);
     expect(items).toHaveLength(5);
     expect(items[0]!.time).toBe(at(7_200_000 + 7000));
-    expect(await raw.zcard(ProjectionKeys.feed(ctx.names.keyPrefix, 103))).toBe(5);
+    // Positions 4 to 8 remain, all in the first feed block, and in the log.
+    expect(await raw.zrange(ProjectionKeys.feedBlock(ctx.names.keyPrefix, 103, 0), 0, -1)).toEqual(['4', '5', '6', '7', '8']);
+    expect(await raw.llen(ProjectionKeys.log(ctx.names.keyPrefix, 103))).toBe(5);
   });
 
   it('pages with an opaque cursor and filters by workspace', async () => {
@@ -214,8 +216,8 @@ describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)
       const counted = async () => ActivityCount.parse((await call('GET', `${own.api}/users/110/activity-count`, { token: await tokens.admin() })).body).count;
       await eventually(async () => ((await counted()) === 3 ? true : undefined), 20_000);
       // The window is trimmed against the newest record: the first id was seen again at t0 + 121 s, `other` at t0 + 100 s.
-      const seen = await raw.zrange(ProjectionKeys.seen(own.names.keyPrefix, 110), 0, -1, 'WITHSCORES');
-      expect(seen).toEqual([other.id, String(t0 + 100_000), first.id, String(t0 + 121_000)]);
+      const seen = await seenMarks(raw, own.names.keyPrefix, 110);
+      expect(seen).toEqual([{ ...seenId(other.id), at: t0 + 100_000 }, { ...seenId(first.id), at: t0 + 121_000 }]);
       await own.settled();
       expect(await counted()).toBe(3);
     } finally {

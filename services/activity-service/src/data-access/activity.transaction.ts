@@ -1,6 +1,7 @@
-import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, feedEntry, formatLayout, userSlot } from '@suite/contracts';
+import { createHash } from 'node:crypto';
+import { FEED_BLOCK_SIZE, LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
+import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -12,8 +13,6 @@ export interface ActivityWrite {
   workspaceId: number;
   /** Event time (ms). */
   timeMs: number;
-  /** The feed member (`feedMember`). */
-  member: string;
   /** The activity as the API returns it, JSON. */
   json: string;
   /** The record's W3C traceparent, passed on in the live batch; '' when none. */
@@ -52,18 +51,25 @@ export interface TransactionOptions {
   live: LiveMode;
 }
 
-/** Lua string literal of a constant from the contracts (ASCII without quotes or backslashes). */
-const lua = (text: string) => `'${[...text].map((c) => (c === '\\' || c === "'" ? `\\${c}` : c.charCodeAt(0) < 32 ? `\\${c.charCodeAt(0)}` : c)).join('')}'`;
-
 /** Arguments per write, after the fixed ones. */
-const PER_WRITE = 8;
+const PER_WRITE = 7;
 
 /**
- * One user's step, atomic in the user's slot. KEYS: slot marker, stats, seen, feed, log, slot fence.
- * ARGV: layout value, partition field (`o:<p>`), next offset, dedup window, feed cap, dedup cap,
+ * What the dedup buckets hold for an event id: the first 8 bytes of its SHA-256. Two ids of one
+ * user collide with a probability of about n^2 / 2^65 (n ids in the window: 10^-12 at 10,000); a
+ * publisher who wanted to hide an event behind another id would need a second preimage (2^64 work).
+ */
+export function dedupId(eventId: string): Buffer {
+  return createHash('sha256').update(eventId).digest().subarray(0, 8);
+}
+
+/**
+ * One user's step, atomic in the user's slot. KEYS: slot marker, stats, seen, feed, log, slot fence
+ * (seen and feed: the base names of the dedup buckets and feed blocks, which share the user's hash
+ * tag). ARGV: layout value, partition field (`o:<p>`), next offset, dedup window, feed cap, dedup cap,
  * workspace cap, live mode, live channel, fence field (`<topic>:<p>`), the fence this consumer
- * expects at least, then per write: offset, event id, record time, workspace, event time, feed
- * entry, activity JSON, traceparent.
+ * expects at least, then per write: offset, dedup id (`dedupId`), record time, workspace, event
+ * time, activity JSON, traceparent.
  *
  * The slot's fence is the offset after the partition's last record applied in the slot. Lower than what this
  * consumer wrote there before, the slot went back in time since (a snapshot restored, a failover to
@@ -118,18 +124,22 @@ end
 local known = redis.call('HMGET', stats, unpack(fields))
 
 -- Dedup on the user's own clock (the newest record time applied so far): it only moves forward
--- in partition order, so the same records decide alike however they are cut into steps.
+-- in partition order, so the same records decide alike however they are cut into steps. An id
+-- lives in one of the user's buckets, chosen by its first byte.
 local clock = tonumber(head[4] or '0')
 local applied, fresh = {}, {}
 local duplicates = 0
 local last, added = {}, {}
+-- Per bucket written: its new marks, and the clock after its last one (what it is trimmed against).
+local marks, bucketClock = {}, {}
 for i = W, #ARGV, PER do
   if tonumber(ARGV[i]) >= from then
     local id, seenAt = ARGV[i + 1], tonumber(ARGV[i + 2])
+    local bucket = seen .. ':' .. (string.byte(id, 1) % ${SEEN_BUCKETS})
     local now = math.max(clock, seenAt)
     local before = applied[id]
     if not before then
-      local score = redis.call('ZSCORE', seen, id)
+      local score = redis.call('ZSCORE', bucket, id)
       before = score and tonumber(score)
     end
     if before and now - before <= window then
@@ -138,6 +148,11 @@ for i = W, #ARGV, PER do
       applied[id] = seenAt
       clock = now
       fresh[#fresh + 1] = i
+      local list = marks[bucket]
+      if not list then list = {}; marks[bucket] = list end
+      list[#list + 1] = seenAt
+      list[#list + 1] = id
+      bucketClock[bucket] = clock
       local s = index[ARGV[i + 3]]
       local t = tonumber(ARGV[i + 4])
       if t > (last[s] or 0) then last[s] = t end
@@ -160,26 +175,50 @@ local function sliced(command, key, items, per)
   end
 end
 
-local marks, entries, bodies = {}, {}, {}
-for _, i in ipairs(fresh) do
-  marks[#marks + 1] = ARGV[i + 2]
-  marks[#marks + 1] = ARGV[i + 1]
-  entries[#entries + 1] = '0'
-  entries[#entries + 1] = ARGV[i + 5]
-  bodies[#bodies + 1] = ARGV[i + 6]
+-- Each bucket written is trimmed against the clock after its own last mark: the same value
+-- however the records are cut into steps, so a rebuild trims alike.
+local perBucket = math.ceil(dedupMax / ${SEEN_BUCKETS})
+for bucket, list in pairs(marks) do
+  sliced('ZADD', bucket, list, 2000)
+  -- Ids older than the window can never match again: the clock only moves forward.
+  redis.call('ZREMRANGEBYSCORE', bucket, '-inf', '(' .. (bucketClock[bucket] - window))
+  -- However many the window holds, the newest of each bucket are kept (a bound per user).
+  redis.call('ZREMRANGEBYRANK', bucket, 0, -perBucket - 1)
 end
-sliced('ZADD', seen, marks, 2000)
--- Ids older than the window can never match again: the clock only moves forward.
-redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. (clock - window))
--- However many the window holds, the newest dedupMax are kept (a bound per user).
-redis.call('ZREMRANGEBYRANK', seen, 0, -dedupMax - 1)
-sliced('ZADD', feed, entries, 2000)
-redis.call('ZREMRANGEBYRANK', feed, 0, -feedCap - 1)
-sliced('RPUSH', log, bodies, 1000)
-redis.call('LTRIM', log, -feedCap, -1)
 
+-- The log holds each activity once, in application order; the feed blocks index its positions by
+-- event time. Both keep the newest feedCap positions.
 local count = tonumber(head[2] or '0') + k
 local first = tonumber(head[3] or '0') + 1
+local F = ${FEED_BLOCK_SIZE}
+local blocks, bodies = {}, {}
+for j, i in ipairs(fresh) do
+  local position = first + j - 1
+  local block = feed .. ':' .. math.floor(position / F)
+  local list = blocks[block]
+  if not list then list = {}; blocks[block] = list end
+  list[#list + 1] = ARGV[i + 4]
+  list[#list + 1] = position
+  bodies[#bodies + 1] = ARGV[i + 5]
+end
+for block, list in pairs(blocks) do sliced('ZADD', block, list, 2000) end
+local length = 0
+for at = 1, #bodies, 1000 do length = redis.call('RPUSH', log, unpack(bodies, at, math.min(at + 999, #bodies))) end
+if length > feedCap then
+  redis.call('LTRIM', log, -feedCap, -1)
+  -- Positions oldest .. keep - 1 left the log: out of their blocks (a block left whole is deleted).
+  local newest = first + k - 1
+  local oldest, keep = newest - length + 1, newest - feedCap + 1
+  for b = math.floor(oldest / F), math.floor((keep - 1) / F) do
+    local block = feed .. ':' .. b
+    if (b + 1) * F <= keep then redis.call('DEL', block)
+    else
+      local gone = {}
+      for position = math.max(oldest, b * F), keep - 1 do gone[#gone + 1] = position end
+      sliced('ZREM', block, gone, 2000)
+    end
+  end
+end
 local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.epoch)}, generation, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset }
 
 -- Workspaces: recency and count per workspace, at most wsCap of them.
@@ -261,9 +300,9 @@ redis.call('HSET', stats, unpack(set))
 if live ~= 'off' then
   local parts = { generation .. '.' .. first }
   for _, i in ipairs(fresh) do
-    local trace = ARGV[i + 7]
-    if trace ~= '' then parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. trace .. ${lua(LIVE_TRACE_SEPARATOR)} .. ARGV[i + 6]
-    else parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. ARGV[i + 6] end
+    local trace = ARGV[i + 6]
+    if trace ~= '' then parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. trace .. ${lua(LIVE_TRACE_SEPARATOR)} .. ARGV[i + 5]
+    else parts[#parts + 1] = ${lua(LIVE_ENTRY_SEPARATOR)} .. ARGV[i + 5] end
   end
   redis.call(live == 'spublish' and 'SPUBLISH' or 'PUBLISH', channel, table.concat(parts))
 end
@@ -271,7 +310,7 @@ return { 'applied', k, duplicates, 0, stale }
 `;
 
 type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
-type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
+type StepRedis = RedisClient & { applyUserStep(...args: (string | number | Buffer)[]): Promise<StepReply> };
 
 /**
  * Applies a chunk of one partition's activity records as one step per user, each a script in
@@ -362,14 +401,14 @@ export class ActivityTransactions {
     return [...groups];
   }
 
-  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {
+  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number | Buffer)[] {
     const p = this.prefix;
     const { dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live } = this.options;
-    const args: (string | number)[] = [
+    const args: (string | number | Buffer)[] = [
       stepMarker(this.redis, p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.slotFence(p, slot),
       layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId), fence.field, String(fence.expected),
     ];
-    for (const w of writes) args.push(String(w.offset), w.eventId, w.seenAt, w.workspaceId, w.timeMs, feedEntry(w.member, w.json), w.json, w.traceparent);
+    for (const w of writes) args.push(String(w.offset), dedupId(w.eventId), w.seenAt, w.workspaceId, w.timeMs, w.json, w.traceparent);
     return args;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isCluster, primaries, type RedisClient } from '@suite/redis';
-import { PROJECTION_LAYOUT_VERSION, ProjectionKeys, SLOTS, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SLOTS, StatsField, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
 
 /**
  * Claims an empty prefix: the layout with a new generation, and the offsets the projections must
@@ -51,6 +51,23 @@ export type ProjectionCondition =
   | { state: 'rebuilding'; generation: string; remaining: number }
   | { state: 'lost' }
   | { state: 'foreign'; found: string };
+
+/** Lua string literal of a constant from the contracts (ASCII without quotes or backslashes). */
+export const luaString = (text: string) => `'${[...text].map((c) => (c === '\\' || c === "'" ? `\\${c}` : c.charCodeAt(0) < 32 ? `\\${c.charCodeAt(0)}` : c)).join('')}'`;
+
+/**
+ * Lua that deletes a user's feed blocks and dedup buckets (`ProjectionKeys.feedBlock`, `seenBucket`):
+ * `dropFeedAndSeen(feed, seen, log, stats)` with those keys' base names. The blocks are those of the
+ * positions the log holds.
+ */
+export const DROP_FEED_AND_SEEN = `
+local function dropFeedAndSeen(feed, seen, log, stats)
+  local seq = tonumber(redis.call('HGET', stats, ${luaString(StatsField.position)}) or '0')
+  local oldest = seq - redis.call('LLEN', log) + 1
+  for b = math.floor(oldest / ${FEED_BLOCK_SIZE}), math.floor(seq / ${FEED_BLOCK_SIZE}) do redis.call('DEL', feed .. ':' .. b) end
+  for b = 0, ${SEEN_BUCKETS - 1} do redis.call('DEL', seen .. ':' .. b) end
+end
+`;
 
 /**
  * Every step's script starts here: KEYS[1] is the step's marker (`stepMarker`), ARGV[1] the layout

@@ -1,12 +1,15 @@
 import { ProjectionKeys, StatsField, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
+import { DROP_FEED_AND_SEEN, STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
 
-
-/** User deleted. KEYS: marker, stats, feed, log, seen, access, accessv. ARGV: layout, tombstone field, live mode, channel, notice. */
-const FORGET_USER = `${STEP_MARKED}
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[2])
+/**
+ * User deleted. KEYS: marker, stats, feed, log, seen, access, accessv (feed and seen: the base names
+ * of the blocks and buckets). ARGV: layout, tombstone field, live mode, channel, notice.
+ */
+const FORGET_USER = `${STEP_MARKED}${DROP_FEED_AND_SEEN}
+dropFeedAndSeen(KEYS[3], KEYS[5], KEYS[4], KEYS[2])
+redis.call('DEL', KEYS[4], KEYS[6], KEYS[7], KEYS[2])
 redis.call('HSET', KEYS[2], ARGV[2], '1')
 if ARGV[3] ~= 'off' then redis.call(ARGV[3] == 'spublish' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5]) end
 return { 'ok' }

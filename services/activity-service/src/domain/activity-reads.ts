@@ -1,4 +1,4 @@
-import { AppError, decodeFeedCursor, encodeFeedCursor, type Activity, type ActiveWorkspace } from '@suite/contracts';
+import { AppError, decodeFeedCursor, encodeFeedCursor, feedKeyText, parseFeedKey, type Activity, type ActiveWorkspace, type FeedKey } from '@suite/contracts';
 import type { FeedEntry, ProjectionReader } from '@suite/projection-reader';
 
 const SCAN_STEP = 200;
@@ -18,10 +18,13 @@ export function activityReads(feed: ProjectionReader) {
      * answered without parsing and re-serialising them.
      */
     async page(userId: number, limit: number, cursor: string | undefined, workspaceId: number | undefined): Promise<{ results: Buffer; nextCursor: string | null }> {
-      let before: string | undefined;
+      let before: FeedKey | undefined;
       if (cursor !== undefined) {
-        before = decodeFeedCursor(cursor);
-        if (!before) throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+        const text = decodeFeedCursor(cursor);
+        if (text === undefined) throw new AppError('validation_failed', 'invalid query', [{ path: 'query.cursor', message: 'not a cursor this API issued' }]);
+        // Base64url that names no feed key is accepted (FEED_CURSOR) and starts nowhere: an empty page.
+        before = parseFeedKey(text);
+        if (!before) return { results: Buffer.alloc(0), nextCursor: null };
       }
       const results: FeedEntry[] = [];
       // The feed is capped, so even a filtered scan is bounded by the feed length.
@@ -32,10 +35,10 @@ export function activityReads(feed: ProjectionReader) {
           if (workspaceId === undefined || (JSON.parse(e.json.toString()) as Activity).workspaceId === workspaceId) results.push(e);
         }
         if (results.length > limit || entries.length < want) break;
-        before = entries.at(-1)!.member;
+        before = entries.at(-1)!.key;
       }
       const page = results.slice(0, limit);
-      return { results: joinJson(page.map((r) => r.json)), nextCursor: results.length > limit ? encodeFeedCursor(page.at(-1)!.member) : null };
+      return { results: joinJson(page.map((r) => r.json)), nextCursor: results.length > limit ? encodeFeedCursor(feedKeyText(page.at(-1)!.key)) : null };
     },
 
     count: (userId: number) => feed.count(userId),

@@ -1,5 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, feedMember, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'out_of_window' | 'untrusted_origin';
@@ -62,7 +62,6 @@ export function toWrite(event: ActivityEvent, offset: bigint, seenAt: number, tr
     seenAt,
     workspaceId: event.data.workspaceId,
     timeMs,
-    member: feedMember(timeMs, event.id),
     json: JSON.stringify(toActivity(event)),
     // Only a well-formed W3C traceparent travels on (it shares the live batch with activities).
     traceparent: traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : '',
