@@ -88,7 +88,7 @@ describe('DTOs', () => {
 describe('projection layout', () => {
   it('stream cursors round-trip; a feed cursor of an earlier layout is stale; anything else is not ours', () => {
     expect(decodeStreamCursor(encodeStreamCursor('mfx2k9a01', 42))).toEqual({ epoch: 'mfx2k9a01', position: 42 });
-    expect(decodeStreamCursor(encodeFeedCursor(feedKeyText({ timeMs: Date.UTC(2026, 0, 1), member: '17' })))).toBe('stale');
+    expect(decodeStreamCursor(encodeFeedCursor(feedKeyText({ timeMs: Date.UTC(2026, 0, 1), position: 17 })))).toBe('stale');
     for (const bad of ['', 'e1.0', 'e1.-1', 'E1.1', 'e1.01', 'e1.1.2', `e1.${'9'.repeat(16)}`, `${'a'.repeat(17)}.1`, 'not a cursor!', 'x']) expect(decodeStreamCursor(bad), bad).toBeUndefined();
     // Base64url text could be a feed cursor of layout 2: answered with a reset, never refused.
     expect(decodeStreamCursor('e1')).toBe('stale');

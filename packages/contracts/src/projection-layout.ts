@@ -76,7 +76,7 @@ export const ProjectionKeys = {
    * in the log. The Lua scripts append `:<block>` to this name.
    */
   feed: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:feed`,
-  /** List: the activity JSON of each applied activity in application order (the stream log). Capped. */
+  /** List: each applied activity in application order (the stream log), as a `logEntry`. Capped. */
   log: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:log`,
   /**
    * Sorted set, one per bucket of `SEEN_BUCKETS` (`seenBucket`): 8-byte dedup id (`dedupId` in the
@@ -154,6 +154,14 @@ export const StatsField = {
   workspaces: 'w',
   /** Prefix of `o:<partition>`: the next offset of that activity partition applied to this user (the step's exactly-once record). */
   appliedOffset: 'o:',
+  /** The newest event time (ms) among the user's applied activities. */
+  newestTime: 'h',
+  /**
+   * The last position applied with an event time before `newestTime` as it was then (0: none).
+   * Every later position is at least as new as everything applied before it, so past this position
+   * the feed's order is the log's, reversed: a page there is read from the log's tail.
+   */
+  disorderedUpTo: 'd',
 } as const;
 
 /** The value stored under `ProjectionKeys.layout`. */
@@ -229,27 +237,75 @@ export const FEED_BLOCK_SIZE = 128;
 export const SEEN_BUCKETS = 16;
 
 /**
- * Where a feed entry sorts: its event time (ms), then its stream position compared as decimal
- * text (a tie of times is ordered the same way every time; the position makes the key unique).
+ * A stream log entry: the position, `-` when the activity is late (its time before the newest
+ * applied before it: past such an entry the feed is no longer the log reversed), then the activity
+ * JSON (an object, so it starts with `{`). Each entry says where it is, so one `LRANGE` is a page
+ * with its positions.
  */
-export interface FeedKey {
-  timeMs: number;
-  /** The stream position in decimal, or (from a cursor of an earlier layout) any text: compared as bytes. */
-  member: string;
+export function logEntry(position: number, inOrder: boolean, json: string): string {
+  return `${position}${inOrder ? '' : '-'}${json}`;
 }
 
-/** The text of a feed cursor: `<event ms>:<position>`. */
-export function feedKeyText(key: FeedKey): string {
-  return `${key.timeMs}:${key.member}`;
+const MINUS = 0x2d;
+const BRACE = 0x7b;
+
+/** Splits a `logEntry` (as bytes: a page is sent on without decoding its JSON). */
+export function splitLogEntry(entry: Buffer): { position: number; inOrder: boolean; json: Buffer } {
+  let at = 0;
+  let position = 0;
+  while (at < entry.length && entry[at]! >= 0x30 && entry[at]! <= 0x39) position = position * 10 + entry[at++]! - 0x30;
+  const inOrder = entry[at] !== MINUS;
+  if (!inOrder) at++;
+  if (position === 0 || entry[at] !== BRACE) throw new Error('not a stream log entry');
+  return { position, inOrder, json: entry.subarray(at) };
+}
+
+/** The activity JSON of a `logEntry` read as text. */
+export function logEntryJson(entry: string): string {
+  const at = entry.indexOf('{');
+  if (at <= 0) throw new Error('not a stream log entry');
+  return entry.slice(at);
+}
+
+/** Where a feed entry sorts: its event time (ms), then its stream position (ties of time: the later applied first). */
+export interface FeedKey {
+  timeMs: number;
+  position: number;
+  /** The user's newest position when the page was read: a hint that lets the next page be read from the log's tail directly. */
+  seq?: number;
+  /** Every position from this one to `seq` is in order (`logEntry`): below it, the feed is the log reversed as far as the log stays in order. */
+  inOrder?: boolean;
 }
 
 /**
- * The feed key a cursor names. Layout 4 cursors (`<15-digit ms>:<event id>`) parse too and start
- * the page at that time. Undefined for text of no feed key: such a cursor starts nowhere (an empty page).
+ * A position as a feed block member: its digit count as one character ('0' + n), then the digits,
+ * so members compare as text in the order of the numbers (Redis orders equal scores by member text).
+ */
+export function feedMemberText(position: number): string {
+  const digits = String(position);
+  return `${String.fromCharCode(48 + digits.length)}${digits}`;
+}
+
+/** `feedMemberText` in Lua, for the scripts that write and read the blocks (positions below 2^53). */
+export const FEED_MEMBER_LUA = `local function feedMember(position)
+  local digits = string.format('%d', position)
+  return string.char(48 + #digits) .. digits
+end`;
+
+/** The text of a feed cursor: `<event ms>:<position>`, then `/<seq hint>` when there is one, and `+` when in order from there up. */
+export function feedKeyText(key: FeedKey): string {
+  return `${key.timeMs}:${key.position}${key.seq === undefined ? '' : `/${key.seq}`}${key.inOrder ? '+' : ''}`;
+}
+
+/**
+ * The feed key a cursor names. A layout 4 cursor (`<15-digit ms>:<event id>`) starts the page after
+ * every entry of its time. Undefined for text of no feed key: such a cursor starts nowhere (an empty page).
  */
 export function parseFeedKey(text: string): FeedKey | undefined {
-  const match = /^([0-9]{1,16}):(.+)$/s.exec(text);
-  return match ? { timeMs: Number(match[1]), member: match[2]! } : undefined;
+  const key = /^([0-9]{1,16}):([1-9][0-9]{0,15})(?:\/([0-9]{1,16})(\+?))?$/.exec(text);
+  if (key) return { timeMs: Number(key[1]), position: Number(key[2]), ...(key[3] === undefined ? {} : { seq: Number(key[3]), ...(key[4] ? { inOrder: true } : {}) }) };
+  const legacy = /^([0-9]{1,16}):./s.exec(text);
+  return legacy ? { timeMs: Number(legacy[1]), position: Number.MAX_SAFE_INTEGER } : undefined;
 }
 
 /** The read API's opaque page cursor for a feed key's text (`feedKeyText`). */

@@ -106,12 +106,12 @@ export async function createTimeTopics(brokers: string[], prefix: string): Promi
   }
 }
 
-/** What a user's dedup buckets hold: per id (hex of its `dedupId`), the bucket and the record time, oldest first. */
+/** What a user's dedup buckets hold: per id (hex of its `dedupId`), the bucket and the record time (ms; held in whole seconds, rounded up), oldest first. */
 export async function seenMarks(redis: Redis | Cluster, prefix: string, userId: number): Promise<{ id: string; bucket: number; at: number }[]> {
   const marks: { id: string; bucket: number; at: number }[] = [];
   for (let bucket = 0; bucket < SEEN_BUCKETS; bucket++) {
     const flat = await redis.zrangeBuffer(ProjectionKeys.seenBucket(prefix, userId, bucket), 0, -1, 'WITHSCORES');
-    for (let i = 0; i < flat.length; i += 2) marks.push({ id: flat[i]!.toString('hex'), bucket, at: Number(flat[i + 1]!.toString()) });
+    for (let i = 0; i < flat.length; i += 2) marks.push({ id: flat[i]!.toString('hex'), bucket, at: Number(flat[i + 1]!.toString()) * 1000 });
   }
   return marks.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
 }

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { expect } from 'vitest';
-import { Activity, FEED_BLOCK_SIZE, ProjectionKeys, StatsField, feedKeyText, type FeedKey } from '@suite/contracts';
+import { Activity, FEED_BLOCK_SIZE, ProjectionKeys, StatsField, feedMemberText, splitLogEntry, type FeedKey } from '@suite/contracts';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createTestTopics, isolate, testInfra, TEST_ORIGIN_KEY } from '@suite/testkit';
 import { secret } from './helpers.js';
@@ -38,8 +38,8 @@ export function makeEvents(total: number, seed: number, users = 200): { events: 
   return { events, records };
 }
 
-/** Feed order: event time, then position compared as text, newest first. */
-const newestFirst = (a: { timeMs: number; member: string }, b: { timeMs: number; member: string }) => b.timeMs - a.timeMs || (a.member < b.member ? 1 : a.member > b.member ? -1 : 0);
+/** Feed order: event time, then position, newest first. */
+export const newestFirst = (a: { timeMs: number; position: number }, b: { timeMs: number; position: number }) => b.timeMs - a.timeMs || b.position - a.position;
 
 /**
  * Counts, feeds, workspace recency and stream logs computed straight from what was produced.
@@ -52,8 +52,8 @@ function oracle(events: Produced[], cap: number) {
   for (const e of events) byUser.set(e.user, [...(byUser.get(e.user) ?? []), e]);
   const out = new Map<number, { count: number; feed: string[]; wslast: Record<string, string>; wscount: Record<string, string>; stream: { position: number; log: string[] } }>();
   for (const [user, list] of byUser) {
-    const kept = list.map((e, i) => ({ timeMs: e.timeMs, member: String(i + 1), id: e.id })).slice(-cap);
-    const feed = kept.sort(newestFirst).map((e) => `${e.timeMs}:${e.member}:${e.id}`);
+    const kept = list.map((e, i) => ({ timeMs: e.timeMs, position: i + 1, id: e.id })).slice(-cap);
+    const feed = kept.sort(newestFirst).map((e) => `${e.timeMs}:${e.position}:${e.id}`);
     const wslast: Record<string, string> = {};
     const wscount: Record<string, string> = {};
     for (const e of list) {
@@ -75,7 +75,7 @@ async function readFeed(redis: Redis | Cluster, prefix: string, user: number, po
   const feed: string[] = [];
   for (let before: FeedKey | undefined; ; ) {
     const page = await reader.feedOlder(user, before, 7);
-    for (const e of page) feed.push(`${feedKeyText(e.key)}:${Activity.parse(JSON.parse(e.json.toString())).id}`);
+    for (const e of page) feed.push(`${e.key.timeMs}:${e.key.position}:${Activity.parse(JSON.parse(e.json.toString())).id}`);
     if (page.length < 7) break;
     before = page.at(-1)!.key;
   }
@@ -84,8 +84,10 @@ async function readFeed(redis: Redis | Cluster, prefix: string, user: number, po
   for (let b = Math.floor(oldest / FEED_BLOCK_SIZE) - 1; b <= Math.floor(position / FEED_BLOCK_SIZE) + 1; b++) {
     const flat = await redis.zrange(ProjectionKeys.feedBlock(prefix, user, b), 0, -1, 'WITHSCORES');
     for (let i = 0; i < flat.length; i += 2) indexed.push(`${flat[i]}:${flat[i + 1]}`);
+    // Members are `feedMemberText`: the digit count, then the digits.
+    for (const m of flat.filter((_, i) => i % 2 === 0)) expect(m).toBe(feedMemberText(Number(m.slice(1))));
   }
-  const want = log.map((a, i) => `${oldest + i}:${Date.parse(a.time)}`);
+  const want = log.map((a, i) => `${feedMemberText(oldest + i)}:${Date.parse(a.time)}`);
   expect(indexed.sort()).toEqual(want.sort());
   return feed;
 }
@@ -94,8 +96,19 @@ async function readFeed(redis: Redis | Cluster, prefix: string, user: number, po
 export async function expectMatchesOracle(redis: Redis | Cluster, prefix: string, events: Produced[], cap: number): Promise<void> {
   for (const [user, want] of oracle(events, cap)) {
     const [stats, log] = await Promise.all([redis.hgetall(ProjectionKeys.stats(prefix, user)), redis.lrange(ProjectionKeys.log(prefix, user), 0, -1)]);
-    const activities = log.map((json) => Activity.parse(JSON.parse(json)));
+    const entries = log.map((entry) => splitLogEntry(Buffer.from(entry)));
+    const activities = entries.map((e) => Activity.parse(JSON.parse(e.json.toString())));
     const position = Number(stats[StatsField.position]);
+    // Each log entry names its position, and whether its time is at least every earlier one's.
+    expect(entries.map((e) => e.position)).toEqual(entries.map((_, i) => position - entries.length + 1 + i));
+    const mine = events.filter((e) => e.user === user);
+    let newest = 0;
+    const inOrder = mine.map((e) => {
+      const ok = e.timeMs >= newest;
+      newest = Math.max(newest, e.timeMs);
+      return ok;
+    });
+    expect(entries.map((e) => e.inOrder)).toEqual(inOrder.slice(-entries.length));
     const feed = await readFeed(redis, prefix, user, position, activities);
     const field = (p: string) => Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
     const stream = { position, log: activities.map((a) => a.id) };

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Activity, ProjectionKeys, StreamMessage } from '@suite/contracts';
+import { Activity, ProjectionKeys, StreamMessage, logEntryJson } from '@suite/contracts';
 import { freePort } from '@suite/local-infra';
 import { ActivityPublisher } from '@suite/publisher';
 import { createTestTopics, eventually, isolate, startChildService, startDisposable, testInfra, type ChildService, TEST_ORIGIN_KEY } from '@suite/testkit';
@@ -171,7 +171,7 @@ describe('resume by position across gateways and a consumer crash', () => {
     }
 
     // The applied sequence of each user: the stream log, position by position.
-    const applied = async (u: number) => (await redis.lrange(ProjectionKeys.log(names.keyPrefix, u), 0, -1)).map((json) => Activity.parse(JSON.parse(json)).id);
+    const applied = async (u: number) => (await redis.lrange(ProjectionKeys.log(names.keyPrefix, u), 0, -1)).map((entry) => Activity.parse(JSON.parse(logEntryJson(entry))).id);
     await eventually(async () => {
       for (const u of users) if ((await applied(u)).length !== distinct.get(u)!.size) return undefined;
       return true;

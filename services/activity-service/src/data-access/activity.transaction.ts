@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
 
@@ -98,7 +98,7 @@ if fence < upTo then redis.call('HSET', KEYS[6], ARGV[10], upTo) end
 local total = (#ARGV - W + 1) / PER
 local LAST, COUNT = ${lua(StatsField.lastActive)}, ${lua(StatsField.workspaceCount)}
 
-local head = redis.call('HMGET', stats, ${lua(StatsField.deleted)}, ${lua(StatsField.count)}, ${lua(StatsField.position)}, ${lua(StatsField.seenUntil)}, ${lua(StatsField.workspaces)}, offsetField)
+local head = redis.call('HMGET', stats, ${lua(StatsField.deleted)}, ${lua(StatsField.count)}, ${lua(StatsField.position)}, ${lua(StatsField.seenUntil)}, ${lua(StatsField.workspaces)}, offsetField, ${lua(StatsField.newestTime)}, ${lua(StatsField.disorderedUpTo)})
 local from = tonumber(head[6] or '0')
 local stale = 0
 for i = W, #ARGV, PER do
@@ -134,15 +134,16 @@ local last, added = {}, {}
 local marks, bucketClock = {}, {}
 for i = W, #ARGV, PER do
   if tonumber(ARGV[i]) >= from then
-    local id, seenAt = ARGV[i + 1], tonumber(ARGV[i + 2])
+    -- Marks are whole seconds, rounded up (an id is held at least as long as the window says).
+    local id, seenAt = ARGV[i + 1], math.ceil(tonumber(ARGV[i + 2]) / 1000)
     local bucket = seen .. ':' .. (string.byte(id, 1) % ${SEEN_BUCKETS})
-    local now = math.max(clock, seenAt)
+    local now = math.max(clock, tonumber(ARGV[i + 2]))
     local before = applied[id]
     if not before then
       local score = redis.call('ZSCORE', bucket, id)
       before = score and tonumber(score)
     end
-    if before and now - before <= window then
+    if before and now - before * 1000 <= window then
       duplicates = duplicates + 1
     else
       applied[id] = seenAt
@@ -181,25 +182,38 @@ local perBucket = math.ceil(dedupMax / ${SEEN_BUCKETS})
 for bucket, list in pairs(marks) do
   sliced('ZADD', bucket, list, 2000)
   -- Ids older than the window can never match again: the clock only moves forward.
-  redis.call('ZREMRANGEBYSCORE', bucket, '-inf', '(' .. (bucketClock[bucket] - window))
+  redis.call('ZREMRANGEBYSCORE', bucket, '-inf', '(' .. string.format('%.3f', (bucketClock[bucket] - window) / 1000))
   -- However many the window holds, the newest of each bucket are kept (a bound per user).
   redis.call('ZREMRANGEBYRANK', bucket, 0, -perBucket - 1)
 end
 
--- The log holds each activity once, in application order; the feed blocks index its positions by
--- event time. Both keep the newest feedCap positions.
+-- The log holds each activity once, in application order, each entry with its position and whether
+-- it is in order (its time at least the newest applied before it); the feed blocks index the
+-- positions by event time. Both keep the newest feedCap positions. An entry out of order moves the
+-- disorder mark (past it, the feed is the log reversed).
+${FEED_MEMBER_LUA}
 local count = tonumber(head[2] or '0') + k
 local first = tonumber(head[3] or '0') + 1
+local newestTime, disordered = tonumber(head[7] or '0'), tonumber(head[8] or '0')
 local F = ${FEED_BLOCK_SIZE}
 local blocks, bodies = {}, {}
 for j, i in ipairs(fresh) do
   local position = first + j - 1
+  local t = tonumber(ARGV[i + 4])
+  local order = ''
+  if t < newestTime then
+    disordered = position
+    order = '-'
+  else
+    newestTime = t
+  end
   local block = feed .. ':' .. math.floor(position / F)
   local list = blocks[block]
   if not list then list = {}; blocks[block] = list end
   list[#list + 1] = ARGV[i + 4]
-  list[#list + 1] = position
-  bodies[#bodies + 1] = ARGV[i + 5]
+  list[#list + 1] = feedMember(position)
+  -- logEntry: the position, '-' when late, the activity.
+  bodies[#bodies + 1] = string.format('%d', position) .. order .. ARGV[i + 5]
 end
 for block, list in pairs(blocks) do sliced('ZADD', block, list, 2000) end
 local length = 0
@@ -214,12 +228,12 @@ if length > feedCap then
     if (b + 1) * F <= keep then redis.call('DEL', block)
     else
       local gone = {}
-      for position = math.max(oldest, b * F), keep - 1 do gone[#gone + 1] = position end
+      for position = math.max(oldest, b * F), keep - 1 do gone[#gone + 1] = feedMember(position) end
       sliced('ZREM', block, gone, 2000)
     end
   end
 end
-local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.epoch)}, generation, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset }
+local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.epoch)}, generation, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset, ${lua(StatsField.newestTime)}, newestTime, ${lua(StatsField.disorderedUpTo)}, disordered }
 
 -- Workspaces: recency and count per workspace, at most wsCap of them.
 local newWs, newAdded = 0, 0

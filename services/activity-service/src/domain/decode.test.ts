@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, decodeFeedCursor, encodeFeedCursor, feedKeyText, parseFeedKey } from '@suite/contracts';
+import { ActivityEvent, decodeFeedCursor, encodeFeedCursor, feedKeyText, feedMemberText, logEntry, logEntryJson, parseFeedKey, splitLogEntry } from '@suite/contracts';
 import { dedupId } from '../data-access/activity.transaction.js';
 import { decodeActivity, toWrite, validateActivity } from './decode.js';
 
@@ -82,11 +82,16 @@ describe('decoding activity records', () => {
 });
 
 describe('feed cursors and writes', () => {
-  it('a cursor round-trips its feed key; layout 4 cursors still parse; other base64url text names no key', () => {
-    const key = { timeMs: Date.parse(event.time), member: '317' };
-    expect(feedKeyText(key)).toBe('1767323045006:317');
+  it('a cursor round-trips its feed key; layout 4 cursors start after their time; other base64url text names no key', () => {
+    const key = { timeMs: Date.parse(event.time), position: 317, seq: 400 };
+    expect(feedKeyText(key)).toBe('1767323045006:317/400');
     expect(parseFeedKey(decodeFeedCursor(encodeFeedCursor(feedKeyText(key)))!)).toEqual(key);
-    expect(parseFeedKey('001767323045006:e-1')).toEqual({ timeMs: 1767323045006, member: 'e-1' });
+    expect(parseFeedKey(feedKeyText({ ...key, inOrder: true }))).toEqual({ ...key, inOrder: true });
+    expect(parseFeedKey('1767323045006:317')).toEqual({ timeMs: 1767323045006, position: 317 });
+    expect(parseFeedKey('001767323045006:e-1')).toEqual({ timeMs: 1767323045006, position: Number.MAX_SAFE_INTEGER });
+    // Block members compare as text in the order of their positions.
+    const members = [1, 9, 10, 99, 100, 12345, 2 ** 53 - 1].map(feedMemberText);
+    expect([...members].sort()).toEqual(members);
     expect(decodeFeedCursor('not a cursor!')).toBeUndefined();
     // Any base64url text is accepted; one that names no feed key starts nowhere.
     expect(decodeFeedCursor(Buffer.from('garbage').toString('base64url'))).toBe('garbage');
@@ -100,6 +105,11 @@ describe('feed cursors and writes', () => {
     const write = toWrite(decoded.event, 5n, 1);
     expect(write).toMatchObject({ eventId: 'e-1', timeMs: Date.parse(event.time), userId: 42, workspaceId: 7, offset: 5n });
     expect(JSON.parse(write.json)).toMatchObject({ id: 'e-1', userId: 42, time: '2026-01-02T03:04:05.006Z' });
+    // A stream log entry says where it is and whether it is in order, before the activity.
+    const entry = Buffer.from(logEntry(1234, false, write.json));
+    expect(splitLogEntry(entry)).toEqual({ position: 1234, inOrder: false, json: Buffer.from(write.json) });
+    expect(logEntryJson(logEntry(7, true, write.json))).toBe(write.json);
+    expect(() => splitLogEntry(Buffer.from(write.json))).toThrow();
     expect(dedupId('e-1')).toHaveLength(8);
     expect(dedupId('e-1').equals(dedupId('e-1'))).toBe(true);
     expect(dedupId('e-1').equals(dedupId('e-2'))).toBe(false);
