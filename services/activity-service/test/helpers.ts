@@ -118,6 +118,6 @@ export async function seenMarks(redis: Redis | Cluster, prefix: string, userId: 
 
 /** The dedup id of an event id, as `seenMarks` shows it, and its bucket. */
 export function seenId(eventId: string): { id: string; bucket: number } {
-  const id = dedupId(eventId);
+  const id = Buffer.from(dedupId(eventId), 'latin1');
   return { id: id.toString('hex'), bucket: id[0]! % SEEN_BUCKETS };
 }

