@@ -111,7 +111,7 @@ describe('feed cursors and writes', () => {
     expect(logEntryJson(logEntry(7, true, write.json))).toBe(write.json);
     expect(() => splitLogEntry(Buffer.from(write.json))).toThrow();
     expect(Buffer.byteLength(dedupId('e-1'))).toBe(8);
-    expect(dedupId('e-1')).toMatch(/^[\x00-\x7f]{8}$/);
+    expect([...dedupId('e-1')].every((c) => c.charCodeAt(0) < 0x80)).toBe(true);
     expect(dedupId('e-1')).toBe(dedupId('e-1'));
     expect(dedupId('e-1')).not.toBe(dedupId('e-2'));
   });
