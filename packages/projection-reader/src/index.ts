@@ -149,14 +149,17 @@ type ReaderCommander = (ChainableCommander | RedisClient) & {
 
 
 /** Reads the projections the activity-service writes; used by its read API and by the stream gateway. */
+/** How a feed page was read: from the log's tail (one LRANGE), or through the blocks (the script). */
+export type FeedPath = 'tail' | 'blocks';
+
 export class ProjectionReader {
   private readonly batcher: TickBatcher;
-  /** Feed pages read so far, by way: from the log's tail, or through the blocks (the script). */
-  readonly paths = { tail: 0, blocks: 0 };
 
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
+    /** Told how each feed page was read (the activity-service counts them in a metric). */
+    private readonly onFeedPage: (path: FeedPath) => void = () => {},
   ) {
     redis.defineCommand('readStream', { numberOfKeys: 2, lua: READ_STREAM });
     redis.defineCommand('readFeed', { numberOfKeys: 3, lua: READ_FEED });
@@ -176,11 +179,8 @@ export class ProjectionReader {
   /** Up to `count` feed entries older than `before`, newest first by event time, then position. */
   async feedOlder(userId: number, before: FeedKey | undefined, count: number): Promise<FeedEntry[]> {
     const tail = await this.feedTail(userId, before, count);
-    if (tail) {
-      this.paths.tail++;
-      return tail;
-    }
-    this.paths.blocks++;
+    this.onFeedPage(tail ? 'tail' : 'blocks');
+    if (tail) return tail;
     const p = this.prefix;
     const reply = await this.batcher.run<(number | Buffer)[]>((c) =>
       (c as ReaderCommander).readFeedBuffer(ProjectionKeys.stats(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.feed(p, userId), StatsField.position, before === undefined ? '' : String(before.timeMs), before === undefined ? '' : feedMemberText(before.position), count, StatsField.disorderedUpTo),

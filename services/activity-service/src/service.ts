@@ -5,6 +5,7 @@ import { ActivityPublisher } from '@suite/publisher';
 import { createService, NotReady, packageVersion, rateLimitsFrom, type Service } from '@suite/server-kit';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable } from '@suite/redis';
+import { Counter } from 'prom-client';
 import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './consumer/projection-pipeline.js';
 import { createKafka, kafkaProbe, topicsOnProducerTime } from './data-access/kafka.js';
@@ -37,7 +38,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
     const { keeper, consumer, projector } = pipeline;
     if (config.CONSUMER_ENABLED) keeper.attach(consumer);
-    const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX));
+    const feedPages = new Counter({ name: 'activity_feed_pages_total', help: 'Feed pages read, by way: tail (one LRANGE where the log is in order) or blocks (the script, where late events are)', labelNames: ['path'], registers: [metrics.registry] });
+    const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX, (path) => feedPages.inc({ path })));
     let consumerRunning = false;
     let stopping = false;
     let keeperTimer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivityCount, ActivityPage, encodeFeedCursor, type FeedKey } from '@suite/contracts';
-import { ProjectionReader } from '@suite/projection-reader';
+import { ProjectionReader, type FeedPath } from '@suite/projection-reader';
 import { call, eventually } from '@suite/testkit';
 import { activityEvent, at, startActivityService, tokens } from './helpers.js';
 import { newestFirst } from './oracle.js';
@@ -21,13 +21,15 @@ const USERS = { shuffled: 9301, ordered: 9302, mixed: 9303 };
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
 let redis: Redis;
 let reader: ProjectionReader;
+/** Feed pages read so far, by way. */
+const paths: Record<FeedPath, number> = { tail: 0, blocks: 0 };
 /** The oracle: each user's feed, as event ids in order. */
 const expected = new Map<number, string[]>();
 
 beforeAll(async () => {
   ctx = await startActivityService('feed-pages', { FEED_MAX_ITEMS: String(CAP) });
   redis = new Redis(ctx.infra.redisUrl);
-  reader = new ProjectionReader(redis, ctx.names.keyPrefix);
+  reader = new ProjectionReader(redis, ctx.names.keyPrefix, (path) => paths[path]++);
   let x = 20261204;
   const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const secondOf = {
@@ -64,7 +66,7 @@ async function walk(user: number, size: number, before?: FeedKey): Promise<strin
 describe('feed pages', () => {
   it.each(Object.entries(USERS))('%s: walked in pages of any size, from any entry, the feed is the oracle’s order, each entry once', async (_, user) => {
     const want = expected.get(user)!;
-    const before = { ...reader.paths };
+    const before = { ...paths };
     expect(await walk(user, CAP + 1)).toEqual(want);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: CAP - 1 }), async (size, from) => {
@@ -74,8 +76,8 @@ describe('feed pages', () => {
       { numRuns: 40 },
     );
     // Which way the pages were read: the log's tail where the feed is the log reversed, the blocks elsewhere.
-    const tail = reader.paths.tail - before.tail;
-    const blocks = reader.paths.blocks - before.blocks;
+    const tail = paths.tail - before.tail;
+    const blocks = paths.blocks - before.blocks;
     if (user === USERS.ordered) expect(blocks).toBe(0);
     if (user === USERS.shuffled) expect(tail).toBeLessThan(blocks / 10);
     if (user === USERS.mixed) expect(Math.min(tail, blocks)).toBeGreaterThan(20);

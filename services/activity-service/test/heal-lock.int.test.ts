@@ -23,6 +23,11 @@ describe('the heal lock', () => {
     for (let attempt = 1; ; attempt++) {
       const { names, config } = await oracleScenario(`heallock${attempt}`, attempt, infra.redisUrl, { LOG_LEVEL: 'silent', KAFKA_SESSION_TIMEOUT_MS: '6000' });
       const lock = ProjectionKeys.healLock(names.keyPrefix);
+      // Keys a lost generation left under the prefix: the holder drops them before it claims, which
+      // keeps the lock held long enough (hundreds of ms) for the kill to land inside it.
+      const leftovers = redis.pipeline();
+      for (let i = 0; i < 30_000; i++) leftovers.set(`${ProjectionKeys.user(names.keyPrefix, i)}left`, '1');
+      await leftovers.exec();
       const first = await startChildService(serviceDir, 'src/main.ts', config, await freePort());
       children.push(first);
       let held = -2;

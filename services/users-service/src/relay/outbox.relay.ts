@@ -37,6 +37,7 @@ export class OutboxRelay {
   private full = true;
   /** Users whose documents were written and may wait to be published. */
   private readonly wanted = new Set<number>();
+  private started = false;
   private stopped = false;
   private failures = 0;
   private readonly published: Counter<'type'>;
@@ -69,6 +70,7 @@ export class OutboxRelay {
   }
 
   start(): void {
+    this.started = true;
     this.kick();
   }
 
@@ -78,7 +80,8 @@ export class OutboxRelay {
    * FerretDB that reads the whole backlog however small the batch).
    */
   kick(userId?: number): void {
-    if (this.stopped) return;
+    // Before start (or with the relay disabled: OUTBOX_RELAY_ENABLED=false) nothing is sent.
+    if (!this.started || this.stopped) return;
     if (userId === undefined) this.full = true;
     else this.wanted.add(userId);
     this.schedule();
