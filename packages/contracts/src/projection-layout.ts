@@ -80,7 +80,7 @@ export const ProjectionKeys = {
   log: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:log`,
   /**
    * Sorted set, one per bucket of `SEEN_BUCKETS` (`seenBucket`): 8-byte dedup id (`dedupId` in the
-   * activity-service) -> Kafka record timestamp, trimmed to the dedup window. The Lua scripts append
+   * activity-service) -> Kafka record timestamp in whole seconds (rounded up), trimmed to the dedup window. The Lua scripts append
    * `:<bucket>` to this name.
    */
   seen: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:seen`,
@@ -232,7 +232,7 @@ export const FEED_BLOCK_SIZE = 128;
 
 /**
  * Dedup buckets per user: the 8-byte ids of one user spread over this many sorted sets, so up to
- * 16 x 128 ids in the window stay compact listpacks (about 23 bytes per id instead of 110).
+ * 16 x 128 ids in the window stay compact listpacks (about 21 bytes per id instead of 110).
  */
 export const SEEN_BUCKETS = 16;
 
@@ -245,6 +245,11 @@ export const SEEN_BUCKETS = 16;
 export function logEntry(position: number, inOrder: boolean, json: string): string {
   return `${position}${inOrder ? '' : '-'}${json}`;
 }
+
+/** `logEntry` in Lua, for the step that appends to the log. */
+export const LOG_ENTRY_LUA = `local function logEntry(position, inOrder, json)
+  return string.format('%d', position) .. (inOrder and '' or '-') .. json
+end`;
 
 const MINUS = 0x2d;
 const BRACE = 0x7b;
@@ -309,8 +314,8 @@ export function parseFeedKey(text: string): FeedKey | undefined {
 }
 
 /** The read API's opaque page cursor for a feed key's text (`feedKeyText`). */
-export function encodeFeedCursor(member: string): string {
-  return Buffer.from(member, 'utf8').toString('base64url');
+export function encodeFeedCursor(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
 }
 
 /**

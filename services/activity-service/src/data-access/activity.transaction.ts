@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
 
@@ -198,6 +198,7 @@ end
 -- positions by event time. Both keep the newest feedCap positions. An entry out of order moves the
 -- disorder mark (past it, the feed is the log reversed).
 ${FEED_MEMBER_LUA}
+${LOG_ENTRY_LUA}
 local count = tonumber(head[2] or '0') + k
 local first = tonumber(head[3] or '0') + 1
 local newestTime, disordered = tonumber(head[7] or '0'), tonumber(head[8] or '0')
@@ -206,20 +207,14 @@ local blocks, bodies = {}, {}
 for j, i in ipairs(fresh) do
   local position = first + j - 1
   local t = tonumber(ARGV[i + 4])
-  local order = ''
-  if t < newestTime then
-    disordered = position
-    order = '-'
-  else
-    newestTime = t
-  end
+  local inOrder = t >= newestTime
+  if inOrder then newestTime = t else disordered = position end
   local block = feed .. ':' .. math.floor(position / F)
   local list = blocks[block]
   if not list then list = {}; blocks[block] = list end
   list[#list + 1] = ARGV[i + 4]
   list[#list + 1] = feedMember(position)
-  -- logEntry: the position, '-' when late, the activity.
-  bodies[#bodies + 1] = string.format('%d', position) .. order .. ARGV[i + 5]
+  bodies[#bodies + 1] = logEntry(position, inOrder, ARGV[i + 5])
 end
 for block, list in pairs(blocks) do sliced('ZADD', block, list, 2000) end
 local length = 0
