@@ -143,12 +143,14 @@ describe('the topic Job on a TLS + SCRAM Kafka', () => {
       const result = await runJob(job, PASSWORD);
       expect(result.code, result.output).toBe(0);
     }
-    const topics = await admin(PASSWORD, (a) => a.fetchTopicMetadata({ topics: ['jobtest.activity.events', 'jobtest.users.events', 'jobtest.activity.events.dlq', 'jobtest.users.events.dlq'] }));
+    const topics = await admin(PASSWORD, (a) => a.fetchTopicMetadata({ topics: ['jobtest.activity.events', 'jobtest.users.events', 'jobtest.inbox.events', 'jobtest.activity.events.dlq', 'jobtest.users.events.dlq', 'jobtest.inbox.events.dlq'] }));
     expect(Object.fromEntries(topics.topics.map((t) => [t.name, t.partitions.length]))).toEqual({
       'jobtest.activity.events': 6,
       'jobtest.users.events': 3,
+      'jobtest.inbox.events': 6,
       'jobtest.activity.events.dlq': 1,
       'jobtest.users.events.dlq': 1,
+      'jobtest.inbox.events.dlq': 1,
     });
     const configs = await admin(PASSWORD, (a) =>
       a.describeConfigs({ includeSynonyms: false, resources: topics.topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name, configNames: ['message.timestamp.type'] })) }),

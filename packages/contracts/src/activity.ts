@@ -48,6 +48,17 @@ export function eventTimeProblem(timeMs: number, receivedMs: number, window: Eve
 const PositiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const Token = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _.:- only');
 
+/**
+ * Who the activity notifies: the inbox router delivers it to each of `users` who can reach the
+ * activity's workspace when it routes it, the actor left out unless `includeActor`. Not part of the
+ * stored activity.
+ */
+export const Notify = z.strictObject({
+  users: z.array(PositiveId).min(1).max(1000),
+  includeActor: z.boolean().optional(),
+});
+export type Notify = z.infer<typeof Notify>;
+
 export const ActivityObject = z.strictObject({
   type: Token,
   id: z.string().min(1).max(128),
@@ -86,6 +97,7 @@ export const ActivityData = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .refine(metadataWithinLimit, { message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep` }),
+  notify: Notify.optional(),
 });
 export type ActivityData = z.infer<typeof ActivityData>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ActiveWorkspace, ActiveWorkspacesQuery, ActivityBatch, ActivityCount, ActivityEvent, ActivityIngestAccepted, ActivityPage, ActivityPageQuery } from './activity.js';
 import { ErrorBody, type ErrorCode } from './errors.js';
+import { MarkBody, MarkResult, NotificationCounts, NotificationCountsQuery, NotificationPage, NotificationsQuery, SeenBody } from './inbox.js';
 import { IdParam, queryIntegerBounds } from './params.js';
 import { STREAM_CURSOR } from './projection-layout.js';
 import { STREAM_SUBPROTOCOL, StreamMessage } from './stream.js';
@@ -49,6 +50,8 @@ export interface ApiRoute {
   readonly body?: z.ZodType;
   /** The success status and its body (`null`: no body). */
   readonly ok: readonly [number, z.ZodType | null];
+  /** A second success: 202 and its body, when the work was accepted but not yet done within the route's wait. */
+  readonly accepted?: z.ZodType;
   /** Error statuses beyond the ones every route of its kind can answer. */
   readonly errors?: readonly number[];
   /**
@@ -116,6 +119,14 @@ export const ApiRoutes = {
     errors: [413, 415],
   },
 
+  notifications: { service: 'activity', method: 'get', path: '/users/{id}/notifications', summary: "A user's notifications, newest first by arrival, with the counts and the inbox's cursor (a mark's `upTo`). `status`: all (default), unread, unseen; `archived`: exclude (default), include, only. A cursor from before a rebuild is 409", access: 'the user or an admin', query: NotificationsQuery, ok: [200, NotificationPage], errors: [409] },
+  notificationCounts: { service: 'activity', method: 'get', path: '/users/{id}/notification-counts', summary: 'The exact counts of unseen, unread and kept notifications (not archived), for one workspace when asked', access: 'the user or an admin', query: NotificationCountsQuery, ok: [200, NotificationCounts] },
+  markSeen: { service: 'activity', method: 'post', path: '/users/{id}/notifications/seen', summary: 'Move the seen watermark to `upTo` (default: everything delivered before the mark). Answers the new counts once applied, else 202 pending', access: 'the user or an admin', query: NoQuery, body: SeenBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  markRead: { service: 'activity', method: 'post', path: '/users/{id}/notifications/read', summary: 'Mark notifications read: `ids`, or `all` up to `upTo` (default: everything delivered before the mark), of one workspace when given. Unknown ids come back in `ignored`', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  markUnread: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unread', summary: 'Mark notifications unread (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  archive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/archive', summary: 'Archive notifications: out of the default list and of every count (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  unarchive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unarchive', summary: 'Restore archived notifications (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+
   activityStream: { service: 'gateway', method: 'get', path: '/users/{id}/activity-stream', summary: "A user's live activities with resume: WebSocket (Upgrade) or Server-Sent Events (Accept: text/event-stream)", access: 'the user or an admin', query: StreamQuery, ok: [200, null], errors: [429] },
 } as const satisfies Record<string, ApiRoute>;
 
@@ -174,7 +185,7 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
   403: [['forbidden'], 'The token does not allow this'],
   404: [['not_found'], 'No such resource, or a page past the end'],
   405: [['method_not_allowed'], 'The path exists but not with this method (`Allow` lists the methods)'],
-  409: [['conflict'], 'Would break a uniqueness rule, or names a user or group that does not exist (`details` names the field)'],
+  409: [['conflict'], 'Would break a uniqueness rule, names a user or group that does not exist, or an inbox cursor from another history of the inbox (`details` names the field)'],
   412: [['precondition_failed'], '`If-Match` names a version the resource no longer has (read it again: its `ETag` is the current version)'],
   413: [['payload_too_large'], 'The body or an event is larger than its limit'],
   415: [['unsupported_media_type'], 'The body is not in a content type this route takes'],
@@ -283,6 +294,7 @@ function responsesOf(route: ApiRoute): Record<string, unknown> {
   } else {
     const headers = route.versioned && schema ? { headers: ETAG_HEADER } : {};
     responses[String(status)] = schema ? { description: 'OK', ...headers, content: json(schema) } : { description: 'No content' };
+    if (route.accepted) responses['202'] = { description: 'Accepted: published, not applied within the wait', content: json(route.accepted) };
   }
   for (const s of errorStatuses(route)) responses[String(s)] = { $ref: `#/components/responses/E${s}` };
   return responses;

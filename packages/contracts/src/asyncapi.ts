@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActivityData, ActivityEvent } from './activity.js';
+import { InboxDeliveredEvent, InboxMarkedEvent } from './inbox.js';
 import { TRACEPARENT } from './stream.js';
 import { DlqHeaders, TopicPartitions, Topics, dlqTopic } from './topics.js';
 import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent, WorkspaceDeletedEvent, WorkspaceRenamedEvent } from './users-events.js';
@@ -41,6 +42,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       payload: schema(ActivityData),
     },
   };
+  messages.inboxDelivered = { name: 'inboxDelivered', title: 'Notification delivered', summary: 'The inbox router\'s delivery of one activity to one recipient (written in a Kafka transaction with the router\'s consumed offsets; read it read_committed). `id` is deterministic: the owner, event id and recipient hashed.', contentType: 'application/cloudevents+json', payload: schema(InboxDeliveredEvent) };
+  messages.inboxMarked = { name: 'inboxMarked', title: 'Inbox marked', summary: 'A mark (seen, read, unread, archive, unarchive) from the inbox API. `upTo` is a position of the recipient\'s inbox; absent, the mark covers everything delivered before it in the partition.', contentType: 'application/cloudevents+json', payload: schema(InboxMarkedEvent) };
   for (const [name, s] of Object.entries(usersMessages)) messages[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
   const ref = (name: string) => ({ $ref: `#/components/messages/${name}` });
   const dlqHeaders = {
@@ -66,6 +69,11 @@ export function buildAsyncApi(): Record<string, unknown> {
         description: `${TopicPartitions[Topics.usersEvents]} partitions; users-service's domain events through its outbox.`,
         messages: Object.fromEntries(Object.keys(usersMessages).map((n) => [n, ref(n)])),
       },
+      inboxEvents: {
+        address: Topics.inboxEvents,
+        description: `${TopicPartitions[Topics.inboxEvents]} partitions, keyed by the recipient: each recipient's deliveries and marks in one order, which a rebuild replays.`,
+        messages: { inboxDelivered: ref('inboxDelivered'), inboxMarked: ref('inboxMarked') },
+      },
       activityDeadLetters: {
         address: dlqTopic(Topics.activityEvents),
         description: 'Records the activity-service could not apply, unchanged, with the reason in headers.',
@@ -77,6 +85,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       consumeActivity: { action: 'receive', channel: { $ref: '#/channels/activityEvents' } },
       publishUsersEvents: { action: 'send', channel: { $ref: '#/channels/usersEvents' } },
       consumeUsersEvents: { action: 'receive', channel: { $ref: '#/channels/usersEvents' } },
+      routeInbox: { action: 'send', channel: { $ref: '#/channels/inboxEvents' } },
+      consumeInbox: { action: 'receive', channel: { $ref: '#/channels/inboxEvents' } },
       deadLetter: { action: 'send', channel: { $ref: '#/channels/activityDeadLetters' } },
     },
     components: { messages: { ...messages, deadLetter: { name: 'deadLetter', headers: dlqHeaders, payload: {} } } },

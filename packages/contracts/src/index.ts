@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './topics.js';
 export * from './cloudevents.js';
 export * from './activity.js';
+export * from './inbox.js';
 export * from './users.js';
 export * from './users-events.js';
 export * from './health.js';

@@ -124,6 +124,18 @@ export const ProjectionKeys = {
    * to a replica that lagged) and rewinds the partition instead of writing on top.
    */
   slotFence: (prefix: string, slot: number) => `${prefix}{${slotTag(slot)}}:fence`,
+  /** Hash: the user's inbox as a whole (`InboxField`). */
+  inbox: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox`,
+  /** Sorted set: every notification the inbox keeps (delivery id -> inbox position). */
+  inboxItems: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:items`,
+  /** Sorted set: the kept notifications neither read nor archived (delivery id -> position). */
+  inboxUnread: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:unread`,
+  /** Sorted set: the kept notifications read (delivery id -> position). */
+  inboxRead: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:read`,
+  /** Sorted set: the kept notifications archived (delivery id -> position). */
+  inboxArchived: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:archived`,
+  /** Hash: delivery id -> `inboxEntry` (workspace, delivery time, activity JSON). */
+  inboxData: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:data`,
   /** Pub/sub channel of a user's live batches (same hash tag: sharded pub/sub routes it to the user's slot). */
   liveChannel: (prefix: string, userId: number | string) => `${prefix}live:{u:${userId}}`,
 };
@@ -163,6 +175,35 @@ export const StatsField = {
    */
   disorderedUpTo: 'd',
 } as const;
+
+/** Fields of a user's `inbox` hash. */
+export const InboxField = {
+  /** The newest inbox position (each delivery applied and each mark takes the next one). */
+  position: 'p',
+  /** The epoch the positions belong to (the layout generation of the inbox's first write). */
+  epoch: 'e',
+  /** The seen watermark: a position. */
+  seenUpTo: 's',
+  /** The read watermark of the last "read all" without a workspace: a position. */
+  readUpTo: 'r',
+  /** The newest delivery record time (ms, broker time): the age retention's clock. */
+  clock: 't',
+  /** Prefix of `o:<partition>`: the next offset of that inbox partition applied to this user. */
+  appliedOffset: 'o:',
+} as const;
+
+/** A kept notification as the inbox's data hash holds it: `<workspace>|<delivery ms>|<activity JSON>`. */
+export function inboxEntry(workspaceId: number, deliveredMs: number, activityJson: string): string {
+  return `${workspaceId}|${deliveredMs}|${activityJson}`;
+}
+
+/** Splits an `inboxEntry`. */
+export function splitInboxEntry(entry: string): { workspaceId: number; deliveredMs: number; activityJson: string } {
+  const a = entry.indexOf('|');
+  const b = entry.indexOf('|', a + 1);
+  if (a <= 0 || b <= a) throw new Error('not an inbox entry');
+  return { workspaceId: Number(entry.slice(0, a)), deliveredMs: Number(entry.slice(a + 1, b)), activityJson: entry.slice(b + 1) };
+}
 
 /** The value stored under `ProjectionKeys.layout`. */
 export function formatLayout(generation: string): string {

@@ -2,6 +2,8 @@
 export const Topics = {
   activityEvents: 'activity.events',
   usersEvents: 'users.events',
+  /** Inbox deliveries and marks, keyed by the recipient. */
+  inboxEvents: 'inbox.events',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 
@@ -14,6 +16,7 @@ export function dlqTopic(topic: string): string {
 export const TopicPartitions: Record<TopicName, number> = {
   'activity.events': 6,
   'users.events': 3,
+  'inbox.events': 6,
 };
 
 /** Kafka header names used on dead letters. */

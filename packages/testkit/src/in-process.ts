@@ -49,7 +49,7 @@ export interface InProcessOptions {
 export async function startInProcess<C, S extends InProcessService>(label: string, load: (env: Record<string, string>) => C, create: (config: C) => Promise<S>, options: InProcessOptions = {}) {
   const infra = options.infra ?? testInfra();
   const names = options.names ?? isolate(label);
-  if (options.createTopics !== false) await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
+  if (options.createTopics !== false) await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2, 'inbox.events': 3 });
   const env = { ...testServiceEnv(infra, names), ...options.env };
   const service = await create(load(env));
   await service.start();

@@ -31,6 +31,14 @@ const activityConfig = serviceConfig(3002, {
    * dedup clock (docs/operations.md "Broker time").
    */
   KAFKA_ALLOW_CREATE_TIME: env.bool(false),
+  /** Notifications each inbox keeps at most; the oldest leave past it (docs/activity-service.md "Inbox"). */
+  INBOX_MAX_ITEMS: env.int(1000, 1, 100_000),
+  /** Notifications older than this (by delivery time, against the inbox's newest) leave the inbox. */
+  INBOX_MAX_AGE_DAYS: env.int(90, 1, 3650),
+  /** Run the inbox router (activity.events -> inbox.events deliveries) in this process; it runs where the consumer does. */
+  INBOX_ROUTER_ENABLED: env.bool(true),
+  /** How long a mark waits to answer with the new counts before answering 202 pending. */
+  INBOX_MARK_WAIT_MS: env.int(2000, 0, 30_000),
   PUBLISH_LIVE: env.bool(true),
   /** SPUBLISH (sharded pub/sub) for live notices; the gateways must set the same. */
   PUBSUB_SHARDED: env.bool(false),

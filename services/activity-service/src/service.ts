@@ -12,6 +12,10 @@ import { createKafka, kafkaProbe, topicsOnProducerTime } from './data-access/kaf
 import { LayoutMismatchError } from './data-access/projection.state.js';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
+import { inboxRouter } from './http/inbox.router.js';
+import { InboxRouter } from './consumer/inbox-router.js';
+import { InboxStore } from './data-access/inbox.store.js';
+import { inboxUseCases } from './domain/inbox.js';
 
 /** How often the projections' condition is checked (and idle partitions are healed). */
 const KEEPER_INTERVAL_MS = 500;
@@ -39,6 +43,18 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     const { keeper, consumer, projector } = pipeline;
     if (config.CONSUMER_ENABLED) keeper.attach(consumer);
     const feedPages = new Counter({ name: 'activity_feed_pages_total', help: 'Feed pages read, by way: tail (one LRANGE where the log is in order) or blocks (the script, where late events are)', labelNames: ['path'], registers: [metrics.registry] });
+    const inboxStore = new InboxStore(readRedis, kafka, config.REDIS_KEY_PREFIX, config.KAFKA_TOPIC_PREFIX);
+    const inbox = inboxUseCases(inboxStore, { markWaitMs: config.INBOX_MARK_WAIT_MS });
+    const routerEnabled = config.CONSUMER_ENABLED && config.INBOX_ROUTER_ENABLED;
+    const router = new InboxRouter(
+      kafka,
+      redis,
+      config.REDIS_KEY_PREFIX,
+      { groupId: `${config.KAFKA_GROUP_ID}-inbox-router`, topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, ready: () => keeper.condition?.state === 'ready' },
+      log,
+      metrics.registry,
+    );
+    let routerRunning = false;
     const reads = activityReads(new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX, (path) => feedPages.inc({ path })));
     let consumerRunning = false;
     let stopping = false;
@@ -87,6 +103,10 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
         }
         await consumer.start(projector);
         consumerRunning = true;
+        if (routerEnabled) {
+          await router.start();
+          routerRunning = true;
+        }
       } catch (err) {
         if (stopping) return;
         log.warn({ err, attempt }, 'projection consumer could not start; retrying');
@@ -97,7 +117,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
 
     return {
       http: {
-        api: [activityRouter(verifier, reads, publisher, { unavailable, timeWindow: eventTimeWindow(config) })],
+        api: [activityRouter(verifier, reads, publisher, { unavailable, timeWindow: eventTimeWindow(config) }), inboxRouter(verifier, inbox, unavailable)],
         routes: routesOf('activity'),
         rateLimits: rateLimitsFrom(config, readRedis),
         mapError: (err) => (isRedisUnavailable(err) ? new AppError('unavailable', 'the activity store is unavailable; try again shortly') : undefined),
@@ -121,6 +141,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
                 if (refused) throw new NotReady(refused);
                 if (!consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
                 if (!consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
+                if (routerEnabled && !routerRunning) throw new NotReady('the inbox router has not joined its group yet');
+                if (routerEnabled && !router.healthy()) throw new NotReady('the inbox router stopped after a fatal error');
               },
             }
           : {}),
@@ -138,7 +160,8 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
       async afterDrain() {
         clearTimeout(keeperTimer);
         if (config.CONSUMER_ENABLED) await consumer.stop();
-        await Promise.all([publisher.close(), pipeline.close(), kafkaReady.close()]);
+        if (routerRunning) await router.stop();
+        await Promise.all([publisher.close(), inboxStore.close(), pipeline.close(), kafkaReady.close()]);
         redis.disconnect();
         readRedis.disconnect();
       },

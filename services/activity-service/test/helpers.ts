@@ -23,7 +23,7 @@ export async function startActivityService(label: string, env: Record<string, st
   // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
   await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
   const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
-  const topics = [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`] as const;
+  const topics = [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`, `${names.topicPrefix}inbox.events`] as const;
   const producers: Producer[] = [];
   return {
     ...started,
@@ -31,7 +31,8 @@ export async function startActivityService(label: string, env: Record<string, st
     publisher,
     activityTopic: topics[0],
     usersTopic: topics[1],
-    /** Resolves once the consumer has applied or dead-lettered every record now in both topics (instead of sleeping before asserting that nothing changed). */
+    inboxTopic: topics[2],
+    /** Resolves once the consumer has applied or dead-lettered every record now in its topics (instead of sleeping before asserting that nothing changed). */
     settled: () => settled(infra, names.keyPrefix, [...topics]),
     /** A raw Kafka producer (for records no publisher would write), disconnected by `stop`. */
     producer: async (clientId: string) => {
@@ -99,7 +100,7 @@ export async function createTimeTopics(brokers: string[], prefix: string): Promi
   await admin.connect();
   try {
     const configEntries = [{ name: 'message.timestamp.type', value: 'CreateTime' }];
-    const topics = [['activity.events', 3], ['users.events', 2], ['activity.events.dlq', 1], ['users.events.dlq', 1]] as const;
+    const topics = [['activity.events', 3], ['users.events', 2], ['inbox.events', 2], ['activity.events.dlq', 1], ['users.events.dlq', 1], ['inbox.events.dlq', 1]] as const;
     await admin.createTopics({ waitForLeaders: true, topics: topics.map(([t, numPartitions]) => ({ topic: `${prefix}${t}`, numPartitions, configEntries })) });
   } finally {
     await admin.disconnect();

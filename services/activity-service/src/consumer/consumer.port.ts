@@ -10,8 +10,15 @@ export interface ConsumedRecord {
 export interface RecordBatch {
   topic: string;
   partition: number;
+  /** The data records (empty when the batch held only transaction markers or aborted records). */
   records: ConsumedRecord[];
   highWatermark: string;
+  /**
+   * The first and last offsets the batch consumed, transaction markers and aborted records included:
+   * on a transactional topic the data records leave gaps, and the checkpoint covers them.
+   */
+  firstOffset: string;
+  lastOffset: string;
 }
 
 export interface TopicPartition {

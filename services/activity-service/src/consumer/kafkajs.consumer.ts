@@ -42,6 +42,12 @@ export class KafkajsConsumer implements ConsumerPort {
    * sent) once before the seek and again after.
    */
   private assignment: Promise<unknown> = Promise.resolve();
+  /** Per partition (`<topic>:<p>`): the next offset this consumer fetches from (after its last batch, or where it seeked). */
+  private readonly positions = new Map<string, bigint>();
+  /** Per partition: the checkpoint move past a batch of transaction markers only, which the next batch waits for. */
+  private readonly passing = new Map<string, Promise<void>>();
+  /** Seeks so far: a batch whose handling seeked leaves the position where the seek put it. */
+  private seeks = 0;
 
   async start(handlers: ConsumerHandlers): Promise<void> {
     const { consumer } = this;
@@ -62,6 +68,23 @@ export class KafkajsConsumer implements ConsumerPort {
         .then((seeks) => seeks.forEach((s) => this.seek(s.topic, s.partition, s.offset)))
         .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; each transaction checks the stored offset and seeks itself'));
     });
+    // A fetch of transaction markers (or aborted records) only never reaches eachBatch: kafkajs moves
+    // past it by itself. The projection's checkpoint must move past it too, or it would wait for
+    // records that will never come (a rebuild's target, the gap check of the next batch).
+    consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || payload.firstOffset !== null) return;
+      const key = `${payload.topic}:${payload.partition}`;
+      const from = this.positions.get(key);
+      const next = BigInt(payload.lastOffset) + 1n;
+      if (from === undefined || from >= next) return;
+      this.positions.set(key, next);
+      const batch: RecordBatch = { topic: payload.topic, partition: payload.partition, highWatermark: payload.highWatermark, records: [], firstOffset: String(from), lastOffset: payload.lastOffset };
+      const previous = this.passing.get(key) ?? Promise.resolve();
+      this.passing.set(
+        key,
+        previous.then(() => handlers.onBatch(batch)).catch((err: unknown) => this.logger.warn({ err, topic: payload.topic, partition: payload.partition }, 'could not move the checkpoint past transaction markers; the next batch will')),
+      );
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.crashed = !payload.restart;
       this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -76,11 +99,15 @@ export class KafkajsConsumer implements ConsumerPort {
       partitionsConsumedConcurrently: this.options.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         await this.assignment;
+        const key = `${batch.topic}:${batch.partition}`;
+        await this.passing.get(key);
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const records: RecordBatch = {
           topic: batch.topic,
           partition: batch.partition,
           highWatermark: batch.highWatermark,
+          firstOffset: batch.firstOffset() ?? batch.messages[0]!.offset,
+          lastOffset: batch.lastOffset(),
           records: batch.messages.map((m) => ({
             offset: m.offset,
             key: m.key,
@@ -89,7 +116,9 @@ export class KafkajsConsumer implements ConsumerPort {
             headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
           })),
         };
+        const seeks = this.seeks;
         await handlers.onBatch(records);
+        if (seeks === this.seeks) this.positions.set(key, BigInt(batch.lastOffset()) + 1n);
         resolveOffset(batch.lastOffset());
         await heartbeat();
       },
@@ -97,6 +126,8 @@ export class KafkajsConsumer implements ConsumerPort {
   }
 
   seek(topic: string, partition: number, offset: bigint): void {
+    this.positions.set(`${topic}:${partition}`, offset);
+    this.seeks++;
     this.consumer.seek({ topic, partition, offset: String(offset) });
   }
 

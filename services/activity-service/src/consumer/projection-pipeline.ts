@@ -6,6 +6,7 @@ import type { Logger } from '@suite/logger';
 import { createRedis, isCluster } from '@suite/redis';
 import { eventTimeWindow, type ActivityConfig } from '../config.js';
 import { ActivityTransactions, type LiveMode } from '../data-access/activity.transaction.js';
+import { InboxTransactions } from '../data-access/inbox.transaction.js';
 import { kafkaLogOffsets } from '../data-access/kafka.js';
 import { ProjectionState } from '../data-access/projection.state.js';
 import { UsersEventsScript } from '../data-access/users-events.script.js';
@@ -30,7 +31,7 @@ export interface ProjectionPipeline {
  */
 export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, redis: RedisClient, logger: Logger, registry: Registry, options: { name: string; publishLive: boolean }): ProjectionPipeline {
   const prefix = config.REDIS_KEY_PREFIX;
-  const topics = [Topics.activityEvents, Topics.usersEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
+  const topics = [Topics.activityEvents, Topics.usersEvents, Topics.inboxEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
   // On a cluster a PUBLISH goes to every node; SPUBLISH only to the channel's shard.
   const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED || isCluster(redis) ? 'spublish' : 'publish';
   // The steps' own client. Without auto-pipelining: with it the projected consumer fell from 0.96x
@@ -39,11 +40,12 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   // A failed first connect is logged by the client, which keeps reconnecting; steps fail until it is ready.
   const connected = writer.connect().catch(() => undefined);
   const transactions = new ActivityTransactions(writer, connected, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
+  const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000 });
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });
+  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), inbox, keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });
   const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }, logger);
   return {
     topics,

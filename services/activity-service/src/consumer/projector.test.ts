@@ -10,6 +10,7 @@ function projector(registry: Registry) {
   return new Projector(
     { apply: async () => applied } as never,
     { apply: async () => ({ kind: 'applied', applied: 0 }) } as never,
+    { apply: async () => applied } as never,
     { applied: () => undefined, assigned: async () => [] } as never,
     { connect: async () => undefined, send: async () => undefined } as never,
     createLogger({ service: 'test', version: '0', level: 'silent' }),
@@ -24,7 +25,7 @@ describe('the consumer lag gauge', () => {
   it('reports only the partitions of the current assignment: a partition that moved away stops reporting here', async () => {
     const registry = new Registry();
     const p = projector(registry);
-    const batch = (partition: number) => ({ topic: 'activity.events', partition, highWatermark: '10', records: [{ offset: '3', key: null, value: null, timestamp: '0', headers: {} }] });
+    const batch = (partition: number) => ({ topic: 'activity.events', partition, highWatermark: '10', firstOffset: '3', lastOffset: '3', records: [{ offset: '3', key: null, value: null, timestamp: '0', headers: {} }] });
     await p.onBatch(batch(0));
     await p.onBatch(batch(1));
     expect(await lagSeries(registry)).toEqual(['activity.events:0=6', 'activity.events:1=6']);

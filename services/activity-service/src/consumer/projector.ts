@@ -1,10 +1,11 @@
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DlqHeaders, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
+import { DlqHeaders, INBOX_DELIVERED_TYPE, InboxEvent, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { OriginHeaders, USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { startConsumeSpan } from '@suite/telemetry';
 import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
+import type { InboxTransactions, InboxWrite } from '../data-access/inbox.transaction.js';
 import { LayoutMismatchError } from '../data-access/projection.state.js';
 import type { UsersEventsScript, UsersOperation } from '../data-access/users-events.script.js';
 import { decodeActivity, toWrite, type DeadLetterReason } from '../domain/decode.js';
@@ -32,6 +33,7 @@ type Outcome = Awaited<ReturnType<ActivityTransactions['apply']>>;
 export class Projector implements ConsumerHandlers {
   readonly activityTopic: string;
   readonly usersTopic: string;
+  readonly inboxTopic: string;
   private readonly timeWindow: EventTimeWindow;
   private readonly usersEventsKeys: string[];
   private readonly usersEventsUnsignedBefore: Map<number, bigint>;
@@ -40,12 +42,14 @@ export class Projector implements ConsumerHandlers {
   private readonly deadLettered: Counter<'reason'>;
   private readonly dropped: Counter<'reason'>;
   private readonly usersApplied: Counter;
+  private readonly inboxApplied: Counter;
   private readonly batchSeconds: Histogram<'topic'>;
   private readonly lag: Gauge<'topic' | 'partition'>;
 
   constructor(
     private readonly activities: ActivityTransactions,
     private readonly users: UsersEventsScript,
+    private readonly inbox: InboxTransactions,
     private readonly keeper: ProjectionKeeper,
     private readonly dlqProducer: Producer,
     private readonly logger: Logger,
@@ -57,12 +61,14 @@ export class Projector implements ConsumerHandlers {
     this.usersEventsUnsignedBefore = options.usersEventsUnsignedBefore;
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
+    this.inboxTopic = `${options.topicPrefix}${Topics.inboxEvents}`;
     const r = [registry];
     this.applied = new Counter({ name: 'activity_events_applied_total', help: 'Activity events applied to the projections', registers: r });
     this.deduplicated = new Counter({ name: 'activity_events_deduplicated_total', help: 'Activity events skipped as duplicates of an event id already applied', registers: r });
     this.deadLettered = new Counter({ name: 'activity_events_dead_lettered_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: r });
     this.dropped = new Counter({ name: 'activity_events_dropped_total', help: 'Valid events not applied, by reason (e.g. the user was deleted)', labelNames: ['reason'], registers: r });
     this.usersApplied = new Counter({ name: 'users_events_applied_total', help: 'users.events records applied to the access replica', registers: r });
+    this.inboxApplied = new Counter({ name: 'inbox_events_applied_total', help: 'inbox.events records applied to the inboxes (deliveries and marks; duplicates of a delivery excluded)', registers: r });
     this.batchSeconds = new Histogram({ name: 'activity_batch_duration_seconds', help: 'Time to decode, dead-letter and apply one Kafka batch', labelNames: ['topic'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
     this.lag = new Gauge({ name: 'kafka_consumer_lag', help: 'Records between the projection and the end of the partition', labelNames: ['topic', 'partition'], registers: r });
   }
@@ -76,24 +82,36 @@ export class Projector implements ConsumerHandlers {
 
   async onBatch(batch: RecordBatch): Promise<void> {
     const end = this.batchSeconds.startTimer({ topic: batch.topic });
+    const last = BigInt(batch.lastOffset) + 1n;
+    if (batch.records.length === 0) await this.passMarkers(batch);
     for (let i = 0; i < batch.records.length; i += CHUNK) {
+      const chunk = batch.records.slice(i, i + CHUNK);
+      // The first and last chunks stretch to the batch's bounds: the transaction markers around the data are covered too.
+      const first = i === 0 ? BigInt(batch.firstOffset) : BigInt(chunk[0]!.offset);
+      const upTo = i + CHUNK >= batch.records.length ? last - 1n : BigInt(chunk.at(-1)!.offset);
       // After a seek the rest of this batch comes again from the new position.
-      if (!(await this.applyChunk(batch, batch.records.slice(i, i + CHUNK)))) break;
+      if (!(await this.applyChunk(batch, chunk, first, upTo))) break;
     }
-    const last = BigInt(batch.records.at(-1)!.offset) + 1n;
     this.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - last));
     end();
   }
 
+  /** A batch of transaction markers (or aborted records) only: the checkpoint moves past it when it stood at its start. */
+  private async passMarkers(batch: RecordBatch): Promise<void> {
+    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first: BigInt(batch.firstOffset), last: BigInt(batch.lastOffset), fromLogStart: false };
+    if (await this.keeper.pass(range)) this.keeper.applied(range, range.last + 1n);
+  }
+
   /** Applies one chunk; false when the consumer had to seek instead. */
-  private async applyChunk(batch: RecordBatch, records: ConsumedRecord[]): Promise<boolean> {
-    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first: BigInt(records[0]!.offset), last: BigInt(records.at(-1)!.offset), fromLogStart: false };
+  private async applyChunk(batch: RecordBatch, records: ConsumedRecord[], first: bigint, last: bigint): Promise<boolean> {
+    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first, last, fromLogStart: false };
     const isUsers = batch.topic === this.usersTopic;
-    const { apply, dead, traces } = isUsers ? this.prepareUsers(range, records) : this.prepareActivities(range, records);
+    const isInbox = batch.topic === this.inboxTopic;
+    const { apply, dead, traces } = isUsers ? this.prepareUsers(range, records) : isInbox ? this.prepareInbox(range, records) : this.prepareActivities(range, records);
     // Dead letters are acknowledged before the offset moves past them: nothing is dropped silently.
     await this.deadLetter(batch, dead);
     for (;;) {
-      const span = isUsers ? undefined : startConsumeSpan(`${batch.topic} process`, traces, { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length });
+      const span = isUsers || isInbox ? undefined : startConsumeSpan(`${batch.topic} process`, traces, { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length });
       const outcome = await apply().finally(() => span?.end());
       if (outcome.kind === 'applied') {
         this.keeper.applied(range, range.last + 1n);
@@ -159,6 +177,22 @@ export class Projector implements ConsumerHandlers {
     return { apply, dead, traces: [] };
   }
 
+  private prepareInbox(range: RecordRange, records: ConsumedRecord[]) {
+    const writes: InboxWrite[] = [];
+    const dead: DeadLetter[] = [];
+    for (const record of records) {
+      const write = toInboxWrite(record);
+      if (typeof write === 'string') dead.push({ record, reason: write === 'malformed_json' ? 'malformed_json' : 'schema_invalid', detail: write });
+      else writes.push(write);
+    }
+    const apply = async (): Promise<Outcome> => {
+      const outcome = await this.inbox.apply(range, writes);
+      if (outcome.kind === 'applied') this.inboxApplied.inc(outcome.applied);
+      return outcome;
+    };
+    return { apply, dead, traces: [] };
+  }
+
   private async deadLetter(batch: RecordBatch, dead: DeadLetter[]): Promise<void> {
     if (dead.length === 0) return;
     await this.dlqProducer.connect();
@@ -181,6 +215,27 @@ export class Projector implements ConsumerHandlers {
     for (const d of dead) this.deadLettered.inc({ reason: d.reason });
     this.logger.warn({ topic: batch.topic, partition: batch.partition, count: dead.length, reasons: dead.map((d) => d.reason) }, 'records dead-lettered');
   }
+}
+
+/** An inbox.events record as an inbox write, or why it cannot be one ('malformed_json', or the schema's complaint). */
+function toInboxWrite(record: ConsumedRecord): InboxWrite | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(record.value?.toString('utf8') ?? '');
+  } catch {
+    return 'malformed_json';
+  }
+  const parsed = InboxEvent.safeParse(value);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'invalid';
+  const event = parsed.data;
+  if (event.data.recipientId !== Number(event.subject)) return 'subject is not data.recipientId';
+  const base = { offset: BigInt(record.offset), userId: event.data.recipientId, recordMs: Number(record.timestamp) };
+  if (event.type === INBOX_DELIVERED_TYPE) {
+    const d = event.data as Extract<InboxEvent, { type: typeof INBOX_DELIVERED_TYPE }>['data'];
+    return { ...base, kind: 'delivered', deliveryId: d.deliveryId, workspaceId: d.workspaceId, activityJson: JSON.stringify(d.activity) };
+  }
+  const m = event.data as Exclude<InboxEvent, { type: typeof INBOX_DELIVERED_TYPE }>['data'];
+  return { ...base, kind: 'marked', action: m.action, ...(m.ids ? { ids: m.ids } : {}), ...(m.upTo === undefined ? {} : { upTo: m.upTo }), ...(m.workspaceId === undefined ? {} : { workspaceId: m.workspaceId }) };
 }
 
 /** The script operation for a users event; undefined for events the projections do not use. */

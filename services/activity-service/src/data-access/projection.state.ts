@@ -33,6 +33,17 @@ if remaining == 0 then redis.call('DEL', KEYS[1]) end
 return remaining
 `;
 
+/**
+ * Moves a partition's checkpoint past records that carry no data (transaction markers, aborted
+ * records), only when it stands inside them. KEYS: offset. ARGV: first, next. 1 when it moved.
+ */
+const PASS_OFFSET = `
+local stored = tonumber(redis.call('GET', KEYS[1]) or '0')
+if stored < tonumber(ARGV[1]) or stored >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
 /** KEYS: lock. ARGV: owner, lease ms. Extends the lease only while `owner` holds it; 1 when it did. */
 const RENEW_LOCK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -127,6 +138,7 @@ type StateRedis = RedisClient & {
   rebuildRemaining(rebuild: string): Promise<number>;
   renewLock(lock: string, owner: string, leaseMs: number): Promise<number>;
   releaseLock(lock: string, owner: string): Promise<number>;
+  passOffset(offset: string, first: string, next: string): Promise<number>;
 };
 
 /** The layout key, the rebuild marker, stored offsets: where the projections stand as a whole. */
@@ -141,6 +153,7 @@ export class ProjectionState {
     redis.defineCommand('rebuildRemaining', { numberOfKeys: 1, lua: REBUILD_REMAINING });
     redis.defineCommand('renewLock', { numberOfKeys: 1, lua: RENEW_LOCK });
     redis.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+    redis.defineCommand('passOffset', { numberOfKeys: 1, lua: PASS_OFFSET });
     this.redis = redis as StateRedis;
   }
 
@@ -183,6 +196,11 @@ export class ProjectionState {
   /** Whether a slot's marker still holds the layout value of `generation` (false: the slot's primary lost it). */
   async slotMarked(slot: number, generation: string): Promise<boolean> {
     return (await this.redis.get(stepMarker(this.redis, this.prefix, slot))) === formatLayout(generation);
+  }
+
+  /** Moves the partition's checkpoint to `next` when it stands in `first`..`next` (records without data); true when it moved. */
+  async passOffset(p: { topic: string; partition: number }, first: bigint, next: bigint): Promise<boolean> {
+    return (await this.redis.passOffset(ProjectionKeys.offset(this.prefix, p.topic, p.partition), String(first), String(next))) === 1;
   }
 
   /** The next offset stored for each partition (null when none). */

@@ -103,6 +103,14 @@ export class ProjectionKeeper {
   }
 
   /**
+   * A range of transaction markers or aborted records (no data): the checkpoint moves past it when it
+   * stands at or in it (a checkpoint behind it is left for the next data batch to find).
+   */
+  async pass(range: RecordRange): Promise<boolean> {
+    return this.state.passOffset(range, range.first, range.last + 1n);
+  }
+
+  /**
    * A transaction found the stored offset before its range (or none). Either the range starts at
    * the log's start (apply it: nothing older exists), or the consumer seeks back to the stored offset.
    */

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { Activity } from './activity.js';
+import { cloudEvent } from './cloudevents.js';
+import { queryInteger } from './params.js';
+
+/** The inbox's named limits (docs/activity-service.md "Inbox"). */
+export const InboxLimits = {
+  /** Recipients one activity may name (`data.notify.users`). */
+  notifyMaxUsers: 1000,
+  /** Ids one mark may name. */
+  markMaxIds: 100,
+  pageMaxItems: 100,
+} as const;
+
+export const INBOX_DELIVERED_TYPE = 'io.activitysuite.inbox.delivered';
+export const INBOX_MARKED_TYPE = 'io.activitysuite.inbox.marked';
+
+/** A delivery id: 22 base64url characters (132 bits of SHA-256 of the activity's owner, event id and recipient). */
+export const DELIVERY_ID = /^[A-Za-z0-9_-]{22}$/;
+const DeliveryId = z.string().regex(DELIVERY_ID, 'not a notification id this API issued');
+
+/**
+ * An inbox position as clients see it: `<epoch>.<position>` as on the stream, or `.0` for an inbox
+ * that has had nothing yet.
+ */
+export const INBOX_CURSOR = /^(?:[0-9a-z]{1,16}\.[1-9][0-9]{0,14}|\.0)$/;
+const InboxCursor = z.string().regex(INBOX_CURSOR, 'not an inbox cursor this API issued');
+
+/** One recipient's delivery of one activity; `subject` is the recipient. */
+export const InboxDeliveredData = z.strictObject({
+  deliveryId: DeliveryId,
+  recipientId: z.number().int().positive(),
+  workspaceId: z.number().int().positive(),
+  activity: Activity,
+});
+export type InboxDeliveredData = z.infer<typeof InboxDeliveredData>;
+export const InboxDeliveredEvent = cloudEvent(INBOX_DELIVERED_TYPE, InboxDeliveredData);
+export type InboxDeliveredEvent = z.infer<typeof InboxDeliveredEvent>;
+
+export const MARK_ACTIONS = ['seen', 'read', 'unread', 'archive', 'unarchive'] as const;
+export type MarkAction = (typeof MARK_ACTIONS)[number];
+
+/**
+ * A mark, as applied: `ids`, or every item up to `upTo` (a position; absent: everything applied
+ * before the mark), only those of `workspaceId` when it is given. `seen` moves the seen watermark.
+ */
+export const InboxMarkedData = z.strictObject({
+  recipientId: z.number().int().positive(),
+  action: z.enum(MARK_ACTIONS),
+  ids: z.array(DeliveryId).min(1).max(InboxLimits.markMaxIds).optional(),
+  upTo: z.number().int().nonnegative().optional(),
+  workspaceId: z.number().int().positive().optional(),
+});
+export type InboxMarkedData = z.infer<typeof InboxMarkedData>;
+export const InboxMarkedEvent = cloudEvent(INBOX_MARKED_TYPE, InboxMarkedData);
+export type InboxMarkedEvent = z.infer<typeof InboxMarkedEvent>;
+
+/** Either record on `inbox.events`. */
+export const InboxEvent = z.union([InboxDeliveredEvent, InboxMarkedEvent]);
+export type InboxEvent = z.infer<typeof InboxEvent>;
+
+export const InboxCounts = z.object({
+  /** Unread, not archived, and after the seen watermark. */
+  unseen: z.number().int(),
+  /** Not read, not archived. */
+  unread: z.number().int(),
+  /** Not archived. */
+  total: z.number().int(),
+});
+export type InboxCounts = z.infer<typeof InboxCounts>;
+
+export const NotificationCounts = InboxCounts.extend({ cursor: z.string() });
+export type NotificationCounts = z.infer<typeof NotificationCounts>;
+
+export const Notification = z.object({
+  id: z.string(),
+  /** The delivery's position (`<epoch>.<position>`): a mark's `upTo`. */
+  cursor: z.string(),
+  activity: Activity,
+  workspaceId: z.number().int(),
+  seen: z.boolean(),
+  read: z.boolean(),
+  archived: z.boolean(),
+  /** When the delivery was recorded (broker time). */
+  createdAt: z.string(),
+});
+export type Notification = z.infer<typeof Notification>;
+
+export const NotificationPage = z.object({
+  results: z.array(Notification),
+  next: z.string().nullable(),
+  counts: InboxCounts,
+  /** The inbox's newest position: `upTo` for a mark that covers exactly what this page saw. */
+  cursor: z.string(),
+});
+export type NotificationPage = z.infer<typeof NotificationPage>;
+
+export const NotificationsQuery = z.strictObject({
+  limit: queryInteger(InboxLimits.pageMaxItems).optional(),
+  cursor: InboxCursor.optional(),
+  status: z.enum(['all', 'unread', 'unseen']).optional(),
+  archived: z.enum(['exclude', 'include', 'only']).optional(),
+  workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const NotificationCountsQuery = z.strictObject({ workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional() });
+
+export const SeenBody = z.strictObject({ upTo: InboxCursor.optional() });
+export type SeenBody = z.infer<typeof SeenBody>;
+
+/** `{ids}` or `{all: true, upTo?, workspaceId?}`. */
+export const MarkBody = z.union([
+  z.strictObject({ ids: z.array(DeliveryId).min(1).max(InboxLimits.markMaxIds) }),
+  z.strictObject({ all: z.literal(true), upTo: InboxCursor.optional(), workspaceId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional() }),
+]);
+export type MarkBody = z.infer<typeof MarkBody>;
+
+/** A mark's answer: the counts once applied (200), or `pending` when it was not applied within the wait (202). */
+export const MarkResult = z.union([
+  InboxCounts.extend({ cursor: z.string(), ignored: z.array(z.string()) }),
+  z.object({ pending: z.literal(true), ignored: z.array(z.string()) }),
+]);
+export type MarkResult = z.infer<typeof MarkResult>;

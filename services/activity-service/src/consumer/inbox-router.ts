@@ -1,0 +1,179 @@
+import { hash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { INBOX_DELIVERED_TYPE, ProjectionKeys, StatsField, Topics, backoffMs, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import type { Logger } from '@suite/logger';
+import type { RedisClient } from '@suite/redis';
+import { decodeActivity } from '../domain/decode.js';
+
+/** Where the router's deliveries come from in CloudEvents terms. */
+export const INBOX_ROUTER_SOURCE = '/activity-service/inbox-router';
+
+/**
+ * A delivery's id: 132 bits of SHA-256 of the activity's owner, event id and recipient, as 22
+ * base64url characters. The same activity routed again (a redelivery, a duplicate publish, a
+ * router that restarted before its transaction committed) gives the same ids, and the inbox keeps
+ * one of each.
+ */
+export function deliveryId(ownerId: number, eventId: string, recipientId: number): string {
+  return hash('sha256', `${ownerId}\n${eventId}\n${recipientId}`, 'base64url').slice(0, 22);
+}
+
+/** The recipients an activity names, deduplicated, in order, the actor out unless `includeActor`. */
+export function namedRecipients(event: ActivityEvent): number[] {
+  const notify = event.data.notify;
+  if (!notify) return [];
+  const unique = [...new Set(notify.users)];
+  return notify.includeActor ? unique : unique.filter((u) => u !== event.data.actorId);
+}
+
+export interface InboxRouterOptions {
+  groupId: string;
+  topicPrefix: string;
+  timeWindow: EventTimeWindow;
+  sessionTimeoutMs: number;
+  /** Whether the projections (the access replica the router reads) are whole now. */
+  ready: () => boolean;
+}
+
+/**
+ * Turns activities that name recipients into one `inbox.delivered` per recipient who can reach the
+ * activity's workspace at that moment (the access replica in Redis), on `inbox.events` keyed by the
+ * recipient. Each batch is one Kafka transaction: the deliveries and the consumed offsets commit
+ * together (`sendOffsets`), and the inbox consumer reads `read_committed`, so an activity is routed
+ * once even across crashes. The decision is recorded in Kafka: rebuilding Redis replays the
+ * deliveries and never routes again.
+ *
+ * The transactional id is unique per process: a restarted pod does not fence its predecessor's
+ * open transaction (the broker aborts it at its timeout), and a zombie's duplicate deliveries carry
+ * the same deterministic ids, which the inbox keeps once.
+ */
+export class InboxRouter {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly source: string;
+  private readonly target: string;
+  private readonly routed: Counter<'outcome'>;
+  private readonly batchSeconds: Histogram;
+  private crashed = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly options: InboxRouterOptions,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.source = `${options.topicPrefix}${Topics.activityEvents}`;
+    this.target = `${options.topicPrefix}${Topics.inboxEvents}`;
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: false,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(options.sessionTimeoutMs / 5),
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.producer = kafka.producer({
+      transactionalId: `${options.groupId}-${hostname()}-${randomBytes(4).toString('hex')}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.routed = new Counter({ name: 'inbox_router_recipients_total', help: 'Recipients the inbox router considered, by outcome: delivered, no_access (cannot reach the workspace, or deleted)', labelNames: ['outcome'], registers: [registry] });
+    this.batchSeconds = new Histogram({ name: 'inbox_router_batch_duration_seconds', help: 'Time to route one batch of activity.events (access checks and the transaction)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.crashed = !payload.restart;
+      this.logger.error({ err: payload.error, restart: payload.restart }, 'inbox router crashed');
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.source], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0) return;
+        // The access replica must be whole before anyone is left out for lacking access.
+        for (let attempt = 1; !this.options.ready(); attempt++) {
+          if (!isRunning() || isStale()) return;
+          await new Promise((r) => setTimeout(r, backoffMs(attempt, 100, 2000)));
+          await heartbeat();
+        }
+        if (!isRunning() || isStale()) return;
+        const end = this.batchSeconds.startTimer();
+        const deliveries = await this.route(batch.messages);
+        const next = String(BigInt(batch.lastOffset()) + 1n);
+        const tx = await this.producer.transaction();
+        try {
+          if (deliveries.length > 0) await tx.send({ topic: this.target, acks: -1, messages: deliveries });
+          await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          throw err;
+        }
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+        end();
+      },
+    });
+  }
+
+  /** The deliveries of a batch's records: valid activities that name recipients, to those who can reach the workspace. */
+  private async route(messages: { value: Buffer | null; headers?: Record<string, unknown>; timestamp: string }[]): Promise<{ key: string; value: string }[]> {
+    const candidates: { event: ActivityEvent; recipient: number; time: string }[] = [];
+    for (const m of messages) {
+      // Most activities name no one: those skip the decode (an escaped key, `\u`, is decoded to be sure).
+      if (!m.value || (!m.value.includes('"notify"') && !m.value.includes('\\u'))) continue;
+      const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      const decoded = decodeActivity(m.value, headers, { atMs: Number(m.timestamp), window: this.options.timeWindow });
+      // Invalid records are the projector's to dead-letter; the router routes valid ones only.
+      if (!decoded.ok) continue;
+      const time = new Date(Number(m.timestamp)).toISOString();
+      for (const recipient of namedRecipients(decoded.event)) candidates.push({ event: decoded.event, recipient, time });
+    }
+    const p = this.prefix;
+    const allowed = await Promise.all(
+      candidates.map(async ({ event, recipient }) => {
+        const [access, deleted] = await Promise.all([this.redis.hexists(ProjectionKeys.access(p, recipient), String(event.data.workspaceId)), this.redis.hexists(ProjectionKeys.stats(p, recipient), StatsField.deleted)]);
+        return access === 1 && deleted === 0;
+      }),
+    );
+    const deliveries: { key: string; value: string }[] = [];
+    candidates.forEach(({ event, recipient, time }, i) => {
+      if (!allowed[i]) {
+        this.routed.inc({ outcome: 'no_access' });
+        return;
+      }
+      this.routed.inc({ outcome: 'delivered' });
+      const id = deliveryId(Number(event.subject), event.id, recipient);
+      const delivered = {
+        specversion: '1.0',
+        id,
+        source: INBOX_ROUTER_SOURCE,
+        type: INBOX_DELIVERED_TYPE,
+        time,
+        subject: String(recipient),
+        data: { deliveryId: id, recipientId: recipient, workspaceId: event.data.workspaceId, activity: toActivity(event) },
+      };
+      deliveries.push({ key: String(recipient), value: JSON.stringify(delivered) });
+    });
+    return deliveries;
+  }
+
+  healthy(): boolean {
+    return !this.crashed;
+  }
+
+  /** Finishes the batch in flight, leaves the group, closes the producer. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+}

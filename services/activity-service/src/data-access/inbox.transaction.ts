@@ -1,0 +1,240 @@
+import { InboxField, ProjectionKeys, StatsField, formatLayout, userSlot, type MarkAction } from '@suite/contracts';
+import type { RedisClient } from '@suite/redis';
+import type { ApplyOutcome, RecordRange } from './activity.transaction.js';
+import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
+
+/** One valid `inbox.events` record, ready to apply to its recipient's inbox. */
+export type InboxWrite =
+  | { kind: 'delivered'; offset: bigint; userId: number; recordMs: number; deliveryId: string; workspaceId: number; activityJson: string }
+  | { kind: 'marked'; offset: bigint; userId: number; recordMs: number; action: MarkAction; ids?: string[]; upTo?: number; workspaceId?: number };
+
+export interface InboxRetention {
+  /** Notifications an inbox keeps at most (the oldest by position leave first). */
+  maxItems: number;
+  /** Notifications older than this (delivery record time, against the newest delivered) leave. */
+  maxAgeMs: number;
+}
+
+/** Arguments per record, after the fixed ones. */
+const PER_RECORD = 7;
+
+/**
+ * Lua that drops notifications from every set of an inbox and its data hash:
+ * `dropItems(ids, items, unread, read, archived, data)`, in pieces (Lua's unpack has a limit).
+ */
+const DROP_ITEMS = `
+local function dropItems(ids, items, unread, readSet, archived, data)
+  for from = 1, #ids, 500 do
+    local part = { unpack(ids, from, math.min(from + 499, #ids)) }
+    redis.call('ZREM', items, unpack(part))
+    redis.call('ZREM', unread, unpack(part))
+    redis.call('ZREM', readSet, unpack(part))
+    redis.call('ZREM', archived, unpack(part))
+    redis.call('HDEL', data, unpack(part))
+  end
+end
+`;
+
+/**
+ * One recipient's step, atomic in the recipient's slot. KEYS: slot marker, inbox, items, unread,
+ * read, archived, data, slot fence, stats. ARGV: layout value, applied-offset field (`o:<p>`), next
+ * offset, retention items, retention ms, fence field, the fence this consumer expects at least,
+ * then per record: offset, record ms, `d` or `m`, and
+ * - for a delivery: id, workspace, activity JSON, '';
+ * - for a mark: action, `upTo` ('' for none), workspace ('' for all), ids comma-joined ('' for all).
+ *
+ * Exactly once per record as the activity step is (the recipient's applied offset, the slot's
+ * fence). A delivery whose id the inbox holds already is a duplicate and changes nothing. Each
+ * delivery applied and each mark takes the next position. A mark covers at most what was applied
+ * before it (`upTo` is clamped), so it can never cover a delivery that arrived after it was made.
+ * States are set memberships (read, archived; unread is "neither"), so counts are set sizes and no
+ * redelivery can skew them. Retention trims the oldest by count and by age after each delivery, on
+ * the inbox's own clock (the newest delivery's record time), so a rebuild trims alike.
+ */
+const APPLY_INBOX = `${STEP_MARKED}${DROP_ITEMS}
+local generation = string.sub(ARGV[1], string.find(ARGV[1], ':', 1, true) + 1)
+local inbox, items, unread, readSet, archived, data = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local fence = tonumber(redis.call('HGET', KEYS[8], ARGV[6]) or '0')
+if fence < tonumber(ARGV[7]) then return { 'behind', fence } end
+local upTo = tonumber(ARGV[3])
+if fence < upTo then redis.call('HSET', KEYS[8], ARGV[6], upTo) end
+local maxItems, maxAge = tonumber(ARGV[4]), tonumber(ARGV[5])
+local W, PER = 8, ${PER_RECORD}
+local total = (#ARGV - W + 1) / PER
+-- A deleted user keeps no inbox.
+if redis.call('HEXISTS', KEYS[9], ${lua(StatsField.deleted)}) == 1 then return { 'applied', 0, 0, 0, total } end
+local head = redis.call('HMGET', inbox, ARGV[2], ${lua(InboxField.position)}, ${lua(InboxField.seenUpTo)}, ${lua(InboxField.readUpTo)}, ${lua(InboxField.clock)}, ${lua(InboxField.epoch)})
+local from = tonumber(head[1] or '0')
+local pos, seenUpTo, readUpTo, clock = tonumber(head[2] or '0'), tonumber(head[3] or '0'), tonumber(head[4] or '0'), tonumber(head[5] or '0')
+
+local function inWorkspace(id, ws)
+  if ws == '' then return true end
+  local entry = redis.call('HGET', data, id)
+  return entry ~= false and string.sub(entry, 1, #ws + 1) == ws .. '|'
+end
+
+local function mark(action, id, at)
+  if action == 'read' then
+    redis.call('ZADD', readSet, at, id)
+    redis.call('ZREM', unread, id)
+  elseif action == 'unread' then
+    redis.call('ZREM', readSet, id)
+    if not redis.call('ZSCORE', archived, id) then redis.call('ZADD', unread, at, id) end
+  elseif action == 'archive' then
+    redis.call('ZADD', archived, at, id)
+    redis.call('ZREM', unread, id)
+  elseif action == 'unarchive' then
+    redis.call('ZREM', archived, id)
+    if not redis.call('ZSCORE', readSet, id) then redis.call('ZADD', unread, at, id) end
+  end
+end
+
+-- Retention, after each delivery (so the outcome does not depend on how records are cut into steps):
+-- the oldest past the count, then those older than the age on the inbox's clock.
+local function trim()
+  local count = redis.call('ZCARD', items)
+  if count > maxItems then dropItems(redis.call('ZRANGE', items, 0, count - maxItems - 1), items, unread, readSet, archived, data) end
+  local horizon = clock - maxAge
+  for _ = 1, 1000 do
+    local oldest = redis.call('ZRANGE', items, 0, 15)
+    local gone = {}
+    for _, id in ipairs(oldest) do
+      local ms = tonumber(string.match(redis.call('HGET', data, id), '^%d+|(%d+)|'))
+      if ms >= horizon then break end
+      gone[#gone + 1] = id
+    end
+    if #gone > 0 then dropItems(gone, items, unread, readSet, archived, data) end
+    if #gone < 16 then break end
+  end
+end
+
+local delivered, duplicates, marks, stale = 0, 0, 0, 0
+for i = W, #ARGV, PER do
+  if tonumber(ARGV[i]) < from then
+    stale = stale + 1
+  else
+    local at = tonumber(ARGV[i + 1])
+    if ARGV[i + 2] == 'd' then
+      local id = ARGV[i + 3]
+      if redis.call('HEXISTS', data, id) == 1 then
+        duplicates = duplicates + 1
+      else
+        pos = pos + 1
+        delivered = delivered + 1
+        if at > clock then clock = at end
+        redis.call('ZADD', items, pos, id)
+        redis.call('ZADD', unread, pos, id)
+        redis.call('HSET', data, id, ARGV[i + 4] .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 5])
+        trim()
+      end
+    else
+      pos = pos + 1
+      marks = marks + 1
+      local action, ws, ids = ARGV[i + 3], ARGV[i + 5], ARGV[i + 6]
+      -- Everything applied before this mark, or less when the mark names less.
+      local limit = pos - 1
+      if ARGV[i + 4] ~= '' then limit = math.min(limit, tonumber(ARGV[i + 4])) end
+      if action == 'seen' then
+        if limit > seenUpTo then seenUpTo = limit end
+      elseif ids == '' then
+        local covered = redis.call('ZRANGE', items, '-inf', limit, 'BYSCORE', 'WITHSCORES')
+        for j = 1, #covered, 2 do
+          if inWorkspace(covered[j], ws) then mark(action, covered[j], covered[j + 1]) end
+        end
+        if action == 'read' and ws == '' and limit > readUpTo then readUpTo = limit end
+      else
+        for id in string.gmatch(ids, '[^,]+') do
+          local at = redis.call('ZSCORE', items, id)
+          if at and tonumber(at) <= limit then mark(action, id, at) end
+        end
+      end
+    end
+  end
+end
+
+local set = { ARGV[2], ARGV[3], ${lua(InboxField.position)}, pos, ${lua(InboxField.seenUpTo)}, seenUpTo, ${lua(InboxField.readUpTo)}, readUpTo, ${lua(InboxField.clock)}, clock }
+if not head[6] then set[#set + 1] = ${lua(InboxField.epoch)}; set[#set + 1] = generation end
+redis.call('HSET', inbox, unpack(set))
+return { 'applied', delivered, duplicates, marks, stale }
+`;
+
+type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
+type StepRedis = RedisClient & { applyInboxStep(...args: (string | number)[]): Promise<StepReply> };
+
+/**
+ * Applies a chunk of one `inbox.events` partition as one step per recipient, each a script in the
+ * recipient's slot, the way `ActivityTransactions` applies activities (the same checkpoint, fences
+ * and applied offsets, so crashes, rebalances and rebuilds behave alike).
+ */
+export class InboxTransactions {
+  private readonly redis: StepRedis;
+  private readonly fences = new Map<string, Map<number, bigint>>();
+
+  constructor(
+    redis: RedisClient,
+    private readonly connected: Promise<unknown>,
+    private readonly prefix: string,
+    private readonly retention: InboxRetention,
+  ) {
+    redis.defineCommand('applyInboxStep', { numberOfKeys: 9, lua: APPLY_INBOX });
+    this.redis = redis as StepRedis;
+  }
+
+  async apply(range: RecordRange, writes: InboxWrite[]): Promise<ApplyOutcome> {
+    const redis = this.redis;
+    await this.connected;
+    const check = await checkChunk(redis, this.prefix, range);
+    if (check.kind !== 'open') return check;
+    const { generation, stored, next } = check;
+    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
+
+    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
+    const fenceField = `${range.topic}:${range.partition}`;
+    let fences = this.fences.get(fenceField);
+    if (!fences) this.fences.set(fenceField, (fences = new Map()));
+    let lost: number | undefined;
+    let foreign: string | undefined;
+    let behind: bigint | undefined;
+    const groups = new Map<number, InboxWrite[]>();
+    for (const w of writes) groups.set(w.userId, [...(groups.get(w.userId) ?? []), w]);
+    await Promise.all(
+      [...groups].map(async ([userId, group]) => {
+        const slot = userSlot(userId);
+        const expected = fences.get(slot) ?? 0n;
+        const upTo = group.at(-1)!.offset + 1n;
+        const reply = await redis.applyInboxStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, upTo, fenceField, expected));
+        if (reply[0] === 'lost') lost = slot;
+        else if (reply[0] === 'foreign') foreign = reply[1];
+        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
+        else {
+          if ((fences.get(slot) ?? 0n) < upTo) fences.set(slot, upTo);
+          counts.applied += reply[1] + reply[3];
+          counts.duplicates += reply[2];
+          counts.stale += reply[4];
+        }
+      }),
+    );
+    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
+    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
+    if (behind !== undefined) {
+      this.fences.delete(fenceField);
+      return { kind: 'behind', stored: behind === 0n ? null : behind };
+    }
+    if (stored === null || stored < next) await redis.set(ProjectionKeys.offset(this.prefix, range.topic, range.partition), String(next));
+    return { kind: 'applied', ...counts };
+  }
+
+  private stepArgs(userId: number, slot: number, writes: InboxWrite[], layout: string, partition: number, next: bigint, fenceField: string, expected: bigint): (string | number)[] {
+    const p = this.prefix;
+    const args: (string | number)[] = [
+      stepMarker(this.redis, p, slot), ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxRead(p, userId),
+      ProjectionKeys.inboxArchived(p, userId), ProjectionKeys.inboxData(p, userId), ProjectionKeys.slotFence(p, slot), ProjectionKeys.stats(p, userId),
+      layout, `${InboxField.appliedOffset}${partition}`, String(next), this.retention.maxItems, this.retention.maxAgeMs, fenceField, String(expected),
+    ];
+    for (const w of writes) {
+      if (w.kind === 'delivered') args.push(String(w.offset), w.recordMs, 'd', w.deliveryId, w.workspaceId, w.activityJson, '');
+      else args.push(String(w.offset), w.recordMs, 'm', w.action, w.upTo === undefined ? '' : w.upTo, w.workspaceId === undefined ? '' : w.workspaceId, (w.ids ?? []).join(','));
+    }
+    return args;
+  }
+}

@@ -1,0 +1,85 @@
+import { AppError, EMPTY_STREAM_CURSOR, encodeStreamCursor, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
+import type { InboxHead, InboxStore, PageFilter } from '../data-access/inbox.store.js';
+
+/** How often a mark looks whether it has been applied while it waits. */
+const APPLIED_POLL_MS = 10;
+
+const cursorOf = (head: { epoch: string }, position: number) => (position === 0 || head.epoch === '' ? EMPTY_STREAM_CURSOR : encodeStreamCursor(head.epoch, position));
+
+/**
+ * A position from an inbox cursor of this inbox's epoch: `.0` is position 0, a cursor from another
+ * epoch (the inbox was rebuilt, or it is another history) is a conflict.
+ */
+function positionOf(cursor: string, head: InboxHead, field: string): number {
+  if (cursor === EMPTY_STREAM_CURSOR) return 0;
+  const at = parseStreamPosition(cursor);
+  if (!at) throw new AppError('validation_failed', 'invalid cursor', [{ path: field, message: 'not an inbox cursor this API issued' }]);
+  if (at.epoch !== head.epoch) throw new AppError('conflict', 'the cursor is from another history of this inbox (it was rebuilt); read the inbox again', [{ path: field, message: `epoch ${at.epoch} is not the inbox's (${head.epoch || 'none yet'})` }]);
+  return at.position;
+}
+
+export interface PageQuery {
+  limit?: number;
+  cursor?: string;
+  status?: PageFilter['status'];
+  archived?: PageFilter['archived'];
+  workspaceId?: number;
+}
+
+/** The inbox use cases: pages and counts from Redis, marks through Kafka. */
+export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }) {
+  return {
+    /** A page: the notifications as JSON texts (the stored activities go out as they are), the counts, the inbox's cursor, the next page's cursor. */
+    async page(userId: number, q: PageQuery): Promise<{ results: string[]; counts: InboxCounts; cursor: string; nextCursor: string | null }> {
+      const limit = q.limit ?? 20;
+      let before: number | undefined;
+      if (q.cursor !== undefined) {
+        before = positionOf(q.cursor, await store.head(userId), 'query.cursor');
+      }
+      const { head, items } = await store.page(userId, { ...(before === undefined ? {} : { before }), limit, status: q.status ?? 'all', archived: q.archived ?? 'exclude', ...(q.workspaceId === undefined ? {} : { workspaceId: q.workspaceId }) });
+      const page = items.slice(0, limit);
+      const results = page.map((n) => {
+        const { workspaceId, deliveredMs, activityJson } = splitInboxEntry(n.entry);
+        const seen = n.read || n.position <= head.seenUpTo;
+        return `{"id":${JSON.stringify(n.id)},"cursor":"${cursorOf(head, n.position)}","activity":${activityJson},"workspaceId":${workspaceId},"seen":${seen},"read":${n.read},"archived":${n.archived},"createdAt":"${new Date(deliveredMs).toISOString()}"}`;
+      });
+      const nextCursor = items.length > limit ? cursorOf(head, page.at(-1)!.position) : null;
+      return { results, counts: head.counts, cursor: cursorOf(head, head.position), nextCursor };
+    },
+
+    async counts(userId: number, workspaceId?: number): Promise<NotificationCounts> {
+      const head = await store.head(userId, workspaceId);
+      return { ...head.counts, cursor: cursorOf(head, head.position) };
+    },
+
+    /**
+     * Publishes a mark and waits (at most `markWaitMs`) until it is applied: then the new counts
+     * (200), else `pending` (202). Ids the inbox does not keep are left out and answered in `ignored`.
+     */
+    async mark(userId: number, action: MarkAction, body: MarkBody | { upTo?: string }): Promise<{ status: 200 | 202; body: MarkResult }> {
+      const head = await store.head(userId);
+      const upTo = 'upTo' in body && body.upTo !== undefined ? positionOf(body.upTo, head, 'body.upTo') : undefined;
+      let ids: string[] | undefined;
+      let ignored: string[] = [];
+      if ('ids' in body) {
+        const unique = [...new Set(body.ids)];
+        const known = await store.known(userId, unique);
+        ids = unique.filter((id) => known.has(id));
+        ignored = unique.filter((id) => !known.has(id));
+        if (ids.length === 0) return { status: 200, body: { ...head.counts, cursor: cursorOf(head, head.position), ignored } };
+      }
+      const workspaceId = 'workspaceId' in body ? body.workspaceId : undefined;
+      const { partition, offset } = await store.publishMark({ recipientId: userId, action, ...(ids ? { ids } : {}), ...(upTo === undefined ? {} : { upTo }), ...(workspaceId === undefined ? {} : { workspaceId }) });
+      const deadline = Date.now() + options.markWaitMs;
+      for (;;) {
+        if ((await store.appliedOffset(userId, partition)) > offset) {
+          const after = await store.head(userId);
+          return { status: 200, body: { ...after.counts, cursor: cursorOf(after, after.position), ignored } };
+        }
+        if (Date.now() >= deadline) return { status: 202, body: { pending: true, ignored } };
+        await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
+      }
+    },
+  };
+}
+export type InboxUseCases = ReturnType<typeof inboxUseCases>;
