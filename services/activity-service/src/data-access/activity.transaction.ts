@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField, formatLayout, userSlot } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
+import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import { applyUserSteps, type StepReply } from './user-steps.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -324,22 +325,13 @@ end
 return { 'applied', k, duplicates, 0, stale }
 `;
 
-type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
 type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
 
 /**
- * Applies a chunk of one partition's activity records as one step per user, each a script in
- * that user's slot (Redis Cluster: no step touches two slots):
- *
- * 1. read the layout and the partition's checkpoint (the `{projections}` slot): is Redis where this
- *    consumer is (layout present and ours, checkpoint inside the range);
- * 2. per user, in parallel, one script: the slot's marker present (else its primary lost it), the
- *    user's records from its own applied offset on, dedup, feed, stream log with positions,
- *    stats, live batch, and the user's new applied offset, all at once;
- * 3. the checkpoint moves past the chunk.
- *
- * A crash between 2 and 3 replays the chunk: every user who had it applied skips it by its own
- * applied offset, so the outcome is exactly once however the steps and the crash interleave.
+ * Applies a chunk of one partition's activity records as one step per user (`applyUserSteps`):
+ * per user one script, the slot's marker present (else its primary lost it), the user's records
+ * from its own applied offset on, dedup, feed, stream log with positions, stats, live batch, and
+ * the user's new applied offset, all at once.
  */
 export class ActivityTransactions {
   private readonly redis: StepRedis;
@@ -358,62 +350,8 @@ export class ActivityTransactions {
   }
 
   async apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
-    const redis = this.redis;
     await this.connected;
-    const offsetKey = ProjectionKeys.offset(this.prefix, range.topic, range.partition);
-    const check = await checkChunk(redis, this.prefix, range);
-    if (check.kind !== 'open') return check;
-    const { generation, stored, next } = check;
-    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
-
-    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
-    const fenceField = `${range.topic}:${range.partition}`;
-    let fences = this.fences.get(fenceField);
-    if (!fences) this.fences.set(fenceField, (fences = new Map()));
-    let lost: number | undefined;
-    let foreign: string | undefined;
-    let behind: bigint | undefined;
-    await Promise.all(
-      this.groups(writes).map(async ([userId, group]) => {
-        const slot = userSlot(userId);
-        const fence = { field: fenceField, expected: fences.get(slot) ?? 0n };
-        // The user's applied offset is the one after their last record here, not the chunk's end: the
-        // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
-        const upTo = group.at(-1)!.offset + 1n;
-        const reply = await redis.applyUserStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, upTo, fence));
-        if (reply[0] === 'lost') lost = slot;
-        else if (reply[0] === 'foreign') foreign = reply[1];
-        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
-        else {
-          if ((fences.get(slot) ?? 0n) < upTo) fences.set(slot, upTo);
-          counts.applied += reply[1];
-          counts.duplicates += reply[2];
-          counts.dropped += reply[3];
-          counts.stale += reply[4];
-        }
-      }),
-    );
-    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
-    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
-    if (behind !== undefined) {
-      // What this consumer remembers of the partition's slots no longer holds: learnt again from here.
-      this.fences.delete(fenceField);
-      // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
-      return { kind: 'behind', stored: behind === 0n ? null : behind };
-    }
-    // Only forward: a consumer that lost the partition in a rebalance must not move it back.
-    if (stored === null || stored < next) await redis.set(offsetKey, String(next));
-    return { kind: 'applied', ...counts };
-  }
-
-  private groups(writes: ActivityWrite[]): [number, ActivityWrite[]][] {
-    const groups = new Map<number, ActivityWrite[]>();
-    for (const w of writes) {
-      const group = groups.get(w.userId);
-      if (group) group.push(w);
-      else groups.set(w.userId, [w]);
-    }
-    return [...groups];
+    return applyUserSteps(this.redis, this.prefix, range, writes, this.fences, (s) => this.redis.applyUserStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence)));
   }
 
   private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {

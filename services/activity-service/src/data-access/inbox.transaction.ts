@@ -1,7 +1,8 @@
-import { InboxField, ProjectionKeys, StatsField, formatLayout, userSlot, type MarkAction } from '@suite/contracts';
+import { InboxField, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import type { ApplyOutcome, RecordRange } from './activity.transaction.js';
-import { STEP_MARKED, checkChunk, luaString as lua, stepMarker } from './projection.state.js';
+import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import { applyUserSteps, type StepReply } from './user-steps.js';
 
 /** One valid `inbox.events` record, ready to apply to its recipient's inbox. */
 export type InboxWrite =
@@ -158,7 +159,6 @@ redis.call('HSET', inbox, unpack(set))
 return { 'applied', delivered, duplicates, marks, stale }
 `;
 
-type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
 type StepRedis = RedisClient & { applyInboxStep(...args: (string | number)[]): Promise<StepReply> };
 
 /**
@@ -181,47 +181,12 @@ export class InboxTransactions {
   }
 
   async apply(range: RecordRange, writes: InboxWrite[]): Promise<ApplyOutcome> {
-    const redis = this.redis;
     await this.connected;
-    const check = await checkChunk(redis, this.prefix, range);
-    if (check.kind !== 'open') return check;
-    const { generation, stored, next } = check;
-    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
-
-    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
-    const fenceField = `${range.topic}:${range.partition}`;
-    let fences = this.fences.get(fenceField);
-    if (!fences) this.fences.set(fenceField, (fences = new Map()));
-    let lost: number | undefined;
-    let foreign: string | undefined;
-    let behind: bigint | undefined;
-    const groups = new Map<number, InboxWrite[]>();
-    for (const w of writes) groups.set(w.userId, [...(groups.get(w.userId) ?? []), w]);
-    await Promise.all(
-      [...groups].map(async ([userId, group]) => {
-        const slot = userSlot(userId);
-        const expected = fences.get(slot) ?? 0n;
-        const upTo = group.at(-1)!.offset + 1n;
-        const reply = await redis.applyInboxStep(...this.stepArgs(userId, slot, group, formatLayout(generation), range.partition, upTo, fenceField, expected));
-        if (reply[0] === 'lost') lost = slot;
-        else if (reply[0] === 'foreign') foreign = reply[1];
-        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
-        else {
-          if ((fences.get(slot) ?? 0n) < upTo) fences.set(slot, upTo);
-          counts.applied += reply[1] + reply[3];
-          counts.duplicates += reply[2];
-          counts.stale += reply[4];
-        }
-      }),
-    );
-    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
-    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
-    if (behind !== undefined) {
-      this.fences.delete(fenceField);
-      return { kind: 'behind', stored: behind === 0n ? null : behind };
-    }
-    if (stored === null || stored < next) await redis.set(ProjectionKeys.offset(this.prefix, range.topic, range.partition), String(next));
-    return { kind: 'applied', ...counts };
+    // The step's tallies: deliveries applied, duplicates, marks applied, stale; a mark counts as applied.
+    return applyUserSteps(this.redis, this.prefix, range, writes, this.fences, async (s) => {
+      const reply = await this.redis.applyInboxStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence.field, s.fence.expected));
+      return reply[0] === 'applied' ? ['applied', reply[1] + reply[3], reply[2], 0, reply[4]] : reply;
+    });
   }
 
   private stepArgs(userId: number, slot: number, writes: InboxWrite[], layout: string, partition: number, next: bigint, fenceField: string, expected: bigint): (string | number)[] {
