@@ -14,12 +14,13 @@ export const queryIntegerBounds = z.registry<{ minimum: number; maximum: number 
 
 /**
  * A positive decimal integer of at most `max` in a query string. The validator reads a string; the
- * API description shows it as `{type: integer, minimum: 1, maximum: max}`, which is what it accepts.
+ * API description shows it as `{type: integer, minimum: 1, maximum: max}`, which is what it accepts:
+ * JSON Schema counts `7.0` an integer, so a fraction of zeros is accepted too.
  */
 export function queryInteger(max: number) {
   const schema = z
     .string()
-    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .regex(/^[1-9][0-9]{0,15}(?:\.0{1,16})?$/, 'must be a positive integer')
     .transform(Number)
     .refine((n) => n <= max, { message: `must be at most ${max}` });
   queryIntegerBounds.add(schema, { minimum: 1, maximum: max });

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { AppError, ApiRoutes, IdParam, MarkBody, type ApiRoute, type MarkAction } from '@suite/contracts';
+import { AppError, ApiRoutes, IdParam, MarkBody, SeenBody, type ApiRoute, type MarkAction } from '@suite/contracts';
 import { assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
 import { parseInput, requestOrigin, route, sendJson } from '@suite/server-kit';
 import type { InboxUseCases } from '../domain/inbox.js';
@@ -38,7 +38,7 @@ export function inboxRouter(verifier: TokenVerifier, inbox: InboxUseCases, unava
   route(router, markSeen, async (req, res) => {
     const id = userId(req);
     parseInput(markSeen.query, req.query, 'query');
-    const body = parseInput(markSeen.body, req.body ?? {}, 'body');
+    const body = parseInput(SeenBody, req.body, 'body');
     const { status, body: answer } = await inbox.mark(id, 'seen', body);
     res.status(status).json(answer);
   });
