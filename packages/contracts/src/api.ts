@@ -68,6 +68,11 @@ const OpenApiDocument = z.record(z.string(), z.unknown());
 /** A stream cursor: where a client resumes (`ready` and `activity` messages carry it). */
 export const StreamQuery = z.strictObject({
   cursor: z.string().regex(STREAM_CURSOR, 'not a cursor this API issued').optional(),
+  channels: z
+    .string()
+    .regex(/^(?:activity|inbox)(?:,(?:activity|inbox))?$/, 'activity, inbox, or both comma-separated')
+    .optional()
+    .describe('The channels of the stream (default `activity`): `activity,inbox` adds the notification inbox; every message then names its `channel`, and one cursor resumes both'),
   access_token: z.string().max(8192).optional(),
 });
 

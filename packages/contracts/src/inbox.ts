@@ -121,3 +121,39 @@ export const MarkResult = z.union([
   z.object({ pending: z.literal(true), ignored: z.array(z.string()) }),
 ]);
 export type MarkResult = z.infer<typeof MarkResult>;
+
+// ---- the inbox log (Redis) and its live messages -------------------------------------------
+
+/**
+ * One entry of a user's inbox log: each delivery applied and each mark, at its position, with the
+ * counts right after it. The Redis list and the live channel carry them as text:
+ * `<position>|d|<unseen>|<unread>|<total>|<id>|<workspace>|<delivery ms>|<activity JSON>` or
+ * `<position>|m|<unseen>|<unread>|<total>|<seen up to>|<read up to>|<action>|<ids, comma-joined>`.
+ */
+export type InboxLogEntry =
+  | { kind: 'delivered'; position: number; counts: InboxCounts; id: string; workspaceId: number; deliveredMs: number; activityJson: string }
+  | { kind: 'marked'; position: number; counts: InboxCounts; seenUpTo: number; readUpTo: number; action: MarkAction; ids: string[] };
+
+/** Parses an inbox log entry; undefined when it is not one. */
+export function parseInboxLogEntry(text: string): InboxLogEntry | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  // The activity JSON is the last field and may hold '|': split the fixed fields only.
+  for (let i = 0; i < 8; i++) {
+    const bar = text.indexOf('|', at);
+    if (bar < 0) break;
+    fields.push(text.slice(at, bar));
+    at = bar + 1;
+  }
+  fields.push(text.slice(at));
+  if (fields.length !== 9) return undefined;
+  const [position, kind, unseen, unread, total, a, b, c, rest] = fields as [string, string, string, string, string, string, string, string, string];
+  const counts = { unseen: Number(unseen), unread: Number(unread), total: Number(total) };
+  if (!/^[1-9][0-9]*$/.test(position) || Object.values(counts).some((n) => !Number.isInteger(n))) return undefined;
+  if (kind === 'd' && DELIVERY_ID.test(a) && rest.startsWith('{')) return { kind: 'delivered', position: Number(position), counts, id: a, workspaceId: Number(b), deliveredMs: Number(c), activityJson: rest };
+  if (kind === 'm' && (MARK_ACTIONS as readonly string[]).includes(c)) return { kind: 'marked', position: Number(position), counts, seenUpTo: Number(a), readUpTo: Number(b), action: c as MarkAction, ids: rest === '' ? [] : rest.split(',') };
+  return undefined;
+}
+
+/** What starts a user's live channel message of inbox entries: `!<epoch>`, then each entry after U+001E. */
+export const INBOX_LIVE_MARK = '!';

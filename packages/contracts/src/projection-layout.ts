@@ -134,6 +134,8 @@ export const ProjectionKeys = {
   inboxRead: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:read`,
   /** Sorted set: the kept notifications archived (delivery id -> position). */
   inboxArchived: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:archived`,
+  /** List: the inbox log, each delivery applied and each mark as an `InboxLogEntry`, oldest first; capped at the retention's count. */
+  inboxLog: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:log`,
   /** Hash: delivery id -> `inboxEntry` (workspace, delivery time, activity JSON). */
   inboxData: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:data`,
   /** Pub/sub channel of a user's live batches (same hash tag: sharded pub/sub routes it to the user's slot). */
@@ -371,5 +373,25 @@ export function decodeFeedCursor(cursor: string): string | undefined {
   return FEED_CURSOR.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 }
 
-/** What a stream cursor may be: `<epoch>.<position>`, the empty stream's `.0`, or a feed cursor of layout 2 (answered with a reset). */
-export const STREAM_CURSOR = new RegExp(`^(?:${STREAM_POSITION.source.slice(1, -1)}|\\.0|${FEED_CURSOR.source.slice(1, -1)})$`);
+const ONE_POSITION = `(?:${STREAM_POSITION.source.slice(1, -1)}|\\.0)`;
+
+/**
+ * What a stream cursor may be: `<epoch>.<position>`, the empty stream's `.0`, a feed cursor of
+ * layout 2 (answered with a reset), or, for a stream that carries the inbox, the activity position
+ * and the inbox position joined by `~` (`channelsCursor`).
+ */
+export const STREAM_CURSOR = new RegExp(`^(?:${ONE_POSITION}|${FEED_CURSOR.source.slice(1, -1)}|${ONE_POSITION}~${ONE_POSITION})$`);
+
+/** One resume token for the activity and inbox channels: `<activity cursor>~<inbox cursor>`. */
+export function channelsCursor(activity: string, inbox: string): string {
+  return `${activity}~${inbox}`;
+}
+
+/**
+ * Splits a stream cursor into its channels' parts: a plain cursor is the activity channel's alone
+ * (the inbox then starts from now). Undefined parts were not given.
+ */
+export function splitChannelsCursor(cursor: string): { activity: string; inbox?: string } {
+  const tilde = cursor.indexOf('~');
+  return tilde < 0 ? { activity: cursor } : { activity: cursor.slice(0, tilde), inbox: cursor.slice(tilde + 1) };
+}

@@ -1,16 +1,40 @@
 import { z } from 'zod';
 import { Activity } from './activity.js';
+import { INBOX_LIVE_MARK, InboxCounts, MARK_ACTIONS, Notification, parseInboxLogEntry, type InboxLogEntry } from './inbox.js';
 import { parseStreamPosition } from './projection-layout.js';
 
 /** Messages a stream client receives (WebSocket text frames or SSE `data:`), by `type`. */
 /** The WebSocket subprotocol of the activity stream. */
 export const STREAM_SUBPROTOCOL = 'activity-stream.v1';
 
-export const StreamActivityMessage = z.object({ type: z.literal('activity'), cursor: z.string(), activity: Activity });
+/** The channels a stream may carry (`channels=` on the stream path; default `activity`). */
+export const STREAM_CHANNELS = ['activity', 'inbox'] as const;
+export type StreamChannel = (typeof STREAM_CHANNELS)[number];
+
+// Messages name their channel when the stream carries the inbox (`channel`); an activity-only stream's are as they always were.
+export const StreamActivityMessage = z.object({ type: z.literal('activity'), channel: z.literal('activity').optional(), cursor: z.string(), activity: Activity });
 export const StreamReadyMessage = z.object({ type: z.literal('ready'), cursor: z.string().nullable() });
-export const StreamResetMessage = z.object({ type: z.literal('reset'), reason: z.string() });
+export const StreamResetMessage = z.object({ type: z.literal('reset'), channel: z.enum(STREAM_CHANNELS).optional(), reason: z.string() });
 export const StreamErrorMessage = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
-export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage]);
+/** A notification delivered to the user's inbox, with the counts right after it. */
+export const StreamNotificationMessage = z.object({ type: z.literal('notification'), channel: z.literal('inbox'), cursor: z.string(), notification: Notification, counts: InboxCounts });
+/**
+ * The inbox's state: first on connect and on resume (`gap` when entries the client missed are no
+ * longer retained: read the list again), then after every mark from any device (`mark`).
+ */
+export const StreamInboxStateMessage = z.object({
+  type: z.literal('inbox.state'),
+  channel: z.literal('inbox'),
+  cursor: z.string(),
+  /** The inbox's own position (a mark's `upTo`). */
+  inboxCursor: z.string(),
+  counts: InboxCounts,
+  seenUpTo: z.string(),
+  readUpTo: z.string(),
+  mark: z.object({ action: z.enum(MARK_ACTIONS), ids: z.array(z.string()).optional() }).optional(),
+  gap: z.boolean().optional(),
+});
+export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage, StreamNotificationMessage, StreamInboxStateMessage]);
 export type StreamMessage = z.infer<typeof StreamMessage>;
 
 /** The JSON notice on a user's Redis channel when the user is deleted (activities travel as feed entries: `decodeLiveMessage`). */
@@ -67,6 +91,7 @@ export function encodeLiveBatch(epoch: string, first: number, items: LiveItem[])
 /** A decoded live channel message. */
 export type LiveMessageDecoded =
   | { kind: 'deleted'; text: string }
+  | { kind: 'inbox'; epoch: string; entries: InboxLogEntry[]; malformed: number }
   | { kind: 'batch'; epoch: string; items: (LiveItem & { position: number })[]; malformed: number }
   | { kind: 'malformed' };
 
@@ -85,6 +110,12 @@ export function decodeLiveMessage(payload: string): LiveMessageDecoded {
     return { kind: 'malformed' };
   }
   const parts = payload.split(LIVE_ENTRY_SEPARATOR);
+  if (payload.startsWith(INBOX_LIVE_MARK)) {
+    const epoch = parts[0]!.slice(INBOX_LIVE_MARK.length);
+    const entries = parts.slice(1).map(parseInboxLogEntry);
+    const valid = entries.filter((e) => e !== undefined);
+    return /^[0-9a-z]{1,16}$/.test(epoch) ? { kind: 'inbox', epoch, entries: valid, malformed: entries.length - valid.length } : { kind: 'malformed' };
+  }
   const header = parseStreamPosition(parts[0]!);
   if (!header) return { kind: 'malformed' };
   const first = header.position;

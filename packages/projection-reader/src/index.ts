@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, ProjectionKeys, StatsField, feedMemberText, logEntryJson, splitLogEntry, type FeedKey } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
 /**
@@ -105,6 +105,40 @@ end
 return reply
 `;
 
+/**
+ * One atomic read of a user's inbox log: its head (epoch, newest position, watermarks, counts), the
+ * oldest retained entry, and up to `limit` entries after `after`. KEYS: inbox, log, items, unread,
+ * archived. ARGV: after, limit, the inbox fields for position, epoch, seen and read watermarks.
+ */
+const READ_INBOX_LOG = `
+local h = redis.call('HMGET', KEYS[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+local position, seenUpTo = tonumber(h[1] or '0'), tonumber(h[3] or '0')
+local oldest = position + 1
+local entries = {}
+local len = redis.call('LLEN', KEYS[2])
+if len > 0 then
+  local first = redis.call('LINDEX', KEYS[2], 0)
+  oldest = tonumber(string.match(first, '^(%d+)|'))
+end
+-- Entries are contiguous positions only where the log holds every one: find the index by position.
+local from = math.max(tonumber(ARGV[1]) + 1, oldest)
+if from <= position and len > 0 then entries = redis.call('LRANGE', KEYS[2], len - (position - from + 1), len - (position - from + 1) + tonumber(ARGV[2]) - 1) end
+local unseen = redis.call('ZCOUNT', KEYS[4], '(' .. seenUpTo, '+inf')
+return { h[2] or false, position, seenUpTo, tonumber(h[4] or '0'), oldest, unseen, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[3]) - redis.call('ZCARD', KEYS[5]), entries }
+`;
+
+/** Where a user's inbox stands. */
+export interface InboxHead {
+  /** The epoch of the positions; null while the inbox has had nothing. */
+  epoch: string | null;
+  position: number;
+  seenUpTo: number;
+  readUpTo: number;
+  /** The oldest position the log still holds (position + 1 when it holds none). */
+  oldest: number;
+  counts: InboxCounts;
+}
+
 /** Where a user's stream stands. */
 export interface StreamHead {
   /** The epoch of the positions; null while the user has no stream (no activity in this generation). */
@@ -145,7 +179,10 @@ type StreamReply = [string | null, number, number, number, number, string[]];
 type ReaderCommander = (ChainableCommander | RedisClient) & {
   readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): unknown;
   readFeedBuffer(stats: string, log: string, feed: string, positionField: string, beforeTime: string, beforeMember: string, count: number, disorderField: string): unknown;
+  readInboxLog(...args: (string | number)[]): unknown;
 };
+
+type InboxReply = [string | null, number, number, number, number, number, number, number, string[]];
 
 
 /** Reads the projections the activity-service writes; used by its read API and by the stream gateway. */
@@ -163,6 +200,7 @@ export class ProjectionReader {
   ) {
     redis.defineCommand('readStream', { numberOfKeys: 2, lua: READ_STREAM });
     redis.defineCommand('readFeed', { numberOfKeys: 3, lua: READ_FEED });
+    redis.defineCommand('readInboxLog', { numberOfKeys: 5, lua: READ_INBOX_LOG });
     this.batcher = new TickBatcher(redis);
   }
 
@@ -174,6 +212,22 @@ export class ProjectionReader {
       (p as ReaderCommander).readStream(stats, log, after, limit, StatsField.epoch, StatsField.position, StatsField.deleted),
     );
     return { head: { epoch, position, oldest, deleted: deleted === 1 }, entries: entries.map((entry, i) => ({ position: from + i, json: logEntryJson(entry) })) };
+  }
+
+  /**
+   * Up to `limit` inbox log entries after position `after`, oldest first, with the head read in the
+   * same atomic step. Every delivery applied and every mark has a position and an entry, so the
+   * retained entries are contiguous; a malformed one is left out (its position is a gap).
+   */
+  async inboxAfter(userId: number, after: number, limit: number): Promise<{ head: InboxHead; entries: InboxLogEntry[] }> {
+    const p = this.prefix;
+    const [epoch, position, seenUpTo, readUpTo, oldest, unseen, unread, total, entries] = await this.batcher.run<InboxReply>((c) =>
+      (c as ReaderCommander).readInboxLog(
+        ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxLog(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxArchived(p, userId),
+        after, limit, InboxField.position, InboxField.epoch, InboxField.seenUpTo, InboxField.readUpTo,
+      ),
+    );
+    return { head: { epoch, position, seenUpTo, readUpTo, oldest, counts: { unseen, unread, total } }, entries: entries.flatMap((e) => parseInboxLogEntry(e) ?? []) };
   }
 
   /** Up to `count` feed entries older than `before`, newest first by event time, then position. */

@@ -1,4 +1,4 @@
-import { backoffMs, ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity } from '@suite/contracts';
+import { backoffMs, ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity, type InboxCounts, type Notification, type StreamChannel } from '@suite/contracts';
 
 export interface StreamClientOptions {
   /** Base URL of the API origin, e.g. `http://127.0.0.1:8080` (http/https or ws/wss). */
@@ -8,6 +8,8 @@ export interface StreamClientOptions {
   token: string | (() => string | Promise<string>);
   /** Resume after this cursor on the first connect. */
   cursor?: string;
+  /** The channels to carry (default the activity channel alone); with `inbox`, one cursor resumes both. */
+  channels?: StreamChannel[];
   /** Reconnect delays: exponential from `minDelayMs` to `maxDelayMs`, with full jitter. */
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -19,6 +21,13 @@ export interface StreamHandlers {
   activity?: (activity: Activity, cursor: string) => void;
   ready?: (cursor: string | null) => void;
   reset?: (reason: string) => void;
+  /** A notification delivered to the inbox, with the counts right after it (the badge). */
+  notification?: (notification: Notification, counts: InboxCounts) => void;
+  /**
+   * The inbox's state: on connect and resume (`gap`: entries missed are no longer retained, read the
+   * list again), and after every mark from any device (`mark`).
+   */
+  inboxState?: (state: { counts: InboxCounts; inboxCursor: string; seenUpTo: string; readUpTo: string; mark?: { action: string; ids?: string[] }; gap?: boolean }) => void;
   /** Every close, with whether the client will reconnect. */
   close?: (code: number, reason: string, willReconnect: boolean) => void;
   error?: (message: string) => void;
@@ -56,6 +65,7 @@ export class ActivityStreamClient {
     const base = new URL(this.options.baseUrl);
     base.protocol = base.protocol === 'https:' || base.protocol === 'wss:' ? 'wss:' : 'ws:';
     base.pathname = apiPath(ApiRoutes.activityStream, { id: this.options.userId });
+    if (this.options.channels) base.searchParams.set('channels', this.options.channels.join(','));
     if (this.cursor) base.searchParams.set('cursor', this.cursor);
     return base.toString();
   }
@@ -81,6 +91,13 @@ export class ActivityStreamClient {
         this.handlers.ready?.(message.cursor);
       } else if (message.type === 'reset') {
         this.handlers.reset?.(message.reason);
+      } else if (message.type === 'notification') {
+        this.cursor = message.cursor;
+        this.handlers.notification?.(message.notification, message.counts);
+      } else if (message.type === 'inbox.state') {
+        this.cursor = message.cursor;
+        const { type: _type, channel: _channel, cursor: _cursor, ...state } = message;
+        this.handlers.inboxState?.(state);
       } else {
         this.handlers.error?.(message.message);
       }

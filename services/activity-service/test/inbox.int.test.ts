@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBody, MarkResult, NotificationCounts, NotificationPage, type MarkAction } from '@suite/contracts';
+import { ErrorBody, MarkResult, NotificationCounts, NotificationPage, ProjectionKeys, type MarkAction } from '@suite/contracts';
 import { call, eventually, runEntryPoint, signedUsersRecord } from '@suite/testkit';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 import { countsOf, inboxOracle, inboxRecords, storedInbox } from './inbox-oracle.js';
@@ -143,6 +143,16 @@ describe('inbox deliveries', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('when a recipient is deleted, their inbox goes with them and nothing more is delivered', async () => {
+    await totalBecomes(207, 1);
+    const producer = await ctx.producer('inbox-delete');
+    await producer.send({ topic: ctx.usersTopic, acks: -1, messages: [signedUsersRecord(usersEvent('user.deleted', 207, { userId: 207 }))] });
+    await ctx.settled();
+    await ctx.publisher.publish(notifying(201, [207]));
+    await ctx.settled();
+    expect(await redis.keys(`${ctx.names.keyPrefix}{u:207}:inbox*`)).toEqual([]);
+  });
+
   it('when workspaces differ, counts and marks can be asked for one workspace', async () => {
     await ctx.publisher.publish([notifying(201, [208]), notifying(201, [208], { workspaceId: 8 }), notifying(201, [208], { workspaceId: 8 })]);
     await totalBecomes(208, 3);
@@ -180,6 +190,11 @@ describe('the inbox against an oracle', () => {
       );
       await publishing;
     }
+    // Every kind of mark at least once, whatever the rounds drew.
+    const last = (await page(user, '?limit=3')).results;
+    await mark(user, 'read', { ids: [last[0]!.id] });
+    await mark(user, 'archive', { ids: [last[1]!.id] });
+    await mark(user, 'seen', {});
     await ctx.settled();
     await eventually(async () => {
       const records = await inboxRecords(ctx.infra.kafkaBrokers, ctx.inboxTopic, String(user));
@@ -196,6 +211,10 @@ describe('the inbox against an oracle', () => {
     expect(expected.archived.length + expected.unread.length).toBeGreaterThan(0);
     const before = await storedInbox(redis, ctx.names.keyPrefix, user);
     expect(before).toEqual(expected);
+    // The inbox log holds every delivery and mark at its position, with the counts after it.
+    const log = await redis.lrange(ProjectionKeys.inboxLog(ctx.names.keyPrefix, user), 0, -1);
+    expect(log.map((e) => Number(e.split('|')[0]))).toEqual(Array.from({ length: expected.position }, (_, i) => i + 1));
+    expect(log.at(-1)!.split('|').slice(2, 5).map(Number)).toEqual(Object.values(countsOf(expected)));
     const apiCounts = await counts(user);
     expect({ unseen: apiCounts.unseen, unread: apiCounts.unread, total: apiCounts.total }).toEqual(countsOf(expected));
 
@@ -205,6 +224,7 @@ describe('the inbox against an oracle', () => {
     const rebuilt = await runEntryPoint(serviceDir, 'src/cli/rebuild.cli.ts', { ...ctx.config, LOG_LEVEL: 'warn' }, 120_000);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(await storedInbox(redis, ctx.names.keyPrefix, user)).toEqual(expected);
+    expect(await redis.lrange(ProjectionKeys.inboxLog(ctx.names.keyPrefix, user), 0, -1)).toEqual(log);
     expect(await inboxRecords(ctx.infra.kafkaBrokers, ctx.inboxTopic, String(user))).toHaveLength(records.length);
   }, 240_000);
 });

@@ -76,14 +76,73 @@ async function loadSummary() {
   if (rows.length === 0) body.insertRow().insertCell().textContent = 'None in the last 30 days.';
 }
 
+// ---- the inbox: the badge is the counts of the newest stream message; marks go through the API ----
+let inboxCursor;
+
+function setCounts(counts) {
+  $('badge').textContent = String(counts.unseen);
+  $('unseen').textContent = String(counts.unseen);
+  $('unread').textContent = String(counts.unread);
+  $('total').textContent = String(counts.total);
+}
+
+async function mark(action, body) {
+  try {
+    const answer = await call(`/users/${settings.user}/notifications/${action}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!answer.pending) setCounts(answer);
+  } catch (err) {
+    log(`mark ${action} failed: ${err.message}`);
+  }
+}
+
+function addNotification(notification, live) {
+  const item = document.createElement('li');
+  item.dataset.notificationId = notification.id;
+  if (!notification.read) item.className = 'new';
+  const a = notification.activity;
+  item.append(`user ${a.actorId} ${a.verb} ${a.object.type} ${a.object.id} in workspace ${notification.workspaceId}${notification.read ? '' : ' (unread)'}`);
+  const read = document.createElement('button');
+  read.type = 'button';
+  read.textContent = notification.read ? 'Mark unread' : 'Mark read';
+  read.addEventListener('click', () => void mark(notification.read ? 'unread' : 'read', { ids: [notification.id] }));
+  const archive = document.createElement('button');
+  archive.type = 'button';
+  archive.textContent = 'Archive';
+  archive.addEventListener('click', () => void mark('archive', { ids: [notification.id] }));
+  item.append(' ', read, ' ', archive);
+  if (live) $('inbox').prepend(item);
+  else $('inbox').append(item);
+}
+
+async function loadInbox() {
+  const page = await call(`/users/${settings.user}/notifications?limit=20`);
+  $('inbox').replaceChildren();
+  for (const notification of page.results) addNotification(notification, false);
+  setCounts(page.counts);
+  inboxCursor = page.cursor;
+}
+
 function connect() {
   stream?.close();
   reconnects = 0;
   $('reconnects').textContent = '0';
   setState('connecting', 'Connecting…');
   stream = new SuiteStream.ActivityStreamClient(
-    { baseUrl: location.origin, userId: Number(settings.user), token: settings.token },
+    { baseUrl: location.origin, userId: Number(settings.user), token: settings.token, channels: ['activity', 'inbox'] },
     {
+      notification(notification, counts) {
+        addNotification(notification, true);
+        setCounts(counts);
+        // A mark covers what this page has shown, up to here: never what arrives while it is sent.
+        inboxCursor = notification.cursor;
+      },
+      inboxState(state) {
+        setCounts(state.counts);
+        inboxCursor = state.inboxCursor;
+        // A mark from any device (or entries missed for good) changes items already shown: read the list again.
+        if (state.mark || state.gap) void loadInbox().catch((err) => log(`inbox: ${err.message}`));
+        if (state.mark) log(`inbox: ${state.mark.action}${state.mark.ids ? ` ${state.mark.ids.length} item(s)` : ' all'}`);
+      },
       activity(activity, cursor) {
         $('cursor').textContent = cursor;
         if (addActivity(activity, true)) $('count').textContent = String(Number($('count').textContent || 0) + 1);
@@ -117,7 +176,7 @@ function connect() {
 async function refresh() {
   shown.clear();
   $('feed').replaceChildren();
-  await Promise.all([loadPage(`/users/${settings.user}/activities?limit=20`), loadSummary()]);
+  await Promise.all([loadPage(`/users/${settings.user}/activities?limit=20`), loadSummary(), loadInbox()]);
 }
 
 async function open() {
@@ -147,6 +206,8 @@ $('connect').addEventListener('submit', (event) => {
   void open();
 });
 $('older').addEventListener('click', () => older && void loadPage(older));
+$('bell').addEventListener('click', () => void mark('seen', inboxCursor ? { upTo: inboxCursor } : {}));
+$('read-all').addEventListener('click', () => void mark('read', { all: true, ...(inboxCursor ? { upTo: inboxCursor } : {}) }));
 $('reconnect').addEventListener('click', () => {
   log('dropping the connection on purpose');
   stream?.reconnect();
@@ -160,6 +221,8 @@ $('publish').addEventListener('submit', async (event) => {
     time: new Date().toISOString(), subject: String(settings.user),
     data: { actorId: Number(settings.user), verb: $('verb').value, object: { type: $('object-type').value, id: $('object-id').value }, workspaceId: Number($('workspace').value) },
   };
+  const notify = $('notify').value.split(',').map((v) => Number(v.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  if (notify.length > 0) body.data.notify = { users: notify, includeActor: notify.includes(Number(settings.user)) };
   try {
     await call('/activities', { method: 'POST', body: JSON.stringify(body), token });
     $('published').textContent = `Published ${id}; it arrives on top of the feed through Kafka.`;

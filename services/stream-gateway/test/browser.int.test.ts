@@ -91,4 +91,40 @@ describe('the /demo console in a real browser', () => {
     console.log(`console screenshot: ${shot}`);
     await page.close();
   });
+
+  it('shows the inbox: a notification raises the badge on every open page, and a mark on one page reaches the other', async () => {
+    const user = 83;
+    const producer = await testProducer(stack.infra.kafkaBrokers, 'console-inbox-test');
+    const access = { specversion: '1.0', id: `acc-${user}-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(user), datacontenttype: 'application/json', data: { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] } };
+    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
+    await producer.disconnect();
+    const userToken = await token(String(user));
+    const publisher = await signDevToken(secret, { sub: 'console', scopes: ['activity:write'] });
+    const open = async () => {
+      const page = await browser.newPage();
+      await page.goto(`${origin}/demo#user=${user}&token=${userToken}&publisher=${publisher}`);
+      await page.getByText('Live.').waitFor({ timeout: 20_000 });
+      return page;
+    };
+    const [a, b] = [await open(), await open()];
+    // The access change is applied before the notification is routed: publish until one arrives.
+    await expect
+      .poll(
+        async () => {
+          await a.getByLabel('Workspace id').fill('5');
+          await a.getByLabel(/Notify users/).fill(String(user));
+          await a.getByRole('button', { name: 'Publish' }).click();
+          return Number(await a.locator('#badge').textContent());
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
+    await expect.poll(() => b.locator('#badge').textContent(), { timeout: 10_000 }).not.toBe('0');
+    expect(await b.locator('#inbox li').count()).toBeGreaterThan(0);
+    await a.getByRole('button', { name: 'Mark all read' }).click();
+    await expect.poll(() => b.locator('#unread').textContent(), { timeout: 10_000 }).toBe('0');
+    await expect.poll(() => b.locator('#badge').textContent(), { timeout: 10_000 }).toBe('0');
+    await a.close();
+    await b.close();
+  });
 });

@@ -40,7 +40,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   // A failed first connect is logged by the client, which keeps reconnecting; steps fail until it is ready.
   const connected = writer.connect().catch(() => undefined);
   const transactions = new ActivityTransactions(writer, connected, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
-  const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000 });
+  const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000, live });
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(redis, prefix);
   const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);

@@ -1,6 +1,6 @@
-import { InboxField, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
+import { INBOX_LIVE_MARK, InboxField, LIVE_ENTRY_SEPARATOR, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import type { ApplyOutcome, RecordRange } from './activity.transaction.js';
+import type { ApplyOutcome, LiveMode, RecordRange } from './activity.transaction.js';
 import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
 import { applyUserSteps, type StepReply } from './user-steps.js';
 
@@ -9,11 +9,13 @@ export type InboxWrite =
   | { kind: 'delivered'; offset: bigint; userId: number; recordMs: number; deliveryId: string; workspaceId: number; activityJson: string }
   | { kind: 'marked'; offset: bigint; userId: number; recordMs: number; action: MarkAction; ids?: string[]; upTo?: number; workspaceId?: number };
 
-export interface InboxRetention {
+export interface InboxOptions {
   /** Notifications an inbox keeps at most (the oldest by position leave first). */
   maxItems: number;
   /** Notifications older than this (delivery record time, against the newest delivered) leave. */
   maxAgeMs: number;
+  /** How inbox entries are published on the user's live channel (as activities are). */
+  live: LiveMode;
 }
 
 /** Arguments per record, after the fixed ones. */
@@ -38,9 +40,9 @@ end
 
 /**
  * One recipient's step, atomic in the recipient's slot. KEYS: slot marker, inbox, items, unread,
- * read, archived, data, slot fence, stats. ARGV: layout value, applied-offset field (`o:<p>`), next
- * offset, retention items, retention ms, fence field, the fence this consumer expects at least,
- * then per record: offset, record ms, `d` or `m`, and
+ * read, archived, data, slot fence, stats, inbox log. ARGV: layout value, applied-offset field
+ * (`o:<p>`), next offset, retention items, retention ms, fence field, the fence this consumer
+ * expects at least, live mode, live channel, then per record: offset, record ms, `d` or `m`, and
  * - for a delivery: id, workspace, activity JSON, '';
  * - for a mark: action, `upTo` ('' for none), workspace ('' for all), ids comma-joined ('' for all).
  *
@@ -50,7 +52,9 @@ end
  * before it (`upTo` is clamped), so it can never cover a delivery that arrived after it was made.
  * States are set memberships (read, archived; unread is "neither"), so counts are set sizes and no
  * redelivery can skew them. Retention trims the oldest by count and by age after each delivery, on
- * the inbox's own clock (the newest delivery's record time), so a rebuild trims alike.
+ * the inbox's own clock (the newest delivery's record time), so a rebuild trims alike. Each entry
+ * applied is appended to the inbox log (`InboxLogEntry`, capped at the retention's count) and
+ * published on the user's live channel in one message per step.
  */
 const APPLY_INBOX = `${STEP_MARKED}${DROP_ITEMS}
 local generation = string.sub(ARGV[1], string.find(ARGV[1], ':', 1, true) + 1)
@@ -60,13 +64,20 @@ if fence < tonumber(ARGV[7]) then return { 'behind', fence } end
 local upTo = tonumber(ARGV[3])
 if fence < upTo then redis.call('HSET', KEYS[8], ARGV[6], upTo) end
 local maxItems, maxAge = tonumber(ARGV[4]), tonumber(ARGV[5])
-local W, PER = 8, ${PER_RECORD}
+local live, channel = ARGV[8], ARGV[9]
+local W, PER = 10, ${PER_RECORD}
 local total = (#ARGV - W + 1) / PER
 -- A deleted user keeps no inbox.
 if redis.call('HEXISTS', KEYS[9], ${lua(StatsField.deleted)}) == 1 then return { 'applied', 0, 0, 0, total } end
 local head = redis.call('HMGET', inbox, ARGV[2], ${lua(InboxField.position)}, ${lua(InboxField.seenUpTo)}, ${lua(InboxField.readUpTo)}, ${lua(InboxField.clock)}, ${lua(InboxField.epoch)})
 local from = tonumber(head[1] or '0')
 local pos, seenUpTo, readUpTo, clock = tonumber(head[2] or '0'), tonumber(head[3] or '0'), tonumber(head[4] or '0'), tonumber(head[5] or '0')
+
+-- The inbox log (deliveries and marks by position, with the counts after each): what a stream resumes from.
+local logged = {}
+local function counts()
+  return redis.call('ZCOUNT', unread, '(' .. seenUpTo, '+inf') .. '|' .. redis.call('ZCARD', unread) .. '|' .. (redis.call('ZCARD', items) - redis.call('ZCARD', archived))
+end
 
 local function inWorkspace(id, ws)
   if ws == '' then return true end
@@ -127,6 +138,7 @@ for i = W, #ARGV, PER do
         redis.call('ZADD', unread, pos, id)
         redis.call('HSET', data, id, ARGV[i + 4] .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 5])
         trim()
+        logged[#logged + 1] = pos .. '|d|' .. counts() .. '|' .. id .. '|' .. ARGV[i + 4] .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 5]
       end
     else
       pos = pos + 1
@@ -149,7 +161,16 @@ for i = W, #ARGV, PER do
           if at and tonumber(at) <= limit then mark(action, id, at) end
         end
       end
+      logged[#logged + 1] = pos .. '|m|' .. counts() .. '|' .. seenUpTo .. '|' .. readUpTo .. '|' .. action .. '|' .. ids
     end
+  end
+end
+
+if #logged > 0 then
+  redis.call('RPUSH', KEYS[10], unpack(logged))
+  redis.call('LTRIM', KEYS[10], -maxItems, -1)
+  if live ~= 'off' then
+    redis.call(live == 'spublish' and 'SPUBLISH' or 'PUBLISH', channel, ${lua(INBOX_LIVE_MARK)} .. (head[6] or generation) .. ${lua(LIVE_ENTRY_SEPARATOR)} .. table.concat(logged, ${lua(LIVE_ENTRY_SEPARATOR)}))
   end
 end
 
@@ -174,9 +195,9 @@ export class InboxTransactions {
     redis: RedisClient,
     private readonly connected: Promise<unknown>,
     private readonly prefix: string,
-    private readonly retention: InboxRetention,
+    private readonly options: InboxOptions,
   ) {
-    redis.defineCommand('applyInboxStep', { numberOfKeys: 9, lua: APPLY_INBOX });
+    redis.defineCommand('applyInboxStep', { numberOfKeys: 10, lua: APPLY_INBOX });
     this.redis = redis as StepRedis;
   }
 
@@ -193,8 +214,8 @@ export class InboxTransactions {
     const p = this.prefix;
     const args: (string | number)[] = [
       stepMarker(this.redis, p, slot), ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxRead(p, userId),
-      ProjectionKeys.inboxArchived(p, userId), ProjectionKeys.inboxData(p, userId), ProjectionKeys.slotFence(p, slot), ProjectionKeys.stats(p, userId),
-      layout, `${InboxField.appliedOffset}${partition}`, String(next), this.retention.maxItems, this.retention.maxAgeMs, fenceField, String(expected),
+      ProjectionKeys.inboxArchived(p, userId), ProjectionKeys.inboxData(p, userId), ProjectionKeys.slotFence(p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.inboxLog(p, userId),
+      layout, `${InboxField.appliedOffset}${partition}`, String(next), this.options.maxItems, this.options.maxAgeMs, fenceField, String(expected), this.options.live, ProjectionKeys.liveChannel(p, userId),
     ];
     for (const w of writes) {
       if (w.kind === 'delivered') args.push(String(w.offset), w.recordMs, 'd', w.deliveryId, w.workspaceId, w.activityJson, '');

@@ -5,11 +5,13 @@ import type { LiveMode, RecordRange } from './activity.transaction.js';
 
 /**
  * User deleted. KEYS: marker, stats, feed, log, seen, access, accessv (feed and seen: the base names
- * of the blocks and buckets). ARGV: layout, tombstone field, live mode, channel, notice.
+ * of the blocks and buckets), then the inbox's keys. ARGV: layout, tombstone field, live mode,
+ * channel, notice.
  */
 const FORGET_USER = `${STEP_MARKED}${DROP_FEED_AND_SEEN}
 dropFeedAndSeen(KEYS[3], KEYS[5], KEYS[4], KEYS[2])
 redis.call('DEL', KEYS[4], KEYS[6], KEYS[7], KEYS[2])
+redis.call('DEL', unpack(KEYS, 8))
 redis.call('HSET', KEYS[2], ARGV[2], '1')
 if ARGV[3] ~= 'off' then redis.call(ARGV[3] == 'spublish' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5]) end
 return { 'ok' }
@@ -99,6 +101,9 @@ class StepRefused extends Error {
   }
 }
 
+/** Every key of a user's inbox. */
+const inboxKeys = (p: string, u: string) => [ProjectionKeys.inbox, ProjectionKeys.inboxItems, ProjectionKeys.inboxUnread, ProjectionKeys.inboxRead, ProjectionKeys.inboxArchived, ProjectionKeys.inboxData, ProjectionKeys.inboxLog].map((key) => key(p, u));
+
 /**
  * Applies a chunk of users.events records, each as steps of one slot each: a user's keys in the
  * user's slot, a workspace's in the workspace's (Redis Cluster: no step touches two slots), in
@@ -115,7 +120,7 @@ export class UsersEventsScript {
     private readonly prefix: string,
     private readonly live: LiveMode,
   ) {
-    redis.defineCommand('forgetUser', { numberOfKeys: 7, lua: FORGET_USER });
+    redis.defineCommand('forgetUser', { numberOfKeys: 14, lua: FORGET_USER });
     redis.defineCommand('replaceAccess', { numberOfKeys: 4, lua: REPLACE_ACCESS });
     redis.defineCommand('renameWorkspace', { numberOfKeys: 2, lua: RENAME_WORKSPACE });
     redis.defineCommand('renameEntry', { numberOfKeys: 2, lua: RENAME_ENTRY });
@@ -179,7 +184,7 @@ export class UsersEventsScript {
       await Promise.all((await r.hkeys(ProjectionKeys.access(p, u))).map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)));
       const notice = JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice);
       await userStep(o.userId, (marker) =>
-        r.forgetUser(marker, ProjectionKeys.stats(p, u), ProjectionKeys.feed(p, u), ProjectionKeys.log(p, u), ProjectionKeys.seen(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), layout, StatsField.deleted, this.live, ProjectionKeys.liveChannel(p, u), notice),
+        r.forgetUser(marker, ProjectionKeys.stats(p, u), ProjectionKeys.feed(p, u), ProjectionKeys.log(p, u), ProjectionKeys.seen(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), ...inboxKeys(p, u), layout, StatsField.deleted, this.live, ProjectionKeys.liveChannel(p, u), notice),
       );
     } else if (o.op === 'A') {
       const u = String(o.userId);

@@ -1,3 +1,4 @@
+import type { InboxLogEntry } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { LiveChannels } from '../data-access/live-channels.js';
 import { withContinuedSpan } from '@suite/telemetry';
@@ -10,6 +11,8 @@ export interface StreamSink {
   readonly holder: number | null;
   /** A live message; `epoch` is the epoch of an activity's position (undefined for a deletion notice). */
   offer(epoch: string | undefined, message: LiveMessage): void;
+  /** Inbox entries applied (streams that carry the inbox take them; `epoch` is the inbox's). */
+  offerInbox?(epoch: string, entries: InboxLogEntry[]): void;
   /** Live messages may have been missed (the subscriber connection was lost): catch up from the log. */
   resync(): void;
   close(code: number, reason: string): void;
@@ -44,6 +47,11 @@ export class Hub {
     const decoded = LiveMessage.fromChannel(payload);
     if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0)) this.logger.warn({ userId }, 'ignoring malformed live messages');
     if (decoded.kind === 'deleted') for (const sink of sinks) sink.offer(undefined, decoded.message);
+    if (decoded.kind === 'inbox') {
+      if (decoded.malformed > 0) this.logger.warn({ userId }, 'ignoring malformed inbox entries');
+      for (const sink of sinks) sink.offerInbox?.(decoded.epoch, decoded.entries);
+      this.onDeliver(sinks.size * decoded.entries.length);
+    }
     if (decoded.kind !== 'batch') return;
     const fanOut = (message: LiveMessage) => {
       for (const sink of sinks) sink.offer(decoded.epoch, message);

@@ -1,8 +1,9 @@
-import { activityMessageText, decodeLiveMessage, encodeStreamCursor } from '@suite/contracts';
+import { activityMessageText, decodeLiveMessage, encodeStreamCursor, type InboxLogEntry } from '@suite/contracts';
 
 /** One channel message, decoded once for every stream of that user. */
 export type LiveDispatch =
   | { kind: 'deleted'; message: LiveMessage }
+  | { kind: 'inbox'; epoch: string; entries: InboxLogEntry[]; malformed: number }
   | { kind: 'batch'; epoch: string; messages: LiveMessage[]; malformed: number }
   | { kind: 'malformed' };
 
@@ -15,26 +16,34 @@ export class LiveMessage {
   private sse: string | undefined;
 
   constructor(
-    readonly type: 'activity' | 'deleted' | 'ready' | 'reset' | 'error',
+    readonly type: 'activity' | 'deleted' | 'ready' | 'reset' | 'error' | 'notification' | 'inbox.state',
     readonly raw: string,
     readonly cursor: string | undefined,
     /** The activity's position in the user's stream (activities only). */
     readonly position = 0,
     /** The W3C trace the activity was published in, when it carried one. */
     readonly traceparent?: string,
+    /** The activity JSON (activities only): a stream that carries the inbox frames it again with its own cursor. */
+    readonly json?: string,
   ) {}
 
   /** An activity at `position` of `epoch`. */
   static activity(epoch: string, position: number, json: string, traceparent?: string): LiveMessage {
     const cursor = encodeStreamCursor(epoch, position);
-    return new LiveMessage('activity', activityMessageText(cursor, json), cursor, position, traceparent);
+    return new LiveMessage('activity', activityMessageText(cursor, json), cursor, position, traceparent, json);
+  }
+
+  /** A message of a stream that carries the inbox: it names its channel, and its cursor resumes every channel. */
+  static channelled(type: 'activity' | 'notification' | 'inbox.state', cursor: string, fields: string): LiveMessage {
+    const channel = type === 'activity' ? 'activity' : 'inbox';
+    return new LiveMessage(type, `{"type":"${type}","channel":"${channel}","cursor":"${cursor}",${fields}}`, cursor);
   }
 
   /** Decodes a user's channel message (see decodeLiveMessage in the contracts). */
   static fromChannel(payload: string): LiveDispatch {
     const decoded = decodeLiveMessage(payload);
     if (decoded.kind === 'deleted') return { kind: 'deleted', message: new LiveMessage('deleted', decoded.text, undefined) };
-    if (decoded.kind === 'malformed') return decoded;
+    if (decoded.kind === 'malformed' || decoded.kind === 'inbox') return decoded;
     const messages = decoded.items.map((item) => LiveMessage.activity(decoded.epoch, item.position, item.json, item.traceparent));
     return { kind: 'batch', epoch: decoded.epoch, messages, malformed: decoded.malformed };
   }

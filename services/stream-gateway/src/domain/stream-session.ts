@@ -1,6 +1,8 @@
-import { backoffMs, EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import { backoffMs, channelsCursor, EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type InboxLogEntry, type StreamPosition } from '@suite/contracts';
 import type { ProjectionReader } from '@suite/projection-reader';
 import type { Hub, StreamSink } from './hub.js';
+import { InboxChannel } from './inbox-channel.js';
+import { LiveQueue } from './live-queue.js';
 import { LiveMessage } from './live-message.js';
 
 /** How a session writes: WebSocket frames or SSE events. */
@@ -11,11 +13,20 @@ export interface Transport {
   close(code: number, reason: string): void;
 }
 
+/** The session options a handshake decides: the channels, and where the inbox resumes. */
+export function channelOptions(auth: { channels: Set<string>; inboxCursor: StreamPosition | 'empty' | undefined }): Pick<SessionOptions, 'inbox' | 'withoutActivity'> {
+  return { ...(auth.channels.has('inbox') ? { inbox: { cursor: auth.inboxCursor } } : {}), ...(auth.channels.has('activity') ? {} : { withoutActivity: true }) };
+}
+
 export interface SessionOptions {
   /** The user whose token opened the stream; null for a service token. */
   holder?: number | null;
   highWaterMark: number;
   onSlowClient: () => void;
+  /** The stream carries the inbox too: from where (`empty`: an inbox that had nothing; none: from now). */
+  inbox?: { cursor: StreamPosition | 'empty' | undefined };
+  /** The stream leaves the activity channel out (`channels=inbox`). */
+  withoutActivity?: boolean;
 }
 
 /** Log entries read per round trip while catching up. */
@@ -48,9 +59,11 @@ export class StreamSession implements StreamSink {
   private fromOldest = false;
   /** True while the log is being read; live messages wait in `queued` meanwhile. */
   private catchingUp = true;
-  private queued: [string | undefined, LiveMessage][] = [];
+  private readonly queued = new LiveQueue<[string | undefined, LiveMessage]>();
   private closed = false;
   readonly holder: number | null;
+  /** The inbox channel, when the stream carries it: every message then names its channel and carries both positions. */
+  private readonly inbox: InboxChannel | undefined;
 
   constructor(
     readonly userId: number,
@@ -60,6 +73,19 @@ export class StreamSession implements StreamSink {
     private readonly options: SessionOptions,
   ) {
     this.holder = options.holder ?? null;
+    this.inbox = options.inbox
+      ? new InboxChannel(userId, reader, (type, fields) => this.send(LiveMessage.channelled(type, this.resumeCursor(), fields)), () => this.closed)
+      : undefined;
+  }
+
+  /** The one resume token: the activity position, and the inbox's when the stream carries it. */
+  private resumeCursor(): string {
+    const activity = this.epoch ? encodeStreamCursor(this.epoch, this.last) : EMPTY_STREAM_CURSOR;
+    return this.inbox ? channelsCursor(activity, this.inbox.cursor()) : activity;
+  }
+
+  offerInbox(epoch: string, entries: InboxLogEntry[]): void {
+    if (!this.closed) this.inbox?.offer(epoch, entries);
   }
 
   /** Subscribes, replays what the client missed since `cursor` (none without one), then goes live. */
@@ -83,8 +109,10 @@ export class StreamSession implements StreamSink {
     }
     await this.catchUp(cursor !== undefined);
     if (this.closed) return;
+    if (this.inbox) await this.inbox.open(this.options.inbox!.cursor);
+    if (this.closed) return;
     // A stream without activity yet still gets a cursor: resuming from it loses nothing that arrives meanwhile.
-    this.send(LiveMessage.control('ready', { cursor: this.epoch ? encodeStreamCursor(this.epoch, this.last) : EMPTY_STREAM_CURSOR }));
+    this.send(LiveMessage.control('ready', { cursor: this.resumeCursor() }));
   }
 
   offer(epoch: string | undefined, message: LiveMessage): void {
@@ -101,6 +129,7 @@ export class StreamSession implements StreamSink {
 
   resync(): void {
     if (!this.closed && !this.catchingUp) this.startCatchUp();
+    this.inbox?.resync();
   }
 
   private retries = 0;
@@ -140,7 +169,7 @@ export class StreamSession implements StreamSink {
         this.epoch = epoch!;
         this.last = 0;
       } else {
-        this.send(LiveMessage.control('reset', { reason: RESET.epoch }));
+        this.send(LiveMessage.control('reset', { ...(this.inbox ? { channel: 'activity' } : {}), reason: RESET.epoch }));
         this.epoch = epoch!;
         this.last = 0;
         this.fromOldest = true;
@@ -149,8 +178,8 @@ export class StreamSession implements StreamSink {
     }
     if (message.position <= this.last) return true;
     if (message.position !== this.last + 1) return false;
-    this.send(message);
     this.last = message.position;
+    this.deliver(message);
     return true;
   }
 
@@ -158,17 +187,7 @@ export class StreamSession implements StreamSink {
   private async catchUp(read: boolean): Promise<void> {
     this.catchingUp = true;
     try {
-      for (;;) {
-        if (read) await this.readLog();
-        read = true;
-        if (this.closed) return;
-        const queued = this.queued;
-        this.queued = [];
-        let at = 0;
-        while (at < queued.length && this.apply(...queued[at]!)) at++;
-        if (at === queued.length) return;
-        this.queued = [...queued.slice(at), ...this.queued];
-      }
+      await this.queued.drain(read, () => this.readLog(), () => this.closed, (item) => this.apply(...item));
     } finally {
       this.catchingUp = false;
     }
@@ -177,7 +196,7 @@ export class StreamSession implements StreamSink {
   private async readLog(): Promise<void> {
     let resetSent = false;
     const reset = (reason: string) => {
-      if (!resetSent) this.send(LiveMessage.control('reset', { reason }));
+      if (!resetSent) this.send(LiveMessage.control('reset', { ...(this.inbox ? { channel: 'activity' } : {}), reason }));
       resetSent = true;
     };
     for (;;) {
@@ -202,11 +221,18 @@ export class StreamSession implements StreamSink {
       this.fromOldest = false;
       for (const entry of entries) {
         if (entry.position !== this.last + 1) continue;
-        this.send(LiveMessage.activity(head.epoch!, entry.position, entry.json));
         this.last = entry.position;
+        this.deliver(LiveMessage.activity(head.epoch!, entry.position, entry.json));
       }
       if (entries.length < PAGE) return;
     }
+  }
+
+  /** An activity, as it is (shared by every stream of the user), or framed with this stream's channels cursor. */
+  private deliver(message: LiveMessage): void {
+    if (this.options.withoutActivity) return;
+    if (!this.inbox) this.send(message);
+    else this.send(LiveMessage.channelled('activity', this.resumeCursor(), `"activity":${message.json}`));
   }
 
   private checkScheduled = false;

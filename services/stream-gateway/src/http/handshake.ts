@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ApiRoutes, AppError, IdParam, decodeStreamCursor, pathParams, type StreamPosition } from '@suite/contracts';
+import { ApiRoutes, AppError, EMPTY_STREAM_CURSOR, IdParam, decodeStreamCursor, parseStreamPosition, pathParams, splitChannelsCursor, type StreamChannel, type StreamPosition } from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
 import { parseInput, takeOrRefuse, type RateLimits } from '@suite/server-kit';
 import type { Hub } from '../domain/hub.js';
@@ -20,6 +20,10 @@ export interface Authorised {
   userId: number;
   /** Where the client resumes from; `empty` before the user's first activity; `stale` for a cursor from an earlier layout (it gets a reset). */
   cursor: StreamPosition | 'empty' | 'stale' | undefined;
+  /** The channels asked for (`channels=`; default the activity channel alone). */
+  channels: Set<StreamChannel>;
+  /** Where the inbox channel resumes from (the cursor's part after `~`); none: from now. */
+  inboxCursor: StreamPosition | 'empty' | undefined;
   /** Gives the stream's seat back; call it when the connection closes (or the handshake fails after all). Idempotent. */
   release: () => void;
 }
@@ -75,15 +79,18 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   if (!parsedId.success) throw new AppError('validation_failed', 'invalid path', [{ path: 'path.id', message: 'must be a positive integer' }]);
   assertSelfOrAdmin(principal, parsedId.data);
   const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
-  const cursor = text === undefined ? undefined : decodeStreamCursor(text);
+  const parts = text === undefined ? undefined : splitChannelsCursor(text);
+  const cursor = parts === undefined ? undefined : decodeStreamCursor(parts.activity);
+  const inboxCursor = parts?.inbox === undefined ? undefined : parts.inbox === EMPTY_STREAM_CURSOR ? 'empty' : parseStreamPosition(parts.inbox);
   // Only the Last-Event-ID header can still be malformed here: the query's cursor was parsed above.
-  if (text !== undefined && cursor === undefined) {
+  if (text !== undefined && (cursor === undefined || (parts?.inbox !== undefined && (inboxCursor === undefined || cursor === 'stale')))) {
     throw new AppError('validation_failed', 'invalid header', [{ path: 'header.last-event-id', message: 'not a cursor this API issued' }]);
   }
+  const channels = new Set((url.searchParams.get('channels') ?? 'activity').split(',') as StreamChannel[]);
   await takeOrRefuse(options.rateLimits, 'stream', principal.sub);
   const release = hub.claimSeat(parsedId.data, options.maxConnectionsPerUser);
   if (!release) {
     throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user are open; close one or retry later`, undefined, { 'retry-after': String(STREAM_CAP_RETRY_AFTER_S) });
   }
-  return { principal, userId: parsedId.data, cursor, release };
+  return { principal, userId: parsedId.data, cursor, channels, inboxCursor, release };
 }

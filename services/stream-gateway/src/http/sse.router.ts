@@ -5,7 +5,7 @@ import { route } from '@suite/server-kit';
 import { authoriseStream, msUntilExpiry, type HandshakeOptions } from './handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { ProjectionReader } from '@suite/projection-reader';
-import { StreamSession } from '../domain/stream-session.js';
+import { StreamSession, channelOptions } from '../domain/stream-session.js';
 import type { StreamMetrics } from '../stream.metrics.js';
 
 export interface SseOptions extends HandshakeOptions {
@@ -60,7 +60,7 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
       },
       hub,
       reader,
-      { holder: auth.principal.userId, highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }) },
+      { holder: auth.principal.userId, highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }), ...channelOptions(auth) },
     );
     const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);
     const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));

@@ -10,7 +10,7 @@ import { authoriseStream, msUntilExpiry, type HandshakeOptions } from '../http/h
 import type { Hub } from '../domain/hub.js';
 import type { LiveMessage } from '../domain/live-message.js';
 import type { ProjectionReader } from '@suite/projection-reader';
-import { StreamSession, type Transport } from '../domain/stream-session.js';
+import { StreamSession, channelOptions, type Transport } from '../domain/stream-session.js';
 import type { StreamMetrics } from '../stream.metrics.js';
 
 export interface WsGatewayOptions extends HandshakeOptions {
@@ -146,6 +146,7 @@ export class WsGateway {
         holder: auth.principal.userId,
         highWaterMark: this.options.highWaterMark,
         onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
+        ...channelOptions(auth),
       });
       const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));
       ws.on('pong', () => this.alive.set(ws, true));
