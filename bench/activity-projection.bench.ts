@@ -11,7 +11,11 @@
 // sends its writes through ioredis's auto-pipelining, which batches them per node). The Redis bytes
 // per retained activity are `used_memory` (over every primary) before and after the projection of
 // the uniform workload, divided by the activities it retains.
-//   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000, BENCH_REDIS=single)
+// A share of the events (BENCH_NOTIFY_SHARE, 0.1) notify two other users: the projected consumer then
+// routes them (the inbox router, Kafka transactions) and applies the deliveries (the inbox), and is
+// done when those are applied too; the naive one adds each to the recipients' inbox sorted set and
+// unread count.
+//   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000, BENCH_REDIS=single, BENCH_NOTIFY_SHARE=0.1)
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -19,8 +23,11 @@ import { FEED_BLOCK_SIZE, ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts'
 import { clusterTarget, primaries } from '@suite/redis';
 import { ensureRedisCluster, ensureTopics, infraUp, readPid } from '@suite/local-infra';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
+import { USERS_SERVICE_ORIGIN, signOrigin } from '@suite/auth';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+/** Share of events that notify two other users (the inbox router and the inbox projection in the path). */
+const NOTIFY_SHARE = Number(process.env.BENCH_NOTIFY_SHARE ?? 0.1);
 const USERS = Number(process.env.BENCH_USERS ?? 2000);
 const PARTITIONS = 6;
 const run = `bench${Date.now()}`;
@@ -81,19 +88,37 @@ function userPicker(kind: 'uniform' | 'zipf'): (j: number) => number {
   };
 }
 
+const ORIGIN_KEY = 'bench-origin-key-bench-origin-key-0000';
+/** Whether event j notifies (a fixed pattern: the same events in every run), and whom: two other users. */
+const notifying = (j: number) => NOTIFY_SHARE > 0 && j % Math.round(1 / NOTIFY_SHARE) === 0;
+const recipientsOf = (j: number, user: number) => [1 + ((user + 7 * j) % USERS), 1 + ((user + 13 * j + 1) % USERS)].filter((r, i, all) => r !== user && all.indexOf(r) === i);
+/** Per activity topic, the deliveries its workload makes (counted while it is preloaded). */
+const deliveriesOf = new Map<string, number>();
+
 // A day ago: inside the accepted event-time window (EVENT_MAX_AGE_S) around the records' timestamps.
 const base = Date.now() - 86_400_000;
 async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
-  await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: topic.replace('activity.events', 'users.events'), numPartitions: 1 }]);
+  const inbox = topic.replace('activity.events', 'inbox.events');
+  const users = topic.replace('activity.events', 'users.events');
+  await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: users, numPartitions: 1 }, { topic: inbox, numPartitions: PARTITIONS }, { topic: `${inbox}.dlq`, numPartitions: 1 }]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  // Every user can reach the seven workspaces, so every named recipient gets the notification.
+  const grants = Array.from({ length: USERS }, (_, i) => {
+    const value = JSON.stringify({ specversion: '1.0', id: `${run}-${kind}-access-${i + 1}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(i + 1), datacontenttype: 'application/json', data: { userId: i + 1, version: 1, workspaces: Array.from({ length: 7 }, (_, w) => ({ workspaceId: w + 1, name: `W${w + 1}`, role: 'member' })) } });
+    return { key: String(i + 1), value, headers: signOrigin(USERS_SERVICE_ORIGIN, ORIGIN_KEY, value) };
+  });
+  for (let i = 0; i < grants.length; i += 200) await producer.send({ topic: users, acks: -1, messages: grants.slice(i, i + 200) });
   const pick = userPicker(kind);
   const t0 = performance.now();
   for (let i = 0; i < TOTAL; i += 10_000) {
     const messages = [];
     for (let j = i; j < Math.min(TOTAL, i + 10_000); j++) {
       const user = pick(j);
-      const value = `{"specversion":"1.0","id":"${run}-${kind}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}}}`;
+      const named = notifying(j) ? recipientsOf(j, user) : [];
+      deliveriesOf.set(topic, (deliveriesOf.get(topic) ?? 0) + named.length);
+      const notify = named.length > 0 ? `,"notify":{"users":[${named.join(',')}]}` : '';
+      const value = `{"specversion":"1.0","id":"${run}-${kind}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}${notify}}}`;
       messages.push({ key: String(user), value });
     }
     await producer.send({ topic, acks: -1, messages });
@@ -186,9 +211,13 @@ function naive(topic: string, prefix: string) {
     const users = new Set<string>();
     for (const m of messages) {
       const value = m.value!.toString();
-      const event = JSON.parse(value) as { subject: string; time: string; data: { workspaceId: number } };
+      const event = JSON.parse(value) as { subject: string; time: string; data: { workspaceId: number; notify?: { users: number[] } } };
       const u = `${prefix}naive:${event.subject}:`;
       const time = Date.parse(event.time);
+      for (const r of event.data.notify?.users ?? []) {
+        pipeline.zadd(`${prefix}naive:${r}:inbox`, time, value);
+        pipeline.hincrby(`${prefix}naive:${r}:stats`, 'unread', 1);
+      }
       pipeline.zadd(`${u}feed`, time, value);
       pipeline.hincrby(`${u}stats`, 'n', 1);
       pipeline.hincrby(`${u}stats`, `c:${event.data.workspaceId}`, 1);
@@ -217,7 +246,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
     const service = await createActivityService(
       loadActivityConfig({
         REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: keyPrefix, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix,
-        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', USERS_EVENTS_SIGNING_KEY: 'bench-origin-key-bench-origin-key-0000', LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', USERS_EVENTS_SIGNING_KEY: ORIGIN_KEY, LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
         PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
       }),
     );
@@ -225,6 +254,13 @@ function projected(topicPrefix: string, keyPrefix: string) {
     const topic = `${topicPrefix}activity.events`;
     const keys = Array.from({ length: PARTITIONS }, (_, p) => ProjectionKeys.offset(keyPrefix, topic, p));
     const applied = async () => (await redis.mget(keys)).reduce((n, v) => n + Number(v ?? 0), 0);
+    // Deliveries applied: the unread sets of every user (nothing marks them read here).
+    const expectedDeliveries = deliveriesOf.get(topic) ?? 0;
+    const delivered = async () => {
+      if (expectedDeliveries === 0) return 0;
+      const counts = await Promise.all(Array.from({ length: USERS }, (_, u) => redis.zcard(ProjectionKeys.inboxUnread(keyPrefix, u + 1))));
+      return counts.reduce((n, c) => n + c, 0);
+    };
     let firstAt = 0;
     let firstApplied = 0;
     const done = (async () => {
@@ -234,7 +270,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
           firstAt = performance.now();
           firstApplied = n;
         }
-        if (n >= TOTAL) return performance.now();
+        if (n >= TOTAL && (await delivered()) >= expectedDeliveries) return performance.now();
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -274,7 +310,14 @@ for (const kind of ['uniform', 'zipf'] as const) {
   if (kind === 'uniform') {
     // Every per-user key of the projection (log, feed blocks, dedup buckets, stats, access) and the slot markers; each user keeps at most 1,000.
     const retained = USERS * Math.min(1000, Math.ceil(TOTAL / USERS));
-    bytesPerActivity = ((await infoSum('memory', ['used_memory'])) - before) / retained;
+    // The inboxes are counted apart (MEMORY USAGE of each user's inbox keys): this figure is the activities'.
+    let inboxBytes = 0;
+    for (let u = 1; u <= USERS; u++) {
+      for (const key of [ProjectionKeys.inbox, ProjectionKeys.inboxItems, ProjectionKeys.inboxUnread, ProjectionKeys.inboxRead, ProjectionKeys.inboxArchived, ProjectionKeys.inboxData, ProjectionKeys.inboxLog]) inboxBytes += Number((await redis.memory('USAGE', key(keyPrefix, u))) ?? 0);
+    }
+    const deliveries = deliveriesOf.get(topic) ?? 0;
+    if (deliveries > 0) out(`redis inboxes: ${(inboxBytes / 2 ** 20).toFixed(1)} MiB for ${deliveries} notifications: ${(inboxBytes / deliveries).toFixed(0)} B per notification (with its inbox log entry)`);
+    bytesPerActivity = ((await infoSum('memory', ['used_memory'])) - before - inboxBytes) / retained;
     out(`redis used_memory grew ${(bytesPerActivity * retained / 2 ** 20).toFixed(1)} MiB for ${retained} retained activities: ${bytesPerActivity.toFixed(0)} B per activity`);
   }
   if (kind === 'uniform') {
@@ -292,7 +335,7 @@ for (const kind of ['uniform', 'zipf'] as const) {
   await cleanRedis(`${run}:*`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topicPrefix}users.events`] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topicPrefix}users.events`, `${topicPrefix}inbox.events`, `${topicPrefix}inbox.events.dlq`] }).catch(() => undefined);
   await admin.disconnect();
 }
 
@@ -305,6 +348,7 @@ for (const [kind, byConsumer] of Object.entries(results)) {
 }
 const u = results.uniform!;
 out('');
+out(`notify share ${NOTIFY_SHARE}: ${deliveriesOf.get(`${run}.uniform.activity.events`) ?? 0} deliveries in the uniform workload (projected: routed in Kafka transactions and applied to the inboxes before it counts as done)`);
 out(`uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`);
 out(`zipf:    projected / naive = ${(results.zipf!.projected!.rate / results.zipf!.naive!.rate).toFixed(2)}`);
 redis.disconnect();
