@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DlqHeaders, INBOX_DELIVERED_TYPE, InboxEvent, Topics, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
+import { DlqHeaders, INBOX_DELIVERED_TYPE, Topics, type InboxEvent, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { OriginHeaders, USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { startConsumeSpan } from '@suite/telemetry';
@@ -8,7 +8,7 @@ import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-a
 import type { InboxTransactions, InboxWrite } from '../data-access/inbox.transaction.js';
 import { LayoutMismatchError } from '../data-access/projection.state.js';
 import type { UsersEventsScript, UsersOperation } from '../data-access/users-events.script.js';
-import { decodeActivity, toWrite, type DeadLetterReason } from '../domain/decode.js';
+import { decodeActivity, toWrite, validateInboxEvent, type DeadLetterReason } from '../domain/decode.js';
 import type { ProjectionKeeper } from '../domain/projection-keeper.js';
 import type { ConsumerHandlers, ConsumedRecord, RecordBatch, TopicPartition } from './consumer.port.js';
 
@@ -225,9 +225,9 @@ function toInboxWrite(record: ConsumedRecord): InboxWrite | string {
   } catch {
     return 'malformed_json';
   }
-  const parsed = InboxEvent.safeParse(value);
-  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'invalid';
-  const event = parsed.data;
+  const parsed = validateInboxEvent(value);
+  if (!parsed.ok) return parsed.detail.slice(0, 200);
+  const event = parsed.event;
   if (event.data.recipientId !== Number(event.subject)) return 'subject is not data.recipientId';
   const base = { offset: BigInt(record.offset), userId: event.data.recipientId, recordMs: Number(record.timestamp) };
   if (event.type === INBOX_DELIVERED_TYPE) {

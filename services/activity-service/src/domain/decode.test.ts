@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ActivityEvent, decodeFeedCursor, encodeFeedCursor, feedKeyText, feedMemberText, logEntry, logEntryJson, parseFeedKey, splitLogEntry } from '@suite/contracts';
+import { ActivityEvent, InboxEvent, decodeFeedCursor, encodeFeedCursor, feedKeyText, feedMemberText, logEntry, logEntryJson, parseFeedKey, splitLogEntry } from '@suite/contracts';
 import { dedupId } from '../data-access/activity.transaction.js';
-import { decodeActivity, toWrite, validateActivity } from './decode.js';
+import { decodeActivity, toWrite, validateActivity, validateInboxEvent } from './decode.js';
 
 const event = {
   specversion: '1.0', id: 'e-1', source: '/t', type: 'io.activitysuite.activity.recorded', time: '2026-01-02T03:04:05.006Z', subject: '42',
@@ -114,5 +114,28 @@ describe('feed cursors and writes', () => {
     expect([...dedupId('e-1')].every((c) => c.charCodeAt(0) < 0x80)).toBe(true);
     expect(dedupId('e-1')).toBe(dedupId('e-1'));
     expect(dedupId('e-1')).not.toBe(dedupId('e-2'));
+  });
+});
+
+describe('the compiled inbox.events validator', () => {
+  const delivered = {
+    specversion: '1.0', id: 'A'.repeat(22), source: '/activity-service/inbox-router', type: 'io.activitysuite.inbox.delivered', time: '2026-12-01T10:00:00.000Z', subject: '7',
+    data: { deliveryId: 'A'.repeat(22), recipientId: 7, workspaceId: 3, activity: { id: 'e1', userId: 2, time: '2026-12-01T09:59:00.000Z', source: '/x', actorId: 2, verb: 'commented', object: { type: 'doc', id: '1' }, workspaceId: 3 } },
+  };
+  const marked = { specversion: '1.0', id: 'm1', source: '/activity-service/inbox', type: 'io.activitysuite.inbox.marked', time: '2026-12-01T10:00:00.000Z', subject: '7', data: { recipientId: 7, action: 'read', ids: ['B'.repeat(22)] } };
+  const variants: [string, unknown][] = [
+    ['a delivery', delivered],
+    ['a mark by ids', marked],
+    ['a mark of all up to a position', { ...marked, data: { recipientId: 7, action: 'seen', upTo: 12 } }],
+    ['an unknown action', { ...marked, data: { ...marked.data, action: 'delete' } }],
+    ['a short delivery id', { ...delivered, data: { ...delivered.data, deliveryId: 'short' } }],
+    ['an extra data field', { ...marked, data: { ...marked.data, extra: 1 } }],
+    ['101 ids', { ...marked, data: { ...marked.data, ids: Array.from({ length: 101 }, () => 'C'.repeat(22)) } }],
+    ['a negative upTo', { ...marked, data: { recipientId: 7, action: 'seen', upTo: -1 } }],
+    ['another type', { ...marked, type: 'io.activitysuite.activity.recorded' }],
+    ['no data', { ...marked, data: undefined }],
+  ];
+  it.each(variants)('agrees with the zod contract on %s', (_, value) => {
+    expect(validateInboxEvent(value).ok).toBe(InboxEvent.safeParse(value).success);
   });
 });

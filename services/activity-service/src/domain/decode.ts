@@ -1,5 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { ActivityLimits, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import { z } from 'zod';
+import { ActivityLimits, InboxEvent, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
 export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'out_of_window' | 'untrusted_origin';
@@ -15,7 +16,18 @@ export type Decoded =
  * count code points, as zod 4 does; formats are left to the schema's own patterns. The unit test
  * checks that both agree on every constraint.
  */
-const validate = new Ajv2020({ strict: false, validateFormats: false }).compile<ActivityEvent>(activityEventJsonSchema());
+const ajv = new Ajv2020({ strict: false, validateFormats: false });
+const validate = ajv.compile<ActivityEvent>(activityEventJsonSchema());
+
+/** The `InboxEvent` contract compiled the same way: the inbox consumer's hot path (zod took about 10 µs a record). */
+const validateInbox = ajv.compile<InboxEvent>(z.toJSONSchema(InboxEvent) as Record<string, unknown>);
+
+/** Validates a parsed `inbox.events` record: the event, or the first problem as `path: message`. */
+export function validateInboxEvent(value: unknown): { ok: true; event: InboxEvent } | { ok: false; detail: string } {
+  if (validateInbox(value)) return { ok: true, event: value };
+  const first = validateInbox.errors?.[0];
+  return { ok: false, detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}` };
+}
 
 /** Validates a parsed value against the activity contract: the event, or the first problem as `path: message`. */
 export function validateActivity(value: unknown): { ok: true; event: ActivityEvent } | { ok: false; detail: string } {
