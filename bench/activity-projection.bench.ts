@@ -263,6 +263,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
     };
     let firstAt = 0;
     let firstApplied = 0;
+    let activitiesAt = 0;
     const done = (async () => {
       for (;;) {
         const n = await applied();
@@ -270,7 +271,11 @@ function projected(topicPrefix: string, keyPrefix: string) {
           firstAt = performance.now();
           firstApplied = n;
         }
-        if (n >= TOTAL && (await delivered()) >= expectedDeliveries) return performance.now();
+        if (n >= TOTAL && activitiesAt === 0) activitiesAt = performance.now();
+        if (n >= TOTAL && (await delivered()) >= expectedDeliveries) {
+          if (expectedDeliveries > 0) out(`projected (${topicPrefix}): activities applied after ${((activitiesAt - firstAt) / 1000).toFixed(1)} s, every delivery after ${((performance.now() - firstAt) / 1000).toFixed(1)} s`);
+          return performance.now();
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

@@ -2,7 +2,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { INBOX_DELIVERED_TYPE, ProjectionKeys, StatsField, Topics, backoffMs, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import { INBOX_DELIVERED_TYPE, ProjectionKeys, Topics, backoffMs, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { RedisClient } from '@suite/redis';
 import { decodeActivity } from '../domain/decode.js';
@@ -139,12 +139,9 @@ export class InboxRouter {
       for (const recipient of namedRecipients(decoded.event)) candidates.push({ event: decoded.event, recipient, time });
     }
     const p = this.prefix;
-    const allowed = await Promise.all(
-      candidates.map(async ({ event, recipient }) => {
-        const [access, deleted] = await Promise.all([this.redis.hexists(ProjectionKeys.access(p, recipient), String(event.data.workspaceId)), this.redis.hexists(ProjectionKeys.stats(p, recipient), StatsField.deleted)]);
-        return access === 1 && deleted === 0;
-      }),
-    );
+    // A deleted user's access replica is gone with them (and never comes back: their tombstone refuses
+    // later access changes), so the replica alone says who may receive.
+    const allowed = await Promise.all(candidates.map(async ({ event, recipient }) => (await this.redis.hexists(ProjectionKeys.access(p, recipient), String(event.data.workspaceId))) === 1));
     const deliveries: { key: string; value: string }[] = [];
     candidates.forEach(({ event, recipient, time }, i) => {
       if (!allowed[i]) {
