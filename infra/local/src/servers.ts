@@ -132,6 +132,9 @@ export async function ensureKafka(port = 9092, name = 'kafka', controllerPort = 
     'offsets.topic.num.partitions=10',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
+    // A router killed mid-transaction holds read_committed consumers back until its transaction times
+    // out (the router asks 10 s): look for timed-out transactions every second rather than every 10.
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=true',
     // Broker time on every topic, auto-created ones included: no producer moves the time window or dedup clock.

@@ -7,6 +7,9 @@ import type { Logger } from '@suite/logger';
 import type { RedisClient } from '@suite/redis';
 import { decodeActivity } from '../domain/decode.js';
 
+/** How long an open transaction of a router that died may hold the inbox back (docs/activity-service.md "Inbox"). */
+const TRANSACTION_TIMEOUT_MS = 10_000;
+
 /** Where the router's deliveries come from in CloudEvents terms. */
 export const INBOX_ROUTER_SOURCE = '/activity-service/inbox-router';
 
@@ -46,8 +49,9 @@ export interface InboxRouterOptions {
  * deliveries and never routes again.
  *
  * The transactional id is unique per process: a restarted pod does not fence its predecessor's
- * open transaction (the broker aborts it at its timeout), and a zombie's duplicate deliveries carry
- * the same deterministic ids, which the inbox keeps once.
+ * open transaction; the broker aborts it at its timeout (10 s, during which the inbox consumers wait
+ * behind it), and a zombie's duplicate deliveries carry the same deterministic ids, which the inbox
+ * keeps once.
  */
 export class InboxRouter {
   private readonly consumer: Consumer;
@@ -77,6 +81,9 @@ export class InboxRouter {
     });
     this.producer = kafka.producer({
       transactionalId: `${options.groupId}-${hostname()}-${randomBytes(4).toString('hex')}`,
+      // A router killed mid-transaction holds the inbox consumers (read_committed) back until the
+      // broker aborts its transaction: at most this long (a batch's transaction takes milliseconds).
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
