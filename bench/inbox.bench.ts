@@ -98,6 +98,16 @@ const burstMs = performance.now() - t0;
 const routerRate = Math.round((BURST / burstMs) * 1000);
 out(`# inbox benchmark: ${BURST} notifying activities over ${RECIPIENTS} recipients; services in their own processes, load on the same machine`);
 out(`burst: published in ${fmt(published)} ms, every delivery applied after ${fmt(burstMs)} ms: ${routerRate} deliveries/s end to end (router transaction + inbox apply)`);
+// Where the burst's time went: the router's batches (routing and the transaction) and the inbox consumer's.
+const metrics = await (await fetch(`http://127.0.0.1:${activityPort}/metrics`)).text();
+/** A metric's value summed over its series (every service adds its own label), only those whose labels contain `having`. */
+const metric = (name: string, having = '') =>
+  metrics.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(having)).reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+const inboxTopic = `${run}.inbox.events`;
+out(
+  `burst: router ${metric('inbox_router_batch_duration_seconds_count')} batches, ${fmt(metric('inbox_router_batch_duration_seconds_sum') * 1000)} ms in them; ` +
+    `inbox consumer ${metric('activity_batch_duration_seconds_count', `topic="${inboxTopic}"`)} batches, ${fmt(metric('activity_batch_duration_seconds_sum', `topic="${inboxTopic}"`) * 1000)} ms in them`,
+);
 
 // 2 and 3: one recipient with two devices; the baseline user's own stream.
 const waiters = new Map<string, (at: number) => void>();

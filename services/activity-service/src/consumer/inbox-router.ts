@@ -1,5 +1,4 @@
-import { hash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hash } from 'node:crypto';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { INBOX_DELIVERED_TYPE, ProjectionKeys, Topics, backoffMs, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
@@ -9,6 +8,9 @@ import { decodeActivity } from '../domain/decode.js';
 
 /** How long an open transaction of a router that died may hold the inbox back (docs/activity-service.md "Inbox"). */
 const TRANSACTION_TIMEOUT_MS = 10_000;
+
+/** Source partitions routed at the same time (each with its own transactional producer). */
+const ROUTED_AT_ONCE = 6;
 
 /** Where the router's deliveries come from in CloudEvents terms. */
 export const INBOX_ROUTER_SOURCE = '/activity-service/inbox-router';
@@ -48,19 +50,21 @@ export interface InboxRouterOptions {
  * once even across crashes. The decision is recorded in Kafka: rebuilding Redis replays the
  * deliveries and never routes again.
  *
- * The transactional id is unique per process: a restarted pod does not fence its predecessor's
- * open transaction; the broker aborts it at its timeout (10 s, during which the inbox consumers wait
- * behind it), and a zombie's duplicate deliveries carry the same deterministic ids, which the inbox
- * keeps once.
+ * Each source partition has its own transactional producer, with an id made of the group and the
+ * partition (`producerFor`): the classic exactly-once pattern, so a new owner fences a zombie, and a
+ * restart aborts what the killed process left open. Duplicates could only come from a zombie not
+ * yet fenced, and they carry the same deterministic ids, which the inbox keeps once.
  */
 export class InboxRouter {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  /** One transactional producer per source partition, created on its first batch (see `producerFor`). */
+  private readonly producers = new Map<number, Producer>();
   private readonly source: string;
   private readonly target: string;
   private readonly routed: Counter<'outcome'>;
   private readonly batchSeconds: Histogram;
   private crashed = false;
+  private readonly kafka: Kafka;
 
   constructor(
     kafka: Kafka,
@@ -79,15 +83,7 @@ export class InboxRouter {
       heartbeatInterval: Math.floor(options.sessionTimeoutMs / 5),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    this.producer = kafka.producer({
-      transactionalId: `${options.groupId}-${hostname()}-${randomBytes(4).toString('hex')}`,
-      // A router killed mid-transaction holds the inbox consumers (read_committed) back until the
-      // broker aborts its transaction: at most this long (a batch's transaction takes milliseconds).
-      transactionTimeout: TRANSACTION_TIMEOUT_MS,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.kafka = kafka;
     this.routed = new Counter({ name: 'inbox_router_recipients_total', help: 'Recipients the inbox router considered, by outcome: delivered, no_access (cannot reach the workspace, or deleted)', labelNames: ['outcome'], registers: [registry] });
     this.batchSeconds = new Histogram({ name: 'inbox_router_batch_duration_seconds', help: 'Time to route one batch of activity.events (access checks and the transaction)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
@@ -96,14 +92,44 @@ export class InboxRouter {
     });
   }
 
+  /**
+   * The transactional producer of one source partition. Its id is the group's and the partition's,
+   * the same in every process: whoever routes the partition next (after a rebalance, or a restart
+   * after SIGKILL) fences the one before and aborts its open transaction at once, and partitions
+   * route in parallel, each one transaction at a time.
+   */
+  private async producerFor(partition: number): Promise<Producer> {
+    let producer = this.producers.get(partition);
+    if (!producer) {
+      producer = this.kafka.producer({
+        transactionalId: `${this.options.groupId}-${this.source}-${partition}`,
+        // A router that died without a successor for its partition holds the inbox consumers
+        // (read_committed) back until the broker aborts its transaction: at most this long.
+        transactionTimeout: TRANSACTION_TIMEOUT_MS,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      this.producers.set(partition, producer);
+      await producer.connect();
+    }
+    return producer;
+  }
+
+  /** Drops a partition's producer (fenced by a newer owner, or failed): the next batch makes a new one. */
+  private async dropProducer(partition: number): Promise<void> {
+    const producer = this.producers.get(partition);
+    this.producers.delete(partition);
+    await producer?.disconnect().catch(() => undefined);
+  }
+
   async start(): Promise<void> {
-    await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.source], fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: ROUTED_AT_ONCE,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0) return;
         // The access replica must be whole before anyone is left out for lacking access.
@@ -116,13 +142,16 @@ export class InboxRouter {
         const end = this.batchSeconds.startTimer();
         const deliveries = await this.route(batch.messages);
         const next = String(BigInt(batch.lastOffset()) + 1n);
-        const tx = await this.producer.transaction();
+        const producer = await this.producerFor(batch.partition);
+        const tx = await producer.transaction();
         try {
           if (deliveries.length > 0) await tx.send({ topic: this.target, acks: -1, messages: deliveries });
           await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
           await tx.commit();
         } catch (err) {
           await tx.abort().catch(() => undefined);
+          // Fenced (another process routes this partition now) or broken: start over with a fresh one.
+          await this.dropProducer(batch.partition);
           throw err;
         }
         resolveOffset(batch.lastOffset());
@@ -178,6 +207,6 @@ export class InboxRouter {
   /** Finishes the batch in flight, leaves the group, closes the producer. */
   async stop(): Promise<void> {
     await this.consumer.disconnect();
-    await this.producer.disconnect();
+    await Promise.all([...this.producers.keys()].map((p) => this.dropProducer(p)));
   }
 }
