@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Activity } from './activity.js';
 import { cloudEvent } from './cloudevents.js';
 import { queryInteger } from './params.js';
+import { EMPTY_STREAM_CURSOR, encodeStreamCursor } from './projection-layout.js';
 
 /** The inbox's named limits (docs/activity-service.md "Inbox"). */
 export const InboxLimits = {
@@ -133,6 +134,24 @@ export type MarkResult = z.infer<typeof MarkResult>;
 export type InboxLogEntry =
   | { kind: 'delivered'; position: number; counts: InboxCounts; id: string; workspaceId: number; deliveredMs: number; activityJson: string }
   | { kind: 'marked'; position: number; counts: InboxCounts; seenUpTo: number; readUpTo: number; action: MarkAction; ids: string[] };
+
+/** The inbox log entries in Lua, as `parseInboxLogEntry` reads them (`counts`: `<unseen>|<unread>|<total>`). */
+export const INBOX_LOG_LUA = `local function loggedDelivery(position, counts, id, ws, ms, json)
+  return position .. '|d|' .. counts .. '|' .. id .. '|' .. ws .. '|' .. ms .. '|' .. json
+end
+local function loggedMark(position, counts, seenUpTo, readUpTo, action, ids)
+  return position .. '|m|' .. counts .. '|' .. seenUpTo .. '|' .. readUpTo .. '|' .. action .. '|' .. ids
+end`;
+
+/** An inbox position as clients see it: `<epoch>.<position>`, or `.0` before the inbox has anything. */
+export function inboxCursor(epoch: string | null, position: number): string {
+  return epoch && position > 0 ? encodeStreamCursor(epoch, position) : EMPTY_STREAM_CURSOR;
+}
+
+/** A `Notification` as JSON text, built once per notification around the stored activity JSON (not parsed again). */
+export function notificationJson(n: { id: string; cursor: string; activityJson: string; workspaceId: number; seen: boolean; read: boolean; archived: boolean; deliveredMs: number }): string {
+  return `{"id":${JSON.stringify(n.id)},"cursor":"${n.cursor}","activity":${n.activityJson},"workspaceId":${n.workspaceId},"seen":${n.seen},"read":${n.read},"archived":${n.archived},"createdAt":"${new Date(n.deliveredMs).toISOString()}"}`;
+}
 
 /** Parses an inbox log entry; undefined when it is not one. */
 export function parseInboxLogEntry(text: string): InboxLogEntry | undefined {

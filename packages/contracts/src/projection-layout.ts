@@ -194,10 +194,28 @@ export const InboxField = {
   appliedOffset: 'o:',
 } as const;
 
-/** A kept notification as the inbox's data hash holds it: `<workspace>|<delivery ms>|<activity JSON>`. */
-export function inboxEntry(workspaceId: number, deliveredMs: number, activityJson: string): string {
-  return `${workspaceId}|${deliveredMs}|${activityJson}`;
-}
+/**
+ * A kept notification as the inbox's data hash holds it: `<workspace>|<delivery ms>|<activity JSON>`,
+ * written and read in Lua by `INBOX_ENTRY_LUA`; `splitInboxEntry` reads it in TypeScript.
+ */
+export const INBOX_ENTRY_LUA = `local function inboxEntry(ws, ms, json)
+  return ws .. '|' .. ms .. '|' .. json
+end
+local function inboxEntryIn(entry, ws)
+  return ws == '' or string.sub(entry, 1, #ws + 1) == ws .. '|'
+end
+local function inboxEntryMs(entry)
+  return tonumber(string.match(entry, '^%d+|(%d+)|'))
+end`;
+
+/**
+ * The inbox counts from its sets, in Lua (every script that answers or logs them):
+ * `inboxCounts(items, unread, archived, seenUpTo)` -> unseen (unread after the seen watermark),
+ * unread (neither read nor archived), total (not archived).
+ */
+export const INBOX_COUNTS_LUA = `local function inboxCounts(items, unread, archived, seenUpTo)
+  return redis.call('ZCOUNT', unread, '(' .. seenUpTo, '+inf'), redis.call('ZCARD', unread), redis.call('ZCARD', items) - redis.call('ZCARD', archived)
+end`;
 
 /** Splits an `inboxEntry`. */
 export function splitInboxEntry(entry: string): { workspaceId: number; deliveredMs: number; activityJson: string } {

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, INBOX_COUNTS_LUA, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
 /**
@@ -110,7 +110,7 @@ return reply
  * oldest retained entry, and up to `limit` entries after `after`. KEYS: inbox, log, items, unread,
  * archived. ARGV: after, limit, the inbox fields for position, epoch, seen and read watermarks.
  */
-const READ_INBOX_LOG = `
+const READ_INBOX_LOG = `${INBOX_COUNTS_LUA}
 local h = redis.call('HMGET', KEYS[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 local position, seenUpTo = tonumber(h[1] or '0'), tonumber(h[3] or '0')
 local oldest = position + 1
@@ -123,8 +123,8 @@ end
 -- Entries are contiguous positions only where the log holds every one: find the index by position.
 local from = math.max(tonumber(ARGV[1]) + 1, oldest)
 if from <= position and len > 0 then entries = redis.call('LRANGE', KEYS[2], len - (position - from + 1), len - (position - from + 1) + tonumber(ARGV[2]) - 1) end
-local unseen = redis.call('ZCOUNT', KEYS[4], '(' .. seenUpTo, '+inf')
-return { h[2] or false, position, seenUpTo, tonumber(h[4] or '0'), oldest, unseen, redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[3]) - redis.call('ZCARD', KEYS[5]), entries }
+local unseen, unread, total = inboxCounts(KEYS[3], KEYS[4], KEYS[5], seenUpTo)
+return { h[2] or false, position, seenUpTo, tonumber(h[4] or '0'), oldest, unseen, unread, total, entries }
 `;
 
 /** Where a user's inbox stands. */

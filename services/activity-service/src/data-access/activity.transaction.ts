@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
-import { applyUserSteps, type StepReply } from './user-steps.js';
+import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid activity record, ready to apply. */
 export interface ActivityWrite {
@@ -328,30 +328,29 @@ return { 'applied', k, duplicates, 0, stale }
 type StepRedis = RedisClient & { applyUserStep(...args: (string | number)[]): Promise<StepReply> };
 
 /**
- * Applies a chunk of one partition's activity records as one step per user (`applyUserSteps`):
+ * Applies a chunk of one partition's activity records as one step per user (`UserSteps`):
  * per user one script, the slot's marker present (else its primary lost it), the user's records
  * from its own applied offset on, dedup, feed, stream log with positions, stats, live batch, and
  * the user's new applied offset, all at once.
  */
 export class ActivityTransactions {
   private readonly redis: StepRedis;
-  /** Per partition (`<topic>:<p>`), per slot: the fence this consumer wrote there last (see APPLY_USER). Bounded by the slot count. */
-  private readonly fences = new Map<string, Map<number, bigint>>();
+  private readonly steps: UserSteps;
 
   constructor(
     redis: RedisClient,
     /** The client's connect(): steps wait for it (a failed start is retried by the client itself). */
-    private readonly connected: Promise<unknown>,
+    connected: Promise<unknown>,
     private readonly prefix: string,
     private readonly options: TransactionOptions,
   ) {
     redis.defineCommand('applyUserStep', { numberOfKeys: 6, lua: APPLY_USER });
     this.redis = redis as StepRedis;
+    this.steps = new UserSteps(redis, connected, prefix);
   }
 
-  async apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
-    await this.connected;
-    return applyUserSteps(this.redis, this.prefix, range, writes, this.fences, (s) => this.redis.applyUserStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence)));
+  apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
+    return this.steps.run(range, writes, (s) => this.redis.applyUserStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence)));
   }
 
   private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {

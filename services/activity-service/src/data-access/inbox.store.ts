@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { INBOX_MARKED_TYPE, InboxField, ProjectionKeys, Topics, type InboxCounts, type InboxMarkedData } from '@suite/contracts';
+import { INBOX_COUNTS_LUA, INBOX_ENTRY_LUA, INBOX_MARKED_TYPE, InboxField, ProjectionKeys, Topics, type InboxCounts, type InboxMarkedData } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { luaString as lua } from './projection.state.js';
 
@@ -8,17 +8,16 @@ import { luaString as lua } from './projection.state.js';
  * Lua: an inbox's counts, `counts(ws, seenUpTo)` -> unseen, unread, total. Without a workspace they
  * are set sizes (O(log n)); with one, a pass over the kept notifications (bounded by the retention).
  */
-const COUNTS = `
+const COUNTS = `${INBOX_ENTRY_LUA}
+${INBOX_COUNTS_LUA}
 local items, unread, archived, data = KEYS[2], KEYS[3], KEYS[5], KEYS[6]
 local function counts(ws, seenUpTo)
-  if ws == '' then
-    return redis.call('ZCOUNT', unread, '(' .. seenUpTo, '+inf'), redis.call('ZCARD', unread), redis.call('ZCARD', items) - redis.call('ZCARD', archived)
-  end
+  if ws == '' then return inboxCounts(items, unread, archived, seenUpTo) end
   local unseenN, unreadN, total = 0, 0, 0
   local all = redis.call('ZRANGE', items, 0, -1, 'WITHSCORES')
   for j = 1, #all, 2 do
     local entry = redis.call('HGET', data, all[j])
-    if entry and string.sub(entry, 1, #ws + 1) == ws .. '|' and not redis.call('ZSCORE', archived, all[j]) then
+    if entry and inboxEntryIn(entry, ws) and not redis.call('ZSCORE', archived, all[j]) then
       total = total + 1
       if redis.call('ZSCORE', unread, all[j]) then
         unreadN = unreadN + 1
@@ -57,7 +56,7 @@ while found <= limit do
     local ok = mode == 'include' or (mode == 'only' and isArchived == 1) or (mode == 'exclude' and isArchived == 0)
     if ok and status ~= 'all' then ok = isRead == 0 and (status == 'unread' or at > seenUpTo) end
     local entry = ok and redis.call('HGET', data, id)
-    if entry and (ws == '' or string.sub(entry, 1, #ws + 1) == ws .. '|') then
+    if entry and inboxEntryIn(entry, ws) then
       for _, v in ipairs({ id, at, isRead, isArchived, entry }) do out[#out + 1] = v end
       found = found + 1
       if found > limit then break end

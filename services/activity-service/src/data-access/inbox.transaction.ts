@@ -1,8 +1,8 @@
-import { INBOX_LIVE_MARK, InboxField, LIVE_ENTRY_SEPARATOR, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
+import { INBOX_COUNTS_LUA, INBOX_ENTRY_LUA, INBOX_LIVE_MARK, INBOX_LOG_LUA, InboxField, LIVE_ENTRY_SEPARATOR, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import type { ApplyOutcome, LiveMode, RecordRange } from './activity.transaction.js';
 import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
-import { applyUserSteps, type StepReply } from './user-steps.js';
+import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid `inbox.events` record, ready to apply to its recipient's inbox. */
 export type InboxWrite =
@@ -56,7 +56,9 @@ end
  * applied is appended to the inbox log (`InboxLogEntry`, capped at the retention's count) and
  * published on the user's live channel in one message per step.
  */
-const APPLY_INBOX = `${STEP_MARKED}${DROP_ITEMS}
+const APPLY_INBOX = `${STEP_MARKED}${DROP_ITEMS}${INBOX_ENTRY_LUA}
+${INBOX_COUNTS_LUA}
+${INBOX_LOG_LUA}
 local generation = string.sub(ARGV[1], string.find(ARGV[1], ':', 1, true) + 1)
 local inbox, items, unread, readSet, archived, data = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local fence = tonumber(redis.call('HGET', KEYS[8], ARGV[6]) or '0')
@@ -76,13 +78,13 @@ local pos, seenUpTo, readUpTo, clock = tonumber(head[2] or '0'), tonumber(head[3
 -- The inbox log (deliveries and marks by position, with the counts after each): what a stream resumes from.
 local logged = {}
 local function counts()
-  return redis.call('ZCOUNT', unread, '(' .. seenUpTo, '+inf') .. '|' .. redis.call('ZCARD', unread) .. '|' .. (redis.call('ZCARD', items) - redis.call('ZCARD', archived))
+  return table.concat({ inboxCounts(items, unread, archived, seenUpTo) }, '|')
 end
 
 local function inWorkspace(id, ws)
   if ws == '' then return true end
   local entry = redis.call('HGET', data, id)
-  return entry ~= false and string.sub(entry, 1, #ws + 1) == ws .. '|'
+  return entry ~= false and inboxEntryIn(entry, ws)
 end
 
 local function mark(action, id, at)
@@ -111,7 +113,7 @@ local function trim()
     local oldest = redis.call('ZRANGE', items, 0, 15)
     local gone = {}
     for _, id in ipairs(oldest) do
-      local ms = tonumber(string.match(redis.call('HGET', data, id), '^%d+|(%d+)|'))
+      local ms = inboxEntryMs(redis.call('HGET', data, id))
       if ms >= horizon then break end
       gone[#gone + 1] = id
     end
@@ -136,9 +138,9 @@ for i = W, #ARGV, PER do
         if at > clock then clock = at end
         redis.call('ZADD', items, pos, id)
         redis.call('ZADD', unread, pos, id)
-        redis.call('HSET', data, id, ARGV[i + 4] .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 5])
+        redis.call('HSET', data, id, inboxEntry(ARGV[i + 4], ARGV[i + 1], ARGV[i + 5]))
         trim()
-        logged[#logged + 1] = pos .. '|d|' .. counts() .. '|' .. id .. '|' .. ARGV[i + 4] .. '|' .. ARGV[i + 1] .. '|' .. ARGV[i + 5]
+        logged[#logged + 1] = loggedDelivery(pos, counts(), id, ARGV[i + 4], ARGV[i + 1], ARGV[i + 5])
       end
     else
       pos = pos + 1
@@ -161,7 +163,7 @@ for i = W, #ARGV, PER do
           if at and tonumber(at) <= limit then mark(action, id, at) end
         end
       end
-      logged[#logged + 1] = pos .. '|m|' .. counts() .. '|' .. seenUpTo .. '|' .. readUpTo .. '|' .. action .. '|' .. ids
+      logged[#logged + 1] = loggedMark(pos, counts(), seenUpTo, readUpTo, action, ids)
     end
   end
 end
@@ -189,22 +191,22 @@ type StepRedis = RedisClient & { applyInboxStep(...args: (string | number)[]): P
  */
 export class InboxTransactions {
   private readonly redis: StepRedis;
-  private readonly fences = new Map<string, Map<number, bigint>>();
+  private readonly steps: UserSteps;
 
   constructor(
     redis: RedisClient,
-    private readonly connected: Promise<unknown>,
+    connected: Promise<unknown>,
     private readonly prefix: string,
     private readonly options: InboxOptions,
   ) {
     redis.defineCommand('applyInboxStep', { numberOfKeys: 10, lua: APPLY_INBOX });
     this.redis = redis as StepRedis;
+    this.steps = new UserSteps(redis, connected, prefix);
   }
 
-  async apply(range: RecordRange, writes: InboxWrite[]): Promise<ApplyOutcome> {
-    await this.connected;
+  apply(range: RecordRange, writes: InboxWrite[]): Promise<ApplyOutcome> {
     // The step's tallies: deliveries applied, duplicates, marks applied, stale; a mark counts as applied.
-    return applyUserSteps(this.redis, this.prefix, range, writes, this.fences, async (s) => {
+    return this.steps.run(range, writes, async (s) => {
       const reply = await this.redis.applyInboxStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence.field, s.fence.expected));
       return reply[0] === 'applied' ? ['applied', reply[1] + reply[3], reply[2], 0, reply[4]] : reply;
     });

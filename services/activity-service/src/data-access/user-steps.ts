@@ -22,70 +22,75 @@ export interface UserStep<W> {
  *
  * 1. read the layout and the partition's checkpoint (the `{projections}` slot): is Redis where this
  *    consumer is (layout present and ours, checkpoint inside the range);
- * 2. per user, in parallel, `step` (the slot's marker present, the user's own applied offset, the
- *    slot's fence: see APPLY_USER);
+ * 2. per user, in parallel, the step's script (the slot's marker present, the user's own applied
+ *    offset, the slot's fence: see APPLY_USER);
  * 3. the checkpoint moves past the chunk.
  *
  * A crash between 2 and 3 replays the chunk: every user who had it applied skips it by its own
  * applied offset, so the outcome is exactly once however the steps and the crash interleave.
- * `fences` is the consumer's memory of what it wrote per partition and slot; `tally` adds up an
- * applied step's counts into `counts`.
  */
-export async function applyUserSteps<W extends { userId: number; offset: bigint }>(
-  redis: RedisClient,
-  prefix: string,
-  range: RecordRange,
-  writes: W[],
-  fences: Map<string, Map<number, bigint>>,
-  step: (s: UserStep<W>) => Promise<StepReply>,
-): Promise<ApplyOutcome> {
-  const check = await checkChunk(redis, prefix, range);
-  if (check.kind !== 'open') return check;
-  const { generation, stored, next } = check;
-  if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
+export class UserSteps {
+  /** Per partition (`<topic>:<p>`), per slot: the fence this consumer wrote there last (see APPLY_USER). Bounded by the slot count. */
+  private readonly fences = new Map<string, Map<number, bigint>>();
 
-  const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
-  const field = `${range.topic}:${range.partition}`;
-  let known = fences.get(field);
-  if (!known) fences.set(field, (known = new Map()));
-  let lost: number | undefined;
-  let foreign: string | undefined;
-  let behind: bigint | undefined;
-  const groups = new Map<number, W[]>();
-  for (const w of writes) {
-    const group = groups.get(w.userId);
-    if (group) group.push(w);
-    else groups.set(w.userId, [w]);
+  constructor(
+    private readonly redis: RedisClient,
+    /** The client's connect(): steps wait for it (a failed start is retried by the client itself). */
+    private readonly connected: Promise<unknown>,
+    private readonly prefix: string,
+  ) {}
+
+  async run<W extends { userId: number; offset: bigint }>(range: RecordRange, writes: W[], step: (s: UserStep<W>) => Promise<StepReply>): Promise<ApplyOutcome> {
+    const { redis, prefix, fences } = this;
+    await this.connected;
+    const check = await checkChunk(redis, prefix, range);
+    if (check.kind !== 'open') return check;
+    const { generation, stored, next } = check;
+    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
+
+    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
+    const field = `${range.topic}:${range.partition}`;
+    let known = fences.get(field);
+    if (!known) fences.set(field, (known = new Map()));
+    let lost: number | undefined;
+    let foreign: string | undefined;
+    let behind: bigint | undefined;
+    const groups = new Map<number, W[]>();
+    for (const w of writes) {
+      const group = groups.get(w.userId);
+      if (group) group.push(w);
+      else groups.set(w.userId, [w]);
+    }
+    const layout = formatLayout(generation);
+    await Promise.all(
+      [...groups].map(async ([userId, group]) => {
+        const slot = userSlot(userId);
+        // The user's applied offset is the one after their last record here, not the chunk's end: the
+        // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
+        const upTo = group.at(-1)!.offset + 1n;
+        const reply = await step({ userId, slot, group, layout, next: upTo, fence: { field, expected: known.get(slot) ?? 0n } });
+        if (reply[0] === 'lost') lost = slot;
+        else if (reply[0] === 'foreign') foreign = reply[1];
+        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
+        else {
+          if ((known.get(slot) ?? 0n) < upTo) known.set(slot, upTo);
+          counts.applied += reply[1];
+          counts.duplicates += reply[2];
+          counts.dropped += reply[3];
+          counts.stale += reply[4];
+        }
+      }),
+    );
+    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
+    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
+    if (behind !== undefined) {
+      // What this consumer remembers of the partition's slots no longer holds: learnt again from here.
+      fences.delete(field);
+      // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
+      return { kind: 'behind', stored: behind === 0n ? null : behind };
+    }
+    // Only forward: a consumer that lost the partition in a rebalance must not move it back.
+    if (stored === null || stored < next) await redis.set(ProjectionKeys.offset(prefix, range.topic, range.partition), String(next));
+    return { kind: 'applied', ...counts };
   }
-  const layout = formatLayout(generation);
-  await Promise.all(
-    [...groups].map(async ([userId, group]) => {
-      const slot = userSlot(userId);
-      // The user's applied offset is the one after their last record here, not the chunk's end: the
-      // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
-      const upTo = group.at(-1)!.offset + 1n;
-      const reply = await step({ userId, slot, group, layout, next: upTo, fence: { field, expected: known.get(slot) ?? 0n } });
-      if (reply[0] === 'lost') lost = slot;
-      else if (reply[0] === 'foreign') foreign = reply[1];
-      else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
-      else {
-        if ((known.get(slot) ?? 0n) < upTo) known.set(slot, upTo);
-        counts.applied += reply[1];
-        counts.duplicates += reply[2];
-        counts.dropped += reply[3];
-        counts.stale += reply[4];
-      }
-    }),
-  );
-  if (foreign !== undefined) return { kind: 'foreign', found: foreign };
-  if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
-  if (behind !== undefined) {
-    // What this consumer remembers of the partition's slots no longer holds: learnt again from here.
-    fences.delete(field);
-    // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
-    return { kind: 'behind', stored: behind === 0n ? null : behind };
-  }
-  // Only forward: a consumer that lost the partition in a rebalance must not move it back.
-  if (stored === null || stored < next) await redis.set(ProjectionKeys.offset(prefix, range.topic, range.partition), String(next));
-  return { kind: 'applied', ...counts };
 }

@@ -1,10 +1,8 @@
-import { AppError, EMPTY_STREAM_CURSOR, encodeStreamCursor, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
+import { AppError, EMPTY_STREAM_CURSOR, inboxCursor, notificationJson, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
 import type { InboxHead, InboxStore, PageFilter } from '../data-access/inbox.store.js';
 
 /** How often a mark looks whether it has been applied while it waits. */
 const APPLIED_POLL_MS = 10;
-
-const cursorOf = (head: { epoch: string }, position: number) => (position === 0 || head.epoch === '' ? EMPTY_STREAM_CURSOR : encodeStreamCursor(head.epoch, position));
 
 /**
  * A position from an inbox cursor of this inbox's epoch: `.0` is position 0, a cursor from another
@@ -40,16 +38,15 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
       const page = items.slice(0, limit);
       const results = page.map((n) => {
         const { workspaceId, deliveredMs, activityJson } = splitInboxEntry(n.entry);
-        const seen = n.read || n.position <= head.seenUpTo;
-        return `{"id":${JSON.stringify(n.id)},"cursor":"${cursorOf(head, n.position)}","activity":${activityJson},"workspaceId":${workspaceId},"seen":${seen},"read":${n.read},"archived":${n.archived},"createdAt":"${new Date(deliveredMs).toISOString()}"}`;
+        return notificationJson({ id: n.id, cursor: inboxCursor(head.epoch, n.position), activityJson, workspaceId, seen: n.read || n.position <= head.seenUpTo, read: n.read, archived: n.archived, deliveredMs });
       });
-      const nextCursor = items.length > limit ? cursorOf(head, page.at(-1)!.position) : null;
-      return { results, counts: head.counts, cursor: cursorOf(head, head.position), nextCursor };
+      const nextCursor = items.length > limit ? inboxCursor(head.epoch, page.at(-1)!.position) : null;
+      return { results, counts: head.counts, cursor: inboxCursor(head.epoch, head.position), nextCursor };
     },
 
     async counts(userId: number, workspaceId?: number): Promise<NotificationCounts> {
       const head = await store.head(userId, workspaceId);
-      return { ...head.counts, cursor: cursorOf(head, head.position) };
+      return { ...head.counts, cursor: inboxCursor(head.epoch, head.position) };
     },
 
     /**
@@ -66,7 +63,7 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
         const known = await store.known(userId, unique);
         ids = unique.filter((id) => known.has(id));
         ignored = unique.filter((id) => !known.has(id));
-        if (ids.length === 0) return { status: 200, body: { ...head.counts, cursor: cursorOf(head, head.position), ignored } };
+        if (ids.length === 0) return { status: 200, body: { ...head.counts, cursor: inboxCursor(head.epoch, head.position), ignored } };
       }
       const workspaceId = 'workspaceId' in body ? body.workspaceId : undefined;
       const { partition, offset } = await store.publishMark({ recipientId: userId, action, ...(ids ? { ids } : {}), ...(upTo === undefined ? {} : { upTo }), ...(workspaceId === undefined ? {} : { workspaceId }) });
@@ -74,7 +71,7 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
       for (;;) {
         if ((await store.appliedOffset(userId, partition)) > offset) {
           const after = await store.head(userId);
-          return { status: 200, body: { ...after.counts, cursor: cursorOf(after, after.position), ignored } };
+          return { status: 200, body: { ...after.counts, cursor: inboxCursor(after.epoch, after.position), ignored } };
         }
         if (Date.now() >= deadline) return { status: 202, body: { pending: true, ignored } };
         await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));

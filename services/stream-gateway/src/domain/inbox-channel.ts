@@ -1,4 +1,4 @@
-import { EMPTY_STREAM_CURSOR, encodeStreamCursor, type InboxLogEntry, type StreamPosition } from '@suite/contracts';
+import { inboxCursor, notificationJson, type InboxLogEntry, type StreamPosition } from '@suite/contracts';
 import type { InboxHead, ProjectionReader } from '@suite/projection-reader';
 import { LiveQueue } from './live-queue.js';
 
@@ -8,7 +8,6 @@ const PAGE = 200;
 /** How the inbox channel writes a message: its type, and the fields after `type`, `channel` and `cursor`. */
 export type InboxEmit = (type: 'notification' | 'inbox.state', fields: string) => void;
 
-const position = (epoch: string | null, at: number) => (epoch && at > 0 ? encodeStreamCursor(epoch, at) : EMPTY_STREAM_CURSOR);
 
 /**
  * The inbox channel of one stream, by position, as the activity channel is: each inbox entry
@@ -34,7 +33,7 @@ export class InboxChannel {
 
   /** The channel's resume position (`<epoch>.<position>`, or `.0`). */
   cursor(): string {
-    return position(this.epoch, this.last);
+    return inboxCursor(this.epoch, this.last);
   }
 
   /** Sends the state, then what the client missed since `cursor` (nothing without one). Call after subscribing. */
@@ -74,7 +73,7 @@ export class InboxChannel {
   }
 
   private state(head: InboxHead, gap: boolean): void {
-    const fields = `"inboxCursor":"${position(head.epoch, head.position)}","counts":${JSON.stringify(head.counts)},"seenUpTo":"${position(head.epoch, head.seenUpTo)}","readUpTo":"${position(head.epoch, head.readUpTo)}"${gap ? ',"gap":true' : ''}`;
+    const fields = `"inboxCursor":"${inboxCursor(head.epoch, head.position)}","counts":${JSON.stringify(head.counts)},"seenUpTo":"${inboxCursor(head.epoch, head.seenUpTo)}","readUpTo":"${inboxCursor(head.epoch, head.readUpTo)}"${gap ? ',"gap":true' : ''}`;
     this.emit('inbox.state', fields);
   }
 
@@ -85,14 +84,15 @@ export class InboxChannel {
     if (entry.position !== this.last + 1) return false;
     this.epoch = epoch;
     this.last = entry.position;
-    const at = position(epoch, entry.position);
+    const at = inboxCursor(epoch, entry.position);
     const counts = JSON.stringify(entry.counts);
     if (entry.kind === 'delivered') {
-      const notification = `{"id":"${entry.id}","cursor":"${at}","activity":${entry.activityJson},"workspaceId":${entry.workspaceId},"seen":false,"read":false,"archived":false,"createdAt":"${new Date(entry.deliveredMs).toISOString()}"}`;
+      // A delivery is new: neither seen, read nor archived (later marks come as later entries).
+      const notification = notificationJson({ id: entry.id, cursor: at, activityJson: entry.activityJson, workspaceId: entry.workspaceId, seen: false, read: false, archived: false, deliveredMs: entry.deliveredMs });
       this.emit('notification', `"notification":${notification},"counts":${counts}`);
     } else {
       const ids = entry.ids.length > 0 ? `,"ids":${JSON.stringify(entry.ids)}` : '';
-      this.emit('inbox.state', `"inboxCursor":"${at}","counts":${counts},"seenUpTo":"${position(epoch, entry.seenUpTo)}","readUpTo":"${position(epoch, entry.readUpTo)}","mark":{"action":"${entry.action}"${ids}}`);
+      this.emit('inbox.state', `"inboxCursor":"${at}","counts":${counts},"seenUpTo":"${inboxCursor(epoch, entry.seenUpTo)}","readUpTo":"${inboxCursor(epoch, entry.readUpTo)}","mark":{"action":"${entry.action}"${ids}}`);
     }
     return true;
   }
