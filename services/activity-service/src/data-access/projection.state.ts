@@ -244,31 +244,38 @@ const keysFrom = (key: (id: string) => string) => `${globLiteral(key('\0').split
  * Deletes every projection key under `prefix` (users, workspaces, slot markers, offsets, layout,
  * rebuild marker, and the whole-projection keys of layouts 1 to 3), scanning every primary of a
  * cluster; returns how many. Keys are unlinked one by one: on a cluster no command may name two slots.
+ *
+ * The keys a step checks before it writes (the layout, the slot markers) go first, on every node:
+ * a step of the old generation still in flight then refuses (`lost`) instead of writing a user
+ * again after that user's keys were dropped, which would leave that user's remains under the
+ * next generation (its applied offsets skip the replay, its dedup set misses the older ids).
  */
 export async function dropProjections(redis: RedisClient, prefix: string): Promise<number> {
   const p = globLiteral(prefix);
-  const patterns = [
-    keysFrom((id) => ProjectionKeys.user(prefix, id)),
-    keysFrom((id) => ProjectionKeys.workspaceMembers(prefix, id)),
-    `${p}{s*`,
-    keysFrom((id) => ProjectionKeys.offset(prefix, id, 0)),
-    globLiteral(ProjectionKeys.layout(prefix)),
-    globLiteral(ProjectionKeys.rebuild(prefix)),
-    `${p}offset:*`,
-    globLiteral(ProjectionKeys.legacyLayout(prefix)),
-    `${p}rebuild`,
+  const phases = [
+    [globLiteral(ProjectionKeys.layout(prefix)), globLiteral(ProjectionKeys.legacyLayout(prefix)), `${p}{s*`],
+    [
+      keysFrom((id) => ProjectionKeys.user(prefix, id)),
+      keysFrom((id) => ProjectionKeys.workspaceMembers(prefix, id)),
+      keysFrom((id) => ProjectionKeys.offset(prefix, id, 0)),
+      globLiteral(ProjectionKeys.rebuild(prefix)),
+      `${p}offset:*`,
+      `${p}rebuild`,
+    ],
   ];
   let dropped = 0;
-  for (const node of primaries(redis)) {
-    for (const pattern of patterns) {
-      if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        const gone = await Promise.all(keys.map((key) => node.unlink(key)));
-        dropped += gone.reduce((n, g) => n + g, 0);
-      } while (cursor !== '0');
+  for (const patterns of phases) {
+    for (const node of primaries(redis)) {
+      for (const pattern of patterns) {
+        if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          const gone = await Promise.all(keys.map((key) => node.unlink(key)));
+          dropped += gone.reduce((n, g) => n + g, 0);
+        } while (cursor !== '0');
+      }
     }
   }
   return dropped;
