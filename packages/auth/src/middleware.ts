@@ -56,20 +56,3 @@ export function assertUser(p: Principal): void {
 export function assertScope(p: Principal, scope: string): void {
   if (!isAdmin(p) && !p.scopes.includes(scope)) throw new AppError('forbidden', `scope "${scope}" required`);
 }
-
-/** Route guard form of the assertions. */
-export const requireAdmin = (req: Request, _res: Response, next: NextFunction) =>
-  next(guard(() => assertAdmin(principalOf(req))));
-export const requireUser = (req: Request, _res: Response, next: NextFunction) =>
-  next(guard(() => assertUser(principalOf(req))));
-export const requireScope = (scope: string) => (req: Request, _res: Response, next: NextFunction) =>
-  next(guard(() => assertScope(principalOf(req), scope)));
-
-function guard(check: () => void): unknown {
-  try {
-    check();
-    return undefined;
-  } catch (err) {
-    return err;
-  }
-}

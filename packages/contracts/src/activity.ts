@@ -13,7 +13,11 @@ export const ActivityLimits = {
   /** Deepest nesting of arrays and objects inside `metadata`. */
   metadataMaxDepth: 32,
   pageMaxItems: 100,
+  /** A page's size when `limit` is not given. */
+  pageDefaultItems: 20,
   activeWorkspacesMaxDays: 365,
+  /** The window of "active workspaces" when `days` is not given. */
+  activeWorkspacesDefaultDays: 30,
 } as const;
 
 export const ACTIVITY_EVENT_TYPE = 'io.activitysuite.activity.recorded';

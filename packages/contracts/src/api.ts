@@ -46,6 +46,8 @@ export interface ApiRoute {
   readonly path: string;
   readonly summary: string;
   readonly access: ApiAccess;
+  /** The budget the route spends from (`RateClass`). */
+  readonly rate: RateClass;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
   /** The success status and its body (`null`: no body). */
@@ -61,7 +63,8 @@ export interface ApiRoute {
   readonly versioned?: 'read' | 'write';
 }
 
-const NoQuery = z.strictObject({});
+/** The query of a route that takes no parameters: any is refused (400 naming it). */
+export const NoQuery = z.strictObject({});
 const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) });
 const OpenApiDocument = z.record(z.string(), z.unknown());
 
@@ -82,57 +85,58 @@ export const StreamQuery = z.strictObject({
  * generated from them (`buildOpenApi`).
  */
 export const ApiRoutes = {
-  openApi: { service: 'users', method: 'get', path: '/openapi.json', summary: 'This API description (OpenAPI 3.1)', access: 'anyone', query: NoQuery, ok: [200, OpenApiDocument] },
+  openApi: { service: 'users', method: 'get', path: '/openapi.json', summary: 'This API description (OpenAPI 3.1)', access: 'anyone', rate: 'read', query: NoQuery, ok: [200, OpenApiDocument] },
 
-  listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users by id: page numbers (with a count), or keyset cursors (`cursor=` to start; O(page) at any depth)', access: 'any user', query: UserListQuery, ok: [200, z.union([paginated(User), UserCursorPage])], errors: [404] },
-  createUser: { service: 'users', method: 'post', path: '/users', summary: 'Create a user', access: 'admin', query: NoQuery, body: CreateUserBody, ok: [201, UserProfile], errors: [409] },
-  searchUsers: { service: 'users', method: 'get', path: '/users/search', summary: 'Search users (exact, then prefix, then substring)', access: 'any user', query: SearchQuery, ok: [200, paginated(User)], errors: [404] },
-  getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', query: NoQuery, ok: [200, UserProfile], versioned: 'read' },
-  replaceUser: { service: 'users', method: 'put', path: '/users/{id}', summary: 'Replace the writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: AdminReplaceUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
-  patchUser: { service: 'users', method: 'patch', path: '/users/{id}', summary: 'Update some writable fields (isActive and roles: admins only)', access: 'the user or an admin', query: NoQuery, body: PatchUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
-  deleteUser: { service: 'users', method: 'delete', path: '/users/{id}', summary: 'Delete a user', access: 'admin', query: NoQuery, ok: [204, null], versioned: 'write' },
-  userWorkspaces: { service: 'users', method: 'get', path: '/users/{id}/workspaces', summary: "A user's effective workspaces", access: 'the user or an admin', query: NoQuery, ok: [200, results(EffectiveWorkspace)] },
+  listUsers: { service: 'users', method: 'get', path: '/users', summary: 'List users by id: page numbers (with a count), or keyset cursors (`cursor=` to start; O(page) at any depth)', access: 'any user', rate: 'read', query: UserListQuery, ok: [200, z.union([paginated(User), UserCursorPage])], errors: [404] },
+  createUser: { service: 'users', method: 'post', path: '/users', summary: 'Create a user', access: 'admin', rate: 'write', query: NoQuery, body: CreateUserBody, ok: [201, UserProfile], errors: [409] },
+  searchUsers: { service: 'users', method: 'get', path: '/users/search', summary: 'Search users (exact, then prefix, then substring)', access: 'any user', rate: 'search', query: SearchQuery, ok: [200, paginated(User)], errors: [404] },
+  getUser: { service: 'users', method: 'get', path: '/users/{id}', summary: 'Get a full profile', access: 'any user', rate: 'read', query: NoQuery, ok: [200, UserProfile], versioned: 'read' },
+  replaceUser: { service: 'users', method: 'put', path: '/users/{id}', summary: 'Replace the writable fields (isActive and roles: admins only)', access: 'the user or an admin', rate: 'write', query: NoQuery, body: AdminReplaceUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
+  patchUser: { service: 'users', method: 'patch', path: '/users/{id}', summary: 'Update some writable fields (isActive and roles: admins only)', access: 'the user or an admin', rate: 'write', query: NoQuery, body: PatchUserBody, ok: [200, UserProfile], errors: [409], versioned: 'write' },
+  deleteUser: { service: 'users', method: 'delete', path: '/users/{id}', summary: 'Delete a user', access: 'admin', rate: 'write', query: NoQuery, ok: [204, null], versioned: 'write' },
+  userWorkspaces: { service: 'users', method: 'get', path: '/users/{id}/workspaces', summary: "A user's effective workspaces", access: 'the user or an admin', rate: 'read', query: NoQuery, ok: [200, results(EffectiveWorkspace)] },
 
-  createWorkspace: { service: 'users', method: 'post', path: '/workspaces', summary: 'Create a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [201, Workspace] },
-  listWorkspaces: { service: 'users', method: 'get', path: '/workspaces', summary: 'List workspaces', access: 'admin', query: PageQuery, ok: [200, paginated(Workspace)], errors: [404] },
-  getWorkspace: { service: 'users', method: 'get', path: '/workspaces/{id}', summary: 'Get a workspace', access: 'admin', query: NoQuery, ok: [200, Workspace] },
-  renameWorkspace: { service: 'users', method: 'patch', path: '/workspaces/{id}', summary: 'Rename a workspace', access: 'admin', query: NoQuery, body: WorkspaceBody, ok: [200, Workspace] },
-  deleteWorkspace: { service: 'users', method: 'delete', path: '/workspaces/{id}', summary: 'Delete a workspace', access: 'admin', query: NoQuery, ok: [204, null] },
-  grant: { service: 'users', method: 'post', path: '/workspaces/{id}/permissions', summary: 'Grant a role to a user or a group', access: 'admin', query: NoQuery, body: PermissionBody, ok: [201, Permission], errors: [409] },
-  listPermissions: { service: 'users', method: 'get', path: '/workspaces/{id}/permissions', summary: "A workspace's permissions", access: 'admin', query: NoQuery, ok: [200, results(Permission)] },
-  revoke: { service: 'users', method: 'delete', path: '/workspaces/{id}/permissions/{permissionId}', summary: 'Revoke a permission', access: 'admin', query: NoQuery, ok: [204, null] },
+  createWorkspace: { service: 'users', method: 'post', path: '/workspaces', summary: 'Create a workspace', access: 'admin', rate: 'write', query: NoQuery, body: WorkspaceBody, ok: [201, Workspace] },
+  listWorkspaces: { service: 'users', method: 'get', path: '/workspaces', summary: 'List workspaces', access: 'admin', rate: 'read', query: PageQuery, ok: [200, paginated(Workspace)], errors: [404] },
+  getWorkspace: { service: 'users', method: 'get', path: '/workspaces/{id}', summary: 'Get a workspace', access: 'admin', rate: 'read', query: NoQuery, ok: [200, Workspace] },
+  renameWorkspace: { service: 'users', method: 'patch', path: '/workspaces/{id}', summary: 'Rename a workspace', access: 'admin', rate: 'write', query: NoQuery, body: WorkspaceBody, ok: [200, Workspace] },
+  deleteWorkspace: { service: 'users', method: 'delete', path: '/workspaces/{id}', summary: 'Delete a workspace', access: 'admin', rate: 'write', query: NoQuery, ok: [204, null] },
+  grant: { service: 'users', method: 'post', path: '/workspaces/{id}/permissions', summary: 'Grant a role to a user or a group', access: 'admin', rate: 'write', query: NoQuery, body: PermissionBody, ok: [201, Permission], errors: [409] },
+  listPermissions: { service: 'users', method: 'get', path: '/workspaces/{id}/permissions', summary: "A workspace's permissions", access: 'admin', rate: 'read', query: NoQuery, ok: [200, results(Permission)] },
+  revoke: { service: 'users', method: 'delete', path: '/workspaces/{id}/permissions/{permissionId}', summary: 'Revoke a permission', access: 'admin', rate: 'write', query: NoQuery, ok: [204, null] },
 
-  createGroup: { service: 'users', method: 'post', path: '/groups', summary: 'Create a group', access: 'admin', query: NoQuery, body: GroupBody, ok: [201, Group], errors: [409] },
-  listGroups: { service: 'users', method: 'get', path: '/groups', summary: 'List groups', access: 'admin', query: PageQuery, ok: [200, paginated(Group)], errors: [404] },
-  getGroup: { service: 'users', method: 'get', path: '/groups/{id}', summary: 'Get a group', access: 'admin', query: NoQuery, ok: [200, Group] },
-  deleteGroup: { service: 'users', method: 'delete', path: '/groups/{id}', summary: 'Delete a group', access: 'admin', query: NoQuery, ok: [204, null] },
-  addMember: { service: 'users', method: 'post', path: '/groups/{id}/members', summary: 'Add a member', access: 'admin', query: NoQuery, body: GroupMemberBody, ok: [201, Group], errors: [409] },
-  removeMember: { service: 'users', method: 'delete', path: '/groups/{id}/members/{userId}', summary: 'Remove a member', access: 'admin', query: NoQuery, ok: [204, null] },
+  createGroup: { service: 'users', method: 'post', path: '/groups', summary: 'Create a group', access: 'admin', rate: 'write', query: NoQuery, body: GroupBody, ok: [201, Group], errors: [409] },
+  listGroups: { service: 'users', method: 'get', path: '/groups', summary: 'List groups', access: 'admin', rate: 'read', query: PageQuery, ok: [200, paginated(Group)], errors: [404] },
+  getGroup: { service: 'users', method: 'get', path: '/groups/{id}', summary: 'Get a group', access: 'admin', rate: 'read', query: NoQuery, ok: [200, Group] },
+  deleteGroup: { service: 'users', method: 'delete', path: '/groups/{id}', summary: 'Delete a group', access: 'admin', rate: 'write', query: NoQuery, ok: [204, null] },
+  addMember: { service: 'users', method: 'post', path: '/groups/{id}/members', summary: 'Add a member', access: 'admin', rate: 'write', query: NoQuery, body: GroupMemberBody, ok: [201, Group], errors: [409] },
+  removeMember: { service: 'users', method: 'delete', path: '/groups/{id}/members/{userId}', summary: 'Remove a member', access: 'admin', rate: 'write', query: NoQuery, ok: [204, null] },
 
-  activities: { service: 'activity', method: 'get', path: '/users/{id}/activities', summary: "A user's activities, newest first by event time (cursor-paged)", access: 'the user or an admin', query: ActivityPageQuery, ok: [200, ActivityPage] },
-  activityCount: { service: 'activity', method: 'get', path: '/users/{id}/activity-count', summary: "The exact number of a user's activities", access: 'the user or an admin', query: NoQuery, ok: [200, ActivityCount] },
-  activeWorkspaces: { service: 'activity', method: 'get', path: '/users/{id}/active-workspaces', summary: 'Workspaces the user was active in within `days` (default 30) and can still reach, most recent first', access: 'the user or an admin', query: ActiveWorkspacesQuery, ok: [200, z.array(ActiveWorkspace)] },
+  activities: { service: 'activity', method: 'get', path: '/users/{id}/activities', summary: "A user's activities, newest first by event time (cursor-paged)", access: 'the user or an admin', rate: 'read', query: ActivityPageQuery, ok: [200, ActivityPage] },
+  activityCount: { service: 'activity', method: 'get', path: '/users/{id}/activity-count', summary: "The exact number of a user's activities", access: 'the user or an admin', rate: 'read', query: NoQuery, ok: [200, ActivityCount] },
+  activeWorkspaces: { service: 'activity', method: 'get', path: '/users/{id}/active-workspaces', summary: 'Workspaces the user was active in within `days` (default 30) and can still reach, most recent first', access: 'the user or an admin', rate: 'read', query: ActiveWorkspacesQuery, ok: [200, z.array(ActiveWorkspace)] },
   publishActivities: {
     service: 'activity',
     method: 'post',
     path: '/activities',
     summary: 'Publish activity events (CloudEvents: JSON, structured, batch or binary mode). Each `time` must lie within the accepted window around arrival (default 30 days before to 5 minutes after; else 400), and `source` must be `/<token sub>` or below it (else 403; admins: any)',
     access: 'scope activity:write',
+    rate: 'ingest',
     query: NoQuery,
     body: z.union([ActivityEvent, ActivityBatch]),
     ok: [202, ActivityIngestAccepted],
     errors: [413, 415],
   },
 
-  notifications: { service: 'activity', method: 'get', path: '/users/{id}/notifications', summary: "A user's notifications, newest first by arrival, with the counts and the inbox's cursor (a mark's `upTo`). `status`: all (default), unread, unseen; `archived`: exclude (default), include, only. A cursor from before a rebuild is 409", access: 'the user or an admin', query: NotificationsQuery, ok: [200, NotificationPage], errors: [409] },
-  notificationCounts: { service: 'activity', method: 'get', path: '/users/{id}/notification-counts', summary: 'The exact counts of unseen, unread and kept notifications (not archived), for one workspace when asked', access: 'the user or an admin', query: NotificationCountsQuery, ok: [200, NotificationCounts] },
-  markSeen: { service: 'activity', method: 'post', path: '/users/{id}/notifications/seen', summary: 'Move the seen watermark to `upTo` (default: everything delivered before the mark). Answers the new counts once applied, else 202 pending', access: 'the user or an admin', query: NoQuery, body: SeenBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
-  markRead: { service: 'activity', method: 'post', path: '/users/{id}/notifications/read', summary: 'Mark notifications read: `ids`, or `all` up to `upTo` (default: everything delivered before the mark), of one workspace when given. Unknown ids come back in `ignored`', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
-  markUnread: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unread', summary: 'Mark notifications unread (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
-  archive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/archive', summary: 'Archive notifications: out of the default list and of every count (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
-  unarchive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unarchive', summary: 'Restore archived notifications (as `read`)', access: 'the user or an admin', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  notifications: { service: 'activity', method: 'get', path: '/users/{id}/notifications', summary: "A user's notifications, newest first by arrival, with the counts and the inbox's cursor (a mark's `upTo`). `status`: all (default), unread, unseen; `archived`: exclude (default), include, only. A cursor from before a rebuild is 409", access: 'the user or an admin', rate: 'read', query: NotificationsQuery, ok: [200, NotificationPage], errors: [409] },
+  notificationCounts: { service: 'activity', method: 'get', path: '/users/{id}/notification-counts', summary: 'The exact counts of unseen, unread and kept notifications (not archived), for one workspace when asked', access: 'the user or an admin', rate: 'read', query: NotificationCountsQuery, ok: [200, NotificationCounts] },
+  markSeen: { service: 'activity', method: 'post', path: '/users/{id}/notifications/seen', summary: 'Move the seen watermark to `upTo` (default: everything delivered before the mark). Answers the new counts once applied, else 202 pending', access: 'the user or an admin', rate: 'write', query: NoQuery, body: SeenBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  markRead: { service: 'activity', method: 'post', path: '/users/{id}/notifications/read', summary: 'Mark notifications read: `ids`, or `all` up to `upTo` (default: everything delivered before the mark), of one workspace when given. Unknown ids come back in `ignored`', access: 'the user or an admin', rate: 'write', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  markUnread: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unread', summary: 'Mark notifications unread (as `read`)', access: 'the user or an admin', rate: 'write', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  archive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/archive', summary: 'Archive notifications: out of the default list and of every count (as `read`)', access: 'the user or an admin', rate: 'write', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
+  unarchive: { service: 'activity', method: 'post', path: '/users/{id}/notifications/unarchive', summary: 'Restore archived notifications (as `read`)', access: 'the user or an admin', rate: 'write', query: NoQuery, body: MarkBody, ok: [200, MarkResult], accepted: MarkResult, errors: [409] },
 
-  activityStream: { service: 'gateway', method: 'get', path: '/users/{id}/activity-stream', summary: "A user's live activities with resume: WebSocket (Upgrade) or Server-Sent Events (Accept: text/event-stream)", access: 'the user or an admin', query: StreamQuery, ok: [200, null], errors: [429] },
+  activityStream: { service: 'gateway', method: 'get', path: '/users/{id}/activity-stream', summary: "A user's live activities with resume: WebSocket (Upgrade) or Server-Sent Events (Accept: text/event-stream)", access: 'the user or an admin', rate: 'stream', query: StreamQuery, ok: [200, null], errors: [429] },
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof ApiRoutes;
@@ -198,7 +202,6 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
   503: [['unavailable'], 'A dependency is down or the data is being rebuilt; retry later'],
 };
 
-/** The error statuses a route can answer: its kind's, then its own. */
 /**
  * The rate-limit class of a route: every principal has one budget per class, shared by the
  * replicas (reads are cheap and frequent, a search scans, writes change the directory, ingestion
@@ -207,13 +210,7 @@ const ERROR_DESCRIPTIONS: Record<number, [ErrorCode[], string]> = {
 export type RateClass = 'read' | 'search' | 'write' | 'ingest' | 'stream';
 export const RATE_CLASSES: readonly RateClass[] = ['read', 'search', 'write', 'ingest', 'stream'];
 
-export function rateClassOf(route: ApiRoute): RateClass {
-  if (route.service === 'gateway') return 'stream';
-  if (route.method === 'post' && route.path === '/activities') return 'ingest';
-  if (route.path.endsWith('/search')) return 'search';
-  return route.method === 'get' ? 'read' : 'write';
-}
-
+/** The error statuses a route can answer: its kind's, then its own. */
 export function errorStatuses(route: ApiRoute): number[] {
   // Every route is rate-limited (429 with Retry-After).
   const statuses = new Set([400, 405, 429]);

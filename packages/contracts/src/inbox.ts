@@ -11,6 +11,8 @@ export const InboxLimits = {
   /** Ids one mark may name. */
   markMaxIds: 100,
   pageMaxItems: 100,
+  /** A page's size when `limit` is not given. */
+  pageDefaultItems: 20,
 } as const;
 
 export const INBOX_DELIVERED_TYPE = 'io.activitysuite.inbox.delivered';

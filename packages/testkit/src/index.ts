@@ -9,3 +9,4 @@ export * from './load.js';
 export * from './origin.js';
 export * from './tokens.js';
 export * from './in-process.js';
+export * from './authorization.js';

@@ -1,4 +1,4 @@
-import { AppError, EMPTY_STREAM_CURSOR, inboxCursor, notificationJson, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
+import { AppError, EMPTY_STREAM_CURSOR, InboxLimits, inboxCursor, notificationJson, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
 import type { InboxHead, InboxStore, PageFilter } from '../data-access/inbox.store.js';
 
 /** How often a mark looks whether it has been applied while it waits. */
@@ -29,7 +29,7 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
   return {
     /** A page: the notifications as JSON texts (the stored activities go out as they are), the counts, the inbox's cursor, the next page's cursor. */
     async page(userId: number, q: PageQuery): Promise<{ results: string[]; counts: InboxCounts; cursor: string; nextCursor: string | null }> {
-      const limit = q.limit ?? 20;
+      const limit = q.limit ?? InboxLimits.pageDefaultItems;
       let before: number | undefined;
       if (q.cursor !== undefined) {
         before = positionOf(q.cursor, await store.head(userId), 'query.cursor');

@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
-import { AppError, ApiRoutes, IdParam, activityPageJson, fromBinaryMode, parseActivityBatch, type ActiveWorkspace, type ActivityCount, type EventTimeWindow } from '@suite/contracts';
-import { assertScope, assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
+import { AppError, ApiRoutes, ActivityLimits, activityPageJson, fromBinaryMode, parseActivityBatch, type EventTimeWindow } from '@suite/contracts';
+import { authenticate, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
-import { parseInput, requestOrigin, route, sendJson } from '@suite/server-kit';
+import { jsonText, requestOrigin, route } from '@suite/server-kit';
 import type { ActivityReads } from '../domain/activity-reads.js';
 import { assertPublishable } from '../domain/ingest.js';
 
@@ -46,53 +46,49 @@ function ingestBody(req: Request): unknown {
   return req.body;
 }
 
-/** Activity reads (self or admin) and ingestion (scope activity:write). */
+/** Activity reads (self or admin) and ingestion (scope activity:write): the route table checks input and access. */
 export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, publisher: ActivityPublisher, options: ActivityRouterOptions): Router {
   const router = Router();
   router.use(['/users', '/activities'], authenticate(verifier));
-  /** The user a read is for: a valid id the caller may read, from projections that are whole. */
-  const userId = (req: Request) => {
-    const id = parseInput(IdParam, req.params.id, 'path');
-    assertSelfOrAdmin(principalOf(req), id);
+  /** Reads need projections that are whole. */
+  const available = () => {
     const problem = options.unavailable();
     if (problem) throw new AppError('unavailable', problem);
-    return id;
   };
 
-  const { activities, activityCount, activeWorkspaces, publishActivities } = ApiRoutes;
-  route(router, activities, async (req, res) => {
-    const id = userId(req);
-    const q = parseInput(activities.query, req.query, 'query');
-    const page = await reads.page(id, q.limit ?? 20, q.cursor, q.workspaceId);
+  route(router, ApiRoutes.activities, async ({ params, query: q, req }) => {
+    available();
+    const page = await reads.page(params.id, q.limit ?? ActivityLimits.pageDefaultItems, q.cursor, q.workspaceId);
     const next = page.nextCursor ? absolute(req, { limit: q.limit, cursor: page.nextCursor, workspaceId: q.workspaceId }) : null;
     // The stored activities go out as they are.
-    sendJson(res, activityPageJson(page.results, next));
+    return { status: 200, body: jsonText(activityPageJson(page.results, next)) };
   });
 
-  route(router, activityCount, async (req, res) => {
-    const id = userId(req);
-    parseInput(activityCount.query, req.query, 'query');
-    sendJson(res, JSON.stringify({ userId: id, count: await reads.count(id) } satisfies ActivityCount));
+  route(router, ApiRoutes.activityCount, async ({ params }) => {
+    available();
+    return { status: 200, body: { userId: params.id, count: await reads.count(params.id) } };
   });
 
-  route(router, activeWorkspaces, async (req, res) => {
-    const id = userId(req);
-    const q = parseInput(activeWorkspaces.query, req.query, 'query');
-    sendJson(res, JSON.stringify(await reads.activeWorkspaces(id, q.days ?? 30) satisfies ActiveWorkspace[]));
+  route(router, ApiRoutes.activeWorkspaces, async ({ params, query }) => {
+    available();
+    return { status: 200, body: await reads.activeWorkspaces(params.id, query.days ?? ActivityLimits.activeWorkspacesDefaultDays) };
   });
 
-  route(router, publishActivities, async (req, res) => {
-    const receivedAt = Date.now();
-    const principal = principalOf(req);
-    assertScope(principal, 'activity:write');
-    parseInput(publishActivities.query, req.query, 'query');
-    const body = ingestBody(req);
-    const parsed = parseActivityBatch(body);
-    if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
-    assertPublishable(parsed.events, principal, receivedAt, options.timeWindow, (i) => (Array.isArray(body) ? `body.${i}` : 'body'));
-    const ids = await publisher.publish(parsed.events);
-    res.status(202).json({ accepted: ids.length, ids });
-  });
+  route(
+    router,
+    ApiRoutes.publishActivities,
+    async ({ principal, req }) => {
+      const receivedAt = Date.now();
+      const body = ingestBody(req);
+      const parsed = parseActivityBatch(body);
+      if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
+      assertPublishable(parsed.events, principal, receivedAt, options.timeWindow, (i) => (Array.isArray(body) ? `body.${i}` : 'body'));
+      const ids = await publisher.publish(parsed.events);
+      return { status: 202, body: { accepted: ids.length, ids } };
+    },
+    // Binary, structured, batch or plain JSON: the body is read by its CloudEvents mode (ingestBody).
+    { body: 'raw' },
+  );
 
   return router;
 }

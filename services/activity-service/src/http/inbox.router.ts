@@ -1,61 +1,50 @@
-import { Router, type Request } from 'express';
-import { AppError, ApiRoutes, IdParam, MarkBody, SeenBody, type ApiRoute, type MarkAction } from '@suite/contracts';
-import { assertSelfOrAdmin, authenticate, principalOf, type TokenVerifier } from '@suite/auth';
-import { parseInput, requestOrigin, route, sendJson } from '@suite/server-kit';
+import { Router } from 'express';
+import { AppError, ApiRoutes, type MarkAction } from '@suite/contracts';
+import { authenticate, type TokenVerifier } from '@suite/auth';
+import { jsonText, requestOrigin, route } from '@suite/server-kit';
 import type { InboxUseCases } from '../domain/inbox.js';
 
-/** The inbox routes (self or admin, as the activity reads). */
+/** The inbox routes (self or admin, as the activity reads): the route table checks input and access. */
 export function inboxRouter(verifier: TokenVerifier, inbox: InboxUseCases, unavailable: () => string | undefined): Router {
   const router = Router();
   router.use('/users', authenticate(verifier));
-  const userId = (req: Request) => {
-    const id = parseInput(IdParam, req.params.id, 'path');
-    assertSelfOrAdmin(principalOf(req), id);
+  /** The inbox is read and marked on projections that are whole. */
+  const available = () => {
     const problem = unavailable();
     if (problem) throw new AppError('unavailable', problem);
-    return id;
   };
 
-  const { notifications, notificationCounts, markSeen, markRead, markUnread, archive, unarchive } = ApiRoutes;
-  route(router, notifications, async (req, res) => {
-    const id = userId(req);
-    const q = parseInput(notifications.query, req.query, 'query');
-    const page = await inbox.page(id, q);
+  route(router, ApiRoutes.notifications, async ({ params, query, req }) => {
+    available();
+    const page = await inbox.page(params.id, query);
     let next: string | null = null;
     if (page.nextCursor) {
-      const params = Object.entries({ ...q, cursor: page.nextCursor }).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
-      next = `${requestOrigin(req)}${req.baseUrl}${req.path}?${params.join('&')}`;
+      const search = Object.entries({ ...query, cursor: page.nextCursor }).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
+      next = `${requestOrigin(req)}${req.baseUrl}${req.path}?${search.join('&')}`;
     }
-    sendJson(res, `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)},"counts":${JSON.stringify(page.counts)},"cursor":"${page.cursor}"}`);
+    return { status: 200, body: jsonText(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)},"counts":${JSON.stringify(page.counts)},"cursor":"${page.cursor}"}`) };
   });
 
-  route(router, notificationCounts, async (req, res) => {
-    const id = userId(req);
-    const q = parseInput(notificationCounts.query, req.query, 'query');
-    sendJson(res, JSON.stringify(await inbox.counts(id, q.workspaceId)));
+  route(router, ApiRoutes.notificationCounts, async ({ params, query }) => {
+    available();
+    return { status: 200, body: await inbox.counts(params.id, query.workspaceId) };
   });
 
-  route(router, markSeen, async (req, res) => {
-    const id = userId(req);
-    parseInput(markSeen.query, req.query, 'query');
-    const body = parseInput(SeenBody, req.body, 'body');
-    const { status, body: answer } = await inbox.mark(id, 'seen', body);
-    res.status(status).json(answer);
+  route(router, ApiRoutes.markSeen, async ({ params, body }) => {
+    available();
+    return inbox.mark(params.id, 'seen', body);
   });
 
-  const marks: [ApiRoute, MarkAction][] = [
-    [markRead, 'read'],
-    [markUnread, 'unread'],
-    [archive, 'archive'],
-    [unarchive, 'unarchive'],
-  ];
+  const marks = [
+    [ApiRoutes.markRead, 'read'],
+    [ApiRoutes.markUnread, 'unread'],
+    [ApiRoutes.archive, 'archive'],
+    [ApiRoutes.unarchive, 'unarchive'],
+  ] as const satisfies readonly (readonly [unknown, MarkAction])[];
   for (const [apiRoute, action] of marks) {
-    route(router, apiRoute, async (req, res) => {
-      const id = userId(req);
-      parseInput(markRead.query, req.query, 'query');
-      const body = parseInput(MarkBody, req.body, 'body');
-      const { status, body: answer } = await inbox.mark(id, action, body);
-      res.status(status).json(answer);
+    route(router, apiRoute, async ({ params, body }) => {
+      available();
+      return inbox.mark(params.id, action, body);
     });
   }
   return router;

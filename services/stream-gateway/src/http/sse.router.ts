@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { ApiRoutes, AppError, StreamCloseCodes } from '@suite/contracts';
 import type { TokenVerifier } from '@suite/auth';
-import { route } from '@suite/server-kit';
+import { routeStream } from '@suite/server-kit';
 import { authoriseStream, msUntilExpiry, type HandshakeOptions } from './handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { ProjectionReader } from '@suite/projection-reader';
@@ -16,7 +16,7 @@ export interface SseOptions extends HandshakeOptions {
 /** The stream as Server-Sent Events on the same path, chosen by `Accept: text/event-stream`. */
 export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionReader, options: SseOptions, metrics: StreamMetrics): Router {
   const router = Router();
-  route(router, ApiRoutes.activityStream, async (req, res) => {
+  routeStream(router, ApiRoutes.activityStream, async (req, res) => {
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
       // Still authenticate first: an anonymous caller learns nothing but 401.
       (await authoriseStream(req, verifier, hub, options)).release();

@@ -1,5 +1,5 @@
 import { AppError, PaginationLimits, parseUsersCursor, usersCursor } from '@suite/contracts';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { requestOrigin } from '@suite/server-kit';
 
 /** Absolute URL of this request with `name` set to `value` (removed when undefined). */
@@ -31,31 +31,29 @@ function pageParams(query: { page?: number | undefined; page_size?: number | und
   return { page: query.page ?? 1, pageSize: query.page_size ?? PaginationLimits.defaultPageSize };
 }
 
-/** Fetches the page the (already validated) query asks for and answers with the envelope. */
-export async function answerPage<T>(
+/** Fetches the page the (already validated) query asks for, in the envelope. */
+export async function numberedPage<T>(
   req: Request,
-  res: Response,
   query: { page?: number | undefined; page_size?: number | undefined },
   fetch: (page: number, pageSize: number) => Promise<{ count: number; results: T[] }>,
-): Promise<void> {
+) {
   const { page, pageSize } = pageParams(query);
   const { count, results } = await fetch(page, pageSize);
-  res.json(paginate(req, page, pageSize, count, results));
+  return paginate(req, page, pageSize, count, results);
 }
 
-/** Fetches the keyset page the (already validated) query asks for and answers with DRF's cursor envelope. */
-export async function answerCursorPage<T extends { id: number }>(
+/** Fetches the keyset page the (already validated) query asks for, in DRF's cursor envelope. */
+export async function cursorPage<T extends { id: number }>(
   req: Request,
-  res: Response,
   query: { cursor: string; page_size?: number | undefined },
   fetch: (from: { after: number } | { before: number }, pageSize: number) => Promise<{ results: T[]; hasNext: boolean; hasPrevious: boolean }>,
-): Promise<void> {
+) {
   const { results, hasNext, hasPrevious } = await fetch(parseUsersCursor(query.cursor), query.page_size ?? PaginationLimits.defaultPageSize);
   const first = results[0];
   const last = results.at(-1);
-  res.json({
+  return {
     next: hasNext && last ? withParam(req, 'cursor', usersCursor('after', last.id)) : null,
     previous: hasPrevious && first ? withParam(req, 'cursor', usersCursor('before', first.id)) : null,
     results,
-  });
+  };
 }

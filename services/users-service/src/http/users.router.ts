@@ -1,92 +1,52 @@
-import { Router, type Request } from 'express';
-import {
-  AdminReplaceUserBody,
-  ApiRoutes,
-  CreateUserBody,
-  IdParam,
-  PatchUserBody,
-  SearchQuery,
-  SelfReplaceUserBody,
-  UserListQuery,
-} from '@suite/contracts';
-import { assertAdmin, assertSelfOrAdmin, assertUser, authenticate, isAdmin, principalOf, type TokenVerifier } from '@suite/auth';
+import { Router } from 'express';
+import { AdminReplaceUserBody, ApiRoutes, SelfReplaceUserBody } from '@suite/contracts';
+import { authenticate, isAdmin, type TokenVerifier } from '@suite/auth';
 import { parseInput, route } from '@suite/server-kit';
-import { z } from 'zod';
 import type { UsersUseCases } from '../domain/users.use-cases.js';
-import { ifMatch, sendVersioned } from './versions.js';
+import { etagOf, ifMatch, versioned } from './versions.js';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
-import { answerCursorPage, answerPage } from './pagination.js';
+import { cursorPage, numberedPage } from './pagination.js';
 
-const NoQuery = z.strictObject({});
-
-function userId(req: Request): number {
-  return parseInput(IdParam, req.params.id, 'path');
-}
-
-/** The Users API: parse, authorise, call the use case, answer. */
+/** The Users API: the route table checks input and access; each handler calls its use case and answers. */
 export function usersRouter(verifier: TokenVerifier, users: UsersUseCases, access: AccessUseCases): Router {
   const router = Router();
   router.use('/users', authenticate(verifier));
 
-  route(router, ApiRoutes.listUsers, async (req, res) => {
-    assertUser(principalOf(req));
-    const query = parseInput(UserListQuery, req.query, 'query');
-    if (query.cursor !== undefined) await answerCursorPage(req, res, { ...query, cursor: query.cursor }, (from, pageSize) => users.listFrom(from, pageSize));
-    else await answerPage(req, res, query, (page, pageSize) => users.list(page, pageSize));
-  });
+  route(router, ApiRoutes.listUsers, async ({ query, req }) => ({
+    status: 200,
+    body: query.cursor !== undefined ? await cursorPage(req, { ...query, cursor: query.cursor }, (from, pageSize) => users.listFrom(from, pageSize)) : await numberedPage(req, query, (page, pageSize) => users.list(page, pageSize)),
+  }));
 
-  route(router, ApiRoutes.searchUsers, async (req, res) => {
-    assertUser(principalOf(req));
-    const query = parseInput(SearchQuery, req.query, 'query');
-    await answerPage(req, res, query, (page, pageSize) => users.search(query.q, page, pageSize));
-  });
+  route(router, ApiRoutes.searchUsers, async ({ query, req }) => ({ status: 200, body: await numberedPage(req, query, (page, pageSize) => users.search(query.q, page, pageSize)) }));
 
-  route(router, ApiRoutes.createUser, async (req, res) => {
-    assertAdmin(principalOf(req));
-    parseInput(NoQuery, req.query, 'query');
-    const body = parseInput(CreateUserBody, req.body, 'body');
+  route(router, ApiRoutes.createUser, async ({ body, req }) => {
     const created = await users.create(body);
     // Location names the new user, not the collection it was added to.
-    sendVersioned(req, res.status(201).location(`${req.baseUrl}/users/${created.profile.id}`), created);
+    return { status: 201, body: created.profile, headers: { etag: etagOf(created.version), location: `${req.baseUrl}/users/${created.profile.id}` } };
   });
 
-  route(router, ApiRoutes.getUser, async (req, res) => {
-    assertUser(principalOf(req));
-    parseInput(NoQuery, req.query, 'query');
-    sendVersioned(req, res, await users.get(userId(req)));
+  route(router, ApiRoutes.getUser, async ({ params, req }) => versioned(req, 200, await users.get(params.id)));
+
+  route(
+    router,
+    ApiRoutes.replaceUser,
+    async ({ params, principal, body, req }) => {
+      // An admin replaces every writable field; a user replacing their own profile sends those they may write.
+      const fields = isAdmin(principal) ? parseInput(AdminReplaceUserBody, body, 'body') : parseInput(SelfReplaceUserBody, body, 'body');
+      return versioned(req, 200, await users.replace(principal, params.id, fields, ifMatch(req)));
+    },
+    // The body's schema depends on the caller (the table documents the admin's).
+    { body: 'raw' },
+  );
+
+  route(router, ApiRoutes.patchUser, async ({ params, principal, body, req }) => versioned(req, 200, await users.patch(principal, params.id, body, ifMatch(req))));
+
+  route(router, ApiRoutes.deleteUser, async ({ params, req }) => {
+    await users.remove(params.id, ifMatch(req));
+    return { status: 204, body: undefined };
   });
 
-  route(router, ApiRoutes.replaceUser, async (req, res) => {
-    const caller = principalOf(req);
-    const id = userId(req);
-    assertSelfOrAdmin(caller, id);
-    parseInput(NoQuery, req.query, 'query');
-    const body = parseInput(isAdmin(caller) ? AdminReplaceUserBody : SelfReplaceUserBody, req.body, 'body');
-    sendVersioned(req, res, await users.replace(caller, id, body, ifMatch(req)));
-  });
-
-  route(router, ApiRoutes.patchUser, async (req, res) => {
-    const caller = principalOf(req);
-    const id = userId(req);
-    assertSelfOrAdmin(caller, id);
-    parseInput(NoQuery, req.query, 'query');
-    const body = parseInput(PatchUserBody, req.body, 'body');
-    sendVersioned(req, res, await users.patch(caller, id, body, ifMatch(req)));
-  });
-
-  route(router, ApiRoutes.deleteUser, async (req, res) => {
-    assertAdmin(principalOf(req));
-    parseInput(NoQuery, req.query, 'query');
-    await users.remove(userId(req), ifMatch(req));
-    res.status(204).end();
-  });
-
-  route(router, ApiRoutes.userWorkspaces, async (req, res) => {
-    const id = userId(req);
-    assertSelfOrAdmin(principalOf(req), id);
-    parseInput(NoQuery, req.query, 'query');
-    res.json({ results: await access.userWorkspaces(id) });
-  });
+  route(router, ApiRoutes.userWorkspaces, async ({ params }) => ({ status: 200, body: { results: await access.userWorkspaces(params.id) } }));
 
   return router;
 }

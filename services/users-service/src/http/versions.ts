@@ -1,5 +1,5 @@
-import { AppError, ENTITY_TAG, IF_MATCH } from '@suite/contracts';
-import type { Request, Response } from 'express';
+import { AppError, ENTITY_TAG, IF_MATCH, type UserProfile } from '@suite/contracts';
+import type { Request } from 'express';
 import type { Precondition, Versioned } from '../domain/users.use-cases.js';
 
 /** A version as an entity tag: strong, quoted. */
@@ -26,13 +26,12 @@ export function ifMatch(req: Request): Precondition | undefined {
   return versions;
 }
 
-/** Answers with the profile and its `ETag`; a GET whose `If-None-Match` names that version gets 304 without a body. */
-export function sendVersioned(req: Request, res: Response, { profile, version }: Versioned): void {
-  const etag = etagOf(version);
-  res.setHeader('ETag', etag);
+/** The reply with the profile and its `ETag`; a GET whose `If-None-Match` names that version gets 304 without a body. */
+export function versioned(req: Request, status: 200, { profile, version }: Versioned): { status: 200; body: UserProfile; headers: Record<string, string> } | { status: 304; headers: Record<string, string> } {
+  const etag = { etag: etagOf(version) };
   // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"3" matches "3".
   const header = req.get('if-none-match');
   const unchanged = header !== undefined && (header.trim() === '*' || [...header.matchAll(ENTITY_TAG)].some(([, , text]) => text === String(version)));
-  if (req.method === 'GET' && unchanged) res.status(304).end();
-  else res.json(profile);
+  if (req.method === 'GET' && unchanged) return { status: 304, headers: etag };
+  return { status, body: profile, headers: etag };
 }
