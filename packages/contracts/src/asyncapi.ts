@@ -7,23 +7,24 @@ import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEven
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 
-/** The AsyncAPI 3.0 document for the suite's topics, generated from the contract schemas. */
-export function buildAsyncApi(): Record<string, unknown> {
-  const usersMessages = {
-    userCreated: UserCreatedEvent,
-    userUpdated: UserUpdatedEvent,
-    userDeleted: UserDeletedEvent,
-    accessChanged: AccessChangedEvent,
-    workspaceRenamed: WorkspaceRenamedEvent,
-    workspaceDeleted: WorkspaceDeletedEvent,
-  };
+const usersMessages = {
+  userCreated: UserCreatedEvent,
+  userUpdated: UserUpdatedEvent,
+  userDeleted: UserDeletedEvent,
+  accessChanged: AccessChangedEvent,
+  workspaceRenamed: WorkspaceRenamedEvent,
+  workspaceDeleted: WorkspaceDeletedEvent,
+};
+
+/** The document's messages: activities in both content modes, the inbox's, the users events'. */
+function messages(): Record<string, unknown> {
   const traceHeaders = {
     type: 'object',
     properties: {
       traceparent: { type: 'string', pattern: TRACEPARENT.source, description: 'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)' },
     },
   };
-  const messages: Record<string, unknown> = {
+  const out: Record<string, unknown> = {
     activityRecorded: { name: 'activityRecorded', title: 'Activity recorded (structured mode)', contentType: 'application/cloudevents+json', headers: traceHeaders, payload: schema(ActivityEvent) },
     activityRecordedBinary: {
       name: 'activityRecordedBinary',
@@ -42,14 +43,17 @@ export function buildAsyncApi(): Record<string, unknown> {
       payload: schema(ActivityData),
     },
   };
-  messages.inboxDelivered = { name: 'inboxDelivered', title: 'Notification delivered', summary: 'The inbox router\'s delivery of one activity to one recipient (written in a Kafka transaction with the router\'s consumed offsets; read it read_committed). `id` is deterministic: the owner, event id and recipient hashed.', contentType: 'application/cloudevents+json', payload: schema(InboxDeliveredEvent) };
-  messages.inboxMarked = { name: 'inboxMarked', title: 'Inbox marked', summary: 'A mark (seen, read, unread, archive, unarchive) from the inbox API. `upTo` is a position of the recipient\'s inbox; absent, the mark covers everything delivered before it in the partition.', contentType: 'application/cloudevents+json', payload: schema(InboxMarkedEvent) };
-  for (const [name, s] of Object.entries(usersMessages)) messages[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
+  out.inboxDelivered = { name: 'inboxDelivered', title: 'Notification delivered', summary: 'The inbox router\'s delivery of one activity to one recipient (written in a Kafka transaction with the router\'s consumed offsets; read it read_committed). `id` is deterministic: the owner, event id and recipient hashed.', contentType: 'application/cloudevents+json', payload: schema(InboxDeliveredEvent) };
+  out.inboxMarked = { name: 'inboxMarked', title: 'Inbox marked', summary: 'A mark (seen, read, unread, archive, unarchive) from the inbox API. `upTo` is a position of the recipient\'s inbox; absent, the mark covers everything delivered before it in the partition.', contentType: 'application/cloudevents+json', payload: schema(InboxMarkedEvent) };
+  for (const [name, s] of Object.entries(usersMessages)) out[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
+  const dlqHeaders = { type: 'object', properties: Object.fromEntries(Object.values(DlqHeaders).map((h) => [h, { type: 'string' }])) };
+  out.deadLetter = { name: 'deadLetter', headers: dlqHeaders, payload: {} };
+  return out;
+}
+
+/** The AsyncAPI 3.0 document for the suite's topics, generated from the contract schemas. */
+export function buildAsyncApi(): Record<string, unknown> {
   const ref = (name: string) => ({ $ref: `#/components/messages/${name}` });
-  const dlqHeaders = {
-    type: 'object',
-    properties: Object.fromEntries(Object.values(DlqHeaders).map((h) => [h, { type: 'string' }])),
-  };
   return {
     asyncapi: '3.0.0',
     info: {
@@ -89,6 +93,6 @@ export function buildAsyncApi(): Record<string, unknown> {
       consumeInbox: { action: 'receive', channel: { $ref: '#/channels/inboxEvents' } },
       deadLetter: { action: 'send', channel: { $ref: '#/channels/activityDeadLetters' } },
     },
-    components: { messages: { ...messages, deadLetter: { name: 'deadLetter', headers: dlqHeaders, payload: {} } } },
+    components: { messages: messages() },
   };
 }

@@ -38,9 +38,31 @@ export interface HttpAppOptions {
 }
 
 
+/** Liveness, readiness (`?check=a,b` scopes it to the named checks) and the metrics page. */
+function probes(app: Express, { metrics, readiness, liveness }: HttpAppOptions): void {
+  app.get('/healthz', (_req, res) => {
+    const fatal = liveness?.();
+    if (fatal) res.status(503).json({ status: 'failing', reason: fatal });
+    else res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (req, res) => {
+    const asked = typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
+    const unknown = asked?.filter((name) => !readiness.names.includes(name)) ?? [];
+    if (unknown.length > 0) {
+      res.status(400).json({ status: 'not_ready', checks: {}, unknown });
+      return;
+    }
+    const body = await readiness.evaluate(asked);
+    res.status(body.status === 'ready' ? 200 : 503).json(body);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
 /** The Express app every service shares: request ids, logs, metrics, health, one error shape. */
 export function createHttpApp(options: HttpAppOptions): Express {
-  const { logger, metrics, readiness } = options;
+  const { logger, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -54,26 +76,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use((req, _res, next) => requestContext.run({ requestId: String(req.id) }, next));
   if (!without.has('metrics')) app.use(metricsMiddleware(metrics));
 
-  app.get('/healthz', (_req, res) => {
-    const fatal = options.liveness?.();
-    if (fatal) res.status(503).json({ status: 'failing', reason: fatal });
-    else res.json({ status: 'ok' });
-  });
-  // `?check=a,b` scopes readiness to the named checks (e.g. only what the reads need).
-  app.get('/readyz', async (req, res) => {
-    const asked =
-      typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
-    const unknown = asked?.filter((name) => !readiness.names.includes(name)) ?? [];
-    if (unknown.length > 0) {
-      res.status(400).json({ status: 'not_ready', checks: {}, unknown });
-      return;
-    }
-    const body = await readiness.evaluate(asked);
-    res.status(body.status === 'ready' ? 200 : 503).json(body);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  probes(app, options);
 
   app.use(
     '/api/v1',

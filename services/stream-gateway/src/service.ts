@@ -9,7 +9,7 @@ import { Hub } from './domain/hub.js';
 import { demoRouter } from './http/demo.router.js';
 import { sseRouter } from './http/sse.router.js';
 import { createStreamMetrics } from './stream.metrics.js';
-import { WsGateway } from './ws/stream.gateway.js';
+import { WsGateway } from './http/websocket.gateway.js';
 
 export const SERVICE_NAME = 'stream-gateway';
 export const SERVICE_VERSION = packageVersion(import.meta.url);

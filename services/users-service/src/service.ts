@@ -24,6 +24,25 @@ export const SERVICE_VERSION = packageVersion(import.meta.url);
 /** The users-service; `start` creates indexes and starts the outbox relay, `stop` drains HTTP, finishes the relay pass, closes clients. */
 export type UsersService = Service;
 
+/** Creates the indexes the repositories need, retrying while the database is not up yet; readiness waits for them. */
+function indexCreator(repositories: { ensureIndexes(): Promise<void> }[], log: Logger) {
+  let ready = false;
+  let stopping = false;
+  async function ensure(attempt = 1): Promise<void> {
+    if (stopping) return;
+    try {
+      await Promise.all(repositories.map((r) => r.ensureIndexes()));
+      ready = true;
+    } catch (err) {
+      // The database may come up after us; keep trying (readiness stays honest meanwhile).
+      log.warn({ err, attempt }, 'could not create indexes yet; retrying');
+      await new Promise((r) => setTimeout(r, backoffMs(attempt, 500, 10_000)));
+      return ensure(attempt + 1);
+    }
+  }
+  return { ensure, ready: () => ready, stop: () => void (stopping = true) };
+}
+
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createUsersService(config: UsersConfig, logger?: Logger): Promise<UsersService> {
   return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
@@ -34,12 +53,8 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
     const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
-    const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, {
-      topicPrefix: config.KAFKA_TOPIC_PREFIX,
-      originKey: config.USERS_EVENTS_SIGNING_KEY,
-      sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
-      batchSize: config.OUTBOX_BATCH_SIZE,
-    });
+    const relayOptions = { topicPrefix: config.KAFKA_TOPIC_PREFIX, originKey: config.USERS_EVENTS_SIGNING_KEY, sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE };
+    const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, relayOptions);
     const kick = (userId?: number) => relay.kick(userId);
     const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
     // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
@@ -48,21 +63,7 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
     const follower = new DirectoryFollower(directory, usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, `${config.KAFKA_TOPIC_PREFIX}users-service-directory`, log, revoke);
     const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke, log);
     const access = accessUseCases(accessRepo, usersRepo, kick);
-    let indexesReady = false;
-    let stopping = false;
-
-    async function ensureIndexes(attempt = 1): Promise<void> {
-      if (stopping) return;
-      try {
-        await Promise.all([usersRepo.ensureIndexes(), accessRepo.ensureIndexes()]);
-        indexesReady = true;
-      } catch (err) {
-        // The database may come up after us; keep trying (readiness stays honest meanwhile).
-        log.warn({ err, attempt }, 'could not create indexes yet; retrying');
-        await new Promise((r) => setTimeout(r, backoffMs(attempt, 500, 10_000)));
-        return ensureIndexes(attempt + 1);
-      }
-    }
+    const indexes = indexCreator([usersRepo, accessRepo], log);
 
     return {
       http: {
@@ -73,12 +74,10 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         rateLimits: rateLimitsFrom(config, redis),
       },
       checks: {
-        mongo: async () => {
-          await mongo.db.command({ ping: 1, maxTimeMS: 1500 });
-        },
+        mongo: () => mongo.db.command({ ping: 1, maxTimeMS: 1500 }).then(() => undefined),
         // Unique usernames and emails rest on the indexes: not ready before they exist.
         indexes: async () => {
-          if (!indexesReady) throw new NotReady('indexes not created yet');
+          if (!indexes.ready()) throw new NotReady('indexes not created yet');
         },
         // List, search and get read the directory in Redis: not ready before it is built.
         directory: async () => {
@@ -89,17 +88,17 @@ export async function createUsersService(config: UsersConfig, logger?: Logger): 
         redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
         // The follower's first look at the directory waits for the connection (not for ever: it retries).
         await directoryRedis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; the directory waits for it'));
-        const indexes = ensureIndexes();
+        const indexing = indexes.ensure();
         follower.start();
         // Serve without waiting forever: the database may come up later (readiness says so).
-        await Promise.race([Promise.all([indexes, follower.firstLoad]), new Promise((r) => setTimeout(r, 5000).unref())]);
+        await Promise.race([Promise.all([indexing, follower.firstLoad]), new Promise((r) => setTimeout(r, 5000).unref())]);
         if (config.OUTBOX_RELAY_ENABLED) {
           await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
           relay.start();
         }
       },
       async beforeDrain() {
-        stopping = true;
+        indexes.stop();
       },
       async afterDrain() {
         await Promise.all([relay.stop(), follower.stop()]);

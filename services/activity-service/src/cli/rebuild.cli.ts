@@ -4,7 +4,7 @@ import { createLogger } from '@suite/logger';
 import { createRedis } from '@suite/redis';
 import { createMetrics } from '@suite/server-kit';
 import { readActivityConfigOrExit } from '../config.js';
-import { createProjectionPipeline } from '../consumer/projection-pipeline.js';
+import { createProjectionPipeline } from '../projection-pipeline.js';
 import { createKafka } from '../data-access/kafka.js';
 import { dropProjections } from '../data-access/projection.state.js';
 import { SERVICE_VERSION } from '../service.js';

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@suite/logger';
-import type { ConsumerHandlers, ConsumerPort, RecordBatch } from './consumer.port.js';
+import type { ConsumerHandlers, ConsumerPort, RecordBatch } from '../data-access/consumer.port.js';
 
 export interface KafkajsConsumerOptions {
   groupId: string;

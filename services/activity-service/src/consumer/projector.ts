@@ -10,7 +10,7 @@ import { LayoutMismatchError } from '../data-access/projection.state.js';
 import type { UsersEventsScript, UsersOperation } from '../data-access/users-events.script.js';
 import { decodeActivity, toWrite, validateInboxEvent, type DeadLetterReason } from '../domain/decode.js';
 import type { ProjectionKeeper } from '../domain/projection-keeper.js';
-import type { ConsumerHandlers, ConsumedRecord, RecordBatch, TopicPartition } from './consumer.port.js';
+import type { ConsumerHandlers, ConsumedRecord, RecordBatch, TopicPartition } from '../data-access/consumer.port.js';
 
 /** Records per transaction: bounds how long Redis runs one EXEC and how many arguments it gets. */
 const CHUNK = 2000;

@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Admin, type ConfigResourceTypes } from 'kafkajs';
 import type { kafkaSecurity } from '@suite/config';
-import type { LogOffsets } from '../consumer/consumer.port.js';
+import type { LogOffsets } from './consumer.port.js';
 
 /** kafkajs' ConfigResourceTypes.TOPIC (its enum is not a named export under Node's ESM loader). */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;

@@ -158,6 +158,11 @@ export class ProjectionState {
   }
 
   /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
+  /** Deletes every projection key under the prefix, on every primary (`dropProjections`); returns how many. */
+  drop(): Promise<number> {
+    return dropProjections(this.redis, this.prefix);
+  }
+
   async condition(): Promise<ProjectionCondition> {
     const [layout, legacy, remaining] = await Promise.all([
       this.redis.get(ProjectionKeys.layout(this.prefix)),

@@ -1,9 +1,8 @@
-import type { RedisClient } from '@suite/redis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@suite/logger';
-import type { ConsumerPort, LogOffsets, TopicPartition } from '../consumer/consumer.port.js';
+import type { ConsumerPort, LogOffsets, TopicPartition } from '../data-access/consumer.port.js';
 import type { RecordRange } from '../data-access/activity.transaction.js';
-import { dropProjections, type ProjectionCondition, type ProjectionState } from '../data-access/projection.state.js';
+import type { ProjectionCondition, ProjectionState } from '../data-access/projection.state.js';
 
 /** The heal lock's lease, renewed while the holder works: how long a holder that died holds back the others. */
 const HEAL_LEASE_MS = 10_000;
@@ -36,7 +35,6 @@ export class ProjectionKeeper {
 
   constructor(
     private readonly state: ProjectionState,
-    private readonly redis: RedisClient,
     private readonly log: LogOffsets,
     private readonly topics: string[],
     private readonly logger: Logger,
@@ -158,7 +156,7 @@ export class ProjectionKeeper {
         const lost = what === 'slot' || (this.current !== undefined && this.current.state !== 'lost');
         if (what === 'slot') this.logger.error({ prefix: this.state.prefix, slot: slotLost!.slot }, 'a Redis slot lost its projections (its primary restarted empty, or failed over without them): dropping the projections and rebuilding them from the log; reads answer 503 until done');
         else if (lost) this.logger.error({ prefix: this.state.prefix }, 'projections lost (no layout in Redis): dropping what is left and rebuilding them from the log; reads answer 503 until done');
-        const dropped = await dropProjections(this.redis, this.state.prefix);
+        const dropped = await this.state.drop();
         const targets = (await Promise.all(this.topics.map(async (topic) => (await this.log.offsets(topic)).map((p) => ({ topic, partition: p.partition, offset: p.high }))))).flat();
         const generation = await this.state.claim(targets);
         if (lost) this.heals.inc({ kind: 'rebuild' });

@@ -1,5 +1,5 @@
 import { versionOf, type UserDoc, type UsersRepository } from '../data-access/users.repository.js';
-import { toProfile } from '../domain/user-views.js';
+import { toProfile } from '../data-access/user-views.js';
 import { directoryEntry, type Directory, type DirectoryEntry } from './directory.js';
 
 /** A stored user as the directory keeps it. */

@@ -5,10 +5,11 @@ import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '
 import type { AccessRepository } from '../data-access/access.repository.js';
 import type { Revoke } from '../data-access/revocations.js';
 import type { Logger } from '@suite/logger';
+import type { Directory } from '../directory/directory.js';
 import type { DirectoryFollower } from '../directory/follower.js';
 import { entryOf } from '../directory/snapshot.js';
 import { userCreated, userDeleted, userUpdated } from './events.js';
-import { toUser } from './user-views.js';
+import { toUser } from '../data-access/user-views.js';
 
 function conflict(err: unknown): never {
   if (err instanceof WriteContention) throw new AppError('unavailable', `the user kept changing on other replicas for ${err.ms} ms; try again`);
@@ -57,6 +58,39 @@ function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): voi
 }
 
 /**
+ * Puts a user this replica just wrote into the shared directory before answering: every replica
+ * reads it from then on. Should Redis fail here, the write stands (MongoDB holds it) and the
+ * follower applies it when users.events announces it.
+ */
+async function intoDirectory(directory: Directory, doc: UserDoc, log: Logger): Promise<Versioned> {
+  const entry = entryOf(doc);
+  await directory.apply(entry).catch((err: unknown) => log.warn({ err, userId: entry.user.id }, 'could not write the user into the directory; the follower will'));
+  return { profile: entry.profile, version: entry.version };
+}
+
+/** Only an admin may change `isActive` and `roles`: 403 naming each such field. */
+function assertMayChange(caller: Principal, fields: Partial<UserFields>): void {
+  const forbidden = ADMIN_ONLY.filter((f) => f in fields);
+  if (forbidden.length > 0 && !isAdmin(caller)) {
+    throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
+  }
+}
+
+/** A keyset page of the directory from `from`, and whether the walk goes on either way. */
+async function walk(directory: Directory, from: { after: number } | { before: number }, pageSize: number): Promise<{ results: User[]; hasNext: boolean; hasPrevious: boolean }> {
+  // One more than asked tells whether the walk goes on in its direction.
+  const entries = await directory.around(pageSize + 1, from);
+  const forward = 'after' in from;
+  const more = entries.length > pageSize;
+  const page = forward ? entries.slice(0, pageSize) : entries.slice(entries.length - Math.min(entries.length, pageSize));
+  const first = page[0]?.user.id;
+  const last = page.at(-1)?.user.id;
+  // The other end: is there anything before the first (walking forward) or after the last (walking back)?
+  const beyond = forward ? first !== undefined && (await directory.around(1, { before: first })).length > 0 : last !== undefined && (await directory.around(1, { after: last })).length > 0;
+  return { results: page.map((e) => e.user), hasNext: forward ? more : beyond, hasPrevious: forward ? beyond : more };
+}
+
+/**
  * Users use cases: decisions live here; the repositories only store. Reads come from the
  * directory (the read model in Redis every replica shares); writes are compare-and-sets on the
  * stored version, read again and retried when another write got there first, so concurrent changes
@@ -69,27 +103,12 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
     if (!follower.ready) throw new AppError('unavailable', 'the user directory is still being built; try again shortly');
   }
 
-  /**
-   * Puts a user this replica just wrote into the shared directory before answering: every replica
-   * reads it from then on. Should Redis fail here, the write stands (MongoDB holds it) and the
-   * follower applies it when users.events announces it.
-   */
-  async function applied(doc: UserDoc): Promise<Versioned> {
-    const entry = entryOf(doc);
-    await directory.apply(entry).catch((err: unknown) => log.warn({ err, userId: entry.user.id }, 'could not write the user into the directory; the follower will'));
-    return { profile: entry.profile, version: entry.version };
-  }
+  const applied = (doc: UserDoc) => intoDirectory(directory, doc, log);
 
   async function write(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned> {
-    const forbidden = ADMIN_ONLY.filter((f) => f in fields);
-    if (forbidden.length > 0 && !isAdmin(caller)) {
-      throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
-    }
+    assertMayChange(caller, fields);
     const now = new Date();
-    const decide = (current: UserDoc) => {
-      checkPrecondition(current, ifMatch);
-      return fields;
-    };
+    const decide = (current: UserDoc) => (checkPrecondition(current, ifMatch), fields);
     const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)]).catch(conflict);
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
     // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
@@ -107,16 +126,7 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
 
     async listFrom(from, pageSize) {
       loaded();
-      // One more than asked tells whether the walk goes on in its direction.
-      const entries = await directory.around(pageSize + 1, from);
-      const forward = 'after' in from;
-      const more = entries.length > pageSize;
-      const page = forward ? entries.slice(0, pageSize) : entries.slice(entries.length - Math.min(entries.length, pageSize));
-      const first = page[0]?.user.id;
-      const last = page.at(-1)?.user.id;
-      // The other end: is there anything before the first (walking forward) or after the last (walking back)?
-      const beyond = forward ? first !== undefined && (await directory.around(1, { before: first })).length > 0 : last !== undefined && (await directory.around(1, { after: last })).length > 0;
-      return { results: page.map((e) => e.user), hasNext: forward ? more : beyond, hasPrevious: forward ? beyond : more };
+      return walk(directory, from, pageSize);
     },
 
     async search(q, page, pageSize) {

@@ -1,5 +1,5 @@
 import type { User, UserProfile } from '@suite/contracts';
-import type { UserDoc } from '../data-access/users.repository.js';
+import type { UserDoc } from './users.repository.js';
 
 /** A stored user as the directory (list, search) shows it. */
 export function toUser(doc: UserDoc): User {

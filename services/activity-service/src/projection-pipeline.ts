@@ -4,15 +4,15 @@ import type { Registry } from 'prom-client';
 import { Topics } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { createRedis, isCluster } from '@suite/redis';
-import { eventTimeWindow, type ActivityConfig } from '../config.js';
-import { ActivityTransactions, type LiveMode } from '../data-access/activity.transaction.js';
-import { InboxTransactions } from '../data-access/inbox.transaction.js';
-import { kafkaLogOffsets } from '../data-access/kafka.js';
-import { ProjectionState } from '../data-access/projection.state.js';
-import { UsersEventsScript } from '../data-access/users-events.script.js';
-import { ProjectionKeeper } from '../domain/projection-keeper.js';
-import { KafkajsConsumer } from './kafkajs.consumer.js';
-import { Projector } from './projector.js';
+import { eventTimeWindow, type ActivityConfig } from './config.js';
+import { ActivityTransactions, type LiveMode } from './data-access/activity.transaction.js';
+import { InboxTransactions } from './data-access/inbox.transaction.js';
+import { kafkaLogOffsets } from './data-access/kafka.js';
+import { ProjectionState } from './data-access/projection.state.js';
+import { UsersEventsScript } from './data-access/users-events.script.js';
+import { ProjectionKeeper } from './domain/projection-keeper.js';
+import { KafkajsConsumer } from './consumer/kafkajs.consumer.js';
+import { Projector } from './consumer/projector.js';
 
 export interface ProjectionPipeline {
   topics: string[];
@@ -43,7 +43,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000, live });
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(redis, prefix);
-  const keeper = new ProjectionKeeper(state, redis, logOffsets, topics, logger, registry);
+  const keeper = new ProjectionKeeper(state, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), inbox, keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });
   const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }, logger);

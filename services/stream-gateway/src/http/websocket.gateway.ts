@@ -3,10 +3,10 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, STREAM_SUBPROTOCOL, StreamCloseCodes, type ErrorBody } from '@suite/contracts';
+import { AppError, STREAM_SUBPROTOCOL, StreamCloseCodes } from '@suite/contracts';
 import type { TokenVerifier } from '@suite/auth';
 import type { Logger } from '@suite/logger';
-import { authoriseStream, msUntilExpiry, type HandshakeOptions } from '../http/handshake.js';
+import { authoriseStream, msUntilExpiry, type HandshakeOptions } from './handshake.js';
 import type { Hub } from '../domain/hub.js';
 import type { LiveMessage } from '../domain/live-message.js';
 import type { ProjectionReader } from '@suite/projection-reader';
@@ -23,8 +23,7 @@ export interface WsGatewayOptions extends HandshakeOptions {
 function refuse(socket: Duplex, err: unknown, logger: Logger): void {
   const appError = err instanceof AppError ? err : new AppError('internal', 'internal server error');
   if (!(err instanceof AppError)) logger.error({ err }, 'upgrade failed');
-  const body: ErrorBody = { error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) }, requestId: randomUUID() };
-  const json = JSON.stringify(body);
+  const json = JSON.stringify(appError.body(randomUUID()));
   const extra = Object.entries(appError.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
     `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${extra}Connection: close\r\n\r\n${json}`,
