@@ -2,10 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suiteCacheDir } from '@suite/config';
 import { signDevToken } from '@suite/auth';
 import type { ApiRouteName } from '@suite/contracts';
 import { startActivityService } from '../services/activity-service/test/helpers.js';
@@ -14,7 +15,7 @@ import { createEdge } from './edge.js';
 
 /** Schemathesis, pinned, in a virtualenv under the suite's cache (`.ci/run` creates it; a first run here does too). */
 const SCHEMATHESIS_VERSION = '4.32.5';
-const VENV = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite', `schemathesis-${SCHEMATHESIS_VERSION}`);
+const VENV = join(suiteCacheDir(process.env), `schemathesis-${SCHEMATHESIS_VERSION}`);
 const CLI = join(VENV, 'bin', 'schemathesis');
 /** The stream never ends, so it is left to the stream tests; every other operation is fuzzed. */
 const STREAM_OPERATION: ApiRouteName = 'activityStream';

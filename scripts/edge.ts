@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
-import type { ErrorBody } from '@suite/contracts';
+import { AppError, type ErrorCode } from '@suite/contracts';
 import { upstreamFor, type Upstream } from './edge-routes.js';
 
-function sendError(res: ServerResponse, status: number, code: ErrorBody['error']['code'], message: string): void {
-  const body: ErrorBody = { error: { code, message }, requestId: randomUUID() };
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(new AppError(code, message).body(randomUUID())));
 }
 
 /**

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { devOriginKey, devSecret, devSecretPath, signDevToken } from '@suite/auth';
-import { Topics, TopicPartitions, dlqTopic } from '@suite/contracts';
+import { provisionedTopics } from '@suite/contracts';
 import { infraUp, logDir, probeKafka, wantsRedisCluster } from '@suite/local-infra';
 import { createEdge } from './edge.js';
 import type { Upstream } from './edge-routes.js';
@@ -20,10 +20,7 @@ const services: Record<Upstream, { dir: string; port: number }> = {
 
 const started = Date.now();
 const fromEnv = process.env.KAFKA_BROKERS && process.env.MONGO_URL && process.env.REDIS_URL;
-const topics = Object.values(Topics).flatMap((t) => [
-  { topic: t, numPartitions: TopicPartitions[t] },
-  { topic: dlqTopic(t), numPartitions: 1 },
-]);
+const topics = provisionedTopics();
 let infra = { kafkaBrokers: (process.env.KAFKA_BROKERS ?? '').split(','), mongoUrl: process.env.MONGO_URL ?? '', redisUrl: process.env.REDIS_URL ?? '' };
 if (fromEnv) {
   await probeKafka(infra.kafkaBrokers);

@@ -1,5 +1,5 @@
 // npm run infra:up [-- --redis-cluster] | infra:down | infra:status
-import { Topics, TopicPartitions, dlqTopic } from './topics-catalog.js';
+import { provisionedTopics } from '@suite/contracts';
 import { infraDown, infraStatus, infraUp, wantsRedisCluster } from './suite.js';
 import { logDir } from './paths.js';
 
@@ -7,10 +7,7 @@ const command = process.argv[2];
 const started = Date.now();
 try {
   if (command === 'up') {
-    const env = await infraUp(undefined, Topics.flatMap((t) => [
-      { topic: t, numPartitions: TopicPartitions[t] },
-      { topic: dlqTopic(t), numPartitions: 1 },
-    ]), { redisCluster: wantsRedisCluster() });
+    const env = await infraUp(undefined, provisionedTopics(), { redisCluster: wantsRedisCluster() });
     for (const s of env.servers) console.log(`${s.reused ? 'reused ' : 'started'}  ${s.name.padEnd(6)} ${s.url}  (${s.detail})`);
     console.log(`logs in ${logDir}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } else if (command === 'down') {

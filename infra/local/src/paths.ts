@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { suiteCacheDir } from '@suite/config';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Downloads and builds, reused across clones: `$SUITE_CACHE_DIR` or `~/.cache/activity-suite`. */
-export const cacheDir = process.env.SUITE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite');
+export const cacheDir = suiteCacheDir(process.env);
 
 /** Server data, pid files and logs: `$SUITE_STATE_DIR` or `<cache>/run`. */
 export const stateDir = process.env.SUITE_STATE_DIR ?? join(cacheDir, 'run');

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { suiteCacheDir } from '@suite/config';
 
 /** Where the local development signing secret lives (outside the repository). */
 export function devSecretPath(env: Record<string, string | undefined>): string {
-  const base = env.SUITE_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite');
-  return join(base, 'dev-jwt-secret');
+  return join(suiteCacheDir(env), 'dev-jwt-secret');
 }
 
 /**

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's config schema. */
@@ -104,4 +106,13 @@ export function kafkaSecurity(config: KafkaSecurityConfig): { ssl: boolean; sasl
   const missing = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter((k) => !config[k]);
   if (missing.length > 0) throw new ConfigError(missing.map((variable) => ({ variable, message: `required when KAFKA_SASL_MECHANISM is set` })));
   return { ssl: config.KAFKA_SSL, sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as KafkaSasl };
+}
+
+/**
+ * The suite's cache folder on a developer's machine or CI (downloads, local servers' data, the
+ * development signing secret): `$SUITE_CACHE_DIR`, else `$XDG_CACHE_HOME/activity-suite`, else
+ * `~/.cache/activity-suite`. The one formula: `.ci/run` and `prerequisites.sh` spell it in shell.
+ */
+export function suiteCacheDir(vars: Record<string, string | undefined>): string {
+  return vars.SUITE_CACHE_DIR ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite');
 }

@@ -19,6 +19,14 @@ export const TopicPartitions: Record<TopicName, number> = {
   'inbox.events': 6,
 };
 
+/** Every topic the project provisions, each with its dead-letter topic (one partition), and their partition counts. */
+export function provisionedTopics(): { topic: string; numPartitions: number }[] {
+  return (Object.values(Topics) as TopicName[]).flatMap((topic) => [
+    { topic, numPartitions: TopicPartitions[topic] },
+    { topic: dlqTopic(topic), numPartitions: 1 },
+  ]);
+}
+
 /** Kafka header names used on dead letters. */
 export const DlqHeaders = {
   sourceTopic: 'x-dlq-source-topic',

@@ -1,4 +1,4 @@
-import { AppError, type ErrorBody } from '@suite/contracts';
+import { AppError } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { NextFunction, Request, Response } from 'express';
 
@@ -34,17 +34,9 @@ export function errorMiddleware(logger: Logger, mapError?: (err: unknown) => App
     if (!known) logger.error({ err, requestId }, 'unhandled error');
     else if (known.code === 'unavailable') logger.warn({ err, requestId }, 'dependency unavailable');
     const appError = known ?? new AppError('internal', 'internal server error');
-    const body: ErrorBody = {
-      error: {
-        code: appError.code,
-        message: appError.message,
-        ...(appError.details ? { details: appError.details } : {}),
-      },
-      requestId,
-    };
     if (res.headersSent) return res.end();
     if (appError.headers) res.set(appError.headers);
-    res.status(appError.status).json(body);
+    res.status(appError.status).json(appError.body(requestId));
   };
 }
 

@@ -199,7 +199,7 @@ describe('ingestion over HTTP', () => {
 });
 
 describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)', () => {
-  it('a duplicate inside the window counts once, one arriving after it counts again, and ids older than the window leave the seen set', async () => {
+  it('when a duplicate arrives inside the window it counts once, after the window it counts again, and an id older than the window leaves its bucket when the bucket is next written', async () => {
     // Record timestamps set by the test: topics on the producer's clock.
     const own = await startActivityService('dedup', { DEDUP_WINDOW_S: '60' }, undefined, undefined, 'producer');
     const producer = new Kafka({ clientId: 'dedup-test', brokers: own.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
@@ -208,19 +208,23 @@ describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)
       const t0 = T0;
       const first = activityEvent(110, { time: at(0) });
       const other = activityEvent(110, { time: at(0) });
+      // An id in the same bucket as `first`, seen once at t0 + 5 s and never again: only the trim can remove it.
+      let n = 0;
+      while (seenId(`${first.id}-old-${n}`).bucket !== seenId(first.id).bucket) n++;
+      const old = activityEvent(110, { id: `${first.id}-old-${n}`, time: at(0) });
       // Record timestamps, not wall time, decide: 59 s later is a duplicate, 61 s after that is not.
-      const records: [object, number][] = [[first, t0], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]];
+      const records: [object, number][] = [[first, t0], [old, t0 + 5_000], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]];
       for (const [event, timestamp] of records) {
         await producer.send({ topic: own.activityTopic, acks: -1, messages: [{ key: '110', value: JSON.stringify(event), timestamp: String(timestamp) }] });
       }
       const counted = async () => ActivityCount.parse((await call('GET', `${own.api}/users/110/activity-count`, { token: await tokens.admin() })).body).count;
-      await eventually(async () => ((await counted()) === 3 ? true : undefined), 20_000);
-      // The window is trimmed against the newest record: the first id was seen again at t0 + 121 s, `other` at t0 + 100 s.
+      await eventually(async () => ((await counted()) === 4 ? true : undefined), 20_000);
+      // Each bucket written is trimmed against the newest record: `first` was seen again at t0 + 121 s, `other` at t0 + 100 s; `old` (t0 + 5 s) is gone.
       const seen = await seenMarks(raw, own.names.keyPrefix, 110);
       const second = (ms: number) => Math.ceil(ms / 1000) * 1000;
       expect(seen).toEqual([{ ...seenId(other.id), at: second(t0 + 100_000) }, { ...seenId(first.id), at: second(t0 + 121_000) }]);
       await own.settled();
-      expect(await counted()).toBe(3);
+      expect(await counted()).toBe(4);
     } finally {
       await producer.disconnect();
       await own.stop();

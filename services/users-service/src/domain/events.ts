@@ -1,20 +1,24 @@
-import { UsersEventType, type User } from '@suite/contracts';
+import { UsersEvent, UsersEventType, type User } from '@suite/contracts';
 import { outboxEntry, type OutboxEntry } from '../data-access/outbox.js';
 
 const SOURCE = '/users-service';
 
-type EventType = (typeof UsersEventType)[keyof typeof UsersEventType];
+type EventType = UsersEvent['type'];
+type DataOf<T extends EventType> = Extract<UsersEvent, { type: T }>['data'];
+
+/**
+ * A `users.events` CloudEvent: the one place its envelope is built, checked against the contract
+ * (`UsersEvent`) before it is stored or sent, so a malformed event fails at its writer.
+ */
+export function usersEvent<T extends EventType>(type: T, id: string, subject: number, data: DataOf<T>, time: Date): UsersEvent {
+  return UsersEvent.parse({ specversion: '1.0', id, source: SOURCE, type, time: time.toISOString(), subject: String(subject), datacontenttype: 'application/json', data });
+}
 
 /** An outbox entry holding a complete CloudEvent for `users.events`, keyed by user id. */
-export function eventEntry(type: EventType, subject: number, data: Record<string, unknown>, now: Date): OutboxEntry {
-  const entry = outboxEntry({
-    kind: 'event',
-    topic: 'users.events',
-    key: String(subject),
-    event: { specversion: '1.0', id: '', source: SOURCE, type, time: now.toISOString(), subject: String(subject), datacontenttype: 'application/json', data },
-  });
+export function eventEntry<T extends EventType>(type: T, subject: number, data: DataOf<T>, now: Date): OutboxEntry {
+  const entry = outboxEntry({ kind: 'event', topic: 'users.events', key: String(subject), event: {} });
   // The event id is the entry id: stable across relay retries, so consumers can deduplicate.
-  if (entry.kind === 'event') entry.event.id = entry.id;
+  if (entry.kind === 'event') entry.event = usersEvent(type, entry.id, subject, data, now);
   return entry;
 }
 

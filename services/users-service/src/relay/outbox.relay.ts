@@ -8,6 +8,7 @@ import type { OutboxEntry } from '../data-access/outbox.js';
 import { OutboxStore, type OutboxKind, type PendingDoc } from '../data-access/outbox-store.js';
 import type { UsersRepository } from '../data-access/users.repository.js';
 import { effectiveWorkspaces } from '../domain/effective-access.js';
+import { usersEvent } from '../domain/events.js';
 
 export interface RelayOptions {
   topicPrefix: string;
@@ -183,16 +184,7 @@ export class OutboxRelay {
       if (!(await this.users.findById(userId))) continue;
       const version = await this.store.nextAccessVersion();
       const workspaces = (await effectiveWorkspaces(this.access, userId)).map((w) => ({ workspaceId: w.workspace.id, name: w.workspace.name, role: w.role }));
-      const event = {
-        specversion: '1.0',
-        id: `${entry.id}:${userId}`,
-        source: '/users-service',
-        type: UsersEventType.accessChanged,
-        time: new Date().toISOString(),
-        subject: String(userId),
-        datacontenttype: 'application/json',
-        data: { userId, version, workspaces },
-      };
+      const event = usersEvent(UsersEventType.accessChanged, `${entry.id}:${userId}`, userId, { userId, version, workspaces }, new Date());
       out.push({ topic, key: String(userId), value: JSON.stringify(event), type: event.type });
     }
     return out;
