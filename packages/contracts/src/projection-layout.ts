@@ -296,6 +296,13 @@ export const FEED_BLOCK_SIZE = 128;
  * 16 x 128 ids in the window stay compact listpacks (about 21 bytes per id instead of 110).
  */
 export const SEEN_BUCKETS = 16;
+/**
+ * A user's dedup buckets are trimmed (ids older than the window, and past the newest
+ * `DEDUP_MAX_IDS_PER_USER / SEEN_BUCKETS` of each) when the user's position reaches a multiple of
+ * this, at that record: a bucket holds at most this many ids more than its share between trims,
+ * and an id older than the window leaves within this many of the user's activities.
+ */
+export const SEEN_TRIM_EVERY = 64;
 
 /**
  * A stream log entry: the position, `-` when the activity is late (its time before the newest

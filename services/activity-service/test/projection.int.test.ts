@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, decodeLiveMessage } from '@suite/contracts';
+import { Activity, ActivityCount, ActivityIngestAccepted, ActivityPage, ActiveWorkspace, ErrorBody, ProjectionKeys, SEEN_TRIM_EVERY, decodeLiveMessage } from '@suite/contracts';
 import { call, eventually, signedUsersRecord } from '@suite/testkit';
 import { T0, activityEvent, at, seenId, seenMarks, startActivityService, tokens, usersEvent } from './helpers.js';
 
@@ -199,7 +199,7 @@ describe('ingestion over HTTP', () => {
 });
 
 describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)', () => {
-  it('when a duplicate arrives inside the window it counts once, after the window it counts again, and an id older than the window leaves its bucket when the bucket is next written', async () => {
+  it(`when a duplicate arrives inside the window it counts once, after the window it counts again, and an id older than the window leaves its bucket at the user's next trim (every ${SEEN_TRIM_EVERY} activities)`, async () => {
     // Record timestamps set by the test: topics on the producer's clock.
     const own = await startActivityService('dedup', { DEDUP_WINDOW_S: '60' }, undefined, undefined, 'producer');
     const producer = new Kafka({ clientId: 'dedup-test', brokers: own.infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
@@ -212,19 +212,25 @@ describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)
       let n = 0;
       while (seenId(`${first.id}-old-${n}`).bucket !== seenId(first.id).bucket) n++;
       const old = activityEvent(110, { id: `${first.id}-old-${n}`, time: at(0) });
+      const send = (records: [object, number][]) =>
+        producer.send({ topic: own.activityTopic, acks: -1, messages: records.map(([event, timestamp]) => ({ key: '110', value: JSON.stringify(event), timestamp: String(timestamp) })) });
       // Record timestamps, not wall time, decide: 59 s later is a duplicate, 61 s after that is not.
-      const records: [object, number][] = [[first, t0], [old, t0 + 5_000], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]];
-      for (const [event, timestamp] of records) {
-        await producer.send({ topic: own.activityTopic, acks: -1, messages: [{ key: '110', value: JSON.stringify(event), timestamp: String(timestamp) }] });
-      }
+      await send([[first, t0], [old, t0 + 5_000], [first, t0 + 59_000], [other, t0 + 100_000], [first, t0 + 121_000]]);
       const counted = async () => ActivityCount.parse((await call('GET', `${own.api}/users/110/activity-count`, { token: await tokens.admin() })).body).count;
       await eventually(async () => ((await counted()) === 4 ? true : undefined), 20_000);
-      // Each bucket written is trimmed against the newest record: `first` was seen again at t0 + 121 s, `other` at t0 + 100 s; `old` (t0 + 5 s) is gone.
-      const seen = await seenMarks(raw, own.names.keyPrefix, 110);
       const second = (ms: number) => Math.ceil(ms / 1000) * 1000;
-      expect(seen).toEqual([{ ...seenId(other.id), at: second(t0 + 100_000) }, { ...seenId(first.id), at: second(t0 + 121_000) }]);
+      // Four activities: no trim yet, so `old` is still held (it can no longer match: the window is checked on every lookup).
+      expect((await seenMarks(raw, own.names.keyPrefix, 110)).map((m) => m.id)).toContain(seenId(old.id).id);
+      // Up to the next trim, at the user's SEEN_TRIM_EVERY-th activity, with record times inside `first`'s and `other`'s window.
+      const fillers = Array.from({ length: SEEN_TRIM_EVERY - 4 }, () => activityEvent(110, { time: at(0) }));
+      await send(fillers.map((e) => [e, t0 + 122_000]));
+      await eventually(async () => ((await counted()) === SEEN_TRIM_EVERY ? true : undefined), 20_000);
+      const seen = await seenMarks(raw, own.names.keyPrefix, 110);
+      expect(seen.map((m) => m.id)).not.toContain(seenId(old.id).id);
+      expect(seen.filter((m) => m.id === seenId(first.id).id || m.id === seenId(other.id).id)).toEqual([{ ...seenId(other.id), at: second(t0 + 100_000) }, { ...seenId(first.id), at: second(t0 + 121_000) }]);
+      expect(seen).toHaveLength(SEEN_TRIM_EVERY - 4 + 2);
       await own.settled();
-      expect(await counted()).toBe(4);
+      expect(await counted()).toBe(SEEN_TRIM_EVERY);
     } finally {
       await producer.disconnect();
       await own.stop();

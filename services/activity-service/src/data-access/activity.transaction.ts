@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, StatsField } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SEEN_TRIM_EVERY, StatsField } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import { LIVE_LISTENED_LUA, STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
 import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid activity record, ready to apply. */
@@ -90,7 +90,7 @@ export function dedupId(eventId: string): string {
  * window, positions, workspace cap and the live batch are decided as they were when this ran as
  * one Node transaction, one write at a time, so a replay of the same log decides alike.
  */
-const APPLY_USER = `${STEP_MARKED}
+export const APPLY_USER = `${STEP_MARKED}${LIVE_LISTENED_LUA}
 local generation = string.sub(ARGV[1], ${PROJECTION_LAYOUT_VERSION.length + 2})
 local stats, seen, feed, log = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local offsetField, nextOffset = ARGV[2], ARGV[3]
@@ -105,16 +105,7 @@ if fence < upTo then redis.call('HSET', KEYS[6], ARGV[10], upTo) end
 local total = (#ARGV - W + 1) / PER
 local LAST, COUNT = ${lua(StatsField.lastActive)}, ${lua(StatsField.workspaceCount)}
 
-local head = redis.call('HMGET', stats, ${lua(StatsField.deleted)}, ${lua(StatsField.count)}, ${lua(StatsField.position)}, ${lua(StatsField.seenUntil)}, ${lua(StatsField.workspaces)}, offsetField, ${lua(StatsField.newestTime)}, ${lua(StatsField.disorderedUpTo)})
-local from = tonumber(head[6] or '0')
-local stale = 0
-for i = W, #ARGV, PER do
-  if tonumber(ARGV[i]) < from then stale = stale + 1 end
-end
-if head[1] then return { 'applied', 0, 0, total - stale, stale } end
-if stale == total then return { 'applied', 0, 0, 0, stale } end
-
--- The batch's workspaces, in first-seen order, with what the stats hold for each.
+-- The batch's workspaces, in first-seen order.
 local order, index = {}, {}
 for i = W, #ARGV, PER do
   local ws = ARGV[i + 3]
@@ -123,12 +114,33 @@ for i = W, #ARGV, PER do
     index[ws] = #order
   end
 end
-local fields = {}
+-- One read of the stats: the user's head, then what they hold for each of the batch's workspaces.
+local fields = { ${lua(StatsField.deleted)}, ${lua(StatsField.count)}, ${lua(StatsField.position)}, ${lua(StatsField.seenUntil)}, ${lua(StatsField.workspaces)}, offsetField, ${lua(StatsField.newestTime)}, ${lua(StatsField.disorderedUpTo)}, ${lua(StatsField.epoch)} }
+local H = #fields
 for s, ws in ipairs(order) do
-  fields[2 * s - 1] = LAST .. ws
-  fields[2 * s] = COUNT .. ws
+  fields[H + 2 * s - 1] = LAST .. ws
+  fields[H + 2 * s] = COUNT .. ws
 end
-local known = redis.call('HMGET', stats, unpack(fields))
+local head = redis.call('HMGET', stats, unpack(fields))
+local known = {}
+for j = 1, 2 * #order do known[j] = head[H + j] end
+local from = tonumber(head[6] or '0')
+local stale = 0
+for i = W, #ARGV, PER do
+  if tonumber(ARGV[i]) < from then stale = stale + 1 end
+end
+if head[1] then return { 'applied', 0, 0, total - stale, stale } end
+if stale == total then return { 'applied', 0, 0, 0, stale } end
+
+-- Sends a command with many arguments in slices (Lua's stack bounds one call's arguments).
+local function sliced(command, key, items, per)
+  if #items <= per then return redis.call(command, key, unpack(items)) end
+  for at = 1, #items, per do
+    local part = {}
+    for j = at, math.min(at + per - 1, #items) do part[#part + 1] = items[j] end
+    redis.call(command, key, unpack(part))
+  end
+end
 
 -- Dedup on the user's own clock (the newest record time applied so far): it only moves forward
 -- in partition order, so the same records decide alike however they are cut into steps. An id
@@ -137,8 +149,23 @@ local clock = tonumber(head[4] or '0')
 local applied, fresh = {}, {}
 local duplicates = 0
 local last, added = {}, {}
--- Per bucket written: its new marks, and the clock after its last one (what it is trimmed against).
-local marks, bucketClock = {}, {}
+-- Per bucket: the marks not written yet (the trims write them first, the step's end the rest).
+local marks = {}
+local perBucket = math.ceil(dedupMax / ${SEEN_BUCKETS})
+local position = tonumber(head[3] or '0')
+-- Writes the marks gathered so far, then trims every bucket: ids older than the window against
+-- the clock (they can never match again: the clock only moves forward), and past the newest
+-- perBucket of each. It runs when the user's position reaches a multiple of SEEN_TRIM_EVERY, at
+-- that record, so a replay cut into other steps trims at the same records and decides alike.
+local function flushAndTrim()
+  for bucket, list in pairs(marks) do sliced('ZADD', bucket, list, 2000) end
+  marks = {}
+  local oldest = '(' .. string.format('%.3f', (clock - window) / 1000)
+  for b = 0, ${SEEN_BUCKETS} - 1 do
+    redis.call('ZREMRANGEBYSCORE', seen .. ':' .. b, '-inf', oldest)
+    redis.call('ZREMRANGEBYRANK', seen .. ':' .. b, 0, -perBucket - 1)
+  end
+end
 for i = W, #ARGV, PER do
   if tonumber(ARGV[i]) >= from then
     -- Marks are whole seconds, rounded up (an id is held at least as long as the window says).
@@ -160,7 +187,8 @@ for i = W, #ARGV, PER do
       if not list then list = {}; marks[bucket] = list end
       list[#list + 1] = seenAt
       list[#list + 1] = id
-      bucketClock[bucket] = clock
+      position = position + 1
+      if position % ${SEEN_TRIM_EVERY} == 0 then flushAndTrim() end
       local s = index[ARGV[i + 3]]
       local t = tonumber(ARGV[i + 4])
       if t > (last[s] or 0) then last[s] = t end
@@ -174,25 +202,8 @@ if k == 0 then
   return { 'applied', 0, duplicates, 0, stale }
 end
 
--- Sends a command with many arguments in slices (Lua's stack bounds one call's arguments).
-local function sliced(command, key, items, per)
-  for at = 1, #items, per do
-    local part = {}
-    for j = at, math.min(at + per - 1, #items) do part[#part + 1] = items[j] end
-    redis.call(command, key, unpack(part))
-  end
-end
-
--- Each bucket written is trimmed against the clock after its own last mark: the same value
--- however the records are cut into steps, so a rebuild trims alike.
-local perBucket = math.ceil(dedupMax / ${SEEN_BUCKETS})
-for bucket, list in pairs(marks) do
-  sliced('ZADD', bucket, list, 2000)
-  -- Ids older than the window can never match again: the clock only moves forward.
-  redis.call('ZREMRANGEBYSCORE', bucket, '-inf', '(' .. string.format('%.3f', (bucketClock[bucket] - window) / 1000))
-  -- However many the window holds, the newest of each bucket are kept (a bound per user).
-  redis.call('ZREMRANGEBYRANK', bucket, 0, -perBucket - 1)
-end
+-- The marks after the last trim (the trims wrote the earlier ones).
+for bucket, list in pairs(marks) do sliced('ZADD', bucket, list, 2000) end
 
 -- The log holds each activity once, in application order, each entry with its position and whether
 -- it is in order (its time at least the newest applied before it); the feed blocks index the
@@ -235,7 +246,11 @@ if length > feedCap then
     end
   end
 end
-local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.epoch)}, generation, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset, ${lua(StatsField.newestTime)}, newestTime, ${lua(StatsField.disorderedUpTo)}, disordered }
+-- Only the fields this step changes: each field set in the stats' listpack is a scan of it.
+local set = { ${lua(StatsField.count)}, count, ${lua(StatsField.position)}, first + k - 1, ${lua(StatsField.seenUntil)}, clock, offsetField, nextOffset }
+if head[9] ~= generation then set[#set + 1] = ${lua(StatsField.epoch)}; set[#set + 1] = generation end
+if newestTime ~= tonumber(head[7] or '0') then set[#set + 1] = ${lua(StatsField.newestTime)}; set[#set + 1] = newestTime end
+if disordered ~= tonumber(head[8] or '0') then set[#set + 1] = ${lua(StatsField.disorderedUpTo)}; set[#set + 1] = disordered end
 
 -- Workspaces: recency and count per workspace, at most wsCap of them.
 local newWs, newAdded = 0, 0
@@ -313,7 +328,7 @@ else
 end
 redis.call('HSET', stats, unpack(set))
 
-if live ~= 'off' then
+if live ~= 'off' and listened(live, channel) then
   local parts = { generation .. '.' .. first }
   for _, i in ipairs(fresh) do
     local trace = ARGV[i + 6]

@@ -1,7 +1,7 @@
 import { INBOX_COUNTS_LUA, INBOX_ENTRY_LUA, INBOX_LIVE_MARK, INBOX_LOG_LUA, InboxField, LIVE_ENTRY_SEPARATOR, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import type { ApplyOutcome, LiveMode, RecordRange } from './activity.transaction.js';
-import { STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import { LIVE_LISTENED_LUA, STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
 import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid `inbox.events` record, ready to apply to its recipient's inbox. */
@@ -56,7 +56,7 @@ end
  * applied is appended to the inbox log (`InboxLogEntry`, capped at the retention's count) and
  * published on the user's live channel in one message per step.
  */
-const APPLY_INBOX = `${STEP_MARKED}${DROP_ITEMS}${INBOX_ENTRY_LUA}
+const APPLY_INBOX = `${STEP_MARKED}${LIVE_LISTENED_LUA}${DROP_ITEMS}${INBOX_ENTRY_LUA}
 ${INBOX_COUNTS_LUA}
 ${INBOX_LOG_LUA}
 local generation = string.sub(ARGV[1], string.find(ARGV[1], ':', 1, true) + 1)
@@ -171,7 +171,7 @@ end
 if #logged > 0 then
   redis.call('RPUSH', KEYS[10], unpack(logged))
   redis.call('LTRIM', KEYS[10], -maxItems, -1)
-  if live ~= 'off' then
+  if live ~= 'off' and listened(live, channel) then
     redis.call(live == 'spublish' and 'SPUBLISH' or 'PUBLISH', channel, ${lua(INBOX_LIVE_MARK)} .. (head[6] or generation) .. ${lua(LIVE_ENTRY_SEPARATOR)} .. table.concat(logged, ${lua(LIVE_ENTRY_SEPARATOR)}))
   end
 end

@@ -94,6 +94,18 @@ end
 `;
 
 /**
+ * Whether anyone subscribes to a step's live channel, by name (`SUBSCRIBE`, or `SSUBSCRIBE` when
+ * the mode is `spublish`): a publish nobody receives is skipped, and so is building its message.
+ * Exactly what the publish would do, since the script runs atomically: a gateway subscribed before
+ * the step receives it, one subscribing after reads it from the log when it replays. Pattern
+ * subscriptions (`PSUBSCRIBE`) are not counted: the live channels are for subscribers by name.
+ */
+export const LIVE_LISTENED_LUA = `local function listened(mode, channel)
+  return tonumber(redis.call('PUBSUB', mode == 'spublish' and 'SHARDNUMSUB' or 'NUMSUB', channel)[2]) > 0
+end
+`;
+
+/**
  * The key a step in `slot` checks before it writes: on a cluster the slot's own marker (one per
  * slot, so a primary that restarted empty is noticed in its slots); on one Redis the layout key
  * itself (one server keeps all of it or loses all of it), so no marker is written there.
