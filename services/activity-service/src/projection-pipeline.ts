@@ -42,7 +42,7 @@ export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, r
   const transactions = new ActivityTransactions(writer, connected, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
   const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000, live });
   const logOffsets = kafkaLogOffsets(kafka);
-  const state = new ProjectionState(redis, prefix);
+  const state = new ProjectionState(redis, prefix, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`);
   const keeper = new ProjectionKeeper(state, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), inbox, keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });

@@ -10,6 +10,7 @@ import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './projection-pipeline.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
 import { ProjectionRunner } from './projection-runner.js';
+import type { ProjectionCondition } from './data-access/projection.state.js';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
 import { inboxRouter } from './http/inbox.router.js';
@@ -26,6 +27,16 @@ export const SERVICE_VERSION = packageVersion(import.meta.url);
 /** The activity-service; `start` connects Redis and starts the projection consumer (unless disabled), `stop` drains HTTP, finishes the batch in flight, leaves the group, closes clients. */
 export type ActivityService = Service;
 
+/**
+ * Whether the router may decide who has access: the access replica (users.events) is whole. A
+ * rebuild replays users.events alongside the activities; once its partitions reached their targets
+ * the replica says what it says when everything is ready, and the router need not wait for the
+ * activity feeds (which it does not read).
+ */
+function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean {
+  return condition?.state === 'ready' || (condition?.state === 'rebuilding' && condition.accessWhole);
+}
+
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createActivityService(config: ActivityConfig, logger?: Logger): Promise<ActivityService> {
   return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
@@ -37,7 +48,7 @@ export async function createActivityService(config: ActivityConfig, logger?: Log
     const kafkaReady = kafkaProbe(kafka);
     const publisher = new ActivityPublisher({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-ingest`, topicPrefix: config.KAFKA_TOPIC_PREFIX, ...kafkaSecurity(config) });
     const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, { name: SERVICE_NAME, publishLive: config.PUBLISH_LIVE });
-    const routerOptions = { groupId: `${config.KAFKA_GROUP_ID}-inbox-router`, topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, ready: () => pipeline.keeper.condition?.state === 'ready' };
+    const routerOptions = { groupId: `${config.KAFKA_GROUP_ID}-inbox-router`, topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, ready: () => accessReplicaWhole(pipeline.keeper.condition) };
     const runner = new ProjectionRunner(config, pipeline, new InboxRouter(kafka, redis, config.REDIS_KEY_PREFIX, routerOptions, log, metrics.registry), kafka, log);
     const unavailable = () => runner.unavailable();
     const feedPages = new Counter({ name: 'activity_feed_pages_total', help: 'Feed pages read, by way: tail (one LRANGE where the log is in order) or blocks (the script, where late events are)', labelNames: ['path'], registers: [metrics.registry] });

@@ -18,19 +18,23 @@ return 1
 /**
  * While rebuilding: the records still to apply before every target is reached; at 0 the marker is
  * removed in the same step (so a claim racing it cannot lose its targets). -1: not rebuilding.
- * KEYS: rebuild.
+ * Second, what the access topic's partitions still lack. KEYS: rebuild. ARGV: the prefix of the
+ * access topic's checkpoint keys ('' for none).
  */
 const REBUILD_REMAINING = `
 local t = redis.call('HGETALL', KEYS[1])
-if #t == 0 then return -1 end
-local remaining = 0
+if #t == 0 then return { -1, 0 } end
+local remaining, access = 0, 0
 for i = 1, #t, 2 do
   local stored = tonumber(redis.call('GET', t[i]) or '0')
   local target = tonumber(t[i + 1])
-  if stored < target then remaining = remaining + (target - stored) end
+  if stored < target then
+    remaining = remaining + (target - stored)
+    if ARGV[1] ~= '' and string.sub(t[i], 1, #ARGV[1]) == ARGV[1] then access = access + (target - stored) end
+  end
 end
 if remaining == 0 then redis.call('DEL', KEYS[1]) end
-return remaining
+return { remaining, access }
 `;
 
 /**
@@ -59,7 +63,8 @@ return redis.call('DEL', KEYS[1])
 /** What the projections under the prefix are, as far as this version can tell. */
 export type ProjectionCondition =
   | { state: 'ready'; generation: string }
-  | { state: 'rebuilding'; generation: string; remaining: number }
+  /** `accessWhole`: the access replica (users.events) has reached its targets, whatever the activities still lack. */
+  | { state: 'rebuilding'; generation: string; remaining: number; accessWhole: boolean }
   | { state: 'lost' }
   | { state: 'foreign'; found: string };
 
@@ -147,7 +152,7 @@ export class LayoutMismatchError extends Error {
 
 type StateRedis = RedisClient & {
   claimLayout(layout: string, rebuild: string, ...args: string[]): Promise<number>;
-  rebuildRemaining(rebuild: string): Promise<number>;
+  rebuildRemaining(rebuild: string, accessOffsets: string): Promise<[number, number]>;
   renewLock(lock: string, owner: string, leaseMs: number): Promise<number>;
   releaseLock(lock: string, owner: string): Promise<number>;
   passOffset(offset: string, first: string, next: string): Promise<number>;
@@ -160,6 +165,8 @@ export class ProjectionState {
   constructor(
     redis: RedisClient,
     readonly prefix: string,
+    /** The users.events topic (prefixed): while rebuilding, `accessWhole` says whether its partitions reached their targets. */
+    private readonly accessTopic = '',
   ) {
     redis.defineCommand('claimLayout', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('rebuildRemaining', { numberOfKeys: 1, lua: REBUILD_REMAINING });
@@ -169,23 +176,25 @@ export class ProjectionState {
     this.redis = redis as StateRedis;
   }
 
-  /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
   /** Deletes every projection key under the prefix, on every primary (`dropProjections`); returns how many. */
   drop(): Promise<number> {
     return dropProjections(this.redis, this.prefix);
   }
 
+  /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
   async condition(): Promise<ProjectionCondition> {
-    const [layout, legacy, remaining] = await Promise.all([
+    // The checkpoint keys of the access topic's partitions start with this.
+    const accessOffsets = this.accessTopic === '' ? '' : ProjectionKeys.offset(this.prefix, this.accessTopic, 0).slice(0, -1);
+    const [layout, legacy, [remaining, accessRemaining]] = await Promise.all([
       this.redis.get(ProjectionKeys.layout(this.prefix)),
       this.redis.get(ProjectionKeys.legacyLayout(this.prefix)),
-      this.redis.rebuildRemaining(ProjectionKeys.rebuild(this.prefix)),
+      this.redis.rebuildRemaining(ProjectionKeys.rebuild(this.prefix), accessOffsets),
     ]);
     if (legacy !== null) return { state: 'foreign', found: legacy };
     if (layout === null) return { state: 'lost' };
     const { version, generation } = parseLayout(layout);
     if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { state: 'foreign', found: layout };
-    return remaining > 0 ? { state: 'rebuilding', generation, remaining } : { state: 'ready', generation };
+    return remaining > 0 ? { state: 'rebuilding', generation, remaining, accessWhole: this.accessTopic !== '' && accessRemaining === 0 } : { state: 'ready', generation };
   }
 
   /**
