@@ -3,7 +3,7 @@ import type { Role } from '@suite/contracts';
 import { nextSequence } from './counters.js';
 import { uniqueViolation } from './mongo.js';
 import { withDocumentLock } from './document-locks.js';
-import { ensureIndexes } from './indexes.js';
+import { createMissingIndexes } from './ferretdb.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface WorkspaceDoc extends WithOutbox {
@@ -60,16 +60,16 @@ export class AccessRepository {
 
   async ensureIndexes(): Promise<void> {
     await Promise.all([
-      ensureIndexes(this.workspaces, [
+      createMissingIndexes(this.workspaces, [
         { key: { name: 1 }, name: 'name' },
         { key: { outboxPending: 1 }, name: 'outbox_pending' },
       ]),
-      ensureIndexes(this.groups, [
+      createMissingIndexes(this.groups, [
         { key: { name: 1 }, name: 'name_unique', unique: true },
         { key: { members: 1 }, name: 'members' },
         { key: { outboxPending: 1 }, name: 'outbox_pending' },
       ]),
-      ensureIndexes(this.permissions, [
+      createMissingIndexes(this.permissions, [
         { key: { workspaceId: 1 }, name: 'workspace' },
         { key: { userId: 1 }, name: 'user' },
         { key: { groupId: 1 }, name: 'group' },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Document } from 'mongodb';
 import { WriteContention } from './errors.js';
+import { isFerretDb } from './ferretdb.js';
 import { isDuplicateKey } from './mongo.js';
 
 /**
@@ -58,15 +59,12 @@ class DocumentLocks {
     return this.queue.run(key, () => this.underLease(key, work));
   }
 
-  /** True on a server whose updates need the lease (FerretDB says so in buildInfo). */
+  /** True on a server whose updates need the lease (FerretDB). */
   private needsLease(): Promise<boolean> {
-    this.leased ??= this.db.command({ buildInfo: 1 }).then(
-      (info) => 'ferretdbVersion' in info,
-      (err: unknown) => {
-        this.leased = undefined; // asked again next time
-        throw err;
-      },
-    );
+    this.leased ??= isFerretDb(this.db).catch((err: unknown) => {
+      this.leased = undefined; // asked again next time
+      throw err;
+    });
     return this.leased;
   }
 

@@ -1,6 +1,7 @@
 import { AppError } from '@suite/contracts';
 import { MongoClient, MongoServerError, type Db } from 'mongodb';
 import { UniqueViolation } from './errors.js';
+import { isSqlUniqueViolation } from './ferretdb.js';
 
 /** One client per process; the driver reconnects on its own after an outage. */
 export function createMongo(url: string, dbName: string, queryTimeoutMs: number): { client: MongoClient; db: Db } {
@@ -36,16 +37,9 @@ export function mapMongoError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-/**
- * A unique-index violation as MongoDB reports it (code 11000), or as a MongoDB-wire server on SQL
- * reports it for an update: FerretDB v1 answers a findAndModify that breaks a unique index with a
- * generic error whose message carries the SQL constraint failure and the index name.
- */
-const SQL_UNIQUE_VIOLATION = /UNIQUE constraint failed|violates unique constraint/;
-
-/** True for a unique-index violation. */
+/** True for a unique-index violation: MongoDB's code 11000, or FerretDB's wording of it (`isSqlUniqueViolation`). */
 export function isDuplicateKey(err: unknown): err is MongoServerError {
-  return err instanceof MongoServerError && (err.code === 11000 || SQL_UNIQUE_VIOLATION.test(err.message));
+  return err instanceof MongoServerError && (err.code === 11000 || isSqlUniqueViolation(err.message));
 }
 
 /** Rethrows a driver's unique-index error as a UniqueViolation naming the field (the index names carry it); anything else as it is. */

@@ -4,7 +4,7 @@ import { uniqueViolation } from './mongo.js';
 import { WriteContention } from './errors.js';
 import { nextSequence } from './counters.js';
 import { withDocumentLock } from './document-locks.js';
-import { ensureIndexes } from './indexes.js';
+import { createMissingIndexes } from './ferretdb.js';
 import { outboxSet, type OutboxEntry, type WithOutbox } from './outbox.js';
 
 export interface UserFields {
@@ -61,7 +61,7 @@ export class UsersRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await ensureIndexes(this.collection, [
+    await createMissingIndexes(this.collection, [
       { key: { usernameLower: 1 }, name: 'username_unique', unique: true },
       { key: { emailLower: 1 }, name: 'email_unique', unique: true },
       { key: { outboxPending: 1 }, name: 'outbox_pending' },
