@@ -66,6 +66,15 @@ export function userSlot(userId: number | string): number {
   return slotOf(ProjectionKeys.user('', userId));
 }
 
+/** The key of part `n` of a key split in parts (a feed block, a dedup bucket): `<base>:<n>`. `PART_KEY_LUA` is its twin in the scripts. */
+export function partKey(base: string, n: number): string {
+  return `${base}:${n}`;
+}
+export const PART_KEY_LUA = `local function partKey(base, n)
+  return base .. ':' .. n
+end
+`;
+
 /** Key names, from the service's `REDIS_KEY_PREFIX`. */
 export const ProjectionKeys = {
   /** What every key of one user starts with. */
@@ -85,9 +94,9 @@ export const ProjectionKeys = {
    */
   seen: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:seen`,
   /** The feed block holding stream positions `block * FEED_BLOCK_SIZE` to the next block's first, exclusive. */
-  feedBlock: (prefix: string, userId: number | string, block: number) => `${prefix}{u:${userId}}:feed:${block}`,
+  feedBlock: (prefix: string, userId: number | string, block: number) => partKey(ProjectionKeys.feed(prefix, userId), block),
   /** One of a user's `SEEN_BUCKETS` dedup buckets. */
-  seenBucket: (prefix: string, userId: number | string, bucket: number) => `${prefix}{u:${userId}}:seen:${bucket}`,
+  seenBucket: (prefix: string, userId: number | string, bucket: number) => partKey(ProjectionKeys.seen(prefix, userId), bucket),
   /** Hash: see `StatsField`. */
   stats: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:stats`,
   /** Hash: workspace id -> `{"name","role"}` (the access replica). */

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, INBOX_COUNTS_LUA, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, INBOX_COUNTS_LUA, PART_KEY_LUA, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
 /**
@@ -32,7 +32,7 @@ return { h[1] or false, seq, h[3] and 1 or 0, oldest, from, entries }
  * count, disorder mark field. Returns the newest position and the disorder mark, then time, member,
  * log entry per entry.
  */
-const READ_FEED = `
+const READ_FEED = `${PART_KEY_LUA}
 local head = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[5])
 local seq, disordered = tonumber(head[1] or '0'), tonumber(head[2] or '0')
 local len = redis.call('LLEN', KEYS[2])
@@ -62,7 +62,7 @@ local function take(key, limit)
 end
 local heads = {}
 for b = math.floor(oldest / F), math.floor(seq / F) do
-  local key = KEYS[3] .. ':' .. b
+  local key = partKey(KEYS[3], b)
   local top = take(key, 1)
   if #top > 0 then heads[#heads + 1] = { key, top[1], top[2] } end
 end

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SEEN_TRIM_EVERY, StatsField } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PART_KEY_LUA, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SEEN_TRIM_EVERY, StatsField } from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { LIVE_LISTENED_LUA, STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
 import { UserSteps, type StepReply } from './user-steps.js';
@@ -90,7 +90,7 @@ export function dedupId(eventId: string): string {
  * window, positions, workspace cap and the live batch are decided as they were when this ran as
  * one Node transaction, one write at a time, so a replay of the same log decides alike.
  */
-export const APPLY_USER = `${STEP_MARKED}${LIVE_LISTENED_LUA}
+export const APPLY_USER = `${STEP_MARKED}${LIVE_LISTENED_LUA}${PART_KEY_LUA}
 local generation = string.sub(ARGV[1], ${PROJECTION_LAYOUT_VERSION.length + 2})
 local stats, seen, feed, log = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local offsetField, nextOffset = ARGV[2], ARGV[3]
@@ -162,15 +162,15 @@ local function flushAndTrim()
   marks = {}
   local oldest = '(' .. string.format('%.3f', (clock - window) / 1000)
   for b = 0, ${SEEN_BUCKETS} - 1 do
-    redis.call('ZREMRANGEBYSCORE', seen .. ':' .. b, '-inf', oldest)
-    redis.call('ZREMRANGEBYRANK', seen .. ':' .. b, 0, -perBucket - 1)
+    redis.call('ZREMRANGEBYSCORE', partKey(seen, b), '-inf', oldest)
+    redis.call('ZREMRANGEBYRANK', partKey(seen, b), 0, -perBucket - 1)
   end
 end
 for i = W, #ARGV, PER do
   if tonumber(ARGV[i]) >= from then
     -- Marks are whole seconds, rounded up (an id is held at least as long as the window says).
     local id, seenAt = ARGV[i + 1], math.ceil(tonumber(ARGV[i + 2]) / 1000)
-    local bucket = seen .. ':' .. (string.byte(id, 1) % ${SEEN_BUCKETS})
+    local bucket = partKey(seen, string.byte(id, 1) % ${SEEN_BUCKETS})
     local now = math.max(clock, tonumber(ARGV[i + 2]))
     local before = applied[id]
     if not before then
@@ -221,7 +221,7 @@ for j, i in ipairs(fresh) do
   local t = tonumber(ARGV[i + 4])
   local inOrder = t >= newestTime
   if inOrder then newestTime = t else disordered = position end
-  local block = feed .. ':' .. math.floor(position / F)
+  local block = partKey(feed, math.floor(position / F))
   local list = blocks[block]
   if not list then list = {}; blocks[block] = list end
   list[#list + 1] = ARGV[i + 4]
@@ -237,7 +237,7 @@ if length > feedCap then
   local newest = first + k - 1
   local oldest, keep = newest - length + 1, newest - feedCap + 1
   for b = math.floor(oldest / F), math.floor((keep - 1) / F) do
-    local block = feed .. ':' .. b
+    local block = partKey(feed, b)
     if (b + 1) * F <= keep then redis.call('DEL', block)
     else
       local gone = {}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isCluster, primaries, type RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SLOTS, StatsField, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, PART_KEY_LUA, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SLOTS, StatsField, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
 
 /**
  * Claims an empty prefix: the layout with a new generation, and the offsets the projections must
@@ -76,12 +76,12 @@ export const luaString = (text: string) => `'${[...text].map((c) => (c === '\\' 
  * `dropFeedAndSeen(feed, seen, log, stats)` with those keys' base names. The blocks are those of the
  * positions the log holds.
  */
-export const DROP_FEED_AND_SEEN = `
+export const DROP_FEED_AND_SEEN = `${PART_KEY_LUA}
 local function dropFeedAndSeen(feed, seen, log, stats)
   local seq = tonumber(redis.call('HGET', stats, ${luaString(StatsField.position)}) or '0')
   local oldest = seq - redis.call('LLEN', log) + 1
-  for b = math.floor(oldest / ${FEED_BLOCK_SIZE}), math.floor(seq / ${FEED_BLOCK_SIZE}) do redis.call('DEL', feed .. ':' .. b) end
-  for b = 0, ${SEEN_BUCKETS - 1} do redis.call('DEL', seen .. ':' .. b) end
+  for b = math.floor(oldest / ${FEED_BLOCK_SIZE}), math.floor(seq / ${FEED_BLOCK_SIZE}) do redis.call('DEL', partKey(feed, b)) end
+  for b = 0, ${SEEN_BUCKETS - 1} do redis.call('DEL', partKey(seen, b)) end
 end
 `;
 
