@@ -12,10 +12,10 @@ type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer R
 type Parsed<S, Else> = S extends z.ZodType ? z.output<S> : Else;
 
 /** A body already serialised to JSON (a hot read built as text): sent as it is. */
-export interface JsonText {
-  readonly json: string | Buffer;
+export class JsonText {
+  constructor(readonly json: string | Buffer) {}
 }
-export const jsonText = (json: string | Buffer): JsonText => ({ json });
+export const jsonText = (json: string | Buffer): JsonText => new JsonText(json);
 
 /** What a route's handler receives: the request's input validated by the route's schemas, and who asked. */
 export interface RouteInput<R extends ApiRoute, B extends BodyMode = 'parsed'> {
@@ -59,7 +59,7 @@ function send(res: Response, reply: { status: number; body?: unknown; headers?: 
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   res.status(reply.status);
   if (reply.body === undefined || reply.body === null) res.end();
-  else if (typeof reply.body === 'object' && 'json' in reply.body && (typeof reply.body.json === 'string' || Buffer.isBuffer(reply.body.json))) sendJson(res, reply.body.json);
+  else if (reply.body instanceof JsonText) sendJson(res, reply.body.json);
   else res.json(reply.body);
 }
 

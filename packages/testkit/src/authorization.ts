@@ -1,4 +1,5 @@
-import { ApiRoutes, errorStatuses, type ApiAccess, type ApiRoute, type ApiService } from '@suite/contracts';
+import { expect } from 'vitest';
+import { ApiRoutes, ErrorBody, errorStatuses, type ApiAccess, type ApiRoute, type ApiService } from '@suite/contracts';
 
 /** Who calls: no token, the user the path names, another user, an admin, a publishing service (scope activity:write). */
 export type Caller = 'anonymous' | 'self' | 'other' | 'admin' | 'service';
@@ -46,4 +47,20 @@ export function authorizationMatrix(service: ApiService): AuthorizationCase[] {
       denial: denialOf(route.access, caller),
     })),
   );
+}
+
+/**
+ * What a matrix call must answer: the denial, carrying the error shape and nothing else (no text
+ * matching `leaks`); or, let through, a status the route documents.
+ */
+export function expectAccess(one: AuthorizationCase, res: { status: number; body: unknown }, leaks?: RegExp): void {
+  if (one.denial) {
+    expect(res.status, JSON.stringify(res.body)).toBe(one.denial);
+    const body = ErrorBody.parse(res.body);
+    expect(Object.keys(body).sort()).toEqual(['error', 'requestId']);
+    if (leaks) expect(JSON.stringify(body)).not.toMatch(leaks);
+  } else {
+    expect([401, 403]).not.toContain(res.status);
+    expect(documentedStatuses(one.route)).toContain(res.status);
+  }
 }

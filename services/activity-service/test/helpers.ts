@@ -84,13 +84,7 @@ export function activityEvent(userId: number, overrides: { id?: string; time?: s
 }
 
 /** A users.events record as users-service publishes it. */
-export function usersEvent(type: string, subject: number, data: Record<string, unknown>) {
-  sequence += 1;
-  return {
-    specversion: '1.0', id: `u-${process.pid}-${sequence}`, source: '/users-service', type: `io.activitysuite.${type}`,
-    time: new Date().toISOString(), subject: String(subject), datacontenttype: 'application/json', data,
-  };
-}
+export { usersEvent } from '@suite/testkit';
 
 export const tokens = testTokens;
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '@suite/auth';
-import { eventually, signedUsersRecord, testProducer } from '@suite/testkit';
+import { eventually, signedUsersRecord, testProducer, usersEvent } from '@suite/testkit';
 import { createEdge } from '../../../scripts/edge.js';
 import { activityEvent, secret, startStack, token } from './helpers.js';
 
@@ -42,7 +42,7 @@ describe('the /demo console in a real browser', () => {
     const user = 82;
     // History: 25 activities in workspace 5, which the access replica names.
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-test');
-    const access = { specversion: '1.0', id: `acc-${user}-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(user), datacontenttype: 'application/json', data: { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] } };
+    const access = usersEvent('user.access-changed', user, { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] });
     await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
     await producer.disconnect();
     const history = Array.from({ length: 25 }, () => activityEvent(user, undefined, { workspaceId: 5 }));
@@ -95,7 +95,7 @@ describe('the /demo console in a real browser', () => {
   it('shows the inbox: a notification raises the badge on every open page, and a mark on one page reaches the other', async () => {
     const user = 83;
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-inbox-test');
-    const access = { specversion: '1.0', id: `acc-${user}-${Date.now()}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(user), datacontenttype: 'application/json', data: { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] } };
+    const access = usersEvent('user.access-changed', user, { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] });
     await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
     await producer.disconnect();
     const userToken = await token(String(user));
