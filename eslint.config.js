@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
-
+import prettierRecommended from 'eslint-plugin-prettier/recommended';
 
 /**
  * The rooms of a service, and the one way imports point (docs/architecture.md): entry points
@@ -21,8 +21,14 @@ const roomRules = [
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          patterns: ENTRY_ROOMS.map((r) => room(r, 'domain/ never imports an entry point: entry points call the domain')),
-          paths: ['express', 'ioredis', 'kafkajs', 'mongodb', 'ws'].map((name) => ({ name, message: 'the domain holds no driver and no Express: go through data-access', allowTypeImports: false })),
+          patterns: ENTRY_ROOMS.map((r) =>
+            room(r, 'domain/ never imports an entry point: entry points call the domain'),
+          ),
+          paths: ['express', 'ioredis', 'kafkajs', 'mongodb', 'ws'].map((name) => ({
+            name,
+            message: 'the domain holds no driver and no Express: go through data-access',
+            allowTypeImports: false,
+          })),
         },
       ],
     },
@@ -33,7 +39,14 @@ const roomRules = [
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [...ENTRY_ROOMS, 'domain'].map((r) => room(r, 'data-access/ knows no rule and no entry point: it is called, it does not call up')) },
+        {
+          patterns: [...ENTRY_ROOMS, 'domain'].map((r) =>
+            room(
+              r,
+              'data-access/ knows no rule and no entry point: it is called, it does not call up',
+            ),
+          ),
+        },
       ],
     },
   },
@@ -43,7 +56,14 @@ const roomRules = [
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: ENTRY_ROOMS.filter((r) => r !== entry).map((r) => room(r, `${entry}/ does not import another entry point (${r}/): share through the domain`)) },
+        {
+          patterns: ENTRY_ROOMS.filter((r) => r !== entry).map((r) =>
+            room(
+              r,
+              `${entry}/ does not import another entry point (${r}/): share through the domain`,
+            ),
+          ),
+        },
       ],
     },
   })),
@@ -58,16 +78,33 @@ export default tseslint.config(
       'no-console': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read config through the service config module.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read config through the service config module.',
+        },
       ],
     },
   },
   {
     // Entry points that legitimately print or read the environment.
-    files: ['**/*.cli.ts', 'scripts/**', 'bench/**', '**/cli.ts', '**/config.ts', '**/test/**', '**/*.test.ts', 'infra/local/src/**', 'packages/testkit/src/**'],
+    files: [
+      '**/*.cli.ts',
+      'scripts/**',
+      'bench/**',
+      '**/cli.ts',
+      '**/config.ts',
+      '**/test/**',
+      '**/*.test.ts',
+      'infra/local/src/**',
+      'packages/testkit/src/**',
+    ],
     rules: { 'no-console': 'off', 'no-restricted-properties': 'off' },
   },
   ...roomRules,
@@ -79,7 +116,11 @@ export default tseslint.config(
     settings: {
       'import-x/extensions': ['.ts'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createTypeScriptImportResolver({ conditionNames: ['source', 'types', 'import', 'default'] })],
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          conditionNames: ['source', 'types', 'import', 'default'],
+        }),
+      ],
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
@@ -87,6 +128,11 @@ export default tseslint.config(
     // Functions a person can read: a longer one is split into named steps.
     files: ['packages/*/src/**/*.ts', 'services/*/src/**/*.ts', 'infra/local/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
   },
+  // Formatting is a lint error: the code reads the way prettier (.prettierrc) prints it. Last, so
+  // it also turns off the stylistic rules that would fight it.
+  prettierRecommended,
 );

@@ -12,21 +12,37 @@ function workspaceSourceAliases() {
     for (const name of readdirSync(dir)) {
       const manifest = join(dir, name, 'package.json');
       if (!existsSync(manifest)) continue;
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string; exports?: Record<string, { source?: string }> };
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        name: string;
+        exports?: Record<string, { source?: string }>;
+      };
       for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
         if (!target.source) continue;
         const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
-        aliases.push({ find: new RegExp(`^${specifier.replace(/[/.-]/g, '\\$&')}$`), replacement: resolvePath(dir, name, target.source) });
+        aliases.push({
+          find: new RegExp(`^${specifier.replace(/[/.-]/g, '\\$&')}$`),
+          replacement: resolvePath(dir, name, target.source),
+        });
       }
     }
   }
   return aliases;
 }
 
-const resolve = { alias: workspaceSourceAliases(), conditions: ['source', 'node', 'import', 'default'] };
+const resolve = {
+  alias: workspaceSourceAliases(),
+  conditions: ['source', 'node', 'import', 'default'],
+};
 
 /** Tests that drive an external tool besides the servers: helm, schemathesis (Python), Chromium, npm's registry. */
-const TOOLS = ['scripts/helm-chart.test.ts', 'scripts/helm-topics-job.test.ts', 'scripts/helm-alerts.test.ts', 'scripts/api-fuzz.int.test.ts', 'scripts/runtime-image.int.test.ts', 'services/stream-gateway/test/browser.int.test.ts'];
+const TOOLS = [
+  'scripts/helm-chart.test.ts',
+  'scripts/helm-topics-job.test.ts',
+  'scripts/helm-alerts.test.ts',
+  'scripts/api-fuzz.int.test.ts',
+  'scripts/runtime-image.int.test.ts',
+  'services/stream-gateway/test/browser.int.test.ts',
+];
 
 export default defineConfig({
   resolve,
@@ -36,7 +52,12 @@ export default defineConfig({
         resolve,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'infra/local/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'infra/local/src/**/*.test.ts',
+            'scripts/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', ...TOOLS],
           environment: 'node',
         },
@@ -57,7 +78,11 @@ export default defineConfig({
         resolve,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts', 'scripts/**/*.int.test.ts'],
+          include: [
+            'packages/*/test/**/*.int.test.ts',
+            'services/*/test/**/*.int.test.ts',
+            'scripts/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**', ...TOOLS],
           environment: 'node',
           globalSetup: ['packages/testkit/src/global-setup.ts'],

@@ -35,14 +35,28 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const REDIS_MODE = process.env.BENCH_REDIS === 'cluster' ? 'cluster' : 'single';
 const local = !(process.env.KAFKA_BROKERS && process.env.REDIS_URL);
-const up = local ? await infraUp() : { kafkaBrokers: process.env.KAFKA_BROKERS!.split(','), redisUrl: process.env.REDIS_URL! };
-const env = { ...up, redisUrl: REDIS_MODE === 'cluster' ? (process.env.REDIS_CLUSTER_URL ?? (await ensureRedisCluster()).url) : up.redisUrl };
-const kafka = new Kafka({ clientId: 'bench', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING });
+const up = local
+  ? await infraUp()
+  : { kafkaBrokers: process.env.KAFKA_BROKERS!.split(','), redisUrl: process.env.REDIS_URL! };
+const env = {
+  ...up,
+  redisUrl:
+    REDIS_MODE === 'cluster'
+      ? (process.env.REDIS_CLUSTER_URL ?? (await ensureRedisCluster()).url)
+      : up.redisUrl,
+};
+const kafka = new Kafka({
+  clientId: 'bench',
+  brokers: env.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+});
 
 /** A client for one Redis or the cluster; `autoPipelining` batches commands per node. */
 function connect(autoPipelining = false): Redis | Cluster {
   const cluster = clusterTarget(env.redisUrl);
-  return cluster ? new Cluster(cluster.nodes, { scaleReads: 'master', enableAutoPipelining: autoPipelining }) : new Redis(env.redisUrl, { enableAutoPipelining: autoPipelining });
+  return cluster
+    ? new Cluster(cluster.nodes, { scaleReads: 'master', enableAutoPipelining: autoPipelining })
+    : new Redis(env.redisUrl, { enableAutoPipelining: autoPipelining });
 }
 const redis = connect();
 if (redis instanceof Cluster) await new Promise((resolve) => redis.once('ready', resolve));
@@ -52,7 +66,8 @@ async function infoSum(section: string, fields: string[]): Promise<number> {
   let total = 0;
   for (const node of primaries(redis)) {
     const info = await node.info(section);
-    for (const name of fields) total += Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+    for (const name of fields)
+      total += Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   }
   return total;
 }
@@ -91,7 +106,10 @@ function userPicker(kind: 'uniform' | 'zipf'): (j: number) => number {
 const ORIGIN_KEY = 'bench-origin-key-bench-origin-key-0000';
 /** Whether event j notifies (a fixed pattern: the same events in every run), and whom: two other users. */
 const notifying = (j: number) => NOTIFY_SHARE > 0 && j % Math.round(1 / NOTIFY_SHARE) === 0;
-const recipientsOf = (j: number, user: number) => [1 + ((user + 7 * j) % USERS), 1 + ((user + 13 * j + 1) % USERS)].filter((r, i, all) => r !== user && all.indexOf(r) === i);
+const recipientsOf = (j: number, user: number) =>
+  [1 + ((user + 7 * j) % USERS), 1 + ((user + 13 * j + 1) % USERS)].filter(
+    (r, i, all) => r !== user && all.indexOf(r) === i,
+  );
 /** Per activity topic, the deliveries its workload makes (counted while it is preloaded). */
 const deliveriesOf = new Map<string, number>();
 
@@ -100,15 +118,47 @@ const base = Date.now() - 86_400_000;
 async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
   const inbox = topic.replace('activity.events', 'inbox.events');
   const users = topic.replace('activity.events', 'users.events');
-  await ensureTopics(env.kafkaBrokers, [{ topic, numPartitions: PARTITIONS }, { topic: `${topic}.dlq`, numPartitions: 1 }, { topic: users, numPartitions: 1 }, { topic: inbox, numPartitions: PARTITIONS }, { topic: `${inbox}.dlq`, numPartitions: 1 }]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await ensureTopics(env.kafkaBrokers, [
+    { topic, numPartitions: PARTITIONS },
+    { topic: `${topic}.dlq`, numPartitions: 1 },
+    { topic: users, numPartitions: 1 },
+    { topic: inbox, numPartitions: PARTITIONS },
+    { topic: `${inbox}.dlq`, numPartitions: 1 },
+  ]);
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   // Every user can reach the seven workspaces, so every named recipient gets the notification.
   const grants = Array.from({ length: USERS }, (_, i) => {
-    const value = JSON.stringify({ specversion: '1.0', id: `${run}-${kind}-access-${i + 1}`, source: '/users-service', type: 'io.activitysuite.user.access-changed', time: new Date().toISOString(), subject: String(i + 1), datacontenttype: 'application/json', data: { userId: i + 1, version: 1, workspaces: Array.from({ length: 7 }, (_, w) => ({ workspaceId: w + 1, name: `W${w + 1}`, role: 'member' })) } });
-    return { key: String(i + 1), value, headers: signOrigin(USERS_SERVICE_ORIGIN, ORIGIN_KEY, value) };
+    const value = JSON.stringify({
+      specversion: '1.0',
+      id: `${run}-${kind}-access-${i + 1}`,
+      source: '/users-service',
+      type: 'io.activitysuite.user.access-changed',
+      time: new Date().toISOString(),
+      subject: String(i + 1),
+      datacontenttype: 'application/json',
+      data: {
+        userId: i + 1,
+        version: 1,
+        workspaces: Array.from({ length: 7 }, (_, w) => ({
+          workspaceId: w + 1,
+          name: `W${w + 1}`,
+          role: 'member',
+        })),
+      },
+    });
+    return {
+      key: String(i + 1),
+      value,
+      headers: signOrigin(USERS_SERVICE_ORIGIN, ORIGIN_KEY, value),
+    };
   });
-  for (let i = 0; i < grants.length; i += 200) await producer.send({ topic: users, acks: -1, messages: grants.slice(i, i + 200) });
+  for (let i = 0; i < grants.length; i += 200)
+    await producer.send({ topic: users, acks: -1, messages: grants.slice(i, i + 200) });
   const pick = userPicker(kind);
   const t0 = performance.now();
   for (let i = 0; i < TOTAL; i += 10_000) {
@@ -124,7 +174,9 @@ async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
     await producer.send({ topic, acks: -1, messages });
   }
   await producer.disconnect();
-  out(`preloaded ${TOTAL} ${kind} events into ${topic} at ${((TOTAL / (performance.now() - t0)) * 1000).toFixed(0)} events/s`);
+  out(
+    `preloaded ${TOTAL} ${kind} events into ${topic} at ${((TOTAL / (performance.now() - t0)) * 1000).toFixed(0)} events/s`,
+  );
 }
 
 /** CPU seconds used so far by Redis (from INFO) and by the local Kafka broker (from /proc). */
@@ -153,7 +205,13 @@ interface Measured {
  * then; `done` when all TOTAL records are in. The group join is outside the window; CPU is counted
  * over the whole run.
  */
-async function measure(start: () => Promise<{ first: Promise<{ at: number; already: number }>; done: Promise<number>; stop: () => Promise<void> }>): Promise<Measured> {
+async function measure(
+  start: () => Promise<{
+    first: Promise<{ at: number; already: number }>;
+    done: Promise<number>;
+    stop: () => Promise<void>;
+  }>,
+): Promise<Measured> {
   const cpu0 = process.cpuUsage();
   const server0 = await serverCpu();
   const consumer = await start();
@@ -166,14 +224,21 @@ async function measure(start: () => Promise<{ first: Promise<{ at: number; alrea
   return {
     rate: (TOTAL - already) / seconds,
     seconds,
-    nodeUs: ((cpu.user + cpu.system) / TOTAL),
+    nodeUs: (cpu.user + cpu.system) / TOTAL,
     redisUs: ((server1.redis - server0.redis) * 1e6) / TOTAL,
-    brokerUs: server0.broker === undefined || server1.broker === undefined ? undefined : ((server1.broker - server0.broker) * 1e6) / TOTAL,
+    brokerUs:
+      server0.broker === undefined || server1.broker === undefined
+        ? undefined
+        : ((server1.broker - server0.broker) * 1e6) / TOTAL,
   };
 }
 
 /** A kafkajs eachBatch consumer with the fetch settings the activity-service uses; `work` handles each batch. */
-function kafkajsConsumer(topic: string, group: string, work: (messages: { value: Buffer | null }[]) => Promise<void>) {
+function kafkajsConsumer(
+  topic: string,
+  group: string,
+  work: (messages: { value: Buffer | null }[]) => Promise<void>,
+) {
   return async () => {
     const consumer = kafka.consumer({ groupId: group });
     await consumer.connect();
@@ -211,7 +276,11 @@ function naive(topic: string, prefix: string) {
     const users = new Set<string>();
     for (const m of messages) {
       const value = m.value!.toString();
-      const event = JSON.parse(value) as { subject: string; time: string; data: { workspaceId: number; notify?: { users: number[] } } };
+      const event = JSON.parse(value) as {
+        subject: string;
+        time: string;
+        data: { workspaceId: number; notify?: { users: number[] } };
+      };
       const u = `${prefix}naive:${event.subject}:`;
       const time = Date.parse(event.time);
       for (const r of event.data.notify?.users ?? []) {
@@ -233,9 +302,12 @@ function naive(topic: string, prefix: string) {
 /** The naive writes on a cluster: each command sent by itself, auto-pipelined per node. */
 function perNode(client: Cluster, sent: Promise<unknown>[]) {
   return {
-    zadd: (key: string, ...args: (string | number)[]) => void sent.push(client.zadd(key, ...(args as [number, string]))),
-    hincrby: (key: string, field: string, by: number) => void sent.push(client.hincrby(key, field, by)),
-    zremrangebyrank: (key: string, start: number, stop: number) => void sent.push(client.zremrangebyrank(key, start, stop)),
+    zadd: (key: string, ...args: (string | number)[]) =>
+      void sent.push(client.zadd(key, ...(args as [number, string]))),
+    hincrby: (key: string, field: string, by: number) =>
+      void sent.push(client.hincrby(key, field, by)),
+    zremrangebyrank: (key: string, start: number, stop: number) =>
+      void sent.push(client.zremrangebyrank(key, start, stop)),
     exec: async () => undefined,
   };
 }
@@ -245,20 +317,33 @@ function projected(topicPrefix: string, keyPrefix: string) {
   return async () => {
     const service = await createActivityService(
       loadActivityConfig({
-        REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: keyPrefix, KAFKA_BROKERS: env.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: topicPrefix,
-        KAFKA_GROUP_ID: `${topicPrefix}projector`, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', USERS_EVENTS_SIGNING_KEY: ORIGIN_KEY, LOG_LEVEL: 'warn', CONSUMER_CONCURRENCY: String(PARTITIONS),
+        REDIS_URL: env.redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        KAFKA_BROKERS: env.kafkaBrokers.join(','),
+        KAFKA_TOPIC_PREFIX: topicPrefix,
+        KAFKA_GROUP_ID: `${topicPrefix}projector`,
+        JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00',
+        USERS_EVENTS_SIGNING_KEY: ORIGIN_KEY,
+        LOG_LEVEL: 'warn',
+        CONSUMER_CONCURRENCY: String(PARTITIONS),
         PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
       }),
     );
     await service.start();
     const topic = `${topicPrefix}activity.events`;
-    const keys = Array.from({ length: PARTITIONS }, (_, p) => ProjectionKeys.offset(keyPrefix, topic, p));
+    const keys = Array.from({ length: PARTITIONS }, (_, p) =>
+      ProjectionKeys.offset(keyPrefix, topic, p),
+    );
     const applied = async () => (await redis.mget(keys)).reduce((n, v) => n + Number(v ?? 0), 0);
     // Deliveries applied: the unread sets of every user (nothing marks them read here).
     const expectedDeliveries = deliveriesOf.get(topic) ?? 0;
     const delivered = async () => {
       if (expectedDeliveries === 0) return 0;
-      const counts = await Promise.all(Array.from({ length: USERS }, (_, u) => redis.zcard(ProjectionKeys.inboxUnread(keyPrefix, u + 1))));
+      const counts = await Promise.all(
+        Array.from({ length: USERS }, (_, u) =>
+          redis.zcard(ProjectionKeys.inboxUnread(keyPrefix, u + 1)),
+        ),
+      );
       return counts.reduce((n, c) => n + c, 0);
     };
     let firstAt = 0;
@@ -273,7 +358,10 @@ function projected(topicPrefix: string, keyPrefix: string) {
         }
         if (n >= TOTAL && activitiesAt === 0) activitiesAt = performance.now();
         if (n >= TOTAL && (await delivered()) >= expectedDeliveries) {
-          if (expectedDeliveries > 0) out(`projected (${topicPrefix}): activities applied after ${((activitiesAt - firstAt) / 1000).toFixed(1)} s, every delivery after ${((performance.now() - firstAt) / 1000).toFixed(1)} s`);
+          if (expectedDeliveries > 0)
+            out(
+              `projected (${topicPrefix}): activities applied after ${((activitiesAt - firstAt) / 1000).toFixed(1)} s, every delivery after ${((performance.now() - firstAt) / 1000).toFixed(1)} s`,
+            );
           return performance.now();
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -289,7 +377,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
 
 async function cleanRedis(pattern: string): Promise<void> {
   for (const node of primaries(redis)) {
-    for (let cursor = '0'; ; ) {
+    for (let cursor = '0'; ;) {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       // One key at a time: on a cluster two keys may live in different slots.
       await Promise.all(keys.map((key) => node.unlink(key)));
@@ -299,7 +387,9 @@ async function cleanRedis(pattern: string): Promise<void> {
   }
 }
 
-out(`# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions, Redis ${REDIS_MODE === 'cluster' ? `cluster (${primaries(redis).length} primaries)` : 'single'}; Kafka, Redis and the consumer share this machine (${(await import('node:os')).cpus().length} cores)`);
+out(
+  `# activity projection benchmark: ${TOTAL} events, ${USERS} users, ${PARTITIONS} partitions, Redis ${REDIS_MODE === 'cluster' ? `cluster (${primaries(redis).length} primaries)` : 'single'}; Kafka, Redis and the consumer share this machine (${(await import('node:os')).cpus().length} cores)`,
+);
 const results: Record<string, Record<string, Measured>> = {};
 let bytesPerActivity = 0;
 for (const kind of ['uniform', 'zipf'] as const) {
@@ -318,12 +408,27 @@ for (const kind of ['uniform', 'zipf'] as const) {
     // The inboxes are counted apart (MEMORY USAGE of each user's inbox keys): this figure is the activities'.
     let inboxBytes = 0;
     for (let u = 1; u <= USERS; u++) {
-      for (const key of [ProjectionKeys.inbox, ProjectionKeys.inboxItems, ProjectionKeys.inboxUnread, ProjectionKeys.inboxRead, ProjectionKeys.inboxArchived, ProjectionKeys.inboxData, ProjectionKeys.inboxLog]) inboxBytes += Number((await redis.memory('USAGE', key(keyPrefix, u))) ?? 0);
+      for (const key of [
+        ProjectionKeys.inbox,
+        ProjectionKeys.inboxItems,
+        ProjectionKeys.inboxUnread,
+        ProjectionKeys.inboxRead,
+        ProjectionKeys.inboxArchived,
+        ProjectionKeys.inboxData,
+        ProjectionKeys.inboxLog,
+      ])
+        inboxBytes += Number((await redis.memory('USAGE', key(keyPrefix, u))) ?? 0);
     }
     const deliveries = deliveriesOf.get(topic) ?? 0;
-    if (deliveries > 0) out(`redis inboxes: ${(inboxBytes / 2 ** 20).toFixed(1)} MiB for ${deliveries} notifications: ${(inboxBytes / deliveries).toFixed(0)} B per notification (with its inbox log entry)`);
-    bytesPerActivity = ((await infoSum('memory', ['used_memory'])) - before - inboxBytes) / retained;
-    out(`redis used_memory grew ${(bytesPerActivity * retained / 2 ** 20).toFixed(1)} MiB for ${retained} retained activities: ${bytesPerActivity.toFixed(0)} B per activity`);
+    if (deliveries > 0)
+      out(
+        `redis inboxes: ${(inboxBytes / 2 ** 20).toFixed(1)} MiB for ${deliveries} notifications: ${(inboxBytes / deliveries).toFixed(0)} B per notification (with its inbox log entry)`,
+      );
+    bytesPerActivity =
+      ((await infoSum('memory', ['used_memory'])) - before - inboxBytes) / retained;
+    out(
+      `redis used_memory grew ${((bytesPerActivity * retained) / 2 ** 20).toFixed(1)} MiB for ${retained} retained activities: ${bytesPerActivity.toFixed(0)} B per activity`,
+    );
   }
   if (kind === 'uniform') {
     // MEMORY USAGE per key, 50 users: the stream log, the feed blocks, the dedup buckets.
@@ -331,16 +436,30 @@ for (const kind of ['uniform', 'zipf'] as const) {
     const usage = async (key: string) => Number((await redis.memory('USAGE', key)) ?? 0);
     for (let u = 1; u <= 50; u++) {
       parts.log += await usage(ProjectionKeys.log(keyPrefix, u));
-      for (let b = 0; b <= Math.ceil(TOTAL / USERS / FEED_BLOCK_SIZE); b++) parts.feed += await usage(ProjectionKeys.feedBlock(keyPrefix, u, b));
-      for (let b = 0; b < SEEN_BUCKETS; b++) parts.seen += await usage(ProjectionKeys.seenBucket(keyPrefix, u, b));
+      for (let b = 0; b <= Math.ceil(TOTAL / USERS / FEED_BLOCK_SIZE); b++)
+        parts.feed += await usage(ProjectionKeys.feedBlock(keyPrefix, u, b));
+      for (let b = 0; b < SEEN_BUCKETS; b++)
+        parts.seen += await usage(ProjectionKeys.seenBucket(keyPrefix, u, b));
     }
     const items = 50 * Math.min(1000, Math.ceil(TOTAL / USERS));
-    out(`redis bytes per retained activity by part (MEMORY USAGE, 50 users): stream log ${(parts.log / items).toFixed(0)}, feed blocks ${(parts.feed / items).toFixed(0)}, dedup buckets ${(parts.seen / items).toFixed(0)}`);
+    out(
+      `redis bytes per retained activity by part (MEMORY USAGE, 50 users): stream log ${(parts.log / items).toFixed(0)}, feed blocks ${(parts.feed / items).toFixed(0)}, dedup buckets ${(parts.seen / items).toFixed(0)}`,
+    );
   }
   await cleanRedis(`${run}:*`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topicPrefix}users.events`, `${topicPrefix}inbox.events`, `${topicPrefix}inbox.events.dlq`] }).catch(() => undefined);
+  await admin
+    .deleteTopics({
+      topics: [
+        topic,
+        `${topic}.dlq`,
+        `${topicPrefix}users.events`,
+        `${topicPrefix}inbox.events`,
+        `${topicPrefix}inbox.events.dlq`,
+      ],
+    })
+    .catch(() => undefined);
   await admin.disconnect();
 }
 
@@ -348,14 +467,24 @@ out('');
 out('workload  consumer    events/s   seconds   node us/event  redis us/event  broker us/event');
 for (const [kind, byConsumer] of Object.entries(results)) {
   for (const [name, m] of Object.entries(byConsumer)) {
-    out(`${kind.padEnd(9)} ${name.padEnd(10)} ${m.rate.toFixed(0).padStart(9)} ${m.seconds.toFixed(1).padStart(9)} ${m.nodeUs.toFixed(1).padStart(14)} ${m.redisUs.toFixed(1).padStart(15)} ${(m.brokerUs?.toFixed(1) ?? '-').padStart(16)}`);
+    out(
+      `${kind.padEnd(9)} ${name.padEnd(10)} ${m.rate.toFixed(0).padStart(9)} ${m.seconds.toFixed(1).padStart(9)} ${m.nodeUs.toFixed(1).padStart(14)} ${m.redisUs.toFixed(1).padStart(15)} ${(m.brokerUs?.toFixed(1) ?? '-').padStart(16)}`,
+    );
   }
 }
 const u = results.uniform!;
 out('');
-out(`notify share ${NOTIFY_SHARE}: ${deliveriesOf.get(`${run}.uniform.activity.events`) ?? 0} deliveries in the uniform workload (projected: routed in Kafka transactions and applied to the inboxes before it counts as done)`);
-out(`uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`);
-out(`zipf:    projected / naive = ${(results.zipf!.projected!.rate / results.zipf!.naive!.rate).toFixed(2)}`);
+out(
+  `notify share ${NOTIFY_SHARE}: ${deliveriesOf.get(`${run}.uniform.activity.events`) ?? 0} deliveries in the uniform workload (projected: routed in Kafka transactions and applied to the inboxes before it counts as done)`,
+);
+out(
+  `uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`,
+);
+out(
+  `zipf:    projected / naive = ${(results.zipf!.projected!.rate / results.zipf!.naive!.rate).toFixed(2)}`,
+);
 redis.disconnect();
-out(`RESULT projected=${Math.round(u.projected!.rate)} naive=${Math.round(u.naive!.rate)} bare=${Math.round(u.bare!.rate)} bytes_per_activity=${Math.round(bytesPerActivity)} redis=${REDIS_MODE}`);
+out(
+  `RESULT projected=${Math.round(u.projected!.rate)} naive=${Math.round(u.naive!.rate)} bare=${Math.round(u.bare!.rate)} bytes_per_activity=${Math.round(bytesPerActivity)} redis=${REDIS_MODE}`,
+);
 process.exit(0);

@@ -7,7 +7,10 @@
 import { Redis } from 'ioredis';
 import { ProjectionKeys, StatsField, formatLayout, slotOf } from '@suite/contracts';
 import { infraUp } from '@suite/local-infra';
-import { APPLY_USER, dedupId } from '../services/activity-service/src/data-access/activity.transaction.js';
+import {
+  APPLY_USER,
+  dedupId,
+} from '../services/activity-service/src/data-access/activity.transaction.js';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 20_000);
 const PER_STEP = Number(process.env.BENCH_STEP_EVENTS ?? 6);
@@ -22,11 +25,30 @@ const cut = (from: string, to: string) => (s: string) => {
 };
 const variants: [string, (s: string) => string][] = [
   ['whole step', (s) => s],
-  ['call and marker check only', (s) => `${s.slice(0, s.indexOf('local stats, seen, feed, log'))}\nreturn { 'applied', 0, 0, 0, 0 }`],
-  ['without the dedup lookups (ZSCORE)', cut("local score = redis.call('ZSCORE', bucket, id)", 'local score = nil')],
-  ['without the dedup marks (ZADD per bucket)', cut("for bucket, list in pairs(marks) do sliced('ZADD', bucket, list, 2000) end\n\n", '\n')],
-  ['without the stream log (RPUSH)', cut("for at = 1, #bodies, 1000 do length = redis.call('RPUSH', log, unpack(bodies, at, math.min(at + 999, #bodies))) end", '')],
-  ['without the feed blocks (ZADD)', cut("for block, list in pairs(blocks) do sliced('ZADD', block, list, 2000) end", '')],
+  [
+    'call and marker check only',
+    (s) =>
+      `${s.slice(0, s.indexOf('local stats, seen, feed, log'))}\nreturn { 'applied', 0, 0, 0, 0 }`,
+  ],
+  [
+    'without the dedup lookups (ZSCORE)',
+    cut("local score = redis.call('ZSCORE', bucket, id)", 'local score = nil'),
+  ],
+  [
+    'without the dedup marks (ZADD per bucket)',
+    cut("for bucket, list in pairs(marks) do sliced('ZADD', bucket, list, 2000) end\n\n", '\n'),
+  ],
+  [
+    'without the stream log (RPUSH)',
+    cut(
+      "for at = 1, #bodies, 1000 do length = redis.call('RPUSH', log, unpack(bodies, at, math.min(at + 999, #bodies))) end",
+      '',
+    ),
+  ],
+  [
+    'without the feed blocks (ZADD)',
+    cut("for block, list in pairs(blocks) do sliced('ZADD', block, list, 2000) end", ''),
+  ],
   ['without the stats write (HSET)', cut("redis.call('HSET', stats, unpack(set))", '')],
 ];
 
@@ -35,7 +57,15 @@ const cpu = async () => {
   const value = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)![1]);
   return value('used_cpu_user') + value('used_cpu_sys');
 };
-const json = JSON.stringify({ specversion: '1.0', id: 'x'.repeat(36), source: '/bench', type: 'io.activitysuite.activity.recorded', time: new Date().toISOString(), subject: '1', data: { actorId: 1, verb: 'edited', object: { type: 'doc', id: 'd1' }, workspaceId: 3 } });
+const json = JSON.stringify({
+  specversion: '1.0',
+  id: 'x'.repeat(36),
+  source: '/bench',
+  type: 'io.activitysuite.activity.recorded',
+  time: new Date().toISOString(),
+  subject: '1',
+  data: { actorId: 1, verb: 'edited', object: { type: 'doc', id: 'd1' }, workspaceId: 3 },
+});
 
 async function run(name: string, script: string): Promise<number> {
   const sha = (await redis.script('LOAD', script)) as string;
@@ -49,7 +79,19 @@ async function run(name: string, script: string): Promise<number> {
   for (let i = 0; i < STEPS; i++) {
     const user = i % USERS;
     let offset = offsets.get(user) ?? 0;
-    const args: (string | number)[] = [layout, `${StatsField.appliedOffset}0`, '', 7 * 86_400_000, 500, 100_000, 100, 'publish', ProjectionKeys.liveChannel(prefix, user), 'activity.events:0', '0'];
+    const args: (string | number)[] = [
+      layout,
+      `${StatsField.appliedOffset}0`,
+      '',
+      7 * 86_400_000,
+      500,
+      100_000,
+      100,
+      'publish',
+      ProjectionKeys.liveChannel(prefix, user),
+      'activity.events:0',
+      '0',
+    ];
     for (let j = 0; j < PER_STEP; j++) {
       n++;
       const now = Date.now();
@@ -57,25 +99,37 @@ async function run(name: string, script: string): Promise<number> {
     }
     args[2] = String(offset);
     offsets.set(user, offset);
-    const keys = [ProjectionKeys.layout(prefix), ProjectionKeys.stats(prefix, user), ProjectionKeys.seen(prefix, user), ProjectionKeys.feed(prefix, user), ProjectionKeys.log(prefix, user), ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user)))];
+    const keys = [
+      ProjectionKeys.layout(prefix),
+      ProjectionKeys.stats(prefix, user),
+      ProjectionKeys.seen(prefix, user),
+      ProjectionKeys.feed(prefix, user),
+      ProjectionKeys.log(prefix, user),
+      ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user))),
+    ];
     inflight.push(redis.evalsha(sha, keys.length, ...keys, ...args));
     if (inflight.length >= 64) await Promise.all(inflight.splice(0));
   }
   await Promise.all(inflight);
   const perStep = (((await cpu()) - before) * 1e6) / STEPS;
-  for (let cursor = '0'; ; ) {
+  for (let cursor = '0'; ;) {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     if (found.length > 0) await redis.unlink(...found);
     if ((cursor = next) === '0') break;
   }
-  console.log(`${name.padEnd(44)} ${perStep.toFixed(1).padStart(7)} µs/step ${(perStep / PER_STEP).toFixed(2).padStart(7)} µs/event`);
+  console.log(
+    `${name.padEnd(44)} ${perStep.toFixed(1).padStart(7)} µs/step ${(perStep / PER_STEP).toFixed(2).padStart(7)} µs/event`,
+  );
   return perStep;
 }
 
-console.log(`# the activity step script on ${up.redisUrl}: ${STEPS} steps of ${PER_STEP} events over ${USERS} users; Redis CPU per step`);
+console.log(
+  `# the activity step script on ${up.redisUrl}: ${STEPS} steps of ${PER_STEP} events over ${USERS} users; Redis CPU per step`,
+);
 const whole = await run(variants[0]![0], APPLY_USER);
 for (const [name, variant] of variants.slice(1)) {
   const without = await run(name, variant(APPLY_USER));
-  if (name !== 'call and marker check only') console.log(`${''.padEnd(44)} that part: ${(whole - without).toFixed(1)} µs/step`);
+  if (name !== 'call and marker check only')
+    console.log(`${''.padEnd(44)} that part: ${(whole - without).toFixed(1)} µs/step`);
 }
 redis.disconnect();

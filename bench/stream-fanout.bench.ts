@@ -20,7 +20,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // Rates rise by 25% a step (2.5k to ~160k), so "best" is resolved to a quarter, not a doubling.
 const RATES = Array.from({ length: 19 }, (_, i) => Math.round((2_500 * 1.25 ** i) / 100) * 100);
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
-const CENTRIFUGO = [process.env.CENTRIFUGO_BIN, '/tmp/centbin/centrifugo'].find((p) => p && existsSync(p));
+const CENTRIFUGO = [process.env.CENTRIFUGO_BIN, '/tmp/centbin/centrifugo'].find(
+  (p) => p && existsSync(p),
+);
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +41,10 @@ interface Server {
 function procStat(pid: number): { cpuTicks: number; rssKb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) };
+  return {
+    cpuTicks: Number(stat[11]) + Number(stat[12]),
+    rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+  };
 }
 
 async function startServer(target: Target, prefix: string): Promise<Server> {
@@ -49,30 +54,60 @@ async function startServer(target: Target, prefix: string): Promise<Server> {
   let child: ChildProcess;
   if (target === 'centrifugo') {
     const config = join(tmpdir(), `centrifugo-bench-${port}.json`);
-    writeFileSync(config, JSON.stringify({
-      http_server: { port: String(port), address: '127.0.0.1' },
-      log: { level: 'error' },
-      engine: { type: 'memory' },
-      client: { insecure: true, allowed_origins: ['*'] },
-      http_api: { insecure: true },
-      channel: { without_namespace: { allow_subscribe_for_client: true } },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        http_server: { port: String(port), address: '127.0.0.1' },
+        log: { level: 'error' },
+        engine: { type: 'memory' },
+        client: { insecure: true, allowed_origins: ['*'] },
+        http_api: { insecure: true },
+        channel: { without_namespace: { allow_subscribe_for_client: true } },
+      }),
+    );
     child = spawn(CENTRIFUGO!, ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
-    const script = target === 'gateway' ? 'bench/stream/gateway-server.ts' : 'bench/stream/floor-server.ts';
-    const args = target === 'gateway' ? [String(port), redisUrl, prefix, SECRET] : [String(port), redisUrl, prefix];
-    child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const script =
+      target === 'gateway' ? 'bench/stream/gateway-server.ts' : 'bench/stream/floor-server.ts';
+    const args =
+      target === 'gateway'
+        ? [String(port), redisUrl, prefix, SECRET]
+        : [String(port), redisUrl, prefix];
+    child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
   for (let i = 0; i < 200; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/${target === 'centrifugo' ? 'health' : 'healthz'}`).then((r) => r.ok, () => false);
-    if (up || (target === 'ws-floor' && (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)))) break;
+    const up = await fetch(
+      `http://127.0.0.1:${port}/${target === 'centrifugo' ? 'health' : 'healthz'}`,
+    ).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (
+      up ||
+      (target === 'ws-floor' &&
+        (await fetch(`http://127.0.0.1:${port}/`).then(
+          () => true,
+          () => false,
+        )))
+    )
+      break;
     await sleep(100);
   }
   const publish =
     target === 'centrifugo'
       ? async (users: number[], payloads: string[]) => {
-          const body = { commands: users.map((u, i) => ({ publish: { channel: `user${u}`, data: JSON.parse(payloads[i]!) } })) };
-          await fetch(`http://127.0.0.1:${port}/api/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const body = {
+            commands: users.map((u, i) => ({
+              publish: { channel: `user${u}`, data: JSON.parse(payloads[i]!) },
+            })),
+          };
+          await fetch(`http://127.0.0.1:${port}/api/batch`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
         }
       : async (users: number[], payloads: string[]) => {
           const pipeline = redis.pipeline();
@@ -81,9 +116,16 @@ async function startServer(target: Target, prefix: string): Promise<Server> {
           const toBatch = (p: string, u: number) => {
             const position = (positions.get(u) ?? 0) + 1;
             positions.set(u, position);
-            return encodeLiveBatch('bench', position, [{ json: p.slice(p.indexOf('"activity":') + 11, -1) }]);
+            return encodeLiveBatch('bench', position, [
+              { json: p.slice(p.indexOf('"activity":') + 11, -1) },
+            ]);
           };
-          users.forEach((u, i) => pipeline.publish(ProjectionKeys.liveChannel(prefix, u), target === 'gateway' ? toBatch(payloads[i]!, u) : payloads[i]!));
+          users.forEach((u, i) =>
+            pipeline.publish(
+              ProjectionKeys.liveChannel(prefix, u),
+              target === 'gateway' ? toBatch(payloads[i]!, u) : payloads[i]!,
+            ),
+          );
           await pipeline.exec();
         };
   return { child, port, publish };
@@ -97,15 +139,26 @@ interface Client {
   closed: number;
 }
 
-async function connect(target: Target, server: Server, connections: number, perUser: number): Promise<Client> {
+async function connect(
+  target: Target,
+  server: Server,
+  connections: number,
+  perUser: number,
+): Promise<Client> {
   const client: Client = { latencies: [], received: 0, sockets: [], closed: 0 };
   const users = connections / perUser;
   const token = await signDevToken(SECRET, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
   const open = (i: number) =>
     new Promise<void>((resolve, reject) => {
       const user = 1 + (i % users);
-      const url = target === 'centrifugo' ? `ws://127.0.0.1:${server.port}/connection/websocket` : `ws://127.0.0.1:${server.port}/api/v1/users/${user}/activity-stream`;
-      const ws = new WebSocket(url, target === 'gateway' ? { headers: { authorization: `Bearer ${token}` } } : {});
+      const url =
+        target === 'centrifugo'
+          ? `ws://127.0.0.1:${server.port}/connection/websocket`
+          : `ws://127.0.0.1:${server.port}/api/v1/users/${user}/activity-stream`;
+      const ws = new WebSocket(
+        url,
+        target === 'gateway' ? { headers: { authorization: `Bearer ${token}` } } : {},
+      );
       ws.on('message', (data: Buffer) => {
         // Centrifugo batches several newline-separated replies in one frame.
         for (const text of data.toString().split('\n')) {
@@ -123,7 +176,8 @@ async function connect(target: Target, server: Server, connections: number, perU
         }
       });
       ws.on('open', () => {
-        if (target === 'centrifugo') ws.send(`{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"user${user}"}}`);
+        if (target === 'centrifugo')
+          ws.send(`{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"user${user}"}}`);
       });
       ws.on('error', reject);
       ws.on('close', () => {
@@ -131,7 +185,10 @@ async function connect(target: Target, server: Server, connections: number, perU
       });
       client.sockets.push(ws);
     });
-  for (let i = 0; i < connections; i += 250) await Promise.all(Array.from({ length: Math.min(250, connections - i) }, (_, k) => open(i + k)));
+  for (let i = 0; i < connections; i += 250)
+    await Promise.all(
+      Array.from({ length: Math.min(250, connections - i) }, (_, k) => open(i + k)),
+    );
   return client;
 }
 
@@ -139,7 +196,13 @@ function payload(user: number, seq: number): string {
   return `{"type":"activity","cursor":"MDAxNzY3MjI1ODQzMDAwOmI${seq}","activity":{"id":"b${seq}","userId":${user},"time":"2026-07-01T00:00:00.000Z","source":"/bench","actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${seq % 997}"},"workspaceId":7,"metadata":{"t":${now().toFixed(3)}}}}`;
 }
 
-async function step(server: Server, client: Client, users: number, perUser: number, deliveriesPerSecond: number) {
+async function step(
+  server: Server,
+  client: Client,
+  users: number,
+  perUser: number,
+  deliveriesPerSecond: number,
+) {
   const messagesPerSecond = deliveriesPerSecond / perUser;
   client.latencies = [];
   client.received = 0;
@@ -151,7 +214,10 @@ async function step(server: Server, client: Client, users: number, perUser: numb
     const due = Math.min(5000, Math.floor((messagesPerSecond * elapsed) / 1000) - seq);
     if (due > 0) {
       const ids = Array.from({ length: due }, () => 1 + Math.floor(Math.random() * users));
-      await server.publish(ids, ids.map((u) => payload(u, seq++)));
+      await server.publish(
+        ids,
+        ids.map((u) => payload(u, seq++)),
+      );
     } else {
       await sleep(2);
     }
@@ -162,13 +228,28 @@ async function step(server: Server, client: Client, users: number, perUser: numb
   const cpuTicks = procStat(server.child.pid!).cpuTicks - cpu0;
   const sorted = client.latencies.sort((a, b) => a - b);
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
-  return { achieved: client.received / seconds, p99, lost: published - client.received, cpuUsPerDelivery: (cpuTicks * 10_000) / Math.max(client.received, 1), published };
+  return {
+    achieved: client.received / seconds,
+    p99,
+    lost: published - client.received,
+    cpuUsPerDelivery: (cpuTicks * 10_000) / Math.max(client.received, 1),
+    published,
+  };
 }
 
-const targets: Target[] = ['gateway', 'ws-floor', ...(CENTRIFUGO ? (['centrifugo'] as Target[]) : [])];
-if (!CENTRIFUGO) out('(Centrifugo binary not found: set CENTRIFUGO_BIN or `GOBIN=/tmp/centbin go install github.com/centrifugal/centrifugo/v6@v6.9.1`)');
+const targets: Target[] = [
+  'gateway',
+  'ws-floor',
+  ...(CENTRIFUGO ? (['centrifugo'] as Target[]) : []),
+];
+if (!CENTRIFUGO)
+  out(
+    '(Centrifugo binary not found: set CENTRIFUGO_BIN or `GOBIN=/tmp/centbin go install github.com/centrifugal/centrifugo/v6@v6.9.1`)',
+  );
 out('# stream fan-out benchmark (load client, Redis and server share this 2-core machine)');
-out('target      conns  per-user  idle RSS/conn  best deliveries/s @ p99<=50ms   cpu/delivery   steps (target→achieved, p99)');
+out(
+  'target      conns  per-user  idle RSS/conn  best deliveries/s @ p99<=50ms   cpu/delivery   steps (target→achieved, p99)',
+);
 /** One target at one shape: connect, measure idle RSS, then climb the rates until a step fails. */
 async function measure(target: Target, connections: number, perUser: number) {
   const server = await startServer(target, `sb${Date.now()}:`);
@@ -186,39 +267,58 @@ async function measure(target: Target, connections: number, perUser: number) {
   const steps: string[] = [];
   for (const rate of RATES) {
     const r = await step(server, client, connections / perUser, perUser, rate);
-    steps.push(`${(rate / 1000).toFixed(1)}k→${(r.achieved / 1000).toFixed(1)}k,${r.p99.toFixed(0)}ms${r.lost ? `,lost ${r.lost}` : ''}`);
+    steps.push(
+      `${(rate / 1000).toFixed(1)}k→${(r.achieved / 1000).toFixed(1)}k,${r.p99.toFixed(0)}ms${r.lost ? `,lost ${r.lost}` : ''}`,
+    );
     if (r.p99 <= 50 && r.lost === 0 && r.achieved >= 0.8 * rate) {
       best = r.achieved;
       bestCpu = r.cpuUsPerDelivery;
     } else break;
   }
-  out(`${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(rssPerConn / 1024).toFixed(1).padStart(10)} KB  ${best.toFixed(0).padStart(28)}   ${bestCpu.toFixed(1).padStart(9)} us   ${steps.join(' ')}`);
-  if (client.closed > 0) out(`  !! ${client.closed} sockets were closed by ${target} during the run: its numbers above are not valid`);
+  out(
+    `${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(rssPerConn / 1024).toFixed(1).padStart(10)} KB  ${best.toFixed(0).padStart(28)}   ${bestCpu.toFixed(1).padStart(9)} us   ${steps.join(' ')}`,
+  );
+  if (client.closed > 0)
+    out(
+      `  !! ${client.closed} sockets were closed by ${target} during the run: its numbers above are not valid`,
+    );
   for (const ws of client.sockets) ws.terminate();
   server.child.kill('SIGKILL');
   await sleep(500);
   return { best, bestCpu, rssPerConn };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const summary: string[] = [];
 for (const connections of CONNECTIONS) {
   for (const perUser of [1, 4]) {
-    const results = new Map<Target, { best: number; bestCpu: number; rssPerConn: number }[]>(targets.map((t) => [t, []]));
+    const results = new Map<Target, { best: number; bestCpu: number; rssPerConn: number }[]>(
+      targets.map((t) => [t, []]),
+    );
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so no target always runs first (or last) in a round.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-      for (const target of order) results.get(target)!.push(await measure(target, connections, perUser));
+      for (const target of order)
+        results.get(target)!.push(await measure(target, connections, perUser));
     }
     for (const [target, runs] of results) {
       summary.push(
-        `${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(median(runs.map((r) => r.rssPerConn)) / 1024).toFixed(1).padStart(10)} KB  ${median(runs.map((r) => r.best)).toFixed(0).padStart(22)}   ${median(runs.map((r) => r.bestCpu)).toFixed(1).padStart(9)} us   ${runs.map((r) => (r.best / 1000).toFixed(1)).join(' / ')}`,
+        `${target.padEnd(11)} ${String(connections).padStart(5)}  ${String(perUser).padStart(8)}  ${(median(runs.map((r) => r.rssPerConn)) / 1024).toFixed(1).padStart(10)} KB  ${median(
+          runs.map((r) => r.best),
+        )
+          .toFixed(0)
+          .padStart(22)}   ${median(runs.map((r) => r.bestCpu))
+          .toFixed(1)
+          .padStart(9)} us   ${runs.map((r) => (r.best / 1000).toFixed(1)).join(' / ')}`,
       );
     }
   }
 }
 out(`\n# median of ${ROUNDS} rounds`);
-out('target      conns  per-user  idle RSS/conn  median best deliveries/s   cpu/delivery   best per round (k/s)');
+out(
+  'target      conns  per-user  idle RSS/conn  median best deliveries/s   cpu/delivery   best per round (k/s)',
+);
 for (const line of summary) out(line);
 redis.disconnect();
 process.exit(0);

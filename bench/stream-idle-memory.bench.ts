@@ -16,15 +16,40 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const { redisUrl } = process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : await infraUp();
 const port = await freePort();
-const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/stream/gateway-server.ts', String(port), redisUrl, `sm${Date.now()}:`, SECRET], { stdio: 'ignore' });
-for (let i = 0; i < 200 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++) await sleep(100);
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+const child = spawn(
+  process.execPath,
+  [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    'bench/stream/gateway-server.ts',
+    String(port),
+    redisUrl,
+    `sm${Date.now()}:`,
+    SECRET,
+  ],
+  { stdio: 'ignore' },
+);
+for (
+  let i = 0;
+  i < 200 &&
+  !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+)
+  await sleep(100);
+const rssMb = () =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
 
 const token = await signDevToken(SECRET, { sub: '1', roles: ['admin'], ttlSeconds: 3600 });
 const sockets: WebSocket[] = [];
 const open = (user: number) =>
   new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/users/${user}/activity-stream`, { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/users/${user}/activity-stream`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     ws.once('message', () => resolve());
     ws.on('error', reject);
     sockets.push(ws);
@@ -38,11 +63,15 @@ out(`${String(0).padStart(11)}  ${previous.rss.toFixed(1).padStart(6)} MB`);
 for (const target of STEPS) {
   while (sockets.length < target) {
     const from = sockets.length;
-    await Promise.all(Array.from({ length: Math.min(250, target - from) }, (_, k) => open(1 + from + k)));
+    await Promise.all(
+      Array.from({ length: Math.min(250, target - from) }, (_, k) => open(1 + from + k)),
+    );
   }
   await sleep(3000);
   const rss = rssMb();
-  out(`${String(target).padStart(11)}  ${rss.toFixed(1).padStart(6)} MB  ${(((rss - previous.rss) * 1024) / (target - previous.connections)).toFixed(1).padStart(6)}`);
+  out(
+    `${String(target).padStart(11)}  ${rss.toFixed(1).padStart(6)} MB  ${(((rss - previous.rss) * 1024) / (target - previous.connections)).toFixed(1).padStart(6)}`,
+  );
   previous = { connections: target, rss };
 }
 for (const ws of sockets) ws.terminate();

@@ -21,7 +21,12 @@ const CLI = join(VENV, 'bin', 'schemathesis');
 const STREAM_OPERATION: ApiRouteName = 'activityStream';
 const secret = 'api-fuzz-test-secret-0123456789abcdefghijkl';
 /** The fuzzer tests what the routes do, not the budgets (rate-limits.int.test.ts does): budgets it cannot spend. */
-const UNLIMITED = Object.fromEntries(['READ', 'SEARCH', 'WRITE', 'INGEST', 'STREAM'].map((c) => [`RATE_LIMIT_${c}_PER_MIN`, '1000000']));
+const UNLIMITED = Object.fromEntries(
+  ['READ', 'SEARCH', 'WRITE', 'INGEST', 'STREAM'].map((c) => [
+    `RATE_LIMIT_${c}_PER_MIN`,
+    '1000000',
+  ]),
+);
 /**
  * What a schema cannot state: an event's `time` must lie in a window around the request's arrival
  * (docs/activity-service.md), so a schema-valid event stamped in 2000 is refused with 400 by design.
@@ -36,18 +41,24 @@ const CONFIG = `
 include-operation-id = "publishActivities"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 ${['replaceUser', 'patchUser', 'deleteUser']
-  .map((id) => `
+  .map(
+    (id) => `
 [[operations]]
 include-operation-id = "${id}"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429", "5xx"]
-`)
+`,
+  )
   .join('')}`;
 
 async function ensureSchemathesis(): Promise<void> {
   if (existsSync(CLI)) return;
   const run = promisify(execFile);
   await run('python3', ['-m', 'venv', VENV]);
-  await run(join(VENV, 'bin', 'pip'), ['install', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`], { timeout: 300_000 });
+  await run(
+    join(VENV, 'bin', 'pip'),
+    ['install', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`],
+    { timeout: 300_000 },
+  );
 }
 
 let users: Awaited<ReturnType<typeof startUsersService>>;
@@ -56,10 +67,20 @@ let edge: Server;
 let origin: string;
 beforeAll(async () => {
   await ensureSchemathesis();
-  [users, activity] = await Promise.all([startUsersService('fuzz', { JWT_SECRET: secret, ...UNLIMITED }), startActivityService('fuzz', { JWT_SECRET: secret, ...UNLIMITED })]);
+  [users, activity] = await Promise.all([
+    startUsersService('fuzz', { JWT_SECRET: secret, ...UNLIMITED }),
+    startActivityService('fuzz', { JWT_SECRET: secret, ...UNLIMITED }),
+  ]);
   // One origin: the local edge itself, routing by the contracts' route table (the stream, excluded below, has no gateway here).
   const port = (url: string) => Number(new URL(url).port);
-  edge = createEdge({ users: port(users.server.url), activity: port(activity.server.url), gateway: port(users.server.url) }, () => undefined);
+  edge = createEdge(
+    {
+      users: port(users.server.url),
+      activity: port(activity.server.url),
+      gateway: port(users.server.url),
+    },
+    () => undefined,
+  );
   await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
   origin = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
 }, 420_000);
@@ -77,10 +98,32 @@ describe('the API against its own description (schemathesis, every check)', () =
       const document = join(dir, 'openapi.json');
       writeFileSync(document, await (await fetch(`${origin}/api/v1/openapi.json`)).text());
       // An admin that is no user: the fuzzer deletes and deactivates users, and a deleted user's tokens are refused.
-      const token = await signDevToken(secret, { sub: 'api-fuzzer', roles: ['admin'], scopes: ['activity:write'] });
+      const token = await signDevToken(secret, {
+        sub: 'api-fuzzer',
+        roles: ['admin'],
+        scopes: ['activity:write'],
+      });
       const config = join(dir, 'schemathesis.toml');
       writeFileSync(config, CONFIG);
-      const args = ['--config-file', config, 'run', document, '--url', `${origin}/api/v1`, '--header', `Authorization: Bearer ${token}`, '--checks', 'all', '--max-examples', process.env.FUZZ_EXAMPLES ?? '15', '--seed', seed, '--exclude-operation-id', STREAM_OPERATION, '--no-color'];
+      const args = [
+        '--config-file',
+        config,
+        'run',
+        document,
+        '--url',
+        `${origin}/api/v1`,
+        '--header',
+        `Authorization: Bearer ${token}`,
+        '--checks',
+        'all',
+        '--max-examples',
+        process.env.FUZZ_EXAMPLES ?? '15',
+        '--seed',
+        seed,
+        '--exclude-operation-id',
+        STREAM_OPERATION,
+        '--no-color',
+      ];
       // Its working directory takes schemathesis's own cache (`.schemathesis/`), out of the repository.
       const child = spawn(CLI, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
@@ -91,7 +134,10 @@ describe('the API against its own description (schemathesis, every check)', () =
       expect(output).toMatch(/\d+ generated/);
       // Every operation's logic was reached: no operation answered only 401/403, or mostly 429.
       expect(output).not.toMatch(/Authentication failed|429 Too Many Requests|rate limit/i);
-      expect(code, `schemathesis failed (log: ${join(dir, 'schemathesis.log')}):\n${output.slice(-6000)}`).toBe(0);
+      expect(
+        code,
+        `schemathesis failed (log: ${join(dir, 'schemathesis.log')}):\n${output.slice(-6000)}`,
+      ).toBe(0);
     }, 300_000);
   }
 });

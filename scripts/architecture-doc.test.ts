@@ -17,24 +17,39 @@ function tree(dir: string, out: string[] = []): string[] {
   }
   return out;
 }
-const paths = ['packages', 'services', 'infra', 'scripts', 'docs', 'bench'].flatMap((d) => tree(resolve(root, d)));
+const paths = ['packages', 'services', 'infra', 'scripts', 'docs', 'bench'].flatMap((d) =>
+  tree(resolve(root, d)),
+);
 
 /** A span that names a file or folder: a path with an extension, or one ending in `/`, without spaces, globs or placeholders. */
-const namesPath = (span: string) => !/[\s*{}<>()]/.test(span) && !span.startsWith('/') && !span.startsWith('../') && (/\.(ts|md|sql|js|json|yaml|conf)$/.test(span) || /^[\w.-]+(\/[\w.-]+)*\/?$/.test(span) && span.includes('/'));
+const namesPath = (span: string) =>
+  !/[\s*{}<>()]/.test(span) &&
+  !span.startsWith('/') &&
+  !span.startsWith('../') &&
+  (/\.(ts|md|sql|js|json|yaml|conf)$/.test(span) ||
+    (/^[\w.-]+(\/[\w.-]+)*\/?$/.test(span) && span.includes('/')));
 
 describe('docs/architecture.md', () => {
   it('when it names a file or folder, then that path exists (from the root, or as the tail of a path in the workspace)', () => {
     const named = spans.filter(namesPath);
     expect(named.length).toBeGreaterThan(20);
-    const missing = named.filter((span) => !existsSync(resolve(root, span)) && !paths.some((p) => p === span || p.endsWith(`/${span}`) || p.endsWith(`/${span}/`)));
+    const missing = named.filter(
+      (span) =>
+        !existsSync(resolve(root, span)) &&
+        !paths.some((p) => p === span || p.endsWith(`/${span}`) || p.endsWith(`/${span}/`)),
+    );
     expect(missing).toEqual([]);
   });
 
   it('when a service has a room (a folder under src/), then the page lists it', () => {
-    const rooms = new Set(readdirSync(resolve(root, 'services')).flatMap((service) => {
-      const src = resolve(root, 'services', service, 'src');
-      return existsSync(src) ? readdirSync(src).filter((name) => statSync(join(src, name)).isDirectory()) : [];
-    }));
+    const rooms = new Set(
+      readdirSync(resolve(root, 'services')).flatMap((service) => {
+        const src = resolve(root, 'services', service, 'src');
+        return existsSync(src)
+          ? readdirSync(src).filter((name) => statSync(join(src, name)).isDirectory())
+          : [];
+      }),
+    );
     expect(rooms.size).toBeGreaterThan(4);
     const unlisted = [...rooms].filter((room) => !spans.includes(`${room}/`));
     expect(unlisted).toEqual([]);

@@ -37,13 +37,22 @@ function rows(node: Node | null, prefix: string, inherited: string, out: Row[]):
     }
     const trailing = isScalar(value) || isSeq(value) || isMap(value) ? describe(value.comment) : '';
     const shown = JSON.stringify(value && 'toJSON' in value ? value.toJSON() : null);
-    out.push({ path, value: `\`${shown.replaceAll('|', '\\|')}\``, description: [comment, trailing].filter(Boolean).join(' ') });
+    out.push({
+      path,
+      value: `\`${shown.replaceAll('|', '\\|')}\``,
+      description: [comment, trailing].filter(Boolean).join(' '),
+    });
   });
 }
 
 export function chartReadmeText(): string {
   const doc = parseDocument(readFileSync(resolve(chartDir, 'values.yaml'), 'utf8'));
-  const chart = parseDocument(readFileSync(resolve(chartDir, 'Chart.yaml'), 'utf8')).toJS() as { name: string; version: string; appVersion: string; description: string };
+  const chart = parseDocument(readFileSync(resolve(chartDir, 'Chart.yaml'), 'utf8')).toJS() as {
+    name: string;
+    version: string;
+    appVersion: string;
+    description: string;
+  };
   const out: Row[] = [];
   rows(doc.contents as Node, '', '', out);
   return [

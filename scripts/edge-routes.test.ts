@@ -20,7 +20,17 @@ describe('edge routing', () => {
   });
 
   it('exposes nothing but the API and /demo', () => {
-    for (const path of ['/metrics', '/readyz', '/healthz?x', '/', '/api', '/api/v10/users', '/api/v1metrics', '/demonstration', '//metrics']) {
+    for (const path of [
+      '/metrics',
+      '/readyz',
+      '/healthz?x',
+      '/',
+      '/api',
+      '/api/v10/users',
+      '/api/v1metrics',
+      '/demonstration',
+      '//metrics',
+    ]) {
       expect(upstreamFor(path), path).toBeUndefined();
     }
   });
@@ -47,7 +57,10 @@ describe('the local edge', () => {
     await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise((ok) => closed.close(ok));
-    edge = createEdge({ users: await listening('users'), gateway: await listening('gateway'), activity: deadPort }, () => undefined);
+    edge = createEdge(
+      { users: await listening('users'), gateway: await listening('gateway'), activity: deadPort },
+      () => undefined,
+    );
     await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
     base = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   });
@@ -72,7 +85,9 @@ describe('the local edge', () => {
     const res = await fetch(`${base}/api/v1/users/1/activity-count`);
     expect(res.status).toBe(502);
     const text = await res.text();
-    expect(JSON.parse(text)).toMatchObject({ error: { code: 'unavailable', message: expect.stringContaining('activity') } });
+    expect(JSON.parse(text)).toMatchObject({
+      error: { code: 'unavailable', message: expect.stringContaining('activity') },
+    });
     expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|connect/);
   });
 });

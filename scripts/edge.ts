@@ -6,7 +6,9 @@ import { AppError, type ErrorCode } from '@suite/contracts';
 import { upstreamFor, type Upstream } from './edge-routes.js';
 
 function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(new AppError(code, message).body(randomUUID())));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify(new AppError(code, message).body(randomUUID())));
 }
 
 /**
@@ -14,12 +16,21 @@ function sendError(res: ServerResponse, status: number, code: ErrorCode, message
  * names; anything else is 404 here. An upstream that is down is named in the 502, its error text
  * (addresses, errno) goes to `onUpstreamError` only.
  */
-export function createEdge(ports: Record<Upstream, number>, onUpstreamError: (upstream: Upstream, err: Error) => void): Server {
+export function createEdge(
+  ports: Record<Upstream, number>,
+  onUpstreamError: (upstream: Upstream, err: Error) => void,
+): Server {
   const proxy = createProxyServer({ xfwd: true, ws: true });
   proxy.on('error', (err, req, res) => {
     const upstream = upstreamFor(req.url ?? '/') ?? 'users';
     onUpstreamError(upstream, err);
-    if (res && 'writeHead' in res && !res.headersSent) sendError(res, 502, 'unavailable', `the ${upstream} service is unavailable; try again shortly`);
+    if (res && 'writeHead' in res && !res.headersSent)
+      sendError(
+        res,
+        502,
+        'unavailable',
+        `the ${upstream} service is unavailable; try again shortly`,
+      );
     else res?.destroy();
   });
   const target = (upstream: Upstream) => `http://127.0.0.1:${ports[upstream]}`;
@@ -28,7 +39,8 @@ export function createEdge(ports: Record<Upstream, number>, onUpstreamError: (up
    * and the proxy (xfwd) states the client's address, the edge's own scheme and the Host it received.
    */
   const forgetForwarding = (req: IncomingMessage) => {
-    for (const name of Object.keys(req.headers)) if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+    for (const name of Object.keys(req.headers))
+      if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
   };
   const edge = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/healthz') {

@@ -6,7 +6,12 @@ import { gatewayConfigShape } from '@suite/stream-gateway';
 import { usersConfigShape } from '@suite/users-service';
 
 const root = resolve(import.meta.dirname, '..');
-const listed = (file: string) => new Set([...readFileSync(resolve(root, file), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+const listed = (file: string) =>
+  new Set(
+    [...readFileSync(resolve(root, file), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map(
+      (m) => m[1]!,
+    ),
+  );
 
 describe('.env.example and README', () => {
   it('list every variable a service reads', () => {

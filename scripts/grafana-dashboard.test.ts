@@ -4,9 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { defaultMetrics, definedMetrics, metricsIn } from './metric-names.js';
 
 const root = resolve(import.meta.dirname, '..');
-const dashboard = JSON.parse(readFileSync(resolve(root, 'infra/grafana/activity-suite.dashboard.json'), 'utf8')) as {
+const dashboard = JSON.parse(
+  readFileSync(resolve(root, 'infra/grafana/activity-suite.dashboard.json'), 'utf8'),
+) as {
   uid: string;
-  panels: { id: number; type: string; title: string; gridPos: object; targets?: { expr: string }[] }[];
+  panels: {
+    id: number;
+    type: string;
+    title: string;
+    gridPos: object;
+    targets?: { expr: string }[];
+  }[];
 };
 
 const defined = definedMetrics();

@@ -28,9 +28,28 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'alerts-'));
   const [helm, tool] = await Promise.all([ensureHelm(), ensurePromtool()]);
   promtool = tool;
-  const values = ['--set', 'secrets.jwtSecret=0123456789abcdef0123456789abcdef', '--set', 'secrets.usersEventsSigningKey=fedcba9876543210fedcba9876543210', '--set', 'prometheusRule.enabled=true'];
-  const { stdout } = await exec(helm, ['template', 'suite', chart, '--namespace', NS, '--kube-version', '1.31.0', '--show-only', 'templates/prometheusrule.yaml', ...values]);
-  const spec = (parseAllDocuments(stdout)[0]!.toJS() as { spec: { groups: { rules: Rule[] }[] } }).spec;
+  const values = [
+    '--set',
+    'secrets.jwtSecret=0123456789abcdef0123456789abcdef',
+    '--set',
+    'secrets.usersEventsSigningKey=fedcba9876543210fedcba9876543210',
+    '--set',
+    'prometheusRule.enabled=true',
+  ];
+  const { stdout } = await exec(helm, [
+    'template',
+    'suite',
+    chart,
+    '--namespace',
+    NS,
+    '--kube-version',
+    '1.31.0',
+    '--show-only',
+    'templates/prometheusrule.yaml',
+    ...values,
+  ]);
+  const spec = (parseAllDocuments(stdout)[0]!.toJS() as { spec: { groups: { rules: Rule[] }[] } })
+    .spec;
   rules = spec.groups.flatMap((g) => g.rules);
   writeFileSync(join(dir, 'rules.yaml'), stringify(spec));
 }, 15 * 60_000);
@@ -42,7 +61,12 @@ const rule = (name: string) => rules.find((r) => r.alert === name)!;
 /** An expected alert: the rule's labels plus the series labels it keeps, its annotations with those filled in. */
 function firing(name: string, labels: Record<string, string> = {}) {
   const r = rule(name);
-  const annotations = Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_m, l: string) => labels[l] ?? '')]));
+  const annotations = Object.fromEntries(
+    Object.entries(r.annotations).map(([k, v]) => [
+      k,
+      v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_m, l: string) => labels[l] ?? ''),
+    ]),
+  );
   return { exp_labels: { ...r.labels, ...labels }, exp_annotations: annotations };
 }
 
@@ -83,21 +107,39 @@ describe('alerting rules (promtool test rules)', () => {
 
   it('UsersOutboxStuck fires when documents stay pending and nothing is published, even with no published series at all (fresh pods, Kafka down)', async () => {
     await promtoolTest([
-      { series: { [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '3x40' }, at: '30m', alert: 'UsersOutboxStuck', expect: [firing('UsersOutboxStuck')] },
       {
-        series: { [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '3x40', [`outbox_events_published_total{${ns},type="user.created",pod="users-1"}`]: '0+5x40' },
+        series: { [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '3x40' },
+        at: '30m',
+        alert: 'UsersOutboxStuck',
+        expect: [firing('UsersOutboxStuck')],
+      },
+      {
+        series: {
+          [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '3x40',
+          [`outbox_events_published_total{${ns},type="user.created",pod="users-1"}`]: '0+5x40',
+        },
         at: '30m',
         alert: 'UsersOutboxStuck',
         expect: [],
       },
-      { series: { [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '0x40' }, at: '30m', alert: 'UsersOutboxStuck', expect: [] },
+      {
+        series: { [`outbox_pending_documents{${ns},collection="users",pod="users-1"}`]: '0x40' },
+        at: '30m',
+        alert: 'UsersOutboxStuck',
+        expect: [],
+      },
     ]);
   });
 
   it('ActivityProjectionLagGrowing fires on total lag above the threshold and growing; a gauge that stops (its partitions moved) stops counting', async () => {
     await promtoolTest([
       {
-        series: { [`kafka_consumer_lag{${ns},pod="a",topic="activity.events",partition="0"}`]: '6000+200x40', [`kafka_consumer_lag{${ns},pod="b",topic="activity.events",partition="1"}`]: '6000+200x40' },
+        series: {
+          [`kafka_consumer_lag{${ns},pod="a",topic="activity.events",partition="0"}`]:
+            '6000+200x40',
+          [`kafka_consumer_lag{${ns},pod="b",topic="activity.events",partition="1"}`]:
+            '6000+200x40',
+        },
         at: '30m',
         alert: 'ActivityProjectionLagGrowing',
         expect: [firing('ActivityProjectionLagGrowing')],
@@ -106,7 +148,8 @@ describe('alerting rules (promtool test rules)', () => {
         // Partition 0 moves from pod a to pod b at 10m: a's gauge ends, b's carries the same lag. Counted once: below the threshold.
         series: {
           [`kafka_consumer_lag{${ns},pod="a",topic="activity.events",partition="0"}`]: '8000+10x10',
-          [`kafka_consumer_lag{${ns},pod="b",topic="activity.events",partition="0"}`]: '_x10 8100+10x30',
+          [`kafka_consumer_lag{${ns},pod="b",topic="activity.events",partition="0"}`]:
+            '_x10 8100+10x30',
         },
         at: '40m',
         alert: 'ActivityProjectionLagGrowing',
@@ -120,8 +163,10 @@ describe('alerting rules (promtool test rules)', () => {
     await promtoolTest([
       {
         series: {
-          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="200"}`]: requests(980),
-          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="503"}`]: requests(20),
+          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="200"}`]:
+            requests(980),
+          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="503"}`]:
+            requests(20),
         },
         at: '20m',
         alert: 'ActivitySuiteHighErrorRate',
@@ -129,8 +174,10 @@ describe('alerting rules (promtool test rules)', () => {
       },
       {
         series: {
-          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="200"}`]: requests(995),
-          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="500"}`]: requests(5),
+          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="200"}`]:
+            requests(995),
+          [`http_request_duration_seconds_count{${ns},service="users-service",status_code="500"}`]:
+            requests(5),
         },
         at: '20m',
         alert: 'ActivitySuiteHighErrorRate',
@@ -141,8 +188,24 @@ describe('alerting rules (promtool test rules)', () => {
 
   it('ActivityProjectionsNotWhole fires while any pod reports its projections not ready, and only in this release namespace', async () => {
     await promtoolTest([
-      { series: { [`activity_projection_ready{${ns},pod="a"}`]: '1x20', [`activity_projection_ready{${ns},pod="b"}`]: '0x20' }, at: '15m', alert: 'ActivityProjectionsNotWhole', expect: [firing('ActivityProjectionsNotWhole')] },
-      { series: { [`activity_projection_ready{${ns},pod="a"}`]: '1x20', ['activity_projection_ready{namespace="other",pod="x"}']: '0x20' }, at: '15m', alert: 'ActivityProjectionsNotWhole', expect: [] },
+      {
+        series: {
+          [`activity_projection_ready{${ns},pod="a"}`]: '1x20',
+          [`activity_projection_ready{${ns},pod="b"}`]: '0x20',
+        },
+        at: '15m',
+        alert: 'ActivityProjectionsNotWhole',
+        expect: [firing('ActivityProjectionsNotWhole')],
+      },
+      {
+        series: {
+          [`activity_projection_ready{${ns},pod="a"}`]: '1x20',
+          ['activity_projection_ready{namespace="other",pod="x"}']: '0x20',
+        },
+        at: '15m',
+        alert: 'ActivityProjectionsNotWhole',
+        expect: [],
+      },
     ]);
   });
 });

@@ -6,7 +6,8 @@ const root = resolve(import.meta.dirname, '..');
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'node_modules' || name === 'dist' ? [] : sources(path);
+    if (statSync(path).isDirectory())
+      return name === 'node_modules' || name === 'dist' ? [] : sources(path);
     return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
   });
 }
@@ -15,13 +16,21 @@ function sources(dir: string): string[] {
 export function definedMetrics(): Set<string> {
   return new Set(
     [...sources(resolve(root, 'packages')), ...sources(resolve(root, 'services'))].flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/new (?:Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '([a-z_:]+)'/g)].map((m) => m[1]!),
+      [
+        ...readFileSync(file, 'utf8').matchAll(
+          /new (?:Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '([a-z_:]+)'/g,
+        ),
+      ].map((m) => m[1]!),
     ),
   );
 }
 
 /** prom-client's default process and Node.js metrics that dashboards and alerts may use. */
-export const defaultMetrics = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds'];
+export const defaultMetrics = [
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'nodejs_eventloop_lag_p99_seconds',
+];
 
 /** Metric names a PromQL expression selects (`name{...}`), with histogram suffixes removed. */
 export function metricsIn(expr: string): string[] {

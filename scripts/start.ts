@@ -21,7 +21,11 @@ const services: Record<Upstream, { dir: string; port: number }> = {
 const started = Date.now();
 const fromEnv = process.env.KAFKA_BROKERS && process.env.MONGO_URL && process.env.REDIS_URL;
 const topics = provisionedTopics();
-let infra = { kafkaBrokers: (process.env.KAFKA_BROKERS ?? '').split(','), mongoUrl: process.env.MONGO_URL ?? '', redisUrl: process.env.REDIS_URL ?? '' };
+let infra = {
+  kafkaBrokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+  mongoUrl: process.env.MONGO_URL ?? '',
+  redisUrl: process.env.REDIS_URL ?? '',
+};
 if (fromEnv) {
   await probeKafka(infra.kafkaBrokers);
   console.log('using KAFKA_BROKERS, MONGO_URL and REDIS_URL from the environment');
@@ -29,12 +33,19 @@ if (fromEnv) {
   // Every prerequisite checked at once, with the one command that installs what is missing here.
   // As root on Debian/Ubuntu, what is missing is installed (the script says what); elsewhere it prints the one command.
   const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
-  const check = spawnSync('bash', [resolve(root, 'infra/local/prerequisites.sh'), ...(canInstall ? ['--install-start'] : [])], { stdio: 'inherit' });
+  const check = spawnSync(
+    'bash',
+    [resolve(root, 'infra/local/prerequisites.sh'), ...(canInstall ? ['--install-start'] : [])],
+    { stdio: 'inherit' },
+  );
   if (check.status !== 0) process.exit(1);
-  console.log('starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...');
+  console.log(
+    'starting local infrastructure (first run downloads Kafka and builds FerretDB; later runs reuse them)...',
+  );
   // `npm start -- --redis-cluster` (or SUITE_REDIS=cluster): the services on a local 3-primary Redis Cluster.
   const up = await infraUp(undefined, topics, { redisCluster: wantsRedisCluster() });
-  for (const s of up.servers) console.log(`  ${s.reused ? 'reused ' : 'started'} ${s.name.padEnd(6)} ${s.url}  ${s.detail}`);
+  for (const s of up.servers)
+    console.log(`  ${s.reused ? 'reused ' : 'started'} ${s.name.padEnd(6)} ${s.url}  ${s.detail}`);
   infra = up;
 }
 
@@ -79,11 +90,16 @@ await new Promise<void>((ok) => edge.listen(EDGE_PORT, EDGE_HOST, ok));
 for (const [name, svc] of Object.entries(services)) {
   let ok = false;
   for (let i = 0; i < 200 && !ok; i++) {
-    ok = await fetch(`http://127.0.0.1:${svc.port}/healthz`).then((r) => r.ok, () => false);
+    ok = await fetch(`http://127.0.0.1:${svc.port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!ok) await new Promise((r) => setTimeout(r, 150));
   }
   if (!ok) {
-    console.error(`${name} did not answer http://127.0.0.1:${svc.port}/healthz within 30 s (its log is above); stopping the suite`);
+    console.error(
+      `${name} did not answer http://127.0.0.1:${svc.port}/healthz within 30 s (its log is above); stopping the suite`,
+    );
     await shutdown(1);
   }
 }

@@ -12,7 +12,12 @@ if (process.env.BARE === 'express') {
   app.listen(port, '127.0.0.1');
 } else {
   createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(req.url === '/healthz' ? '{"status":"ok"}'.padEnd(body.length) : body);
+    res
+      .writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      })
+      .end(req.url === '/healthz' ? '{"status":"ok"}'.padEnd(body.length) : body);
   }).listen(port, '127.0.0.1');
 }
 process.on('SIGTERM', () => process.exit(0));

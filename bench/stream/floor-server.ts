@@ -28,4 +28,6 @@ wss.on('connection', (ws, req) => {
   ws.send('{"type":"ready","cursor":null}');
   ws.on('close', () => set!.delete(ws));
 });
-server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
+server.listen(port, '127.0.0.1', () =>
+  process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`),
+);

@@ -23,14 +23,18 @@ const rootPackage = readJson(join(root, 'package.json'));
 const workspaces = new Map();
 for (const pattern of rootPackage.workspaces) {
   const base = pattern.replace(/\/\*$/, '');
-  const dirs = pattern.endsWith('/*') ? readdir(join(root, base)).map((d) => `${base}/${d}`) : [base];
+  const dirs = pattern.endsWith('/*')
+    ? readdir(join(root, base)).map((d) => `${base}/${d}`)
+    : [base];
   for (const dir of dirs) {
     const file = join(root, dir, 'package.json');
     if (existsSync(file)) workspaces.set(readJson(file).name, { dir, pkg: readJson(file) });
   }
 }
 function readdir(dir) {
-  return existsSync(dir) ? execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter(Boolean) : [];
+  return existsSync(dir)
+    ? execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    : [];
 }
 
 /** The service and the workspace packages its production dependencies reach. */
@@ -51,7 +55,8 @@ for (const { dir, pkg } of closure.values()) {
   // What runs: the build, and the directories a package names in `files` besides it (the demo page's assets).
   for (const item of pkg.files ?? ['dist']) {
     const from = join(root, dir, item);
-    if (!existsSync(from)) throw new Error(`${from} is missing: build first (npx turbo run build --filter=${pkg.name})`);
+    if (!existsSync(from))
+      throw new Error(`${from} is missing: build first (npx turbo run build --filter=${pkg.name})`);
     cpSync(from, join(out, dir, item), { recursive: true });
   }
 }
@@ -61,6 +66,9 @@ writeFileSync(
 );
 // The repository's lockfile pins every version; npm drops what this smaller tree does not use.
 cpSync(join(root, 'package-lock.json'), join(out, 'package-lock.json'));
-execFileSync('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: out, stdio: 'inherit' });
+execFileSync(
+  'npm',
+  ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+  { cwd: out, stdio: 'inherit' },
+);
 console.log(`laid out ${service} (${[...closure.keys()].join(', ')}) in ${out}`);
-

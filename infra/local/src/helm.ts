@@ -11,14 +11,21 @@ export const PROMETHEUS_MODULE_VERSION = 'v0.316.0';
  * A Go command-line tool: `$<override>` when set, else one built before into the cache, else
  * `go install` of `<module>/<path>@<version>` into the cache (minutes, once per machine).
  */
-async function goTool(name: string, override: string, module: string, version: string): Promise<string> {
+async function goTool(
+  name: string,
+  override: string,
+  module: string,
+  version: string,
+): Promise<string> {
   const given = process.env[override];
   if (given) return given;
   const bin = join(cacheDir, `${name}-${version}`);
   const binary = join(bin, name);
   if (existsSync(binary)) return binary;
   requireTool('go', `Install Go 1.22+ to build ${name}, or set ${override} to a ${name} binary`);
-  await run('go', ['install', `${module}@${version}`], { env: { ...process.env, GOBIN: ensureDir(bin) } });
+  await run('go', ['install', `${module}@${version}`], {
+    env: { ...process.env, GOBIN: ensureDir(bin) },
+  });
   return binary;
 }
 
@@ -29,5 +36,10 @@ export function ensureHelm(): Promise<string> {
 
 /** promtool, for the chart's alert tests (`$SUITE_PROMTOOL`, or built from Prometheus's module, about four minutes). */
 export function ensurePromtool(): Promise<string> {
-  return goTool('promtool', 'SUITE_PROMTOOL', 'github.com/prometheus/prometheus/cmd/promtool', PROMETHEUS_MODULE_VERSION);
+  return goTool(
+    'promtool',
+    'SUITE_PROMTOOL',
+    'github.com/prometheus/prometheus/cmd/promtool',
+    PROMETHEUS_MODULE_VERSION,
+  );
 }

@@ -4,7 +4,13 @@ import { MongoClient } from 'mongodb';
 
 /** Redis PING round trip. */
 export async function probeRedis(url: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -19,12 +25,19 @@ export async function probeRedis(url: string): Promise<void> {
 export async function probeRedisCluster(url: string): Promise<void> {
   const nodes = url.replace(/^rediss?-cluster:\/\//, '').split(',');
   for (const node of nodes) {
-    const client = new Redis(`redis://${node}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
+    const client = new Redis(`redis://${node}`, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: 1000,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
       const info = String(await client.call('CLUSTER', 'INFO'));
-      if (!/cluster_state:ok/.test(info) || !/cluster_slots_assigned:16384/.test(info)) throw new Error(`${node}: cluster not ready (${info.split('\r\n')[0]})`);
+      if (!/cluster_state:ok/.test(info) || !/cluster_slots_assigned:16384/.test(info))
+        throw new Error(`${node}: cluster not ready (${info.split('\r\n')[0]})`);
     } finally {
       client.disconnect();
     }
@@ -44,7 +57,13 @@ export async function probeMongo(url: string): Promise<void> {
 
 /** Kafka metadata round trip: the cluster must name a controller and at least one broker. */
 export async function probeKafka(brokers: string[]): Promise<void> {
-  const kafka = new Kafka({ clientId: 'suite-probe', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'suite-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -16,7 +16,11 @@ export function hasTool(command: string): boolean {
 }
 
 /** Runs a command to completion without blocking the event loop; throws with its output tail on failure. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -93,9 +97,19 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `probe` until it succeeds or `timeoutMs` passes; the last error is reported (contracts' `pollUntil`). */
-export async function waitFor(what: string, probe: () => Promise<unknown>, timeoutMs: number, logFile?: string): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<unknown>,
+  timeoutMs: number,
+  logFile?: string,
+): Promise<void> {
   const where = logFile ? ` (see ${logFile})` : '';
-  await pollUntil(`${what} did not become ready${where}`, async () => (await probe(), true), timeoutMs, 250);
+  await pollUntil(
+    `${what} did not become ready${where}`,
+    async () => (await probe(), true),
+    timeoutMs,
+    250,
+  );
 }
 
 /** A free TCP port on loopback. */

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { cacheDir, ensureDir, packageDir, stateDir } from './paths.js';
@@ -29,12 +38,30 @@ function firstLine(command: string, args: string[]): string {
 /** Redis from the distribution's redis-server. */
 export async function ensureRedis(port = 6379, name = 'redis'): Promise<Provisioned> {
   const url = `redis://127.0.0.1:${port}`;
-  if (await probeRedis(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering PING' };
+  if (
+    await probeRedis(url).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { name, url, reused: true, detail: 'already answering PING' };
   requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
   const dir = ensureDir(join(stateDir, name));
   const daemon = startDaemon(name, 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--protected-mode', 'yes', '--maxclients', '20000',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--protected-mode',
+    'yes',
+    '--maxclients',
+    '20000',
   ]);
   await waitFor('redis', () => probeRedis(url), 15_000, daemon.logFile);
   return { name, url, reused: false, detail: firstLine('redis-server', ['--version']) };
@@ -54,35 +81,87 @@ export function redisClusterUrl(ports: readonly number[]): string {
  * evenly by `redis-cli --cluster create`. Reused when every node already answers and the cluster
  * says `cluster_state:ok`.
  */
-export async function ensureRedisCluster(ports: readonly number[] = REDIS_CLUSTER_PORTS, name = 'redis-cluster'): Promise<Provisioned> {
+export async function ensureRedisCluster(
+  ports: readonly number[] = REDIS_CLUSTER_PORTS,
+  name = 'redis-cluster',
+): Promise<Provisioned> {
   const url = redisClusterUrl(ports);
-  if (await probeRedisCluster(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering CLUSTER INFO with cluster_state:ok' };
+  if (
+    await probeRedisCluster(url).then(
+      () => true,
+      () => false,
+    )
+  )
+    return {
+      name,
+      url,
+      reused: true,
+      detail: 'already answering CLUSTER INFO with cluster_state:ok',
+    };
   requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
   requireTool('redis-cli', 'Install it with: apt-get install -y redis-tools');
   await Promise.all(ports.map((port) => startClusterNode(port, `${name}-${port}`)));
-  const formed = await probeRedisCluster(url).then(() => true, () => false);
+  const formed = await probeRedisCluster(url).then(
+    () => true,
+    () => false,
+  );
   if (!formed) {
     // Nodes that already know each other (a restart) only need time to agree; new ones are joined.
     const known = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
     if (/cluster_known_nodes:1\b/.test(known)) {
-      await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ]);
     }
   }
   await waitFor('redis cluster', () => probeRedisCluster(url), 30_000);
-  return { name, url, reused: false, detail: `${ports.length} primaries, ${firstLine('redis-server', ['--version'])}` };
+  return {
+    name,
+    url,
+    reused: false,
+    detail: `${ports.length} primaries, ${firstLine('redis-server', ['--version'])}`,
+  };
 }
 
 /** Starts one cluster node (`--cluster-enabled yes`, its node table in its own directory). */
 export async function startClusterNode(port: number, name: string, fresh = false): Promise<void> {
   const url = `redis://127.0.0.1:${port}`;
-  if (await probeRedis(url).then(() => true, () => false)) return;
+  if (
+    await probeRedis(url).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const dir = join(stateDir, name);
   if (fresh) rmSync(dir, { recursive: true, force: true });
   ensureDir(dir);
   const daemon = startDaemon(name, 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-    '--protected-mode', 'yes', '--maxclients', '20000',
-    '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--protected-mode',
+    'yes',
+    '--maxclients',
+    '20000',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-node-timeout',
+    '2000',
   ]);
   await waitFor(name, () => probeRedis(url), 15_000, daemon.logFile);
 }
@@ -92,14 +171,25 @@ export async function ensureKafkaJars(): Promise<string> {
   const libs = join(cacheDir, `kafka-${Versions.kafka}`, 'libs');
   const marker = join(libs, '.complete');
   // Resolved again when the pom changes (the marker holds the pom's hash).
-  const pom = createHash('sha256').update(readFileSync(join(packageDir, 'kafka-pom.xml'))).digest('hex');
+  const pom = createHash('sha256')
+    .update(readFileSync(join(packageDir, 'kafka-pom.xml')))
+    .digest('hex');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === pom) return libs;
-  requireTool('java', 'Install a Java 17+ runtime, e.g.: apt-get install -y openjdk-17-jre-headless');
+  requireTool(
+    'java',
+    'Install a Java 17+ runtime, e.g.: apt-get install -y openjdk-17-jre-headless',
+  );
   requireTool('mvn', 'Install Maven, e.g.: apt-get install -y maven');
   rmSync(libs, { recursive: true, force: true });
   await run('mvn', [
-    '-B', '-q', '-f', join(packageDir, 'kafka-pom.xml'), 'dependency:copy-dependencies',
-    '-DincludeScope=runtime', `-DoutputDirectory=${libs}`, `-Dkafka.version=${Versions.kafka}`,
+    '-B',
+    '-q',
+    '-f',
+    join(packageDir, 'kafka-pom.xml'),
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${libs}`,
+    `-Dkafka.version=${Versions.kafka}`,
   ]);
   writeFileSync(marker, pom);
   return libs;
@@ -111,9 +201,19 @@ export async function ensureKafkaJars(): Promise<string> {
  * port after an ephemeral one may be any client socket's (a disposable broker once failed to
  * bind it).
  */
-export async function ensureKafka(port = 9092, name = 'kafka', controllerPort = port + 1): Promise<Provisioned> {
+export async function ensureKafka(
+  port = 9092,
+  name = 'kafka',
+  controllerPort = port + 1,
+): Promise<Provisioned> {
   const brokers = [`127.0.0.1:${port}`];
-  if (await probeKafka(brokers).then(() => true, () => false)) return { name, url: brokers[0]!, reused: true, detail: 'already answering metadata' };
+  if (
+    await probeKafka(brokers).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { name, url: brokers[0]!, reused: true, detail: 'already answering metadata' };
   const libs = await ensureKafkaJars();
   const home = ensureDir(join(stateDir, name));
   const dataDir = join(home, 'data');
@@ -154,14 +254,39 @@ export async function ensureKafka(port = 9092, name = 'kafka', controllerPort = 
       '',
     ].join('\n'),
   );
-  const jvm = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(home, 'log4j.properties')}`, '-cp', `${libs}/*`];
+  const jvm = [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(home, 'log4j.properties')}`,
+    '-cp',
+    `${libs}/*`,
+  ];
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     const clusterId = kafkaClusterId();
-    await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(home, 'server.properties')]);
+    await run('java', [
+      ...jvm,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      join(home, 'server.properties'),
+    ]);
   }
-  const daemon = startDaemon(name, 'java', [...jvm, 'kafka.Kafka', join(home, 'server.properties')]);
+  const daemon = startDaemon(name, 'java', [
+    ...jvm,
+    'kafka.Kafka',
+    join(home, 'server.properties'),
+  ]);
   await waitFor('kafka', () => probeKafka(brokers), 90_000, daemon.logFile);
-  return { name, url: brokers[0]!, reused: false, detail: `Apache Kafka ${Versions.kafka} (KRaft)` };
+  return {
+    name,
+    url: brokers[0]!,
+    reused: false,
+    detail: `Apache Kafka ${Versions.kafka} (KRaft)`,
+  };
 }
 
 /** FerretDB built from its v1 Go module; the build needs the version file the module zip omits. */
@@ -195,7 +320,9 @@ function chmodRecursive(dir: string): void {
 function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? join(root, versions[0], 'bin') : undefined;
 }
 
@@ -206,28 +333,84 @@ function postgresDir(name: string): string {
 
 /** PostgreSQL refuses to run as root: run its tools as the `postgres` user when we are root. */
 function asPostgres(command: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return process.getuid?.() === 0
+    ? ['runuser', ['-u', 'postgres', '--', command, ...args]]
+    : [command, args];
 }
 
 /** A PostgreSQL cluster for FerretDB's postgresql backend, on loopback, trust auth. */
 export async function ensurePostgres(port: number, name: string): Promise<string> {
   const url = `postgres://postgres@127.0.0.1:${port}/ferretdb`;
   const bin = postgresBin();
-  if (!bin) throw new Error('PostgreSQL is not installed (FerretDB stores its data there). Install it with: apt-get install -y postgresql (or set SUITE_FERRETDB_BACKEND=sqlite, which is much slower)');
+  if (!bin)
+    throw new Error(
+      'PostgreSQL is not installed (FerretDB stores its data there). Install it with: apt-get install -y postgresql (or set SUITE_FERRETDB_BACKEND=sqlite, which is much slower)',
+    );
   const dir = ensureDir(postgresDir(name));
   const data = join(dir, 'data');
   if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', dir]);
   if (!existsSync(join(data, 'PG_VERSION'))) {
-    await run(...asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']));
+    await run(
+      ...asPostgres(join(bin, 'initdb'), [
+        '-D',
+        data,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '--no-sync',
+      ]),
+    );
   }
-  const ready = () => run(...asPostgres(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]));
-  if (!(await ready().then(() => true, () => false))) {
-    await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`, 'start']));
+  const ready = () =>
+    run(...asPostgres(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]));
+  if (
+    !(await ready().then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    await run(
+      ...asPostgres(join(bin, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'postgres.log'),
+        '-w',
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`,
+        'start',
+      ]),
+    );
   }
   await waitFor('postgres', ready, 30_000, join(dir, 'postgres.log'));
-  await run(...asPostgres(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'ferretdb'])).catch(() => undefined);
+  await run(
+    ...asPostgres(join(bin, 'createdb'), [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'postgres',
+      'ferretdb',
+    ]),
+  ).catch(() => undefined);
   // As the caller, over loopback (trust auth): the postgres user may not be able to read this checkout.
-  await run(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'ferretdb', '-v', 'ON_ERROR_STOP=1', '-q', '-f', join(packageDir, 'src', 'ferretdb-gin.sql')]);
+  await run(join(bin, 'psql'), [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    'postgres',
+    '-d',
+    'ferretdb',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-q',
+    '-f',
+    join(packageDir, 'src', 'ferretdb-gin.sql'),
+  ]);
   return url;
 }
 
@@ -236,7 +419,10 @@ export async function stopPostgres(name: string, remove = false): Promise<boolea
   const bin = postgresBin();
   const data = join(postgresDir(name), 'data');
   const running = bin !== undefined && existsSync(join(data, 'postmaster.pid'));
-  if (running) await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop'])).catch(() => undefined);
+  if (running)
+    await run(...asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', 'stop'])).catch(
+      () => undefined,
+    );
   if (remove) rmSync(postgresDir(name), { recursive: true, force: true });
   return running;
 }
@@ -251,12 +437,30 @@ function ferretBackend(): 'sqlite' | 'postgresql' {
 }
 
 /** A MongoDB-wire server: `mongod` when on PATH, otherwise FerretDB on PostgreSQL (or SQLite). */
-export async function ensureMongo(port = 27017, name = 'mongo', postgresPort = port + 10_000): Promise<Provisioned> {
+export async function ensureMongo(
+  port = 27017,
+  name = 'mongo',
+  postgresPort = port + 10_000,
+): Promise<Provisioned> {
   const url = `mongodb://127.0.0.1:${port}`;
-  if (await probeMongo(url).then(() => true, () => false)) return { name, url, reused: true, detail: 'already answering ping' };
+  if (
+    await probeMongo(url).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { name, url, reused: true, detail: 'already answering ping' };
   const dir = ensureDir(join(stateDir, name));
   if (hasTool('mongod')) {
-    const daemon = startDaemon(name, 'mongod', ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet']);
+    const daemon = startDaemon(name, 'mongod', [
+      '--dbpath',
+      dir,
+      '--port',
+      String(port),
+      '--bind_ip',
+      '127.0.0.1',
+      '--quiet',
+    ]);
     await waitFor('mongod', () => probeMongo(url), 60_000, daemon.logFile);
     return { name, url, reused: false, detail: firstLine('mongod', ['--version']) };
   }
@@ -265,14 +469,26 @@ export async function ensureMongo(port = 27017, name = 'mongo', postgresPort = p
   const backend = ferretBackend();
   const handler =
     backend === 'postgresql'
-      ? ['--handler=postgresql', `--postgresql-url=${await ensurePostgres(postgresPort, `${name}-postgres`)}`]
+      ? [
+          '--handler=postgresql',
+          `--postgresql-url=${await ensurePostgres(postgresPort, `${name}-postgres`)}`,
+        ]
       : ['--handler=sqlite', `--sqlite-url=file:${ensureDir(join(dir, 'sqlite'))}/`];
   const daemon = startDaemon(name, binary, [
-    ...handler, `--state-dir=${dir}`,
-    `--listen-addr=127.0.0.1:${port}`, '--debug-addr=127.0.0.1:0', '--telemetry=disable', '--log-level=warn',
+    ...handler,
+    `--state-dir=${dir}`,
+    `--listen-addr=127.0.0.1:${port}`,
+    '--debug-addr=127.0.0.1:0',
+    '--telemetry=disable',
+    '--log-level=warn',
   ]);
   await waitFor('ferretdb', () => probeMongo(url), 60_000, daemon.logFile);
-  return { name, url, reused: false, detail: `FerretDB ${Versions.ferretdb} (${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'})` };
+  return {
+    name,
+    url,
+    reused: false,
+    detail: `FerretDB ${Versions.ferretdb} (${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'})`,
+  };
 }
 
 /**

@@ -1,4 +1,13 @@
-import { REDIS_CLUSTER_PORTS, ensureKafka, ensureMongo, ensureRedis, ensureRedisCluster, redisClusterUrl, stopPostgres, type Provisioned } from './servers.js';
+import {
+  REDIS_CLUSTER_PORTS,
+  ensureKafka,
+  ensureMongo,
+  ensureRedis,
+  ensureRedisCluster,
+  redisClusterUrl,
+  stopPostgres,
+  type Provisioned,
+} from './servers.js';
 import { ensureTopics, type TopicSpec } from './topics.js';
 import { isAlive, readPid, stopDaemon } from './process.js';
 import { probeKafka, probeMongo, probeRedis, probeRedisCluster } from './probes.js';
@@ -26,7 +35,10 @@ export interface InfraEndpoints {
  * Whether the local run uses a Redis Cluster: `SUITE_REDIS=cluster` (or `npm run infra:up --
  * --redis-cluster`, `npm start -- --redis-cluster`). One Redis otherwise.
  */
-export function wantsRedisCluster(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): boolean {
+export function wantsRedisCluster(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: string[] = process.argv,
+): boolean {
   return env.SUITE_REDIS === 'cluster' || argv.includes('--redis-cluster');
 }
 
@@ -34,7 +46,11 @@ export function wantsRedisCluster(env: NodeJS.ProcessEnv = process.env, argv: st
  * Brings up (or reuses) Redis, Kafka and a MongoDB-wire server on loopback, plus topics; with
  * `redisCluster`, a 3-primary Redis Cluster too (then `redisUrl` names it).
  */
-export async function infraUp(ports: InfraPorts = defaultPorts, topics: TopicSpec[] = [], options: { redisCluster?: boolean } = {}): Promise<InfraEndpoints> {
+export async function infraUp(
+  ports: InfraPorts = defaultPorts,
+  topics: TopicSpec[] = [],
+  options: { redisCluster?: boolean } = {},
+): Promise<InfraEndpoints> {
   // Kafka takes longest; the others start while the JVM boots.
   const [redis, kafka, mongo, cluster] = await Promise.all([
     ensureRedis(ports.redis),
@@ -44,13 +60,24 @@ export async function infraUp(ports: InfraPorts = defaultPorts, topics: TopicSpe
   ]);
   if (topics.length > 0) await ensureTopics([kafka.url], topics);
   const servers = [redis, kafka, mongo, ...(cluster ? [cluster] : [])];
-  return { redisUrl: cluster?.url ?? redis.url, ...(cluster ? { redisClusterUrl: cluster.url } : {}), kafkaBrokers: [kafka.url], mongoUrl: mongo.url, servers };
+  return {
+    redisUrl: cluster?.url ?? redis.url,
+    ...(cluster ? { redisClusterUrl: cluster.url } : {}),
+    kafkaBrokers: [kafka.url],
+    mongoUrl: mongo.url,
+    servers,
+  };
 }
 
 /** Stops the servers this project started (never ones it found already running). */
 export async function infraDown(): Promise<string[]> {
   const stopped: string[] = [];
-  for (const name of ['kafka', 'mongo', 'redis', ...REDIS_CLUSTER_PORTS.map((port) => `redis-cluster-${port}`)]) {
+  for (const name of [
+    'kafka',
+    'mongo',
+    'redis',
+    ...REDIS_CLUSTER_PORTS.map((port) => `redis-cluster-${port}`),
+  ]) {
     if (await stopDaemon(name)) stopped.push(name);
   }
   if (await stopPostgres('mongo-postgres')) stopped.push('postgres');
@@ -68,10 +95,22 @@ export interface ServerStatus {
 /** Reports, per server, whether it answers a protocol round trip and whether we manage it. */
 export async function infraStatus(ports: InfraPorts = defaultPorts): Promise<ServerStatus[]> {
   const checks: [string, string, () => Promise<void>][] = [
-    ['redis', `redis://127.0.0.1:${ports.redis}`, () => probeRedis(`redis://127.0.0.1:${ports.redis}`)],
+    [
+      'redis',
+      `redis://127.0.0.1:${ports.redis}`,
+      () => probeRedis(`redis://127.0.0.1:${ports.redis}`),
+    ],
     ['kafka', `127.0.0.1:${ports.kafka}`, () => probeKafka([`127.0.0.1:${ports.kafka}`])],
-    ['mongo', `mongodb://127.0.0.1:${ports.mongo}`, () => probeMongo(`mongodb://127.0.0.1:${ports.mongo}`)],
-    ['redis-cluster', redisClusterUrl(REDIS_CLUSTER_PORTS), () => probeRedisCluster(redisClusterUrl(REDIS_CLUSTER_PORTS))],
+    [
+      'mongo',
+      `mongodb://127.0.0.1:${ports.mongo}`,
+      () => probeMongo(`mongodb://127.0.0.1:${ports.mongo}`),
+    ],
+    [
+      'redis-cluster',
+      redisClusterUrl(REDIS_CLUSTER_PORTS),
+      () => probeRedisCluster(redisClusterUrl(REDIS_CLUSTER_PORTS)),
+    ],
   ];
   return Promise.all(
     checks.map(async ([name, endpoint, probe]) => {
@@ -79,7 +118,10 @@ export async function infraStatus(ports: InfraPorts = defaultPorts): Promise<Ser
       return {
         name,
         endpoint,
-        answering: await probe().then(() => true, () => false),
+        answering: await probe().then(
+          () => true,
+          () => false,
+        ),
         managedPid: pid && isAlive(pid) ? pid : null,
         log: `${logDir}/${name}.log`,
       };

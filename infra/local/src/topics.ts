@@ -31,7 +31,12 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[]): Promi
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.numPartitions, replicationFactor: 1, configEntries: [BROKER_TIME] })),
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.numPartitions,
+          replicationFactor: 1,
+          configEntries: [BROKER_TIME],
+        })),
       });
     }
     const kept = specs.filter((s) => existing.has(s.topic)).map((s) => s.topic);
@@ -40,7 +45,11 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[]): Promi
         includeSynonyms: false,
         resources: kept.map((name) => ({ type: TOPIC_RESOURCE, name })),
       });
-      const onProducerTime = described.resources.filter((r) => r.configEntries.some((e) => e.configName === BROKER_TIME.name && e.configValue !== BROKER_TIME.value));
+      const onProducerTime = described.resources.filter((r) =>
+        r.configEntries.some(
+          (e) => e.configName === BROKER_TIME.name && e.configValue !== BROKER_TIME.value,
+        ),
+      );
       if (onProducerTime.length > 0) {
         // AlterConfigs replaces a topic's whole set of overrides: the ones it has are sent along.
         await admin.alterConfigs({
@@ -49,7 +58,11 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[]): Promi
             type: TOPIC_RESOURCE,
             name: r.resourceName,
             configEntries: [
-              ...r.configEntries.filter((e) => e.configSource === TOPIC_OVERRIDE && e.configName !== BROKER_TIME.name).map((e) => ({ name: e.configName, value: e.configValue })),
+              ...r.configEntries
+                .filter(
+                  (e) => e.configSource === TOPIC_OVERRIDE && e.configName !== BROKER_TIME.name,
+                )
+                .map((e) => ({ name: e.configName, value: e.configValue })),
               BROKER_TIME,
             ],
           })),

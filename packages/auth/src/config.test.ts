@@ -19,13 +19,25 @@ describe('identity-provider keys require the issuer and audience', () => {
     const jwks = { JWT_ALGORITHMS: 'ES256', JWT_JWKS_URL: 'https://idp.example/jwks.json' };
     expect(problems(jwks)).toEqual(['JWT_ISSUER', 'JWT_AUDIENCE']);
     expect(problems({ ...jwks, JWT_ISSUER: 'https://idp.example' })).toEqual(['JWT_AUDIENCE']);
-    expect(problems({ JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----', JWT_AUDIENCE: 'activity-suite' })).toEqual(['JWT_ISSUER']);
-    expect(problems({ ...jwks, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'activity-suite' })).toEqual([]);
+    expect(
+      problems({
+        JWT_ALGORITHMS: 'RS256',
+        JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----',
+        JWT_AUDIENCE: 'activity-suite',
+      }),
+    ).toEqual(['JWT_ISSUER']);
+    expect(
+      problems({ ...jwks, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'activity-suite' }),
+    ).toEqual([]);
   });
 
   it('leaves the suite’s own HS256 secret alone, and bounds the maximum token age', () => {
     expect(problems({ JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
-    expect(load({ JWT_SECRET: 'x'.repeat(32), JWT_MAX_TOKEN_AGE_S: '3600' }).JWT_MAX_TOKEN_AGE_S).toBe(3600);
-    expect(problems({ JWT_SECRET: 'x'.repeat(32), JWT_MAX_TOKEN_AGE_S: '0' })).toEqual(['JWT_MAX_TOKEN_AGE_S']);
+    expect(
+      load({ JWT_SECRET: 'x'.repeat(32), JWT_MAX_TOKEN_AGE_S: '3600' }).JWT_MAX_TOKEN_AGE_S,
+    ).toBe(3600);
+    expect(problems({ JWT_SECRET: 'x'.repeat(32), JWT_MAX_TOKEN_AGE_S: '0' })).toEqual([
+      'JWT_MAX_TOKEN_AGE_S',
+    ]);
   });
 });

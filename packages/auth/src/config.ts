@@ -1,14 +1,22 @@
 import { z } from 'zod';
 import { env } from '@suite/config';
 
-export const Algorithm = z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256']);
+export const Algorithm = z.enum([
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'PS256',
+]);
 export type Algorithm = z.infer<typeof Algorithm>;
 
 /** Environment variables for token verification; services spread this into their config. */
 export const authEnv = {
-  JWT_ALGORITHMS: env
-    .list('HS256')
-    .pipe(z.array(Algorithm).min(1, 'list at least one algorithm')),
+  JWT_ALGORITHMS: env.list('HS256').pipe(z.array(Algorithm).min(1, 'list at least one algorithm')),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_PUBLIC_KEY: z.string().min(1).optional(),
   JWT_JWKS_URL: z.url().optional(),
@@ -40,7 +48,10 @@ export function authConfigRule(cfg: AuthVariables): { variable: string; message:
   const keyVariable = cfg.JWT_JWKS_URL ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY';
   return (['JWT_ISSUER', 'JWT_AUDIENCE'] as const)
     .filter((variable) => !cfg[variable])
-    .map((variable) => ({ variable, message: `required with ${keyVariable}: tokens the identity provider signs for other APIs must not be accepted here` }));
+    .map((variable) => ({
+      variable,
+      message: `required with ${keyVariable}: tokens the identity provider signs for other APIs must not be accepted here`,
+    }));
 }
 
 export interface AuthSettings {

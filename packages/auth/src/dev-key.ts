@@ -18,7 +18,8 @@ export function devSecret(path: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the development key ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`cannot read the development key ${path}: ${(err as Error).message}`);
     mkdirSync(dirname(path), { recursive: true });
     const secret = randomBytes(32).toString('base64url');
     // `wx`: two processes creating it at once cannot overwrite each other's key.
@@ -31,6 +32,9 @@ export function devSecret(path: string): string {
     }
   }
   const secret = text.trim();
-  if (secret.length < 32) throw new Error(`the development key ${path} is shorter than 32 characters: delete it to create a new one`);
+  if (secret.length < 32)
+    throw new Error(
+      `the development key ${path} is shorter than 32 characters: delete it to create a new one`,
+    );
   return secret;
 }

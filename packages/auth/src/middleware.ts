@@ -44,7 +44,8 @@ export function assertAdmin(p: Principal): void {
 
 /** Asserts the principal is the user themself or an admin. */
 export function assertSelfOrAdmin(p: Principal, userId: number): void {
-  if (!canActAs(p, userId)) throw new AppError('forbidden', 'you may only access your own resources');
+  if (!canActAs(p, userId))
+    throw new AppError('forbidden', 'you may only access your own resources');
 }
 
 /** Asserts the principal is a user (any user) or an admin. */
@@ -54,5 +55,6 @@ export function assertUser(p: Principal): void {
 
 /** Asserts the token carries a scope (admins pass). */
 export function assertScope(p: Principal, scope: string): void {
-  if (!isAdmin(p) && !p.scopes.includes(scope)) throw new AppError('forbidden', `scope "${scope}" required`);
+  if (!isAdmin(p) && !p.scopes.includes(scope))
+    throw new AppError('forbidden', `scope "${scope}" required`);
 }

@@ -8,26 +8,44 @@ const previous = 'p'.repeat(32);
 describe('the mark of origin', () => {
   it('checks out for exactly the signed value, origin and a configured key (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (bytes, at, flip) => {
-        const value = Buffer.from(bytes);
-        const headers = signOrigin('users-service', key, value);
-        expect(originProblem('users-service', [key], value, headers)).toBeUndefined();
-        expect(originProblem('users-service', [previous, key], value, headers)).toBeUndefined();
-        expect(originProblem('users-service', [previous], value, headers)).toMatch(/not configured/);
-        expect(originProblem('activity-service', [key], value, headers)).toMatch(/may not write here/);
-        if (value.length > 0) {
-          const tampered = Buffer.from(value);
-          tampered[at % value.length] = tampered[at % value.length]! ^ flip;
-          expect(originProblem('users-service', [key], tampered, headers)).toBe('signature does not match the record');
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (bytes, at, flip) => {
+          const value = Buffer.from(bytes);
+          const headers = signOrigin('users-service', key, value);
+          expect(originProblem('users-service', [key], value, headers)).toBeUndefined();
+          expect(originProblem('users-service', [previous, key], value, headers)).toBeUndefined();
+          expect(originProblem('users-service', [previous], value, headers)).toMatch(
+            /not configured/,
+          );
+          expect(originProblem('activity-service', [key], value, headers)).toMatch(
+            /may not write here/,
+          );
+          if (value.length > 0) {
+            const tampered = Buffer.from(value);
+            tampered[at % value.length] = tampered[at % value.length]! ^ flip;
+            expect(originProblem('users-service', [key], tampered, headers)).toBe(
+              'signature does not match the record',
+            );
+          }
+        },
+      ),
     );
   });
 
   it('names what is missing or malformed', () => {
     const value = Buffer.from('{}');
     expect(originProblem('users-service', [key], value, {})).toMatch(/no mark of origin/);
-    expect(originProblem('users-service', [key], value, { [OriginHeaders.origin]: 'users-service', [OriginHeaders.signature]: 'sig=abc' })).toBe('malformed suite-signature header');
-    expect(originProblem('users-service', [key], null, signOrigin('users-service', key, ''))).toBeUndefined();
+    expect(
+      originProblem('users-service', [key], value, {
+        [OriginHeaders.origin]: 'users-service',
+        [OriginHeaders.signature]: 'sig=abc',
+      }),
+    ).toBe('malformed suite-signature header');
+    expect(
+      originProblem('users-service', [key], null, signOrigin('users-service', key, '')),
+    ).toBeUndefined();
   });
 });

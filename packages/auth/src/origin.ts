@@ -22,7 +22,9 @@ export const usersEventsOriginEnv = {
 
 /** For the checking side: keys that signed records still in the topic, accepted (never used to sign) after a rotation. */
 export const usersEventsPreviousKeysEnv = {
-  USERS_EVENTS_PREVIOUS_KEYS: env.list('').pipe(z.array(z.string().min(32, 'each key must be at least 32 characters'))),
+  USERS_EVENTS_PREVIOUS_KEYS: env
+    .list('')
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters'))),
 };
 
 export const USERS_SERVICE_ORIGIN = 'users-service';
@@ -36,22 +38,36 @@ function mac(key: string, origin: string, value: Buffer | string): Buffer {
 }
 
 /** The headers that mark `value` as written by `origin`. */
-export function signOrigin(origin: string, key: string, value: Buffer | string): Record<string, string> {
-  return { [OriginHeaders.origin]: origin, [OriginHeaders.signature]: `kid=${keyId(key)};sig=${mac(key, origin, value).toString('base64url')}` };
+export function signOrigin(
+  origin: string,
+  key: string,
+  value: Buffer | string,
+): Record<string, string> {
+  return {
+    [OriginHeaders.origin]: origin,
+    [OriginHeaders.signature]: `kid=${keyId(key)};sig=${mac(key, origin, value).toString('base64url')}`,
+  };
 }
 
 /** Why a record is not from `origin` (undefined when its mark checks out against one of `keys`). */
-export function originProblem(origin: string, keys: string[], value: Buffer | null, headers: Record<string, string>): string | undefined {
+export function originProblem(
+  origin: string,
+  keys: string[],
+  value: Buffer | null,
+  headers: Record<string, string>,
+): string | undefined {
   const claimed = headers[OriginHeaders.origin];
   const signature = headers[OriginHeaders.signature];
-  if (claimed === undefined || signature === undefined) return 'no mark of origin (suite-origin and suite-signature headers)';
+  if (claimed === undefined || signature === undefined)
+    return 'no mark of origin (suite-origin and suite-signature headers)';
   if (claimed !== origin) return `origin "${claimed.slice(0, 64)}" may not write here`;
   const parsed = /^kid=([0-9a-f]{8});sig=([A-Za-z0-9_-]{43})$/.exec(signature);
   if (!parsed) return 'malformed suite-signature header';
   const key = keys.find((k) => keyId(k) === parsed[1]);
   if (!key) return `signed with key ${parsed[1]}, which is not configured`;
   const expected = mac(key, origin, value ?? Buffer.alloc(0));
-  if (!timingSafeEqual(expected, Buffer.from(parsed[2]!, 'base64url'))) return 'signature does not match the record';
+  if (!timingSafeEqual(expected, Buffer.from(parsed[2]!, 'base64url')))
+    return 'signature does not match the record';
   return undefined;
 }
 

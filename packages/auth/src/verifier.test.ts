@@ -4,7 +4,14 @@ import { createTokenVerifier, VERIFIED_TOKENS_MAX } from './verifier.js';
 import { canActAs, type Principal } from './principal.js';
 import { bearerToken } from './middleware.js';
 
-const user = (id: number, roles: string[] = []): Principal => ({ kind: 'user', sub: String(id), userId: id, roles, scopes: [], expiresAt: 0 });
+const user = (id: number, roles: string[] = []): Principal => ({
+  kind: 'user',
+  sub: String(id),
+  userId: id,
+  roles,
+  scopes: [],
+  expiresAt: 0,
+});
 
 describe('principal rules', () => {
   it('a user may act as themself, not as another user; an admin may act as anyone', () => {
@@ -47,7 +54,8 @@ describe('verified tokens are remembered until they expire', () => {
     const verifier = await createTokenVerifier(settings);
     const oldest = await signDevToken(secret, { sub: '1' });
     const remembered = await verifier.verify(oldest);
-    for (let i = 0; i < VERIFIED_TOKENS_MAX; i++) await verifier.verify(await signDevToken(secret, { sub: String(1000 + i) }));
+    for (let i = 0; i < VERIFIED_TOKENS_MAX; i++)
+      await verifier.verify(await signDevToken(secret, { sub: String(1000 + i) }));
     const again = await verifier.verify(oldest);
     expect(again).not.toBe(remembered);
     expect(again).toEqual(remembered);

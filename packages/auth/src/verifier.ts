@@ -15,7 +15,6 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
-
 function stringList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
@@ -24,7 +23,8 @@ function stringList(value: unknown): string[] {
 
 function toPrincipal(payload: JWTPayload): Principal {
   const sub = payload.sub;
-  if (typeof sub !== 'string' || sub.length === 0) throw new AppError('unauthorized', 'token has no subject');
+  if (typeof sub !== 'string' || sub.length === 0)
+    throw new AppError('unauthorized', 'token has no subject');
   const isUser = ID_PATTERN.test(sub);
   return {
     kind: isUser ? 'user' : 'service',
@@ -37,8 +37,10 @@ function toPrincipal(payload: JWTPayload): Principal {
 }
 
 function reason(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'token is older than the maximum token age' : 'token expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `token claim "${err.claim}" is invalid`;
+  if (err instanceof errors.JWTExpired)
+    return err.claim === 'iat' ? 'token is older than the maximum token age' : 'token expired';
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `token claim "${err.claim}" is invalid`;
   if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key matches the token';
@@ -67,7 +69,8 @@ class VerifiedTokens {
   }
 
   set(token: string, principal: Principal, untilMs: number): void {
-    if (this.entries.size >= VERIFIED_TOKENS_MAX) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size >= VERIFIED_TOKENS_MAX)
+      this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, { principal, untilMs });
   }
 }
@@ -117,7 +120,10 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
           ...(settings.audience ? { audience: settings.audience } : {}),
         });
         const principal = toPrincipal(payload);
-        const maxAgeEnd = settings.maxTokenAgeS && typeof payload.iat === 'number' ? payload.iat + settings.maxTokenAgeS : Infinity;
+        const maxAgeEnd =
+          settings.maxTokenAgeS && typeof payload.iat === 'number'
+            ? payload.iat + settings.maxTokenAgeS
+            : Infinity;
         cache.set(token, principal, Math.min(principal.expiresAt, maxAgeEnd) * 1000);
         return principal;
       } catch (err) {

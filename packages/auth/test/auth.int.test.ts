@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
 import { createLogger } from '@suite/logger';
 import { errorMiddleware, listen, type RunningServer } from '@suite/server-kit';
-import { authenticate, createTokenVerifier, principalOf, signDevToken, type AuthSettings } from '@suite/auth';
+import {
+  authenticate,
+  createTokenVerifier,
+  principalOf,
+  signDevToken,
+  type AuthSettings,
+} from '@suite/auth';
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789';
 const silent = createLogger({ service: 'auth-test', version: '0', level: 'silent' });
@@ -21,7 +27,9 @@ async function serve(settings: AuthSettings): Promise<RunningServer> {
 }
 
 async function get(server: RunningServer, authorization?: string) {
-  const res = await fetch(`${server.url}/whoami`, { headers: authorization ? { authorization } : {} });
+  const res = await fetch(`${server.url}/whoami`, {
+    headers: authorization ? { authorization } : {},
+  });
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
@@ -45,10 +53,21 @@ describe('HS256 verification', () => {
     new SignJWT(claims).setProtectedHeader({ alg }).sign(new TextEncoder().encode(secret));
 
   it('when the token is valid, the principal is the user with roles and scopes', async () => {
-    const token = await signDevToken(secret, { sub: '42', roles: ['admin'], scopes: ['activity:write'], issuer: 'suite', audience: 'api' });
+    const token = await signDevToken(secret, {
+      sub: '42',
+      roles: ['admin'],
+      scopes: ['activity:write'],
+      issuer: 'suite',
+      audience: 'api',
+    });
     const result = await get(server, `Bearer ${token}`);
     expect(result.status).toBe(200);
-    expect(result.body).toMatchObject({ kind: 'user', userId: 42, roles: ['admin'], scopes: ['activity:write'] });
+    expect(result.body).toMatchObject({
+      kind: 'user',
+      userId: 42,
+      roles: ['admin'],
+      scopes: ['activity:write'],
+    });
   });
 
   it('when there is no token, the answer is 401 in the error shape', async () => {
@@ -66,21 +85,48 @@ describe('HS256 verification', () => {
   });
 
   it('when the token is expired or not yet valid, the answer is 401', async () => {
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', exp: now() - 3600, iss: 'suite', aud: 'api' })}`));
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', exp: now() + 7200, nbf: now() + 3600, iss: 'suite', aud: 'api' })}`));
+    expectUnauthorized(
+      await get(
+        server,
+        `Bearer ${await sign({ sub: '1', exp: now() - 3600, iss: 'suite', aud: 'api' })}`,
+      ),
+    );
+    expectUnauthorized(
+      await get(
+        server,
+        `Bearer ${await sign({ sub: '1', exp: now() + 7200, nbf: now() + 3600, iss: 'suite', aud: 'api' })}`,
+      ),
+    );
   });
 
   it('when exp is missing, the answer is 401', async () => {
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', iss: 'suite', aud: 'api' })}`));
+    expectUnauthorized(
+      await get(server, `Bearer ${await sign({ sub: '1', iss: 'suite', aud: 'api' })}`),
+    );
   });
 
   it('when iss or aud is wrong, the answer is 401', async () => {
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'other', aud: 'api' })}`));
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'suite', aud: 'other' })}`));
+    expectUnauthorized(
+      await get(
+        server,
+        `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'other', aud: 'api' })}`,
+      ),
+    );
+    expectUnauthorized(
+      await get(
+        server,
+        `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'suite', aud: 'other' })}`,
+      ),
+    );
   });
 
   it('when the algorithm is not on the allow-list, the answer is 401', async () => {
-    expectUnauthorized(await get(server, `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'suite', aud: 'api' }, 'HS512')}`));
+    expectUnauthorized(
+      await get(
+        server,
+        `Bearer ${await sign({ sub: '1', exp: now() + 60, iss: 'suite', aud: 'api' }, 'HS512')}`,
+      ),
+    );
   });
 });
 
@@ -99,7 +145,11 @@ describe('RS256 verification', () => {
   afterAll(() => server.close(100));
 
   it('when the token is signed with the private key, it is accepted', async () => {
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('7').setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('7')
+      .setExpirationTime('5m')
+      .sign(privateKey);
     expect((await get(server, `Bearer ${token}`)).status).toBe(200);
   });
 
@@ -114,7 +164,11 @@ describe('RS256 verification', () => {
 
   it('when the token is signed by another key, the answer is 401', async () => {
     const { privateKey: other } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('7').setExpirationTime('5m').sign(other);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('7')
+      .setExpirationTime('5m')
+      .sign(other);
     expectUnauthorized(await get(server, `Bearer ${token}`));
   });
 });
@@ -124,13 +178,27 @@ describe('maximum token age', () => {
     const server = await serve({ algorithms: ['HS256'], secret, maxTokenAgeS: 600 });
     const key = new TextEncoder().encode(secret);
     try {
-      const fresh = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setIssuedAt().setExpirationTime('1h').sign(key);
+      const fresh = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('3')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
       expect((await get(server, `Bearer ${fresh}`)).status).toBe(200);
-      const old = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setIssuedAt(now() - 700).setExpirationTime('1h').sign(key);
+      const old = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('3')
+        .setIssuedAt(now() - 700)
+        .setExpirationTime('1h')
+        .sign(key);
       const refused = await get(server, `Bearer ${old}`);
       expectUnauthorized(refused);
       expect(ErrorBody.parse(refused.body).error.message).toMatch(/maximum token age/);
-      const undated = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('3').setExpirationTime('1h').sign(key);
+      const undated = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('3')
+        .setExpirationTime('1h')
+        .sign(key);
       expectUnauthorized(await get(server, `Bearer ${undated}`));
     } finally {
       await server.close(100);
@@ -140,7 +208,9 @@ describe('maximum token age', () => {
 
 describe('verifier settings', () => {
   it('when HMAC and public-key algorithms are mixed, creating the verifier fails', async () => {
-    await expect(createTokenVerifier({ algorithms: ['HS256', 'RS256'], secret })).rejects.toThrow(/must not mix/);
+    await expect(createTokenVerifier({ algorithms: ['HS256', 'RS256'], secret })).rejects.toThrow(
+      /must not mix/,
+    );
   });
 });
 
@@ -156,13 +226,25 @@ describe('JWKS verification', () => {
       res.json({ keys: [jwk] });
     });
     const jwks = await listen(jwksApp, 0, '127.0.0.1');
-    const server = await serve({ algorithms: ['ES256'], jwksUrl: `${jwks.url}/jwks.json`, issuer: 'https://idp.test', audience: 'activity-suite' });
+    const server = await serve({
+      algorithms: ['ES256'],
+      jwksUrl: `${jwks.url}/jwks.json`,
+      issuer: 'https://idp.test',
+      audience: 'activity-suite',
+    });
     const fromIdp = (audience: string, kid = 'k1') =>
-      new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setSubject('3').setIssuer('https://idp.test').setAudience(audience).setExpirationTime('5m');
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .setSubject('3')
+        .setIssuer('https://idp.test')
+        .setAudience(audience)
+        .setExpirationTime('5m');
     try {
       const good = await fromIdp('activity-suite').sign(known.privateKey);
       // The same identity provider's token for another API is not a token for this one.
-      expectUnauthorized(await get(server, `Bearer ${await fromIdp('billing-api').sign(known.privateKey)}`));
+      expectUnauthorized(
+        await get(server, `Bearer ${await fromIdp('billing-api').sign(known.privateKey)}`),
+      );
       expect((await get(server, `Bearer ${good}`)).status).toBe(200);
       expect((await get(server, `Bearer ${good}`)).status).toBe(200);
       expect(fetches).toBe(1);

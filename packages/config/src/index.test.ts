@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, env, kafkaSecurity, kafkaSecurityEnv, loadConfig } from './index.js';
 
-const shape = { PORT: env.port(3000), KAFKA_BROKERS: env.list('127.0.0.1:9092'), DEBUG: env.bool(false) };
+const shape = {
+  PORT: env.port(3000),
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  DEBUG: env.bool(false),
+};
 
 describe('loadConfig', () => {
   it('when variables are unset, the defaults apply', () => {
-    expect(loadConfig(shape, {})).toEqual({ PORT: 3000, KAFKA_BROKERS: ['127.0.0.1:9092'], DEBUG: false });
+    expect(loadConfig(shape, {})).toEqual({
+      PORT: 3000,
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      DEBUG: false,
+    });
   });
 
   it('when a value is malformed, the error names the variable', () => {
@@ -21,8 +29,13 @@ describe('loadConfig', () => {
 
   it('a Redis key prefix may not hold braces (they would replace the keys’ hash tags)', () => {
     const prefix = { REDIS_KEY_PREFIX: env.redisKeyPrefix() };
-    expect(loadConfig(prefix, { REDIS_KEY_PREFIX: 'tenant-a:' }).REDIS_KEY_PREFIX).toBe('tenant-a:');
-    for (const bad of ['{t}:', 'a}', 'a b']) expect(() => loadConfig(prefix, { REDIS_KEY_PREFIX: bad }), bad).toThrowError(/REDIS_KEY_PREFIX/);
+    expect(loadConfig(prefix, { REDIS_KEY_PREFIX: 'tenant-a:' }).REDIS_KEY_PREFIX).toBe(
+      'tenant-a:',
+    );
+    for (const bad of ['{t}:', 'a}', 'a b'])
+      expect(() => loadConfig(prefix, { REDIS_KEY_PREFIX: bad }), bad).toThrowError(
+        /REDIS_KEY_PREFIX/,
+      );
   });
 
   it('when a list is given, it is split and trimmed', () => {
@@ -31,18 +44,28 @@ describe('loadConfig', () => {
 });
 
 describe('kafkaSecurity', () => {
-  const load = (source: Record<string, string>) => kafkaSecurity(loadConfig(kafkaSecurityEnv, source));
+  const load = (source: Record<string, string>) =>
+    kafkaSecurity(loadConfig(kafkaSecurityEnv, source));
   it('is plaintext without variables, TLS with KAFKA_SSL, and SASL with a mechanism and credentials', () => {
     expect(load({})).toEqual({ ssl: false });
     expect(load({ KAFKA_SSL: 'true' })).toEqual({ ssl: true });
-    expect(load({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toEqual({
+    expect(
+      load({
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'p',
+      }),
+    ).toEqual({
       ssl: true,
       sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
     });
   });
 
   it('names what is missing or wrong', () => {
-    expect(() => load({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
+    expect(() => load({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(
+      /KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/,
+    );
     expect(() => load({ KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM/);
   });
 });

@@ -6,8 +6,7 @@ import { z } from 'zod';
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(
-      'Invalid configuration:\n' +
-        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
+      'Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
     );
     this.name = 'ConfigError';
   }
@@ -78,12 +77,23 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+  logLevel: () =>
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** JSON lines (production, log shippers) or human-readable colour lines for a terminal. */
   logFormat: () => z.enum(['json', 'pretty']).default('json'),
   /** A Redis key prefix: no braces, which would take the place of each key's hash tag (its Redis Cluster slot). */
-  redisKeyPrefix: () => z.string().max(64).regex(/^[^{}\s]*$/, 'must not contain braces or whitespace').default(''),
+  redisKeyPrefix: () =>
+    z
+      .string()
+      .max(64)
+      .regex(/^[^{}\s]*$/, 'must not contain braces or whitespace')
+      .default(''),
 };
 
 /** Kafka connection security, for the services that speak Kafka (managed clusters need TLS and SASL). */
@@ -97,15 +107,32 @@ export const kafkaSecurityEnv = {
 type KafkaSecurityConfig = z.output<z.ZodObject<typeof kafkaSecurityEnv>>;
 
 /** SASL options in kafkajs' shape (a union per mechanism). */
-export type KafkaSasl = ({ mechanism: 'plain' } | { mechanism: 'scram-sha-256' } | { mechanism: 'scram-sha-512' }) & { username: string; password: string };
+export type KafkaSasl = (
+  { mechanism: 'plain' } | { mechanism: 'scram-sha-256' } | { mechanism: 'scram-sha-512' }
+) & { username: string; password: string };
 
 /** The `ssl` and `sasl` client options; a mechanism without credentials is a ConfigError. */
 export function kafkaSecurity(config: KafkaSecurityConfig): { ssl: boolean; sasl?: KafkaSasl } {
   const mechanism = config.KAFKA_SASL_MECHANISM;
   if (!mechanism) return { ssl: config.KAFKA_SSL };
-  const missing = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter((k) => !config[k]);
-  if (missing.length > 0) throw new ConfigError(missing.map((variable) => ({ variable, message: `required when KAFKA_SASL_MECHANISM is set` })));
-  return { ssl: config.KAFKA_SSL, sasl: { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } as KafkaSasl };
+  const missing = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter(
+    (k) => !config[k],
+  );
+  if (missing.length > 0)
+    throw new ConfigError(
+      missing.map((variable) => ({
+        variable,
+        message: `required when KAFKA_SASL_MECHANISM is set`,
+      })),
+    );
+  return {
+    ssl: config.KAFKA_SSL,
+    sasl: {
+      mechanism,
+      username: config.KAFKA_SASL_USERNAME!,
+      password: config.KAFKA_SASL_PASSWORD!,
+    } as KafkaSasl,
+  };
 }
 
 /**
@@ -114,5 +141,7 @@ export function kafkaSecurity(config: KafkaSecurityConfig): { ssl: boolean; sasl
  * `~/.cache/activity-suite`. The one formula: `.ci/run` and `prerequisites.sh` spell it in shell.
  */
 export function suiteCacheDir(vars: Record<string, string | undefined>): string {
-  return vars.SUITE_CACHE_DIR ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite');
+  return (
+    vars.SUITE_CACHE_DIR ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'activity-suite')
+  );
 }

@@ -33,7 +33,10 @@ export interface EventTimeWindow {
   maxAheadMs: number;
 }
 
-export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 30 * 86_400_000, maxAheadMs: 5 * 60_000 };
+export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = {
+  maxAgeMs: 30 * 86_400_000,
+  maxAheadMs: 5 * 60_000,
+};
 
 function spoken(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000} days`;
@@ -43,14 +46,24 @@ function spoken(ms: number): string {
 }
 
 /** Why an event's time (epoch ms, `Date.parse(event.time)`) is outside the window around `receivedMs`, or undefined when it is inside. */
-export function eventTimeProblem(timeMs: number, receivedMs: number, window: EventTimeWindow): string | undefined {
-  if (timeMs < receivedMs - window.maxAgeMs) return `more than ${spoken(window.maxAgeMs)} before the event was received`;
-  if (timeMs > receivedMs + window.maxAheadMs) return `more than ${spoken(window.maxAheadMs)} after the event was received`;
+export function eventTimeProblem(
+  timeMs: number,
+  receivedMs: number,
+  window: EventTimeWindow,
+): string | undefined {
+  if (timeMs < receivedMs - window.maxAgeMs)
+    return `more than ${spoken(window.maxAgeMs)} before the event was received`;
+  if (timeMs > receivedMs + window.maxAheadMs)
+    return `more than ${spoken(window.maxAheadMs)} after the event was received`;
   return undefined;
 }
 
 const PositiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const Token = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _.:- only');
+const Token = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _.:- only');
 
 /**
  * Who the activity notifies: the inbox router delivers it to each of `users` who can reach the
@@ -88,7 +101,10 @@ export function nestingWithin(value: unknown, maxDepth: number): boolean {
  */
 export function metadataWithinLimit(metadata: Record<string, unknown> | undefined): boolean {
   if (metadata === undefined) return true;
-  return nestingWithin(metadata, ActivityLimits.metadataMaxDepth) && Buffer.byteLength(JSON.stringify(metadata)) <= ActivityLimits.metadataMaxBytes;
+  return (
+    nestingWithin(metadata, ActivityLimits.metadataMaxDepth) &&
+    Buffer.byteLength(JSON.stringify(metadata)) <= ActivityLimits.metadataMaxBytes
+  );
 }
 
 export const ActivityData = z.strictObject({
@@ -100,7 +116,9 @@ export const ActivityData = z.strictObject({
   metadata: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine(metadataWithinLimit, { message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep` }),
+    .refine(metadataWithinLimit, {
+      message: `metadata must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep`,
+    }),
   notify: Notify.optional(),
 });
 export type ActivityData = z.infer<typeof ActivityData>;
@@ -162,7 +180,11 @@ export type ActivityPage = z.infer<typeof ActivityPage>;
  */
 export function activityPageJson(results: Uint8Array, next: string | null): Buffer {
   // Buffer only inside functions: browsers load this module too (the stream client), without one.
-  return Buffer.concat([Buffer.from('{"results":['), results, Buffer.from(`],"next":${JSON.stringify(next)}}`)]);
+  return Buffer.concat([
+    Buffer.from('{"results":['),
+    results,
+    Buffer.from(`],"next":${JSON.stringify(next)}}`),
+  ]);
 }
 
 export const ActivityPageQuery = z.strictObject({
@@ -171,7 +193,9 @@ export const ActivityPageQuery = z.strictObject({
   workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-export const ActiveWorkspacesQuery = z.strictObject({ days: queryInteger(ActivityLimits.activeWorkspacesMaxDays).optional() });
+export const ActiveWorkspacesQuery = z.strictObject({
+  days: queryInteger(ActivityLimits.activeWorkspacesMaxDays).optional(),
+});
 
 export const ActivityCount = z.object({ userId: z.number().int(), count: z.number().int() });
 export type ActivityCount = z.infer<typeof ActivityCount>;
@@ -180,13 +204,24 @@ export type ActivityCount = z.infer<typeof ActivityCount>;
 export const ActivityBatch = z.array(ActivityEvent).min(1).max(ActivityLimits.batchMaxItems);
 
 /** Validates a POST /activities body (one event or a batch) with a detail per invalid item. */
-export function parseActivityBatch(body: unknown):
+export function parseActivityBatch(
+  body: unknown,
+):
   | { ok: true; events: ActivityEvent[] }
   | { ok: false; details: { path: string; message: string; code?: string }[] } {
   const isBatch = Array.isArray(body);
   const items: unknown[] = isBatch ? body : [body];
   if (isBatch && (items.length === 0 || items.length > ActivityLimits.batchMaxItems)) {
-    return { ok: false, details: [{ path: 'body', message: `send between 1 and ${ActivityLimits.batchMaxItems} events`, code: 'too_big' }] };
+    return {
+      ok: false,
+      details: [
+        {
+          path: 'body',
+          message: `send between 1 and ${ActivityLimits.batchMaxItems} events`,
+          code: 'too_big',
+        },
+      ],
+    };
   }
   const events: ActivityEvent[] = [];
   const details: { path: string; message: string; code?: string }[] = [];
@@ -198,7 +233,10 @@ export function parseActivityBatch(body: unknown):
   return details.length > 0 ? { ok: false, details } : { ok: true, events };
 }
 
-export const ActivityIngestAccepted = z.object({ accepted: z.number().int(), ids: z.array(z.string()) });
+export const ActivityIngestAccepted = z.object({
+  accepted: z.number().int(),
+  ids: z.array(z.string()),
+});
 export type ActivityIngestAccepted = z.infer<typeof ActivityIngestAccepted>;
 
 export const ActiveWorkspace = z.object({

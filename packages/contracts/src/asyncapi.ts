@@ -3,9 +3,17 @@ import { ActivityData, ActivityEvent } from './activity.js';
 import { InboxDeliveredEvent, InboxMarkedEvent } from './inbox.js';
 import { TRACEPARENT } from './stream.js';
 import { DlqHeaders, TopicPartitions, Topics, dlqTopic } from './topics.js';
-import { AccessChangedEvent, UserCreatedEvent, UserDeletedEvent, UserUpdatedEvent, WorkspaceDeletedEvent, WorkspaceRenamedEvent } from './users-events.js';
+import {
+  AccessChangedEvent,
+  UserCreatedEvent,
+  UserDeletedEvent,
+  UserUpdatedEvent,
+  WorkspaceDeletedEvent,
+  WorkspaceRenamedEvent,
+} from './users-events.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+const schema = (s: z.ZodType) =>
+  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 
 const usersMessages = {
   userCreated: UserCreatedEvent,
@@ -21,21 +29,38 @@ function messages(): Record<string, unknown> {
   const traceHeaders = {
     type: 'object',
     properties: {
-      traceparent: { type: 'string', pattern: TRACEPARENT.source, description: 'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)' },
+      traceparent: {
+        type: 'string',
+        pattern: TRACEPARENT.source,
+        description:
+          'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)',
+      },
     },
   };
   const out: Record<string, unknown> = {
-    activityRecorded: { name: 'activityRecorded', title: 'Activity recorded (structured mode)', contentType: 'application/cloudevents+json', headers: traceHeaders, payload: schema(ActivityEvent) },
+    activityRecorded: {
+      name: 'activityRecorded',
+      title: 'Activity recorded (structured mode)',
+      contentType: 'application/cloudevents+json',
+      headers: traceHeaders,
+      payload: schema(ActivityEvent),
+    },
     activityRecordedBinary: {
       name: 'activityRecordedBinary',
       title: 'Activity recorded (binary mode)',
-      summary: 'The CloudEvents Kafka binding\'s binary content mode: the attributes as `ce_<name>` headers, `content-type: application/json`, the value is `data` alone. Read exactly like the structured form.',
+      summary:
+        "The CloudEvents Kafka binding's binary content mode: the attributes as `ce_<name>` headers, `content-type: application/json`, the value is `data` alone. Read exactly like the structured form.",
       contentType: 'application/json',
       headers: {
         type: 'object',
         required: ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time', 'ce_subject'],
         properties: {
-          ...Object.fromEntries(['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => [`ce_${a}`, { type: 'string', description: `The \`${a}\` attribute` }])),
+          ...Object.fromEntries(
+            ['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => [
+              `ce_${a}`,
+              { type: 'string', description: `The \`${a}\` attribute` },
+            ]),
+          ),
           'content-type': { type: 'string', const: 'application/json' },
           ...traceHeaders.properties,
         },
@@ -43,10 +68,28 @@ function messages(): Record<string, unknown> {
       payload: schema(ActivityData),
     },
   };
-  out.inboxDelivered = { name: 'inboxDelivered', title: 'Notification delivered', summary: 'The inbox router\'s delivery of one activity to one recipient (written in a Kafka transaction with the router\'s consumed offsets; read it read_committed). `id` is deterministic: the owner, event id and recipient hashed.', contentType: 'application/cloudevents+json', payload: schema(InboxDeliveredEvent) };
-  out.inboxMarked = { name: 'inboxMarked', title: 'Inbox marked', summary: 'A mark (seen, read, unread, archive, unarchive) from the inbox API. `upTo` is a position of the recipient\'s inbox; absent, the mark covers everything delivered before it in the partition.', contentType: 'application/cloudevents+json', payload: schema(InboxMarkedEvent) };
-  for (const [name, s] of Object.entries(usersMessages)) out[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
-  const dlqHeaders = { type: 'object', properties: Object.fromEntries(Object.values(DlqHeaders).map((h) => [h, { type: 'string' }])) };
+  out.inboxDelivered = {
+    name: 'inboxDelivered',
+    title: 'Notification delivered',
+    summary:
+      "The inbox router's delivery of one activity to one recipient (written in a Kafka transaction with the router's consumed offsets; read it read_committed). `id` is deterministic: the owner, event id and recipient hashed.",
+    contentType: 'application/cloudevents+json',
+    payload: schema(InboxDeliveredEvent),
+  };
+  out.inboxMarked = {
+    name: 'inboxMarked',
+    title: 'Inbox marked',
+    summary:
+      "A mark (seen, read, unread, archive, unarchive) from the inbox API. `upTo` is a position of the recipient's inbox; absent, the mark covers everything delivered before it in the partition.",
+    contentType: 'application/cloudevents+json',
+    payload: schema(InboxMarkedEvent),
+  };
+  for (const [name, s] of Object.entries(usersMessages))
+    out[name] = { name, contentType: 'application/cloudevents+json', payload: schema(s) };
+  const dlqHeaders = {
+    type: 'object',
+    properties: Object.fromEntries(Object.values(DlqHeaders).map((h) => [h, { type: 'string' }])),
+  };
   out.deadLetter = { name: 'deadLetter', headers: dlqHeaders, payload: {} };
   return out;
 }
@@ -59,14 +102,18 @@ export function buildAsyncApi(): Record<string, unknown> {
     info: {
       title: 'Activity suite events',
       version: '1.0.0',
-      description: 'CloudEvents 1.0 on Kafka. `activity.events` takes both content modes of the Kafka binding (structured JSON, or binary with `ce_*` headers); well-formed extension attributes (such as `partitionkey`) are accepted and ignored. The Kafka key is the user id (workspace events: the workspace id); `id` is the idempotency key.',
+      description:
+        'CloudEvents 1.0 on Kafka. `activity.events` takes both content modes of the Kafka binding (structured JSON, or binary with `ce_*` headers); well-formed extension attributes (such as `partitionkey`) are accepted and ignored. The Kafka key is the user id (workspace events: the workspace id); `id` is the idempotency key.',
     },
     defaultContentType: 'application/cloudevents+json',
     channels: {
       activityEvents: {
         address: Topics.activityEvents,
         description: `${TopicPartitions[Topics.activityEvents]} partitions, keyed by the user the activity belongs to.`,
-        messages: { activityRecorded: ref('activityRecorded'), activityRecordedBinary: ref('activityRecordedBinary') },
+        messages: {
+          activityRecorded: ref('activityRecorded'),
+          activityRecordedBinary: ref('activityRecordedBinary'),
+        },
       },
       usersEvents: {
         address: Topics.usersEvents,
@@ -80,7 +127,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       },
       activityDeadLetters: {
         address: dlqTopic(Topics.activityEvents),
-        description: 'Records the activity-service could not apply, unchanged, with the reason in headers.',
+        description:
+          'Records the activity-service could not apply, unchanged, with the reason in headers.',
         messages: { deadLetter: { $ref: '#/components/messages/deadLetter' } },
       },
     },

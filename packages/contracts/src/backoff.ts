@@ -13,7 +13,12 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, jitter
  * rejects after `timeoutMs` with `what` and the last error `check` threw. Servers coming up,
  * tests waiting on a condition: everything that waits for something to become true uses this.
  */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -26,5 +31,7 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
     if (Date.now() + everyMs > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  throw new Error(`${what} within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `${what} within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }

@@ -80,6 +80,13 @@ export class AppError extends Error {
 
   /** The error as DESIGN.md's error shape: the one place the body is rendered (services, the WebSocket refusal, the local edge). */
   body(requestId: string): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) }, requestId };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details ? { details: this.details } : {}),
+      },
+      requestId,
+    };
   }
 }

@@ -106,7 +106,9 @@ export const NotificationsQuery = z.strictObject({
   workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-export const NotificationCountsQuery = z.strictObject({ workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional() });
+export const NotificationCountsQuery = z.strictObject({
+  workspaceId: queryInteger(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 export const SeenBody = z.strictObject({ upTo: InboxCursor.optional() });
 export type SeenBody = z.infer<typeof SeenBody>;
@@ -114,7 +116,11 @@ export type SeenBody = z.infer<typeof SeenBody>;
 /** `{ids}` or `{all: true, upTo?, workspaceId?}`. */
 export const MarkBody = z.union([
   z.strictObject({ ids: z.array(DeliveryId).min(1).max(InboxLimits.markMaxIds) }),
-  z.strictObject({ all: z.literal(true), upTo: InboxCursor.optional(), workspaceId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional() }),
+  z.strictObject({
+    all: z.literal(true),
+    upTo: InboxCursor.optional(),
+    workspaceId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  }),
 ]);
 export type MarkBody = z.infer<typeof MarkBody>;
 
@@ -134,8 +140,24 @@ export type MarkResult = z.infer<typeof MarkResult>;
  * `<position>|m|<unseen>|<unread>|<total>|<seen up to>|<read up to>|<action>|<ids, comma-joined>`.
  */
 export type InboxLogEntry =
-  | { kind: 'delivered'; position: number; counts: InboxCounts; id: string; workspaceId: number; deliveredMs: number; activityJson: string }
-  | { kind: 'marked'; position: number; counts: InboxCounts; seenUpTo: number; readUpTo: number; action: MarkAction; ids: string[] };
+  | {
+      kind: 'delivered';
+      position: number;
+      counts: InboxCounts;
+      id: string;
+      workspaceId: number;
+      deliveredMs: number;
+      activityJson: string;
+    }
+  | {
+      kind: 'marked';
+      position: number;
+      counts: InboxCounts;
+      seenUpTo: number;
+      readUpTo: number;
+      action: MarkAction;
+      ids: string[];
+    };
 
 /** The inbox log entries in Lua, as `parseInboxLogEntry` reads them (`counts`: `<unseen>|<unread>|<total>`). */
 export const INBOX_LOG_LUA = `local function loggedDelivery(position, counts, id, ws, ms, json)
@@ -151,7 +173,16 @@ export function inboxCursor(epoch: string | null, position: number): string {
 }
 
 /** A `Notification` as JSON text, built once per notification around the stored activity JSON (not parsed again). */
-export function notificationJson(n: { id: string; cursor: string; activityJson: string; workspaceId: number; seen: boolean; read: boolean; archived: boolean; deliveredMs: number }): string {
+export function notificationJson(n: {
+  id: string;
+  cursor: string;
+  activityJson: string;
+  workspaceId: number;
+  seen: boolean;
+  read: boolean;
+  archived: boolean;
+  deliveredMs: number;
+}): string {
   return `{"id":${JSON.stringify(n.id)},"cursor":"${n.cursor}","activity":${n.activityJson},"workspaceId":${n.workspaceId},"seen":${n.seen},"read":${n.read},"archived":${n.archived},"createdAt":"${new Date(n.deliveredMs).toISOString()}"}`;
 }
 
@@ -168,11 +199,40 @@ export function parseInboxLogEntry(text: string): InboxLogEntry | undefined {
   }
   fields.push(text.slice(at));
   if (fields.length !== 9) return undefined;
-  const [position, kind, unseen, unread, total, a, b, c, rest] = fields as [string, string, string, string, string, string, string, string, string];
+  const [position, kind, unseen, unread, total, a, b, c, rest] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const counts = { unseen: Number(unseen), unread: Number(unread), total: Number(total) };
-  if (!/^[1-9][0-9]*$/.test(position) || Object.values(counts).some((n) => !Number.isInteger(n))) return undefined;
-  if (kind === 'd' && DELIVERY_ID.test(a) && rest.startsWith('{')) return { kind: 'delivered', position: Number(position), counts, id: a, workspaceId: Number(b), deliveredMs: Number(c), activityJson: rest };
-  if (kind === 'm' && (MARK_ACTIONS as readonly string[]).includes(c)) return { kind: 'marked', position: Number(position), counts, seenUpTo: Number(a), readUpTo: Number(b), action: c as MarkAction, ids: rest === '' ? [] : rest.split(',') };
+  if (!/^[1-9][0-9]*$/.test(position) || Object.values(counts).some((n) => !Number.isInteger(n)))
+    return undefined;
+  if (kind === 'd' && DELIVERY_ID.test(a) && rest.startsWith('{'))
+    return {
+      kind: 'delivered',
+      position: Number(position),
+      counts,
+      id: a,
+      workspaceId: Number(b),
+      deliveredMs: Number(c),
+      activityJson: rest,
+    };
+  if (kind === 'm' && (MARK_ACTIONS as readonly string[]).includes(c))
+    return {
+      kind: 'marked',
+      position: Number(position),
+      counts,
+      seenUpTo: Number(a),
+      readUpTo: Number(b),
+      action: c as MarkAction,
+      ids: rest === '' ? [] : rest.split(','),
+    };
   return undefined;
 }
 

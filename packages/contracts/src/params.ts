@@ -7,7 +7,10 @@ import { z } from 'zod';
 export const ID_PATTERN = /^[1-9][0-9]{0,14}$/;
 
 /** Positive integer id as it appears in a path or query string. */
-export const IdParam = z.string().regex(ID_PATTERN, 'must be a positive integer of at most 15 digits').transform(Number);
+export const IdParam = z
+  .string()
+  .regex(ID_PATTERN, 'must be a positive integer of at most 15 digits')
+  .transform(Number);
 
 /** The inclusive bounds of each query-string integer, so the API description states them as the validator applies them. */
 export const queryIntegerBounds = z.registry<{ minimum: number; maximum: number }>();

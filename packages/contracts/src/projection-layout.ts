@@ -19,7 +19,8 @@ function crc16(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc;
 }
@@ -94,9 +95,11 @@ export const ProjectionKeys = {
    */
   seen: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:seen`,
   /** The feed block holding stream positions `block * FEED_BLOCK_SIZE` to the next block's first, exclusive. */
-  feedBlock: (prefix: string, userId: number | string, block: number) => partKey(ProjectionKeys.feed(prefix, userId), block),
+  feedBlock: (prefix: string, userId: number | string, block: number) =>
+    partKey(ProjectionKeys.feed(prefix, userId), block),
   /** One of a user's `SEEN_BUCKETS` dedup buckets. */
-  seenBucket: (prefix: string, userId: number | string, bucket: number) => partKey(ProjectionKeys.seen(prefix, userId), bucket),
+  seenBucket: (prefix: string, userId: number | string, bucket: number) =>
+    partKey(ProjectionKeys.seen(prefix, userId), bucket),
   /** Hash: see `StatsField`. */
   stats: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:stats`,
   /** Hash: workspace id -> `{"name","role"}` (the access replica). */
@@ -104,9 +107,11 @@ export const ProjectionKeys = {
   /** String: the version of the access replica last applied. */
   accessVersion: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:accessv`,
   /** Set: users whose access replica names the workspace (for renames and deletions). */
-  workspaceMembers: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:members`,
+  workspaceMembers: (prefix: string, workspaceId: number | string) =>
+    `${prefix}{ws:${workspaceId}}:members`,
   /** String: the version of the newest `workspace.renamed` applied (a replayed older rename is ignored). */
-  workspaceVersion: (prefix: string, workspaceId: number | string) => `${prefix}{ws:${workspaceId}}:v`,
+  workspaceVersion: (prefix: string, workspaceId: number | string) =>
+    `${prefix}{ws:${workspaceId}}:v`,
   /** String `<version>:<generation>`: see `parseLayout`. */
   layout: (prefix: string) => `${prefix}{projections}:layout`,
   /** Where layouts 1 to 3 kept the layout: found there, the prefix holds a layout this version does not write. */
@@ -115,7 +120,8 @@ export const ProjectionKeys = {
    * String: the partition's checkpoint, the next offset every user's step has been applied up to
    * (written after the steps; each user's own `appliedOffset` is what makes a step exactly once).
    */
-  offset: (prefix: string, topic: string, partition: number) => `${prefix}{projections}:offset:${topic}:${partition}`,
+  offset: (prefix: string, topic: string, partition: number) =>
+    `${prefix}{projections}:offset:${topic}:${partition}`,
   /** Hash: offset key -> the offset it must reach before the projections are whole again (present while rebuilding). */
   rebuild: (prefix: string) => `${prefix}{projections}:rebuild`,
   /** String: held (with an expiry) by the one consumer that drops and re-claims lost projections. */
@@ -142,7 +148,8 @@ export const ProjectionKeys = {
   /** Sorted set: the kept notifications read (delivery id -> position). */
   inboxRead: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:read`,
   /** Sorted set: the kept notifications archived (delivery id -> position). */
-  inboxArchived: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:archived`,
+  inboxArchived: (prefix: string, userId: number | string) =>
+    `${prefix}{u:${userId}}:inbox:archived`,
   /** List: the inbox log, each delivery applied and each mark as an `InboxLogEntry`, oldest first; capped at the retention's count. */
   inboxLog: (prefix: string, userId: number | string) => `${prefix}{u:${userId}}:inbox:log`,
   /** Hash: delivery id -> `inboxEntry` (workspace, delivery time, activity JSON). */
@@ -227,11 +234,19 @@ export const INBOX_COUNTS_LUA = `local function inboxCounts(items, unread, archi
 end`;
 
 /** Splits an `inboxEntry`. */
-export function splitInboxEntry(entry: string): { workspaceId: number; deliveredMs: number; activityJson: string } {
+export function splitInboxEntry(entry: string): {
+  workspaceId: number;
+  deliveredMs: number;
+  activityJson: string;
+} {
   const a = entry.indexOf('|');
   const b = entry.indexOf('|', a + 1);
   if (a <= 0 || b <= a) throw new Error('not an inbox entry');
-  return { workspaceId: Number(entry.slice(0, a)), deliveredMs: Number(entry.slice(a + 1, b)), activityJson: entry.slice(b + 1) };
+  return {
+    workspaceId: Number(entry.slice(0, a)),
+    deliveredMs: Number(entry.slice(a + 1, b)),
+    activityJson: entry.slice(b + 1),
+  };
 }
 
 /** The value stored under `ProjectionKeys.layout`. */
@@ -242,7 +257,9 @@ export function formatLayout(generation: string): string {
 /** Splits a layout value; a value without a generation is from layout 2 or earlier. */
 export function parseLayout(value: string): { version: string; generation: string | undefined } {
   const at = value.indexOf(':');
-  return at < 0 ? { version: value, generation: undefined } : { version: value.slice(0, at), generation: value.slice(at + 1) };
+  return at < 0
+    ? { version: value, generation: undefined }
+    : { version: value.slice(0, at), generation: value.slice(at + 1) };
 }
 
 /** A generation names one history of the projections: a new one is drawn each time they are (re)built. */
@@ -259,7 +276,9 @@ export function parseStreamPosition(text: string): StreamPosition | undefined {
 
 /** A fresh generation: base-36 time plus randomness (unique across rebuilds, short in cursors). */
 export function newGeneration(now = Date.now()): string {
-  return `${now.toString(36)}${Math.floor(Math.random() * 36 ** 5).toString(36).padStart(5, '0')}`;
+  return `${now.toString(36)}${Math.floor(Math.random() * 36 ** 5)
+    .toString(36)
+    .padStart(5, '0')}`;
 }
 
 // ---- the stream cursor ----------------------------------------------------------------------
@@ -288,7 +307,9 @@ export const EMPTY_STREAM_CURSOR = '.0';
  */
 export function decodeStreamCursor(cursor: string): StreamPosition | 'empty' | 'stale' | undefined {
   if (cursor === EMPTY_STREAM_CURSOR) return 'empty';
-  return parseStreamPosition(cursor) ?? (decodeFeedCursor(cursor) === undefined ? undefined : 'stale');
+  return (
+    parseStreamPosition(cursor) ?? (decodeFeedCursor(cursor) === undefined ? undefined : 'stale')
+  );
 }
 
 // ---- the feed (read API order: event time) --------------------------------------------------
@@ -335,7 +356,8 @@ const BRACE = 0x7b;
 export function splitLogEntry(entry: Buffer): { position: number; inOrder: boolean; json: Buffer } {
   let at = 0;
   let position = 0;
-  while (at < entry.length && entry[at]! >= 0x30 && entry[at]! <= 0x39) position = position * 10 + entry[at++]! - 0x30;
+  while (at < entry.length && entry[at]! >= 0x30 && entry[at]! <= 0x39)
+    position = position * 10 + entry[at++]! - 0x30;
   const inOrder = entry[at] !== MINUS;
   if (!inOrder) at++;
   if (position === 0 || entry[at] !== BRACE) throw new Error('not a stream log entry');
@@ -385,7 +407,14 @@ export function feedKeyText(key: FeedKey): string {
  */
 export function parseFeedKey(text: string): FeedKey | undefined {
   const key = /^([0-9]{1,16}):([1-9][0-9]{0,15})(?:\/([0-9]{1,16})(\+?))?$/.exec(text);
-  if (key) return { timeMs: Number(key[1]), position: Number(key[2]), ...(key[3] === undefined ? {} : { seq: Number(key[3]), ...(key[4] ? { inOrder: true } : {}) }) };
+  if (key)
+    return {
+      timeMs: Number(key[1]),
+      position: Number(key[2]),
+      ...(key[3] === undefined
+        ? {}
+        : { seq: Number(key[3]), ...(key[4] ? { inOrder: true } : {}) }),
+    };
   const legacy = /^([0-9]{1,16}):./s.exec(text);
   return legacy ? { timeMs: Number(legacy[1]), position: Number.MAX_SAFE_INTEGER } : undefined;
 }
@@ -414,7 +443,9 @@ const ONE_POSITION = `(?:${STREAM_POSITION.source.slice(1, -1)}|\\.0)`;
  * layout 2 (answered with a reset), or, for a stream that carries the inbox, the activity position
  * and the inbox position joined by `~` (`channelsCursor`).
  */
-export const STREAM_CURSOR = new RegExp(`^(?:${ONE_POSITION}|${FEED_CURSOR.source.slice(1, -1)}|${ONE_POSITION}~${ONE_POSITION})$`);
+export const STREAM_CURSOR = new RegExp(
+  `^(?:${ONE_POSITION}|${FEED_CURSOR.source.slice(1, -1)}|${ONE_POSITION}~${ONE_POSITION})$`,
+);
 
 /** One resume token for the activity and inbox channels: `<activity cursor>~<inbox cursor>`. */
 export function channelsCursor(activity: string, inbox: string): string {
@@ -427,5 +458,7 @@ export function channelsCursor(activity: string, inbox: string): string {
  */
 export function splitChannelsCursor(cursor: string): { activity: string; inbox?: string } {
   const tilde = cursor.indexOf('~');
-  return tilde < 0 ? { activity: cursor } : { activity: cursor.slice(0, tilde), inbox: cursor.slice(tilde + 1) };
+  return tilde < 0
+    ? { activity: cursor }
+    : { activity: cursor.slice(0, tilde), inbox: cursor.slice(tilde + 1) };
 }

@@ -18,7 +18,9 @@ export function revocationMessage(userId: number, revoked: boolean): string {
 }
 
 /** Reads a revocation channel message; undefined when it is not one. */
-export function parseRevocationMessage(text: string): { userId: number; revoked: boolean } | undefined {
+export function parseRevocationMessage(
+  text: string,
+): { userId: number; revoked: boolean } | undefined {
   const match = /^([+-])(\d{1,15})$/.exec(text);
   return match ? { userId: Number(match[2]), revoked: match[1] === '+' } : undefined;
 }

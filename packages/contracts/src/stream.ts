@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { Activity } from './activity.js';
-import { INBOX_LIVE_MARK, InboxCounts, MARK_ACTIONS, Notification, parseInboxLogEntry, type InboxLogEntry } from './inbox.js';
+import {
+  INBOX_LIVE_MARK,
+  InboxCounts,
+  MARK_ACTIONS,
+  Notification,
+  parseInboxLogEntry,
+  type InboxLogEntry,
+} from './inbox.js';
 import { parseStreamPosition } from './projection-layout.js';
 
 /** Messages a stream client receives (WebSocket text frames or SSE `data:`), by `type`. */
@@ -12,12 +19,34 @@ export const STREAM_CHANNELS = ['activity', 'inbox'] as const;
 export type StreamChannel = (typeof STREAM_CHANNELS)[number];
 
 // Messages name their channel when the stream carries the inbox (`channel`); an activity-only stream's are as they always were.
-export const StreamActivityMessage = z.object({ type: z.literal('activity'), channel: z.literal('activity').optional(), cursor: z.string(), activity: Activity });
-export const StreamReadyMessage = z.object({ type: z.literal('ready'), cursor: z.string().nullable() });
-export const StreamResetMessage = z.object({ type: z.literal('reset'), channel: z.enum(STREAM_CHANNELS).optional(), reason: z.string() });
-export const StreamErrorMessage = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
+export const StreamActivityMessage = z.object({
+  type: z.literal('activity'),
+  channel: z.literal('activity').optional(),
+  cursor: z.string(),
+  activity: Activity,
+});
+export const StreamReadyMessage = z.object({
+  type: z.literal('ready'),
+  cursor: z.string().nullable(),
+});
+export const StreamResetMessage = z.object({
+  type: z.literal('reset'),
+  channel: z.enum(STREAM_CHANNELS).optional(),
+  reason: z.string(),
+});
+export const StreamErrorMessage = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
 /** A notification delivered to the user's inbox, with the counts right after it. */
-export const StreamNotificationMessage = z.object({ type: z.literal('notification'), channel: z.literal('inbox'), cursor: z.string(), notification: Notification, counts: InboxCounts });
+export const StreamNotificationMessage = z.object({
+  type: z.literal('notification'),
+  channel: z.literal('inbox'),
+  cursor: z.string(),
+  notification: Notification,
+  counts: InboxCounts,
+});
 /**
  * The inbox's state: first on connect and on resume (`gap` when entries the client missed are no
  * longer retained: read the list again), then after every mark from any device (`mark`).
@@ -34,7 +63,14 @@ export const StreamInboxStateMessage = z.object({
   mark: z.object({ action: z.enum(MARK_ACTIONS), ids: z.array(z.string()).optional() }).optional(),
   gap: z.boolean().optional(),
 });
-export const StreamMessage = z.discriminatedUnion('type', [StreamActivityMessage, StreamReadyMessage, StreamResetMessage, StreamErrorMessage, StreamNotificationMessage, StreamInboxStateMessage]);
+export const StreamMessage = z.discriminatedUnion('type', [
+  StreamActivityMessage,
+  StreamReadyMessage,
+  StreamResetMessage,
+  StreamErrorMessage,
+  StreamNotificationMessage,
+  StreamInboxStateMessage,
+]);
 export type StreamMessage = z.infer<typeof StreamMessage>;
 
 /** The JSON notice on a user's Redis channel when the user is deleted (activities travel as feed entries: `decodeLiveMessage`). */
@@ -84,7 +120,10 @@ export interface LiveItem {
  */
 export function encodeLiveBatch(epoch: string, first: number, items: LiveItem[]): string {
   let text = `${epoch}.${first}`;
-  for (const item of items) text += item.traceparent ? `${LIVE_ENTRY_SEPARATOR}${item.traceparent}${LIVE_TRACE_SEPARATOR}${item.json}` : `${LIVE_ENTRY_SEPARATOR}${item.json}`;
+  for (const item of items)
+    text += item.traceparent
+      ? `${LIVE_ENTRY_SEPARATOR}${item.traceparent}${LIVE_TRACE_SEPARATOR}${item.json}`
+      : `${LIVE_ENTRY_SEPARATOR}${item.json}`;
   return text;
 }
 
@@ -103,7 +142,8 @@ export type LiveMessageDecoded =
 export function decodeLiveMessage(payload: string): LiveMessageDecoded {
   if (payload.startsWith('{')) {
     try {
-      if (LiveNotice.safeParse(JSON.parse(payload)).success) return { kind: 'deleted', text: payload };
+      if (LiveNotice.safeParse(JSON.parse(payload)).success)
+        return { kind: 'deleted', text: payload };
     } catch {
       // malformed, below
     }
@@ -114,7 +154,9 @@ export function decodeLiveMessage(payload: string): LiveMessageDecoded {
     const epoch = parts[0]!.slice(INBOX_LIVE_MARK.length);
     const entries = parts.slice(1).map(parseInboxLogEntry);
     const valid = entries.filter((e) => e !== undefined);
-    return /^[0-9a-z]{1,16}$/.test(epoch) ? { kind: 'inbox', epoch, entries: valid, malformed: entries.length - valid.length } : { kind: 'malformed' };
+    return /^[0-9a-z]{1,16}$/.test(epoch)
+      ? { kind: 'inbox', epoch, entries: valid, malformed: entries.length - valid.length }
+      : { kind: 'malformed' };
   }
   const header = parseStreamPosition(parts[0]!);
   if (!header) return { kind: 'malformed' };
@@ -126,7 +168,10 @@ export function decodeLiveMessage(payload: string): LiveMessageDecoded {
     const traced = part.indexOf(LIVE_TRACE_SEPARATOR);
     const traceparent = traced > 0 ? part.slice(0, traced) : undefined;
     const json = traceparent === undefined ? part : part.slice(traced + 1);
-    if ((traceparent !== undefined && !TRACEPARENT.test(traceparent)) || json.charCodeAt(0) !== 0x7b) {
+    if (
+      (traceparent !== undefined && !TRACEPARENT.test(traceparent)) ||
+      json.charCodeAt(0) !== 0x7b
+    ) {
       malformed++;
       continue;
     }

@@ -32,7 +32,11 @@ export const AccessChangedEvent = cloudEvent(
 export const WorkspaceRenamedEvent = cloudEvent(
   UsersEventType.workspaceRenamed,
   // `version` rises with every rename: a replayed (older) rename is ignored. Absent on records written before versions.
-  z.object({ workspaceId: z.number().int(), name: z.string(), version: z.number().int().optional() }),
+  z.object({
+    workspaceId: z.number().int(),
+    name: z.string(),
+    version: z.number().int().optional(),
+  }),
 );
 export const WorkspaceDeletedEvent = cloudEvent(
   UsersEventType.workspaceDeleted,

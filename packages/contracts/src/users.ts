@@ -7,7 +7,12 @@ export type Role = z.infer<typeof Role>;
 /** Roles ordered by power; the highest grant wins when grants overlap. */
 export const roleRank: Record<Role, number> = { viewer: 1, member: 2, admin: 3 };
 
-export const UserLimits = { nameMax: 100, usernameMax: 64, emailMax: 254, searchQueryMax: 100 } as const;
+export const UserLimits = {
+  nameMax: 100,
+  usernameMax: 64,
+  emailMax: 254,
+  searchQueryMax: 100,
+} as const;
 
 const Username = z
   .string()
@@ -17,9 +22,17 @@ const Username = z
 /** RFC 5321's lengths, which `format: email` checkers apply and zod's pattern does not: local part 64, domain labels 63. */
 function emailLengthsValid(email: string): boolean {
   const at = email.lastIndexOf('@');
-  return at <= 64 && email.slice(at + 1).split('.').every((label) => label.length <= 63);
+  return (
+    at <= 64 &&
+    email
+      .slice(at + 1)
+      .split('.')
+      .every((label) => label.length <= 63)
+  );
 }
-const Email = z.email().max(UserLimits.emailMax).refine(emailLengthsValid, { message: 'the part before @ is at most 64 characters, each domain label at most 63' });
+const Email = z.email().max(UserLimits.emailMax).refine(emailLengthsValid, {
+  message: 'the part before @ is at most 64 characters, each domain label at most 63',
+});
 const Name = z.string().trim().min(1).max(UserLimits.nameMax);
 
 /** A user as lists and search return it. */
@@ -97,7 +110,11 @@ export const EffectiveWorkspace = z.object({
 });
 export type EffectiveWorkspace = z.infer<typeof EffectiveWorkspace>;
 
-export const PaginationLimits = { defaultPageSize: 20, maxPageSize: 100, maxPage: 100_000_000 } as const;
+export const PaginationLimits = {
+  defaultPageSize: 20,
+  maxPageSize: 100,
+  maxPage: 100_000_000,
+} as const;
 
 export const PageQuery = z.strictObject({
   page: queryInteger(PaginationLimits.maxPage).optional(),
@@ -131,7 +148,9 @@ export const UserListQuery = PageQuery.extend({
   cursor: z
     .string()
     .regex(USERS_CURSOR, 'not a cursor this API issued')
-    .describe('Keyset pagination: empty for the first page, then the cursor in `next` or `previous`. With it, `page` is ignored and the answer has no `count`.')
+    .describe(
+      'Keyset pagination: empty for the first page, then the cursor in `next` or `previous`. With it, `page` is ignored and the answer has no `count`.',
+    )
     .optional(),
 });
 
@@ -147,13 +166,20 @@ export const UserCursorPage = cursorPaginated(User);
 export type UserCursorPage = z.infer<typeof UserCursorPage>;
 
 export const SearchQuery = PageQuery.extend({
-  q: z.string().trim().min(1, 'q is required').max(UserLimits.searchQueryMax, `q must be at most ${UserLimits.searchQueryMax} characters`),
+  q: z
+    .string()
+    .trim()
+    .min(1, 'q is required')
+    .max(UserLimits.searchQueryMax, `q must be at most ${UserLimits.searchQueryMax} characters`),
 });
 
 /** PUT by the user themself: every self-writable field; admin-only fields are refused by the use case. */
 export const SelfReplaceUserBody = SelfWritableUser.extend({
   isActive: z.boolean().optional(),
-  roles: z.array(z.enum(['admin'])).max(4).optional(),
+  roles: z
+    .array(z.enum(['admin']))
+    .max(4)
+    .optional(),
 });
 /** PUT by an admin: every writable field. */
 export const AdminReplaceUserBody = AdminWritableUser;

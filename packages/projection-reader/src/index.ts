@@ -1,6 +1,20 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, INBOX_COUNTS_LUA, PART_KEY_LUA, InboxField, ProjectionKeys, StatsField, feedMemberText, logEntryJson, parseInboxLogEntry, splitLogEntry, type FeedKey, type InboxCounts, type InboxLogEntry } from '@suite/contracts';
+import {
+  FEED_BLOCK_SIZE,
+  INBOX_COUNTS_LUA,
+  PART_KEY_LUA,
+  InboxField,
+  ProjectionKeys,
+  StatsField,
+  feedMemberText,
+  logEntryJson,
+  parseInboxLogEntry,
+  splitLogEntry,
+  type FeedKey,
+  type InboxCounts,
+  type InboxLogEntry,
+} from '@suite/contracts';
 import { TickBatcher } from './tick-batcher.js';
 
 /**
@@ -171,19 +185,38 @@ class TailEntry implements FeedEntry {
   ) {}
 
   get key(): FeedKey {
-    return { timeMs: Date.parse((JSON.parse(this.json.toString()) as { time: string }).time), position: this.position, seq: this.seq, inOrder: true };
+    return {
+      timeMs: Date.parse((JSON.parse(this.json.toString()) as { time: string }).time),
+      position: this.position,
+      seq: this.seq,
+      inOrder: true,
+    };
   }
 }
 
 type StreamReply = [string | null, number, number, number, number, string[]];
 type ReaderCommander = (ChainableCommander | RedisClient) & {
-  readStream(stats: string, log: string, after: number, limit: number, ...fields: string[]): unknown;
-  readFeedBuffer(stats: string, log: string, feed: string, positionField: string, beforeTime: string, beforeMember: string, count: number, disorderField: string): unknown;
+  readStream(
+    stats: string,
+    log: string,
+    after: number,
+    limit: number,
+    ...fields: string[]
+  ): unknown;
+  readFeedBuffer(
+    stats: string,
+    log: string,
+    feed: string,
+    positionField: string,
+    beforeTime: string,
+    beforeMember: string,
+    count: number,
+    disorderField: string,
+  ): unknown;
   readInboxLog(...args: (string | number)[]): unknown;
 };
 
 type InboxReply = [string | null, number, number, number, number, number, number, number, string[]];
-
 
 /** Reads the projections the activity-service writes; used by its read API and by the stream gateway. */
 /** How a feed page was read: from the log's tail (one LRANGE), or through the blocks (the script). */
@@ -205,13 +238,29 @@ export class ProjectionReader {
   }
 
   /** Up to `limit` stream entries after position `after`, oldest first, with the head read in the same atomic step. */
-  async streamAfter(userId: number, after: number, limit: number): Promise<{ head: StreamHead; entries: StreamEntry[] }> {
+  async streamAfter(
+    userId: number,
+    after: number,
+    limit: number,
+  ): Promise<{ head: StreamHead; entries: StreamEntry[] }> {
     const stats = ProjectionKeys.stats(this.prefix, userId);
     const log = ProjectionKeys.log(this.prefix, userId);
-    const [epoch, position, deleted, oldest, from, entries] = await this.batcher.run<StreamReply>((p) =>
-      (p as ReaderCommander).readStream(stats, log, after, limit, StatsField.epoch, StatsField.position, StatsField.deleted),
+    const [epoch, position, deleted, oldest, from, entries] = await this.batcher.run<StreamReply>(
+      (p) =>
+        (p as ReaderCommander).readStream(
+          stats,
+          log,
+          after,
+          limit,
+          StatsField.epoch,
+          StatsField.position,
+          StatsField.deleted,
+        ),
     );
-    return { head: { epoch, position, oldest, deleted: deleted === 1 }, entries: entries.map((entry, i) => ({ position: from + i, json: logEntryJson(entry) })) };
+    return {
+      head: { epoch, position, oldest, deleted: deleted === 1 },
+      entries: entries.map((entry, i) => ({ position: from + i, json: logEntryJson(entry) })),
+    };
   }
 
   /**
@@ -219,31 +268,64 @@ export class ProjectionReader {
    * same atomic step. Every delivery applied and every mark has a position and an entry, so the
    * retained entries are contiguous; a malformed one is left out (its position is a gap).
    */
-  async inboxAfter(userId: number, after: number, limit: number): Promise<{ head: InboxHead; entries: InboxLogEntry[] }> {
+  async inboxAfter(
+    userId: number,
+    after: number,
+    limit: number,
+  ): Promise<{ head: InboxHead; entries: InboxLogEntry[] }> {
     const p = this.prefix;
-    const [epoch, position, seenUpTo, readUpTo, oldest, unseen, unread, total, entries] = await this.batcher.run<InboxReply>((c) =>
-      (c as ReaderCommander).readInboxLog(
-        ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxLog(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxArchived(p, userId),
-        after, limit, InboxField.position, InboxField.epoch, InboxField.seenUpTo, InboxField.readUpTo,
-      ),
-    );
-    return { head: { epoch, position, seenUpTo, readUpTo, oldest, counts: { unseen, unread, total } }, entries: entries.flatMap((e) => parseInboxLogEntry(e) ?? []) };
+    const [epoch, position, seenUpTo, readUpTo, oldest, unseen, unread, total, entries] =
+      await this.batcher.run<InboxReply>((c) =>
+        (c as ReaderCommander).readInboxLog(
+          ProjectionKeys.inbox(p, userId),
+          ProjectionKeys.inboxLog(p, userId),
+          ProjectionKeys.inboxItems(p, userId),
+          ProjectionKeys.inboxUnread(p, userId),
+          ProjectionKeys.inboxArchived(p, userId),
+          after,
+          limit,
+          InboxField.position,
+          InboxField.epoch,
+          InboxField.seenUpTo,
+          InboxField.readUpTo,
+        ),
+      );
+    return {
+      head: { epoch, position, seenUpTo, readUpTo, oldest, counts: { unseen, unread, total } },
+      entries: entries.flatMap((e) => parseInboxLogEntry(e) ?? []),
+    };
   }
 
   /** Up to `count` feed entries older than `before`, newest first by event time, then position. */
-  async feedOlder(userId: number, before: FeedKey | undefined, count: number): Promise<FeedEntry[]> {
+  async feedOlder(
+    userId: number,
+    before: FeedKey | undefined,
+    count: number,
+  ): Promise<FeedEntry[]> {
     const tail = await this.feedTail(userId, before, count);
     this.onFeedPage(tail ? 'tail' : 'blocks');
     if (tail) return tail;
     const p = this.prefix;
     const reply = await this.batcher.run<(number | Buffer)[]>((c) =>
-      (c as ReaderCommander).readFeedBuffer(ProjectionKeys.stats(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.feed(p, userId), StatsField.position, before === undefined ? '' : String(before.timeMs), before === undefined ? '' : feedMemberText(before.position), count, StatsField.disorderedUpTo),
+      (c as ReaderCommander).readFeedBuffer(
+        ProjectionKeys.stats(p, userId),
+        ProjectionKeys.log(p, userId),
+        ProjectionKeys.feed(p, userId),
+        StatsField.position,
+        before === undefined ? '' : String(before.timeMs),
+        before === undefined ? '' : feedMemberText(before.position),
+        count,
+        StatsField.disorderedUpTo,
+      ),
     );
     const [seq, disordered] = [Number(reply[0]), Number(reply[1])];
     const entries: FeedEntry[] = [];
     for (let i = 2; i < reply.length; i += 3) {
       const { position, json } = splitLogEntry(reply[i + 2] as Buffer);
-      entries.push({ key: { timeMs: Number(reply[i]), position, seq, inOrder: position > disordered }, json });
+      entries.push({
+        key: { timeMs: Number(reply[i]), position, seq, inOrder: position > disordered },
+        json,
+      });
     }
     return entries;
   }
@@ -259,13 +341,20 @@ export class ProjectionReader {
    * this costs Redis less than layout 4's `ZREVRANGEBYLEX` page and a third of the script
    * (bench/activity-reads.bench.ts).
    */
-  private async feedTail(userId: number, before: FeedKey | undefined, count: number): Promise<FeedEntry[] | undefined> {
+  private async feedTail(
+    userId: number,
+    before: FeedKey | undefined,
+    count: number,
+  ): Promise<FeedEntry[] | undefined> {
     const hint = before?.seq;
-    if (before !== undefined && (hint === undefined || !before.inOrder || before.position > hint)) return undefined;
+    if (before !== undefined && (hint === undefined || !before.inOrder || before.position > hint))
+      return undefined;
     const log = ProjectionKeys.log(this.prefix, userId);
     // From the log's end: the newest position (`hint`) is at index -1, the cursor's at its position - hint - 1.
     const at = before === undefined ? 0 : before.position - hint! - 1;
-    const raw = await this.batcher.run<Buffer[]>((c) => (before === undefined ? c.lrangeBuffer(log, -count, -1) : c.lrangeBuffer(log, at - count, at)));
+    const raw = await this.batcher.run<Buffer[]>((c) =>
+      before === undefined ? c.lrangeBuffer(log, -count, -1) : c.lrangeBuffer(log, at - count, at),
+    );
     if (raw.length === 0) return before === undefined ? [] : undefined;
     const entries = raw.map(splitLogEntry);
     if (before !== undefined && entries.pop()!.position !== before.position) return undefined;
@@ -277,20 +366,32 @@ export class ProjectionReader {
   /** The exact number of distinct activities applied for the user. */
   async count(userId: number): Promise<number> {
     const key = ProjectionKeys.stats(this.prefix, userId);
-    return Number((await this.batcher.run<string | null>((p) => p.hget(key, StatsField.count))) ?? 0);
+    return Number(
+      (await this.batcher.run<string | null>((p) => p.hget(key, StatsField.count))) ?? 0,
+    );
   }
 
   /** Per workspace: last active time (ms) and count, with the user's access replica (workspace -> JSON). */
-  async recency(userId: number): Promise<{ last: Record<string, string>; counts: Record<string, string>; access: Record<string, string> }> {
+  async recency(userId: number): Promise<{
+    last: Record<string, string>;
+    counts: Record<string, string>;
+    access: Record<string, string>;
+  }> {
     const [stats, access] = await Promise.all([
-      this.batcher.run<Record<string, string>>((p) => p.hgetall(ProjectionKeys.stats(this.prefix, userId))),
-      this.batcher.run<Record<string, string>>((p) => p.hgetall(ProjectionKeys.access(this.prefix, userId))),
+      this.batcher.run<Record<string, string>>((p) =>
+        p.hgetall(ProjectionKeys.stats(this.prefix, userId)),
+      ),
+      this.batcher.run<Record<string, string>>((p) =>
+        p.hgetall(ProjectionKeys.access(this.prefix, userId)),
+      ),
     ]);
     const last: Record<string, string> = {};
     const counts: Record<string, string> = {};
     for (const [field, value] of Object.entries(stats)) {
-      if (field.startsWith(StatsField.lastActive)) last[field.slice(StatsField.lastActive.length)] = value;
-      else if (field.startsWith(StatsField.workspaceCount)) counts[field.slice(StatsField.workspaceCount.length)] = value;
+      if (field.startsWith(StatsField.lastActive))
+        last[field.slice(StatsField.lastActive.length)] = value;
+      else if (field.startsWith(StatsField.workspaceCount))
+        counts[field.slice(StatsField.workspaceCount.length)] = value;
     }
     return { last, counts, access };
   }

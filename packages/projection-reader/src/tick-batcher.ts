@@ -38,13 +38,17 @@ export class TickBatcher {
     // may hold one slot's keys only: there each read goes alone, and the client's auto-pipelining
     // (createRedis with autoPipelining) groups them per node instead.
     if (batch.length === 1 || isCluster(this.redis)) {
-      for (const only of batch) (only.add(this.redis) as Promise<unknown>).then(only.resolve, only.reject);
+      for (const only of batch)
+        (only.add(this.redis) as Promise<unknown>).then(only.resolve, only.reject);
       return;
     }
     const pipeline = this.redis.pipeline();
     for (const queued of batch) queued.add(pipeline);
     pipeline.exec().then(
-      (replies) => replies!.forEach(([err, value], i) => (err ? batch[i]!.reject(err) : batch[i]!.resolve(value))),
+      (replies) =>
+        replies!.forEach(([err, value], i) =>
+          err ? batch[i]!.reject(err) : batch[i]!.resolve(value),
+        ),
       (err: unknown) => batch.forEach((queued) => queued.reject(err)),
     );
   }

@@ -1,6 +1,13 @@
 import { ActivityEvent, ActivityLimits, AppError, Topics, toErrorDetails } from '@suite/contracts';
 import { context, propagation } from '@opentelemetry/api';
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 
 export interface PublisherOptions {
   brokers: string[];
@@ -52,8 +59,18 @@ export class ActivityPublisher {
   private inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: PublisherOptions) {
-    const kafka = new Kafka({ clientId: options.clientId ?? 'activity-publisher', brokers: options.brokers, ssl: options.ssl, sasl: options.sasl, logLevel: logLevel.NOTHING });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const kafka = new Kafka({
+      clientId: options.clientId ?? 'activity-publisher',
+      brokers: options.brokers,
+      ssl: options.ssl,
+      sasl: options.sasl,
+      logLevel: logLevel.NOTHING,
+    });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.topic = `${options.topicPrefix ?? ''}${Topics.activityEvents}`;
   }
 
@@ -71,25 +88,46 @@ export class ActivityPublisher {
     const list = Array.isArray(events) ? events : [events];
     const valid = list.map((event, index) => {
       const result = ActivityEvent.safeParse(event);
-      if (!result.success) throw new AppError('validation_failed', `event ${index} is invalid`, toErrorDetails(result.error, `[${index}]`));
+      if (!result.success)
+        throw new AppError(
+          'validation_failed',
+          `event ${index} is invalid`,
+          toErrorDetails(result.error, `[${index}]`),
+        );
       const value = JSON.stringify(result.data);
       if (Buffer.byteLength(value) > ActivityLimits.eventMaxBytes) {
-        throw new AppError('payload_too_large', `event ${index} is larger than ${ActivityLimits.eventMaxBytes} bytes`);
+        throw new AppError(
+          'payload_too_large',
+          `event ${index} is larger than ${ActivityLimits.eventMaxBytes} bytes`,
+        );
       }
-      return { key: result.data.subject, value, id: result.data.id, traceparent: result.data.traceparent };
+      return {
+        key: result.data.subject,
+        value,
+        id: result.data.id,
+        traceparent: result.data.traceparent,
+      };
     });
     // W3C trace context goes in the `traceparent` header: the event's own (CloudEvents distributed
     // tracing extension), else the caller's active span when the process runs OpenTelemetry.
     const active: Record<string, string> = {};
     propagation.inject(context.active(), active);
     await Promise.all(
-      valid.map(
-        (e) =>
-          new Promise<void>((resolve, reject) => {
-            const traceparent = e.traceparent ?? active.traceparent;
-            this.queue.push({ key: e.key, value: e.value, headers: traceparent ? { traceparent } : {}, resolve, reject });
-          }),
-      ).concat(this.schedule()),
+      valid
+        .map(
+          (e) =>
+            new Promise<void>((resolve, reject) => {
+              const traceparent = e.traceparent ?? active.traceparent;
+              this.queue.push({
+                key: e.key,
+                value: e.value,
+                headers: traceparent ? { traceparent } : {},
+                resolve,
+                reject,
+              });
+            }),
+        )
+        .concat(this.schedule()),
     );
     return valid.map((e) => e.id);
   }
@@ -126,7 +164,13 @@ export class ActivityPublisher {
         for (const p of batch) p.resolve();
       } catch (err) {
         // The cause goes to the logs only; callers learn that the log is unavailable, not its internals.
-        const failure = Object.assign(new AppError('unavailable', 'the event log (Kafka) did not acknowledge the events; retry later with the same ids'), { cause: err });
+        const failure = Object.assign(
+          new AppError(
+            'unavailable',
+            'the event log (Kafka) did not acknowledge the events; retry later with the same ids',
+          ),
+          { cause: err },
+        );
         for (const p of batch) p.reject(failure);
       }
     })();

@@ -16,11 +16,15 @@ export interface RedisOptions {
 }
 
 /** Error texts of ioredis when the server is unreachable or does not answer. */
-const UNREACHABLE = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect ETIMEDOUT/;
+const UNREACHABLE =
+  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect ETIMEDOUT/;
 
 /** True when `err` says Redis cannot be reached now (as opposed to a command error). */
 export function isRedisUnavailable(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'MaxRetriesPerRequestError' || UNREACHABLE.test(err.message));
+  return (
+    err instanceof Error &&
+    (err.name === 'MaxRetriesPerRequestError' || UNREACHABLE.test(err.message))
+  );
 }
 
 /** One Redis, or a Redis Cluster: every service talks to either through the same commands. */
@@ -46,14 +50,21 @@ export function clusterTarget(url: string): ClusterTarget | undefined {
   const nodes = hosts!.split(',').map((node) => {
     const at = node.lastIndexOf(':');
     const port = Number(node.slice(at + 1));
-    if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`REDIS_URL: cluster seed node "${node}" is not host:port`);
+    if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`REDIS_URL: cluster seed node "${node}" is not host:port`);
     return { host: node.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port };
   });
   return {
     nodes,
     tls: scheme === 'rediss',
-    username: auth === undefined ? undefined : decodeURIComponent(colon < 0 ? '' : auth.slice(0, colon)) || undefined,
-    password: auth === undefined ? undefined : decodeURIComponent(colon < 0 ? auth : auth.slice(colon + 1)) || undefined,
+    username:
+      auth === undefined
+        ? undefined
+        : decodeURIComponent(colon < 0 ? '' : auth.slice(0, colon)) || undefined,
+    password:
+      auth === undefined
+        ? undefined
+        : decodeURIComponent(colon < 0 ? auth : auth.slice(colon + 1)) || undefined,
   };
 }
 
@@ -72,7 +83,12 @@ export function primaries(client: RedisClient): Redis[] {
  * forever. It connects lazily: call `connect()` at start-up. A `redis-cluster://` URL gives an
  * ioredis Cluster (reads and writes on the primaries, sharded pub/sub on each slot's primary).
  */
-export function createRedis(url: string, logger: Logger, name: string, options: RedisOptions = {}): RedisClient {
+export function createRedis(
+  url: string,
+  logger: Logger,
+  name: string,
+  options: RedisOptions = {},
+): RedisClient {
   const perNode: IORedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: 1,
@@ -88,9 +104,20 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
         scaleReads: 'master',
         shardedSubscribers: options.shardedSubscriber ?? false,
         clusterRetryStrategy: (attempt) => backoffMs(attempt, 100, 2000),
-        redisOptions: { ...perNode, ...(cluster.tls ? { tls: {} } : {}), username: cluster.username, password: cluster.password },
+        redisOptions: {
+          ...perNode,
+          ...(cluster.tls ? { tls: {} } : {}),
+          username: cluster.username,
+          password: cluster.password,
+        },
       })
-    : new Redis(url, { ...perNode, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: options.autoPipelining ?? false, retryStrategy: (attempt) => backoffMs(attempt, 100, 2000) });
+    : new Redis(url, {
+        ...perNode,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableAutoPipelining: options.autoPipelining ?? false,
+        retryStrategy: (attempt) => backoffMs(attempt, 100, 2000),
+      });
   let reported = false;
   client.on('error', (err) => {
     if (!reported) logger.warn({ err }, 'redis connection error; reconnecting');

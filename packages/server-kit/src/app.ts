@@ -9,7 +9,6 @@ import type { Readiness } from './readiness.js';
 import { methodNotAllowed, optionsFromTable } from './routes.js';
 import type { RateLimits } from './rate-limits.js';
 
-
 export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
@@ -37,7 +36,6 @@ export interface HttpAppOptions {
   without?: readonly ('tracing' | 'requestLog' | 'metrics')[];
 }
 
-
 /** Liveness, readiness (`?check=a,b` scopes it to the named checks) and the metrics page. */
 function probes(app: Express, { metrics, readiness, liveness }: HttpAppOptions): void {
   app.get('/healthz', (_req, res) => {
@@ -46,7 +44,8 @@ function probes(app: Express, { metrics, readiness, liveness }: HttpAppOptions):
     else res.json({ status: 'ok' });
   });
   app.get('/readyz', async (req, res) => {
-    const asked = typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
+    const asked =
+      typeof req.query.check === 'string' ? req.query.check.split(',').filter(Boolean) : undefined;
     const unknown = asked?.filter((name) => !readiness.names.includes(name)) ?? [];
     if (unknown.length > 0) {
       res.status(400).json({ status: 'not_ready', checks: {}, unknown });

@@ -32,11 +32,13 @@ export function serviceConfig<S extends Record<string, z.ZodTypeAny>>(defaultPor
   const shape = { ...baseEnv(defaultPort), ...own };
   type Config = z.infer<z.ZodObject<typeof shape>>;
   // Every config has the auth variables (baseEnv): the rule reads only those.
-  const rules = [(config: Config) => authConfigRule(config as unknown as Parameters<typeof authConfigRule>[0])];
+  const rules = [
+    (config: Config) => authConfigRule(config as unknown as Parameters<typeof authConfigRule>[0]),
+  ];
   return {
     shape,
-    load: (source: Record<string, string | undefined> = process.env): Config => loadConfig(shape, source, rules),
+    load: (source: Record<string, string | undefined> = process.env): Config =>
+      loadConfig(shape, source, rules),
     readOrExit: (): Config => loadConfigOrExit(shape, process.env, rules),
   };
 }
-

@@ -14,13 +14,19 @@ function normalise(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   const e = err as HttpLikeError;
   const status = e?.status ?? e?.statusCode;
-  if (e?.type === 'entity.too.large' || status === 413) return new AppError('payload_too_large', 'request body is too large');
-  if (e?.type === 'entity.parse.failed') return new AppError('bad_request', 'request body is not valid JSON');
+  if (e?.type === 'entity.too.large' || status === 413)
+    return new AppError('payload_too_large', 'request body is too large');
+  if (e?.type === 'entity.parse.failed')
+    return new AppError('bad_request', 'request body is not valid JSON');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError('unsupported_media_type', 'unsupported body encoding');
   }
   // A path parameter that is not valid percent-encoding (`%E0`): Express throws a URIError.
-  if (err instanceof URIError) return new AppError('bad_request', 'malformed request: the path or a parameter is not valid percent-encoding');
+  if (err instanceof URIError)
+    return new AppError(
+      'bad_request',
+      'malformed request: the path or a parameter is not valid percent-encoding',
+    );
   if (status === 400 && e?.expose) return new AppError('bad_request', 'malformed request');
   if (status === 431) return new AppError('bad_request', 'request headers are too large');
   return undefined;
@@ -32,7 +38,8 @@ export function errorMiddleware(logger: Logger, mapError?: (err: unknown) => App
     const known = normalise(err) ?? mapError?.(err);
     const requestId = String(req.id ?? '');
     if (!known) logger.error({ err, requestId }, 'unhandled error');
-    else if (known.code === 'unavailable') logger.warn({ err, requestId }, 'dependency unavailable');
+    else if (known.code === 'unavailable')
+      logger.warn({ err, requestId }, 'dependency unavailable');
     const appError = known ?? new AppError('internal', 'internal server error');
     if (res.headersSent) return res.end();
     if (appError.headers) res.set(appError.headers);

@@ -18,7 +18,16 @@ beforeAll(async () => {
       if (!kafkaUp) throw new NotReady('kafka is down');
     },
   });
-  const app = createHttpApp({ logger: createLogger({ service: 't', version: '0', level: 'silent' }), metrics: createMetrics('t'), readiness, api: [], routes: [], bodyLimit: '1kb', trustProxy: false, liveness: () => fatal });
+  const app = createHttpApp({
+    logger: createLogger({ service: 't', version: '0', level: 'silent' }),
+    metrics: createMetrics('t'),
+    readiness,
+    api: [],
+    routes: [],
+    bodyLimit: '1kb',
+    trustProxy: false,
+    liveness: () => fatal,
+  });
   server = await listen(app, 0, '127.0.0.1');
 });
 afterAll(() => server.close(100));
@@ -33,10 +42,16 @@ describe('health endpoints', () => {
     kafkaUp = false;
     expect((await get('/readyz')).status).toBe(503);
     const reads = await get('/readyz?check=redis');
-    expect(reads).toMatchObject({ status: 200, body: { status: 'ready', checks: { redis: { ok: true } } } });
+    expect(reads).toMatchObject({
+      status: 200,
+      body: { status: 'ready', checks: { redis: { ok: true } } },
+    });
     expect(Object.keys(reads.body.checks as object)).toEqual(['redis']);
     expect((await get('/readyz?check=redis,kafka')).status).toBe(503);
-    expect(await get('/readyz?check=redis,nope')).toMatchObject({ status: 400, body: { unknown: ['nope'] } });
+    expect(await get('/readyz?check=redis,nope')).toMatchObject({
+      status: 400,
+      body: { unknown: ['nope'] },
+    });
     kafkaUp = true;
     expect((await get('/readyz')).status).toBe(200);
   });
@@ -44,20 +59,34 @@ describe('health endpoints', () => {
   it('liveness fails with the reason while the service reports a fatal state', async () => {
     expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     fatal = 'the consumer stopped after a fatal error';
-    expect(await get('/healthz')).toEqual({ status: 503, body: { status: 'failing', reason: fatal } });
+    expect(await get('/healthz')).toEqual({
+      status: 503,
+      body: { status: 'failing', reason: fatal },
+    });
     fatal = undefined;
   });
 });
 
 describe('TRUST_PROXY', () => {
-  it('a number believes that many proxies in front: with 1, a forged X-Forwarded-For entry before the proxy\'s own is ignored', async () => {
+  it("a number believes that many proxies in front: with 1, a forged X-Forwarded-For entry before the proxy's own is ignored", async () => {
     const echo = Router().get('/ip', (req, res) => {
       res.json({ ip: req.ip });
     });
-    const app = createHttpApp({ logger: createLogger({ service: 't', version: '0', level: 'silent' }), metrics: createMetrics('t2'), readiness: new Readiness({}), api: [], root: [echo], routes: [], bodyLimit: '1kb', trustProxy: trustProxySetting('1') });
+    const app = createHttpApp({
+      logger: createLogger({ service: 't', version: '0', level: 'silent' }),
+      metrics: createMetrics('t2'),
+      readiness: new Readiness({}),
+      api: [],
+      root: [echo],
+      routes: [],
+      bodyLimit: '1kb',
+      trustProxy: trustProxySetting('1'),
+    });
     const one = await listen(app, 0, '127.0.0.1');
     try {
-      const res = await fetch(`${one.url}/ip`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' } });
+      const res = await fetch(`${one.url}/ip`, {
+        headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' },
+      });
       expect(await res.json()).toEqual({ ip: '203.0.113.7' });
     } finally {
       await one.close(100);

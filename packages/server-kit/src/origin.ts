@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import { AppError } from '@suite/contracts';
 
 /** A host as a link may carry it: DNS labels or a bracketed IPv6 literal, with an optional port. */
-const HOST = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/i;
+const HOST =
+  /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/i;
 
 /**
  * The origin (`scheme://host[:port]`) for absolute links in answers, from the request as Express
@@ -13,6 +14,10 @@ const HOST = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-
 export function requestOrigin(req: Request): string {
   const scheme = req.protocol === 'https' ? 'https' : 'http';
   const host = req.host;
-  if (!host || !HOST.test(host)) throw new AppError('bad_request', 'the request names no valid host (Host, or X-Forwarded-Host from a trusted proxy)');
+  if (!host || !HOST.test(host))
+    throw new AppError(
+      'bad_request',
+      'the request names no valid host (Host, or X-Forwarded-Host from a trusted proxy)',
+    );
   return `${scheme}://${host}`;
 }

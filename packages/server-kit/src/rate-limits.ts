@@ -31,7 +31,10 @@ export const rateLimitEnv = {
 type RateLimitVariables = z.infer<z.ZodObject<typeof rateLimitEnv>>;
 
 /** A service's limits from its config, counted on `redis` under its key prefix; undefined when disabled. */
-export function rateLimitsFrom(cfg: RateLimitVariables & { REDIS_KEY_PREFIX: string }, redis: RedisClient): RateLimits | undefined {
+export function rateLimitsFrom(
+  cfg: RateLimitVariables & { REDIS_KEY_PREFIX: string },
+  redis: RedisClient,
+): RateLimits | undefined {
   if (!cfg.RATE_LIMIT_ENABLED) return undefined;
   const perMinute = (points: number): RatePolicy => ({ points, windowS: 60 });
   return new RateLimits(redis, cfg.REDIS_KEY_PREFIX, {
@@ -85,7 +88,14 @@ interface Held {
   spent: boolean;
 }
 
-type ScriptRedis = RedisClient & { rateLimitTake(key: string, points: string, want: string, windowMs: string): Promise<[number, number, number]> };
+type ScriptRedis = RedisClient & {
+  rateLimitTake(
+    key: string,
+    points: string,
+    want: string,
+    windowMs: string,
+  ): Promise<[number, number, number]>;
+};
 
 /**
  * Fixed-window budgets per principal and route class, shared by every replica through Redis, at
@@ -112,7 +122,14 @@ export class RateLimits {
     this.redis = redis as ScriptRedis;
     for (const rateClass of RATE_CLASSES) {
       const { points, windowS } = policies[rateClass];
-      this.fallback.set(rateClass, new RateLimiterMemory({ keyPrefix: `${keyPrefix}rl:${rateClass}`, points, duration: windowS }));
+      this.fallback.set(
+        rateClass,
+        new RateLimiterMemory({
+          keyPrefix: `${keyPrefix}rl:${rateClass}`,
+          points,
+          duration: windowS,
+        }),
+      );
     }
   }
 
@@ -179,25 +196,52 @@ export class RateLimits {
   }
 
   /** Reserves from Redis what a request of `units` needs beyond what is held, plus a slice for the next ones. */
-  private async reserve(id: string, policy: RatePolicy, units: number, held: Held | undefined): Promise<void> {
+  private async reserve(
+    id: string,
+    policy: RatePolicy,
+    units: number,
+    held: Held | undefined,
+  ): Promise<void> {
     const have = held?.left ?? 0;
     const want = Math.max(units - have, reservationOf(policy.points));
-    const [granted, used, ttl] = await this.redis.rateLimitTake(id, String(policy.points), String(want), String(policy.windowS * 1000));
+    const [granted, used, ttl] = await this.redis.rateLimitTake(
+      id,
+      String(policy.points),
+      String(want),
+      String(policy.windowS * 1000),
+    );
     // A new window in Redis: what this replica held belonged to the old one.
     const carried = held && used - granted > 0 ? have : 0;
-    this.held.set(id, { left: carried + granted, used, resetAtMs: Date.now() + Math.max(ttl, 1), spent: granted < want });
+    this.held.set(id, {
+      left: carried + granted,
+      used,
+      resetAtMs: Date.now() + Math.max(ttl, 1),
+      spent: granted < want,
+    });
     this.sweep();
   }
 
   private decision(rateClass: RateClass, allowed: boolean, held: Held): RateDecision {
     const policy = this.policies[rateClass];
-    return { allowed, rateClass, policy, remaining: allowed ? Math.max(0, policy.points - held.used + held.left) : 0, resetS: Math.max(1, Math.ceil((held.resetAtMs - Date.now()) / 1000)) };
+    return {
+      allowed,
+      rateClass,
+      policy,
+      remaining: allowed ? Math.max(0, policy.points - held.used + held.left) : 0,
+      resetS: Math.max(1, Math.ceil((held.resetAtMs - Date.now()) / 1000)),
+    };
   }
 
   /** Redis unreachable: this replica's own count. */
   private async inMemory(rateClass: RateClass, key: string, units: number): Promise<RateDecision> {
     const policy = this.policies[rateClass];
-    const decide = (res: RateLimiterRes, allowed: boolean): RateDecision => ({ allowed, rateClass, policy, remaining: Math.max(0, res.remainingPoints), resetS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) });
+    const decide = (res: RateLimiterRes, allowed: boolean): RateDecision => ({
+      allowed,
+      rateClass,
+      policy,
+      remaining: Math.max(0, res.remainingPoints),
+      resetS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+    });
     try {
       return decide(await this.fallback.get(rateClass)!.consume(key, units), true);
     } catch (rejection) {
@@ -219,12 +263,26 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
 
 /** The error a refused request gets (429 in the error shape). */
 export function rateLimitedError(decision: RateDecision): AppError {
-  const what = decision.rateClass === 'stream' ? 'stream handshakes' : decision.rateClass === 'ingest' ? 'events ingested' : `${decision.rateClass} requests`;
-  return new AppError('rate_limited', `too many ${what}: at most ${decision.policy.points} per ${decision.policy.windowS} s; retry in ${decision.resetS} s`, undefined, rateLimitHeaders(decision));
+  const what =
+    decision.rateClass === 'stream'
+      ? 'stream handshakes'
+      : decision.rateClass === 'ingest'
+        ? 'events ingested'
+        : `${decision.rateClass} requests`;
+  return new AppError(
+    'rate_limited',
+    `too many ${what}: at most ${decision.policy.points} per ${decision.policy.windowS} s; retry in ${decision.resetS} s`,
+    undefined,
+    rateLimitHeaders(decision),
+  );
 }
 
 /** Takes one unit of a principal's budget; throws the 429 when it is spent (for entry points outside Express, like a WebSocket upgrade). */
-export async function takeOrRefuse(limits: RateLimits | undefined, rateClass: RateClass, subject: string): Promise<RateDecision | undefined> {
+export async function takeOrRefuse(
+  limits: RateLimits | undefined,
+  rateClass: RateClass,
+  subject: string,
+): Promise<RateDecision | undefined> {
   if (!limits) return undefined;
   // Neither Redis nor the in-memory fallback answered: let the handshake through rather than fail it.
   const decision = await limits.take(rateClass, `p:${subject}`).catch(() => undefined);

@@ -47,13 +47,18 @@ export class Readiness {
   /** Runs every check, or only the `only` ones (a probe scoped to what some routes need). */
   async evaluate(only?: readonly string[]): Promise<ReadinessBody> {
     const chosen = Object.entries(this.checks).filter(([name]) => !only || only.includes(name));
-    const entries = await Promise.all(chosen.map(async ([name, check]) => [name, await this.probe(name, check)] as const));
+    const entries = await Promise.all(
+      chosen.map(async ([name, check]) => [name, await this.probe(name, check)] as const),
+    );
     const checks = Object.fromEntries(entries);
     const ok = entries.every(([, c]) => c.ok);
     return { status: this.draining ? 'draining' : ok ? 'ready' : 'not_ready', checks };
   }
 
-  private async probe(name: string, check: ReadinessCheck): Promise<ReadinessBody['checks'][string]> {
+  private async probe(
+    name: string,
+    check: ReadinessCheck,
+  ): Promise<ReadinessBody['checks'][string]> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     let timer: NodeJS.Timeout | undefined;
@@ -62,7 +67,8 @@ export class Readiness {
     });
     try {
       const outcome = await Promise.race([check().then(() => 'ok' as const), timedOut]);
-      if (outcome === 'timeout') return this.failed(name, latency(), `did not answer within ${this.timeoutMs} ms`);
+      if (outcome === 'timeout')
+        return this.failed(name, latency(), `did not answer within ${this.timeoutMs} ms`);
       this.lastLogged.delete(name);
       return { ok: true, latencyMs: latency() };
     } catch (err) {

@@ -37,7 +37,12 @@ export function requestLog(logger: Logger, log = true): RequestHandler {
       const ms = Math.round(performance.now() - started);
       const status = res.statusCode;
       const url = redactUrl(req.originalUrl);
-      const line = { requestId: id, req: { method: req.method, url, remoteAddress: req.socket.remoteAddress }, res: { statusCode: status }, responseTime: ms };
+      const line = {
+        requestId: id,
+        req: { method: req.method, url, remoteAddress: req.socket.remoteAddress },
+        res: { statusCode: status },
+        responseTime: ms,
+      };
       const text = `${req.method} ${url} ${status} ${ms} ms${aborted ? ' (aborted)' : ''}`;
       if (status >= 500) lines.error(line, text);
       else if (status >= 400) lines.warn(line, text);

@@ -1,5 +1,10 @@
 import type { RedisClient } from '@suite/redis';
-import { AppError, RevocationKeys, parseRevocationMessage, revocationMessage } from '@suite/contracts';
+import {
+  AppError,
+  RevocationKeys,
+  parseRevocationMessage,
+  revocationMessage,
+} from '@suite/contracts';
 import type { Principal, TokenVerifier } from '@suite/auth';
 import type { Logger } from '@suite/logger';
 
@@ -20,8 +25,22 @@ return changed
 `;
 
 /** Marks a user's tokens refused (`revoked`) or accepted again, for every service sharing `prefix`. */
-export async function setRevoked(redis: RedisClient, prefix: string, userId: number, revoked: boolean): Promise<void> {
-  await redis.eval(SET_REVOKED, 2, RevocationKeys.users(prefix), RevocationKeys.version(prefix), String(userId), revoked ? '1' : '0', RevocationKeys.channel(prefix), revocationMessage(userId, revoked));
+export async function setRevoked(
+  redis: RedisClient,
+  prefix: string,
+  userId: number,
+  revoked: boolean,
+): Promise<void> {
+  await redis.eval(
+    SET_REVOKED,
+    2,
+    RevocationKeys.users(prefix),
+    RevocationKeys.version(prefix),
+    String(userId),
+    revoked ? '1' : '0',
+    RevocationKeys.channel(prefix),
+    revocationMessage(userId, revoked),
+  );
 }
 
 /**
@@ -43,7 +62,10 @@ export class RevocationList {
     private readonly logger: Logger,
   ) {
     // Subscribed on every (re)connection, the first included, whether or not Redis was up at start.
-    subscriber.on('ready', () => void subscriber.subscribe(RevocationKeys.channel(prefix)).catch(() => undefined));
+    subscriber.on(
+      'ready',
+      () => void subscriber.subscribe(RevocationKeys.channel(prefix)).catch(() => undefined),
+    );
     subscriber.on('message', (channel: string, text: string) => {
       if (channel !== RevocationKeys.channel(prefix)) return;
       const change = parseRevocationMessage(text);
@@ -62,7 +84,9 @@ export class RevocationList {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.redis.connect(), this.subscriber.connect()]).catch((err: unknown) => this.logger.warn({ err }, 'revocations: redis not reachable yet; will retry'));
+    await Promise.all([this.redis.connect(), this.subscriber.connect()]).catch((err: unknown) =>
+      this.logger.warn({ err }, 'revocations: redis not reachable yet; will retry'),
+    );
     await this.resync();
     const tick = () => {
       this.timer = setTimeout(() => void this.resync().finally(tick), RESYNC_MS);
@@ -101,12 +125,18 @@ export class RevocationList {
 }
 
 /** A verifier that also refuses the tokens of revoked users (401 `token_revoked`). */
-export function refusingRevoked(verifier: TokenVerifier, revocations: RevocationList): TokenVerifier {
+export function refusingRevoked(
+  verifier: TokenVerifier,
+  revocations: RevocationList,
+): TokenVerifier {
   return {
     async verify(token: string): Promise<Principal> {
       const principal = await verifier.verify(token);
       if (principal.userId !== null && revocations.has(principal.userId)) {
-        throw new AppError('token_revoked', `user ${principal.userId} was deactivated or deleted; their tokens are refused`);
+        throw new AppError(
+          'token_revoked',
+          `user ${principal.userId} was deactivated or deleted; their tokens are refused`,
+        );
       }
       return principal;
     },

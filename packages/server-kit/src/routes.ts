@@ -1,5 +1,20 @@
-import { AppError, IdParam, expressPath, routesAt, shadowedPaths, type ApiAccess, type ApiRoute } from '@suite/contracts';
-import { assertAdmin, assertScope, assertSelfOrAdmin, assertUser, principalOf, type Principal } from '@suite/auth';
+import {
+  AppError,
+  IdParam,
+  expressPath,
+  routesAt,
+  shadowedPaths,
+  type ApiAccess,
+  type ApiRoute,
+} from '@suite/contracts';
+import {
+  assertAdmin,
+  assertScope,
+  assertSelfOrAdmin,
+  assertUser,
+  principalOf,
+  type Principal,
+} from '@suite/auth';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import { rateLimit } from './rate-limits.js';
@@ -7,7 +22,9 @@ import { sendJson } from './respond.js';
 import { parseInput } from './validate.js';
 
 /** The names of a path template's parameters: `'id' | 'permissionId'` for `/workspaces/{id}/permissions/{permissionId}`. */
-type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest> : never;
+type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParams<Rest>
+  : never;
 /** Schema `S`'s parsed value, or `Else` when the route declares none. */
 type Parsed<S, Else> = S extends z.ZodType ? z.output<S> : Else;
 
@@ -38,14 +55,22 @@ type OkBody<S> = S extends z.ZodType ? z.input<S> | JsonText : undefined;
  */
 export type RouteReply<R extends ApiRoute> =
   | { status: R['ok'][0]; body: OkBody<R['ok'][1]>; headers?: Record<string, string> }
-  | (R['accepted'] extends z.ZodType ? { status: 202; body: z.input<R['accepted']>; headers?: Record<string, string> } : never)
-  | (R['versioned'] extends string ? { status: 304; body?: undefined; headers?: Record<string, string> } : never);
+  | (R['accepted'] extends z.ZodType
+      ? { status: 202; body: z.input<R['accepted']>; headers?: Record<string, string> }
+      : never)
+  | (R['versioned'] extends string
+      ? { status: 304; body?: undefined; headers?: Record<string, string> }
+      : never);
 
 /** Whether the route's table body is parsed before the handler runs, or read by the handler itself (CloudEvents' binary mode). */
 export type BodyMode = 'parsed' | 'raw';
 
 /** The table's `access`, enforced: 401 without a principal, 403 when it may not call the route. */
-function enforce(access: ApiAccess, req: Request, params: Record<string, number>): Principal | undefined {
+function enforce(
+  access: ApiAccess,
+  req: Request,
+  params: Record<string, number>,
+): Principal | undefined {
   if (access === 'anyone') return undefined;
   const principal = principalOf(req);
   if (access === 'any user') assertUser(principal);
@@ -55,7 +80,10 @@ function enforce(access: ApiAccess, req: Request, params: Record<string, number>
   return principal;
 }
 
-function send(res: Response, reply: { status: number; body?: unknown; headers?: Record<string, string> }): void {
+function send(
+  res: Response,
+  reply: { status: number; body?: unknown; headers?: Record<string, string> },
+): void {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   res.status(reply.status);
   if (reply.body === undefined || reply.body === null) res.end();
@@ -67,7 +95,14 @@ function send(res: Response, reply: { status: number; body?: unknown; headers?: 
 function register(router: Router, apiRoute: ApiRoute, handler: RequestHandler): void {
   const shadowed = new Set(shadowedPaths(apiRoute));
   const guard: RequestHandler[] =
-    shadowed.size === 0 ? [] : [(req, _res, next) => (shadowed.has(`${req.baseUrl}${req.path}`.replace(/(.)\/$/, '$1')) ? next('route') : next())];
+    shadowed.size === 0
+      ? []
+      : [
+          (req, _res, next) =>
+            shadowed.has(`${req.baseUrl}${req.path}`.replace(/(.)\/$/, '$1'))
+              ? next('route')
+              : next(),
+        ];
   // A stream handshake takes its budget itself once the token is verified (WebSocket upgrades never reach Express).
   const limit = apiRoute.rate === 'stream' ? [] : [rateLimit(apiRoute.rate)];
   router[apiRoute.method](expressPath(apiRoute), ...guard, ...limit, handler);
@@ -95,7 +130,10 @@ export function route<const R extends ApiRoute, B extends BodyMode = 'parsed'>(
     for (const name of names) params[name] = parseInput(IdParam, req.params[name], 'path');
     const principal = enforce(apiRoute.access, req, params);
     const query = apiRoute.query ? parseInput(apiRoute.query, req.query, 'query') : {};
-    const body = options.body === 'raw' || !apiRoute.body ? req.body : parseInput(apiRoute.body, req.body, 'body');
+    const body =
+      options.body === 'raw' || !apiRoute.body
+        ? req.body
+        : parseInput(apiRoute.body, req.body, 'body');
     const input = { params, query, body, principal, req, res } as RouteInput<R, B>;
     send(res, await handler(input));
   });
@@ -137,6 +175,8 @@ export function methodNotAllowed(routes: ApiRoute[]) {
     const here = routesAt(req.originalUrl.split('?')[0] ?? '/', routes);
     if (here.length === 0) return next();
     res.setHeader('allow', allowed(here));
-    next(new AppError('method_not_allowed', `${req.method} is not allowed here; use ${allowed(here)}`));
+    next(
+      new AppError('method_not_allowed', `${req.method} is not allowed here; use ${allowed(here)}`),
+    );
   };
 }

@@ -10,7 +10,11 @@ export interface RunningServer {
   close(graceMs: number): Promise<void>;
 }
 
-export async function listen(handler: RequestListener, port: number, host: string): Promise<RunningServer> {
+export async function listen(
+  handler: RequestListener,
+  port: number,
+  host: string,
+): Promise<RunningServer> {
   let draining = false;
   const server = createServer((req, res) => {
     // While draining, each kept-alive connection closes after its current response, so clients

@@ -62,19 +62,38 @@ export async function createService(
   logger: Logger | undefined,
   parts: (kit: ServiceKit) => Promise<ServiceParts> | ServiceParts,
 ): Promise<Service> {
-  const log = logger ?? createLogger({ service: identity.name, version: identity.version, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const tracing = startTracing(identity.name, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
+  const log =
+    logger ??
+    createLogger({
+      service: identity.name,
+      version: identity.version,
+      level: config.LOG_LEVEL,
+      format: config.LOG_FORMAT,
+    });
+  const tracing = startTracing(identity.name, {
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+  });
   const revocations = new RevocationList(
     createRedis(config.REDIS_URL, log, `${identity.name}-revocations`),
     createRedis(config.REDIS_URL, log, `${identity.name}-revocations-sub`),
     config.REDIS_KEY_PREFIX,
     log,
   );
-  const verifier = refusingRevoked(await createTokenVerifier(authSettingsFrom(config)), revocations);
+  const verifier = refusingRevoked(
+    await createTokenVerifier(authSettingsFrom(config)),
+    revocations,
+  );
   const metrics = createMetrics(identity.name);
   const own = await parts({ log, metrics, verifier, revocations });
   const readiness = new Readiness(own.checks, { logger: log });
-  const app = createHttpApp({ ...own.http, logger: log, metrics, readiness, trustProxy: trustProxySetting(config.TRUST_PROXY) });
+  const app = createHttpApp({
+    ...own.http,
+    logger: log,
+    metrics,
+    readiness,
+    trustProxy: trustProxySetting(config.TRUST_PROXY),
+  });
   let server: RunningServer | undefined;
   return {
     app,

@@ -7,7 +7,9 @@ import type { RateClass } from '@suite/contracts';
 
 // The servers the test harness's global setup started (testkit depends on server-kit, so this
 // package's tests read them without importing it).
-const { redisUrl, redisClusterUrl } = (inject as unknown as (key: string) => { redisUrl: string; redisClusterUrl?: string })('infra');
+const { redisUrl, redisClusterUrl } = (
+  inject as unknown as (key: string) => { redisUrl: string; redisClusterUrl?: string }
+)('infra');
 const isolate = (label: string) => ({ keyPrefix: `t:${label}_${randomBytes(4).toString('hex')}:` });
 let redis: Redis[] = [];
 beforeAll(async () => {
@@ -17,11 +19,21 @@ beforeAll(async () => {
 });
 afterAll(() => redis.forEach((r) => r.disconnect()));
 
-const policies = (read: number): Record<RateClass, RatePolicy> => ({ read: { points: read, windowS: 60 }, search: { points: 300, windowS: 60 }, write: { points: 300, windowS: 60 }, ingest: { points: 1000, windowS: 60 }, stream: { points: 60, windowS: 60 } });
+const policies = (read: number): Record<RateClass, RatePolicy> => ({
+  read: { points: read, windowS: 60 },
+  search: { points: 300, windowS: 60 },
+  write: { points: 300, windowS: 60 },
+  ingest: { points: 1000, windowS: 60 },
+  stream: { points: 60, windowS: 60 },
+});
 
 /** `n` takes at once, spread over `replicas`: how many were allowed. */
 async function burst(replicas: RateLimits[], n: number, units = 1): Promise<number> {
-  const decisions = await Promise.all(Array.from({ length: n }, (_, i) => replicas[i % replicas.length]!.take('read', 'p:someone', units)));
+  const decisions = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      replicas[i % replicas.length]!.take('read', 'p:someone', units),
+    ),
+  );
   return decisions.filter((d) => d.allowed).length;
 }
 
@@ -38,25 +50,37 @@ describe('rate-limit budgets reserved in slices', () => {
 
   it('when two replicas share a budget of 300 and 900 requests arrive at once, then never more than 300 are allowed, and at most a slice per replica fewer', async () => {
     const { keyPrefix } = isolate('rl-shared');
-    const allowed = await burst([new RateLimits(redis[0]!, keyPrefix, policies(300)), new RateLimits(redis[1]!, keyPrefix, policies(300))], 900);
+    const allowed = await burst(
+      [
+        new RateLimits(redis[0]!, keyPrefix, policies(300)),
+        new RateLimits(redis[1]!, keyPrefix, policies(300)),
+      ],
+      900,
+    );
     expect(allowed).toBeLessThanOrEqual(300);
     expect(allowed).toBeGreaterThanOrEqual(300 - 2 * (reservationOf(300) - 1));
     expect(Number(await redis[0]!.get(`${keyPrefix}rl:read:p:someone`))).toBeLessThanOrEqual(300);
   });
 
-  it.skipIf(redisClusterUrl === undefined)('on a Redis Cluster, two replicas sharing a budget of 300 are allowed 300 of 900 at most, as on one Redis (each principal\'s budget is one key, one slot)', async () => {
-    const { keyPrefix } = isolate('rl-cluster');
-    const nodes = clusterTarget(redisClusterUrl!)!.nodes;
-    const clients = [new Cluster(nodes), new Cluster(nodes)];
-    try {
-      await Promise.all(clients.map((c) => c.ping()));
-      const allowed = await burst(clients.map((c) => new RateLimits(c, keyPrefix, policies(300))), 900);
-      expect(allowed).toBeLessThanOrEqual(300);
-      expect(allowed).toBeGreaterThanOrEqual(300 - 2 * (reservationOf(300) - 1));
-    } finally {
-      clients.forEach((c) => c.disconnect());
-    }
-  });
+  it.skipIf(redisClusterUrl === undefined)(
+    "on a Redis Cluster, two replicas sharing a budget of 300 are allowed 300 of 900 at most, as on one Redis (each principal's budget is one key, one slot)",
+    async () => {
+      const { keyPrefix } = isolate('rl-cluster');
+      const nodes = clusterTarget(redisClusterUrl!)!.nodes;
+      const clients = [new Cluster(nodes), new Cluster(nodes)];
+      try {
+        await Promise.all(clients.map((c) => c.ping()));
+        const allowed = await burst(
+          clients.map((c) => new RateLimits(c, keyPrefix, policies(300))),
+          900,
+        );
+        expect(allowed).toBeLessThanOrEqual(300);
+        expect(allowed).toBeGreaterThanOrEqual(300 - 2 * (reservationOf(300) - 1));
+      } finally {
+        clients.forEach((c) => c.disconnect());
+      }
+    },
+  );
 
   it('when requests take many units (an ingest batch), then the budget counts the units', async () => {
     const { keyPrefix } = isolate('rl-units');

@@ -1,4 +1,15 @@
-import { backoffMs, ApiRoutes, STREAM_SUBPROTOCOL, StreamCloseCodes, StreamMessage, apiPath, type Activity, type InboxCounts, type Notification, type StreamChannel } from '@suite/contracts';
+import {
+  backoffMs,
+  ApiRoutes,
+  STREAM_SUBPROTOCOL,
+  StreamCloseCodes,
+  StreamMessage,
+  apiPath,
+  type Activity,
+  type InboxCounts,
+  type Notification,
+  type StreamChannel,
+} from '@suite/contracts';
 
 export interface StreamClientOptions {
   /** Base URL of the API origin, e.g. `http://127.0.0.1:8080` (http/https or ws/wss). */
@@ -27,14 +38,25 @@ export interface StreamHandlers {
    * The inbox's state: on connect and resume (`gap`: entries missed are no longer retained, read the
    * list again), and after every mark from any device (`mark`).
    */
-  inboxState?: (state: { counts: InboxCounts; inboxCursor: string; seenUpTo: string; readUpTo: string; mark?: { action: string; ids?: string[] }; gap?: boolean }) => void;
+  inboxState?: (state: {
+    counts: InboxCounts;
+    inboxCursor: string;
+    seenUpTo: string;
+    readUpTo: string;
+    mark?: { action: string; ids?: string[] };
+    gap?: boolean;
+  }) => void;
   /** Every close, with whether the client will reconnect. */
   close?: (code: number, reason: string, willReconnect: boolean) => void;
   error?: (message: string) => void;
 }
 
 /** Close codes after which reconnecting cannot help. */
-const FINAL = new Set<number>([StreamCloseCodes.userDeleted, StreamCloseCodes.tokenRevoked, StreamCloseCodes.policyViolation]);
+const FINAL = new Set<number>([
+  StreamCloseCodes.userDeleted,
+  StreamCloseCodes.tokenRevoked,
+  StreamCloseCodes.policyViolation,
+]);
 
 /** A live activity stream that reconnects with backoff and jitter and resumes from its last cursor. */
 export class ActivityStreamClient {
@@ -72,7 +94,8 @@ export class ActivityStreamClient {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    const token =
+      typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const Impl = this.options.WebSocketImpl ?? globalThis.WebSocket;
     // Browsers cannot set headers on a WebSocket: the token rides in a subprotocol.
     const socket = new Impl(await this.url(), [STREAM_SUBPROTOCOL, `bearer.${token}`]);

@@ -1,9 +1,24 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
 import { env } from '@suite/config';
 
@@ -29,13 +44,22 @@ let active: { tracing: Tracing; provider: TracerProvider } | undefined;
  * neither an endpoint nor a span processor (tests) it does nothing: instrumentation below stays
  * a no-op and costs nothing.
  */
-export function startTracing(serviceName: string, options: { endpoint?: string | undefined; sampleRatio?: number; spanProcessor?: SpanProcessor }): Tracing {
+export function startTracing(
+  serviceName: string,
+  options: { endpoint?: string | undefined; sampleRatio?: number; spanProcessor?: SpanProcessor },
+): Tracing {
   if (active) return active.tracing;
   if (!options.endpoint && !options.spanProcessor) return off;
-  const processor = options.spanProcessor ?? new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${options.endpoint!.replace(/\/$/, '')}/v1/traces` }) });
+  const processor =
+    options.spanProcessor ??
+    new BatchSpanProcessor({
+      exporter: new OTLPTraceExporter({ url: `${options.endpoint!.replace(/\/$/, '')}/v1/traces` }),
+    });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
+    sampler: new ParentBasedSampler({
+      root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1),
+    }),
     spanProcessors: [processor],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -51,21 +75,44 @@ const tracer = () => trace.getTracer('activity-suite');
 /** The context a W3C `traceparent` (and optional `tracestate`) describes. */
 export function contextFrom(traceparent: string | undefined, tracestate?: string): Context {
   if (!traceparent) return context.active();
-  return propagation.extract(context.active(), { traceparent, ...(tracestate ? { tracestate } : {}) });
+  return propagation.extract(context.active(), {
+    traceparent,
+    ...(tracestate ? { tracestate } : {}),
+  });
 }
 
 /**
  * Express middleware: one SERVER span per request, child of the caller's trace, named by the
  * route template `routeOf` reads once the route matched (the one the HTTP metrics use).
  */
-export function httpTracing<Req extends { method: string; headers: Record<string, string | string[] | undefined>; originalUrl: string }>(routeOf: (req: Req) => string | undefined) {
-  return (req: Req, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void) => {
+export function httpTracing<
+  Req extends {
+    method: string;
+    headers: Record<string, string | string[] | undefined>;
+    originalUrl: string;
+  },
+>(routeOf: (req: Req) => string | undefined) {
+  return (
+    req: Req,
+    res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown },
+    next: () => void,
+  ) => {
     if (!active) {
       next();
       return;
     }
     const parent = propagation.extract(context.active(), req.headers);
-    const span = tracer().startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.originalUrl.split('?')[0] } }, parent);
+    const span = tracer().startSpan(
+      req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': req.method,
+          'url.path': req.originalUrl.split('?')[0],
+        },
+      },
+      parent,
+    );
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -86,7 +133,11 @@ export function httpTracing<Req extends { method: string; headers: Record<string
 }
 
 /** A CONSUMER span for one applied chunk, linked to each record's producer context (at most 32 links). */
-export function startConsumeSpan(name: string, traceparents: (string | undefined)[], attributes: Record<string, string | number>): Span | undefined {
+export function startConsumeSpan(
+  name: string,
+  traceparents: (string | undefined)[],
+  attributes: Record<string, string | number>,
+): Span | undefined {
   if (!active) return undefined;
   const links: Link[] = [];
   for (const tp of traceparents) {
@@ -98,9 +149,18 @@ export function startConsumeSpan(name: string, traceparents: (string | undefined
 }
 
 /** Runs `fn` inside a span that continues the trace `traceparent` names (the gateway's delivery). */
-export function withContinuedSpan<T>(name: string, traceparent: string | undefined, attributes: Record<string, string | number>, fn: () => T): T {
+export function withContinuedSpan<T>(
+  name: string,
+  traceparent: string | undefined,
+  attributes: Record<string, string | number>,
+  fn: () => T,
+): T {
   if (!active || !traceparent) return fn();
-  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, contextFrom(traceparent));
+  const span = tracer().startSpan(
+    name,
+    { kind: SpanKind.INTERNAL, attributes },
+    contextFrom(traceparent),
+  );
   try {
     return fn();
   } finally {

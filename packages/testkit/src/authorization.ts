@@ -1,5 +1,12 @@
 import { expect } from 'vitest';
-import { ApiRoutes, ErrorBody, errorStatuses, type ApiAccess, type ApiRoute, type ApiService } from '@suite/contracts';
+import {
+  ApiRoutes,
+  ErrorBody,
+  errorStatuses,
+  type ApiAccess,
+  type ApiRoute,
+  type ApiService,
+} from '@suite/contracts';
 
 /** Who calls: no token, the user the path names, another user, an admin, a publishing service (scope activity:write). */
 export type Caller = 'anonymous' | 'self' | 'other' | 'admin' | 'service';
@@ -21,7 +28,12 @@ export function denialOf(access: ApiAccess, caller: Caller): 401 | 403 | undefin
 
 /** The statuses a route documents: its success (and 202, 304 where declared) and its errors. */
 export function documentedStatuses(route: ApiRoute): number[] {
-  return [route.ok[0], ...(route.accepted ? [202] : []), ...(route.versioned ? [304] : []), ...errorStatuses(route)];
+  return [
+    route.ok[0],
+    ...(route.accepted ? [202] : []),
+    ...(route.versioned ? [304] : []),
+    ...errorStatuses(route),
+  ];
 }
 
 /** One call of the matrix: a route of the table, a caller, the path to ask, and the denial expected (if any). */
@@ -35,14 +47,18 @@ export interface AuthorizationCase {
 
 /** Every route of `service` in the route table against every caller: a route declared is a route covered. */
 export function authorizationMatrix(service: ApiService): AuthorizationCase[] {
-  const routes = Object.values(ApiRoutes as Record<string, ApiRoute>).filter((r) => r.service === service);
+  const routes = Object.values(ApiRoutes as Record<string, ApiRoute>).filter(
+    (r) => r.service === service,
+  );
   return routes.flatMap((route) =>
     CALLERS.map((caller) => ({
       route,
       caller,
       path: (self: number) => {
         const ownId = route.access === 'the user or an admin' || route.access === 'any user';
-        return route.path.replace(/\{(\w+)\}/g, (_, name: string) => String(name === 'id' && ownId ? self : 987_654_321));
+        return route.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+          String(name === 'id' && ownId ? self : 987_654_321),
+        );
       },
       denial: denialOf(route.access, caller),
     })),
@@ -53,7 +69,11 @@ export function authorizationMatrix(service: ApiService): AuthorizationCase[] {
  * What a matrix call must answer: the denial, carrying the error shape and nothing else (no text
  * matching `leaks`); or, let through, a status the route documents.
  */
-export function expectAccess(one: AuthorizationCase, res: { status: number; body: unknown }, leaks?: RegExp): void {
+export function expectAccess(
+  one: AuthorizationCase,
+  res: { status: number; body: unknown },
+  leaks?: RegExp,
+): void {
   if (one.denial) {
     expect(res.status, JSON.stringify(res.body)).toBe(one.denial);
     const body = ErrorBody.parse(res.body);

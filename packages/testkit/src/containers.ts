@@ -9,7 +9,11 @@ export function dockerAnswers(): Promise<boolean> {
         const url = new URL(host.replace('tcp://', 'http://'));
         return { host: url.hostname, port: Number(url.port) };
       })()
-    : { socketPath: host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock' };
+    : {
+        socketPath: host?.startsWith('unix://')
+          ? host.slice('unix://'.length)
+          : '/var/run/docker.sock',
+      };
   return new Promise((resolve) => {
     const req = request({ ...target, path: '/_ping', method: 'GET', timeout: 1000 }, (res) => {
       res.resume();
@@ -51,7 +55,10 @@ export async function startContainers(): Promise<{
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .start(),
-    new GenericContainer('mongo:7').withExposedPorts(27017).withWaitStrategy(Wait.forListeningPorts()).start(),
+    new GenericContainer('mongo:7')
+      .withExposedPorts(27017)
+      .withWaitStrategy(Wait.forListeningPorts())
+      .start(),
     new GenericContainer('redis:7-alpine').withExposedPorts(6379).start(),
   ]);
   return {

@@ -51,7 +51,8 @@ export async function startDisposable(kind: Kind): Promise<DisposableServer> {
       if (pid === undefined) return;
       process.kill(pid, 'SIGKILL');
       // A zombie still answers signal 0 until it is reaped: give up waiting after a few seconds.
-      for (let waited = 0; isAlive(pid) && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      for (let waited = 0; isAlive(pid) && waited < 5000; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
     },
     start: async () => {
       await ensure(port, name);

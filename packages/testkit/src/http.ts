@@ -25,6 +25,10 @@ export async function call(
 }
 
 /** Polls until `check` returns a value (not undefined) or the time runs out (contracts' `pollUntil`). */
-export function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   return pollUntil('condition not met', check, timeoutMs, everyMs);
 }

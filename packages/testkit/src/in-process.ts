@@ -46,13 +46,31 @@ export interface InProcessOptions {
  * test environment, `start` and `listen` on a free loopback port. `load` and `create` are the
  * service's own config loader and factory.
  */
-export async function startInProcess<C, S extends InProcessService>(label: string, load: (env: Record<string, string>) => C, create: (config: C) => Promise<S>, options: InProcessOptions = {}) {
+export async function startInProcess<C, S extends InProcessService>(
+  label: string,
+  load: (env: Record<string, string>) => C,
+  create: (config: C) => Promise<S>,
+  options: InProcessOptions = {},
+) {
   const infra = options.infra ?? testInfra();
   const names = options.names ?? isolate(label);
-  if (options.createTopics !== false) await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2, 'inbox.events': 3 });
+  if (options.createTopics !== false)
+    await createTestTopics(infra, names.topicPrefix, {
+      'activity.events': 3,
+      'users.events': 2,
+      'inbox.events': 3,
+    });
   const env = { ...testServiceEnv(infra, names), ...options.env };
   const service = await create(load(env));
   await service.start();
   const server = await service.listen(0, '127.0.0.1');
-  return { service, server, names, infra, env, api: `${server.url}/api/v1`, stop: () => service.stop() };
+  return {
+    service,
+    server,
+    names,
+    infra,
+    env,
+    api: `${server.url}/api/v1`,
+    stop: () => service.stop(),
+  };
 }

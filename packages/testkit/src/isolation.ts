@@ -23,7 +23,11 @@ export function testInfra(): TestInfra {
 }
 
 /** Creates prefixed topics (and their dead-letter topics) for a test file. */
-export async function createTestTopics(infra: TestInfra, prefix: string, topics: Record<string, number>): Promise<void> {
+export async function createTestTopics(
+  infra: TestInfra,
+  prefix: string,
+  topics: Record<string, number>,
+): Promise<void> {
   await ensureTopics(
     infra.kafkaBrokers,
     Object.entries(topics).flatMap(([topic, numPartitions]) => [

@@ -1,9 +1,17 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 
 /** Collects every record of a topic from the beginning, for assertions on published events. */
-export async function collectTopic(brokers: string[], topic: string): Promise<{ records: { key: string; value: string; headers: Record<string, string> }[]; stop: () => Promise<void> }> {
+export async function collectTopic(
+  brokers: string[],
+  topic: string,
+): Promise<{
+  records: { key: string; value: string; headers: Record<string, string> }[];
+  stop: () => Promise<void>;
+}> {
   const kafka = new Kafka({ clientId: 'test-collector', brokers, logLevel: logLevel.NOTHING });
-  const consumer: Consumer = kafka.consumer({ groupId: `collector-${topic}-${Math.random().toString(36).slice(2)}` });
+  const consumer: Consumer = kafka.consumer({
+    groupId: `collector-${topic}-${Math.random().toString(36).slice(2)}`,
+  });
   const records: { key: string; value: string; headers: Record<string, string> }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -25,11 +33,22 @@ export async function testProducer(brokers: string[], clientId: string): Promise
 }
 
 /** Each partition's first (`low`) and next (`high`) offset of a topic. */
-export async function topicOffsets(brokers: string[], topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
-  const admin = new Kafka({ clientId: 'test-offsets', brokers, logLevel: logLevel.NOTHING }).admin();
+export async function topicOffsets(
+  brokers: string[],
+  topic: string,
+): Promise<{ partition: number; low: bigint; high: bigint }[]> {
+  const admin = new Kafka({
+    clientId: 'test-offsets',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({
+      partition: p.partition,
+      low: BigInt(p.low),
+      high: BigInt(p.high),
+    }));
   } finally {
     await admin.disconnect();
   }

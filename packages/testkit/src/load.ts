@@ -33,12 +33,30 @@ export function httpLoad(baseUrl: string, workers: number, next: (n: number) => 
   const once = (req: LoadRequest) =>
     new Promise<LoadOutcome>((resolve) => {
       const sentBeforeSignal = !signalled;
-      const r = request(`${baseUrl}${req.path}`, { method: req.method, agent, headers: { ...req.headers, ...(req.body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ sentBeforeSignal, status: res.statusCode!, toldToLeave: res.headers.connection === 'close' }));
-        res.on('error', (err: NodeJS.ErrnoException) => resolve({ sentBeforeSignal, error: err.code ?? err.message }));
-      });
-      r.on('error', (err: NodeJS.ErrnoException) => resolve({ sentBeforeSignal, error: err.code ?? err.message, reusedSocket: r.reusedSocket }));
+      const r = request(
+        `${baseUrl}${req.path}`,
+        {
+          method: req.method,
+          agent,
+          headers: { ...req.headers, ...(req.body ? { 'content-type': 'application/json' } : {}) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({
+              sentBeforeSignal,
+              status: res.statusCode!,
+              toldToLeave: res.headers.connection === 'close',
+            }),
+          );
+          res.on('error', (err: NodeJS.ErrnoException) =>
+            resolve({ sentBeforeSignal, error: err.code ?? err.message }),
+          );
+        },
+      );
+      r.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({ sentBeforeSignal, error: err.code ?? err.message, reusedSocket: r.reusedSocket }),
+      );
       r.end(req.body);
     });
   const loops = Array.from({ length: workers }, async () => {

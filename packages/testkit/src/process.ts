@@ -36,10 +36,21 @@ export interface ChildService {
 }
 
 /** Starts a service entry point on a free port and waits for its /healthz. */
-export async function startChildService(cwd: string, entry: string, env: Record<string, string>, port: number): Promise<ChildService> {
+export async function startChildService(
+  cwd: string,
+  entry: string,
+  env: Record<string, string>,
+  port: number,
+): Promise<ChildService> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -50,7 +61,10 @@ export async function startChildService(cwd: string, entry: string, env: Record<
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited early:\n${output}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

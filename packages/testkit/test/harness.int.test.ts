@@ -17,15 +17,24 @@ describe('test harness on real servers', () => {
   it('when a record is produced to Kafka, a consumer in a new group reads it back', async () => {
     await createTestTopics(infra, names.topicPrefix, { roundtrip: 2 });
     const topic = `${names.topicPrefix}roundtrip`;
-    const kafka = new Kafka({ clientId: 'harness', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'harness',
+      brokers: infra.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer({ idempotent: true });
     const consumer = kafka.consumer({ groupId: `${names.id}-g` });
-    closers.push(() => producer.disconnect(), () => consumer.disconnect());
+    closers.push(
+      () => producer.disconnect(),
+      () => consumer.disconnect(),
+    );
     await Promise.all([producer.connect(), consumer.connect()]);
     const value = randomUUID();
     const received: string[] = [];
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.value)) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void received.push(String(message.value)),
+    });
     await producer.send({ topic, acks: -1, messages: [{ key: '1', value }] });
     await eventually(async () => (received.includes(value) ? true : undefined), 30_000);
     expect(received).toEqual([value]);
@@ -36,7 +45,10 @@ describe('test harness on real servers', () => {
     closers.push(() => client.close());
     const db = client.db(names.dbName);
     await db.collection('things').insertOne({ _id: 1 as never, name: 'one' });
-    expect(await db.collection('things').findOne({ _id: 1 as never })).toEqual({ _id: 1, name: 'one' });
+    expect(await db.collection('things').findOne({ _id: 1 as never })).toEqual({
+      _id: 1,
+      name: 'one',
+    });
     expect(db.databaseName).toBe(names.dbName);
     await db.dropDatabase();
   });

@@ -14,22 +14,34 @@ function keys(count: number, seed: number): string[] {
   let x = seed;
   const rand = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
   const alphabet = ['{', '}', 'u', ':', '7', 'ws', 'é', '漢', '😀', '\n', ' ', 'a', '{}', '0'];
-  return Array.from({ length: count }, () => Array.from({ length: 1 + rand(12) }, () => alphabet[rand(alphabet.length)]).join(''));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + rand(12) }, () => alphabet[rand(alphabet.length)]).join(''),
+  );
 }
 
 describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', () => {
   const seed = new Redis(`redis://${clusterUrl!.replace('redis-cluster://', '').split(',')[0]}`);
   afterAll(() => seed.disconnect());
 
-  it('slotOf agrees with the server\'s CLUSTER KEYSLOT on 2,000 awkward keys and on the layout\'s own keys', async () => {
-    const sample = [...keys(2000, 20261204), ProjectionKeys.feed('p:', 42), ProjectionKeys.layout('p:'), ProjectionKeys.slotMarker('p:', 9000), ProjectionKeys.workspaceMembers('p:', 3)];
-    const server = await Promise.all(sample.map((key) => seed.call('CLUSTER', 'KEYSLOT', key) as Promise<number>));
+  it("slotOf agrees with the server's CLUSTER KEYSLOT on 2,000 awkward keys and on the layout's own keys", async () => {
+    const sample = [
+      ...keys(2000, 20261204),
+      ProjectionKeys.feed('p:', 42),
+      ProjectionKeys.layout('p:'),
+      ProjectionKeys.slotMarker('p:', 9000),
+      ProjectionKeys.workspaceMembers('p:', 3),
+    ];
+    const server = await Promise.all(
+      sample.map((key) => seed.call('CLUSTER', 'KEYSLOT', key) as Promise<number>),
+    );
     expect(sample.map(slotOf)).toEqual(server);
     expect(slotOf(ProjectionKeys.feed('p:', 42))).toBe(userSlot(42));
   });
 
   it('every slot has a marker key that lands in it, so a user step reads its marker in its own slot', () => {
-    const slots = Array.from({ length: SLOTS }, (_, slot) => slotOf(ProjectionKeys.slotMarker('any-prefix:', slot)));
+    const slots = Array.from({ length: SLOTS }, (_, slot) =>
+      slotOf(ProjectionKeys.slotMarker('any-prefix:', slot)),
+    );
     expect(slots).toEqual(Array.from({ length: SLOTS }, (_, slot) => slot));
   });
 
@@ -39,15 +51,27 @@ describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', 
     try {
       expect(primaries(client)).toHaveLength(3);
       await client.set('{a}x', '1');
-      await expect(client.call('MSET', '{a}y', '1', '{b}y', '1')).rejects.toThrow(/CROSSSLOT|same slot/);
+      await expect(client.call('MSET', '{a}y', '1', '{b}y', '1')).rejects.toThrow(
+        /CROSSSLOT|same slot/,
+      );
     } finally {
       client.disconnect();
     }
   });
 
   it('a malformed cluster URL is refused with the seed node it could not read', () => {
-    expect(() => clusterTarget('redis-cluster://127.0.0.1:7001,localhost')).toThrow(/"localhost" is not host:port/);
+    expect(() => clusterTarget('redis-cluster://127.0.0.1:7001,localhost')).toThrow(
+      /"localhost" is not host:port/,
+    );
     expect(clusterTarget('redis://127.0.0.1:6379')).toBeUndefined();
-    expect(clusterTarget('rediss-cluster://user:p%40ss@h1:1,[::1]:2')).toEqual({ nodes: [{ host: 'h1', port: 1 }, { host: '::1', port: 2 }], tls: true, username: 'user', password: 'p@ss' });
+    expect(clusterTarget('rediss-cluster://user:p%40ss@h1:1,[::1]:2')).toEqual({
+      nodes: [
+        { host: 'h1', port: 1 },
+        { host: '::1', port: 2 },
+      ],
+      tls: true,
+      username: 'user',
+      password: 'p@ss',
+    });
   });
 });

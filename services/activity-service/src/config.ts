@@ -53,7 +53,10 @@ const activityConfig = serviceConfig(3002, {
   USERS_EVENTS_UNSIGNED_BEFORE: env
     .list('')
     .pipe(z.array(z.string().regex(/^\d{1,5}:\d{1,19}$/, 'each entry is <partition>:<offset>')))
-    .transform((entries) => new Map(entries.map((e) => e.split(':')).map(([p, o]) => [Number(p), BigInt(o!)]))),
+    .transform(
+      (entries) =>
+        new Map(entries.map((e) => e.split(':')).map(([p, o]) => [Number(p), BigInt(o!)])),
+    ),
 });
 
 export const activityConfigShape = activityConfig.shape;
@@ -64,6 +67,8 @@ export const readActivityConfigOrExit = activityConfig.readOrExit;
 export type ActivityConfig = ReturnType<typeof loadActivityConfig>;
 
 /** The accepted event-time window from the config. */
-export function eventTimeWindow(config: Pick<ActivityConfig, 'EVENT_MAX_AGE_S' | 'EVENT_MAX_AHEAD_S'>): EventTimeWindow {
+export function eventTimeWindow(
+  config: Pick<ActivityConfig, 'EVENT_MAX_AGE_S' | 'EVENT_MAX_AHEAD_S'>,
+): EventTimeWindow {
   return { maxAgeMs: config.EVENT_MAX_AGE_S * 1000, maxAheadMs: config.EVENT_MAX_AHEAD_S * 1000 };
 }

@@ -29,24 +29,74 @@ export interface ProjectionPipeline {
  * steps and script, and the keeper that heals. The service and the rebuild command build
  * it the same way; the rebuild publishes nothing live.
  */
-export function createProjectionPipeline(config: ActivityConfig, kafka: Kafka, redis: RedisClient, logger: Logger, registry: Registry, options: { name: string; publishLive: boolean }): ProjectionPipeline {
+export function createProjectionPipeline(
+  config: ActivityConfig,
+  kafka: Kafka,
+  redis: RedisClient,
+  logger: Logger,
+  registry: Registry,
+  options: { name: string; publishLive: boolean },
+): ProjectionPipeline {
   const prefix = config.REDIS_KEY_PREFIX;
-  const topics = [Topics.activityEvents, Topics.usersEvents, Topics.inboxEvents].map((t) => `${config.KAFKA_TOPIC_PREFIX}${t}`);
+  const topics = [Topics.activityEvents, Topics.usersEvents, Topics.inboxEvents].map(
+    (t) => `${config.KAFKA_TOPIC_PREFIX}${t}`,
+  );
   // On a cluster a PUBLISH goes to every node; SPUBLISH only to the channel's shard.
-  const live: LiveMode = !options.publishLive ? 'off' : config.PUBSUB_SHARDED || isCluster(redis) ? 'spublish' : 'publish';
+  const live: LiveMode = !options.publishLive
+    ? 'off'
+    : config.PUBSUB_SHARDED || isCluster(redis)
+      ? 'spublish'
+      : 'publish';
   // The steps' own client. Without auto-pipelining: with it the projected consumer fell from 0.96x
   // to 0.74x the naive one (bench:activity, 200k events): a chunk's steps are large already.
   const writer = createRedis(config.REDIS_URL, logger, `${options.name}-writes`);
   // A failed first connect is logged by the client, which keeps reconnecting; steps fail until it is ready.
   const connected = writer.connect().catch(() => undefined);
-  const transactions = new ActivityTransactions(writer, connected, prefix, { feedCap: config.FEED_MAX_ITEMS, dedupWindowMs: config.DEDUP_WINDOW_S * 1000, workspaceCap: config.WORKSPACES_PER_USER_MAX, dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER, live });
-  const inbox = new InboxTransactions(writer, connected, prefix, { maxItems: config.INBOX_MAX_ITEMS, maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000, live });
+  const transactions = new ActivityTransactions(writer, connected, prefix, {
+    feedCap: config.FEED_MAX_ITEMS,
+    dedupWindowMs: config.DEDUP_WINDOW_S * 1000,
+    workspaceCap: config.WORKSPACES_PER_USER_MAX,
+    dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER,
+    live,
+  });
+  const inbox = new InboxTransactions(writer, connected, prefix, {
+    maxItems: config.INBOX_MAX_ITEMS,
+    maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000,
+    live,
+  });
   const logOffsets = kafkaLogOffsets(kafka);
-  const state = new ProjectionState(redis, prefix, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`);
+  const state = new ProjectionState(
+    redis,
+    prefix,
+    `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`,
+  );
   const keeper = new ProjectionKeeper(state, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const projector = new Projector(transactions, new UsersEventsScript(redis, prefix, live), inbox, keeper, dlqProducer, logger, registry, { topicPrefix: config.KAFKA_TOPIC_PREFIX, timeWindow: eventTimeWindow(config), usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS], usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE });
-  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, concurrency: config.CONSUMER_CONCURRENCY, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }, logger);
+  const projector = new Projector(
+    transactions,
+    new UsersEventsScript(redis, prefix, live),
+    inbox,
+    keeper,
+    dlqProducer,
+    logger,
+    registry,
+    {
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      timeWindow: eventTimeWindow(config),
+      usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS],
+      usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE,
+    },
+  );
+  const consumer = new KafkajsConsumer(
+    kafka,
+    {
+      groupId: config.KAFKA_GROUP_ID,
+      topics,
+      concurrency: config.CONSUMER_CONCURRENCY,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    },
+    logger,
+  );
   return {
     topics,
     state,

@@ -41,30 +41,39 @@ export class ProjectionRunner {
   unavailable(): string | undefined {
     const condition = this.pipeline.keeper.condition;
     if (!condition || condition.state === 'ready') return undefined;
-    if (condition.state === 'rebuilding') return `the projections are being rebuilt from the log (${condition.remaining} records to go)`;
-    if (condition.state === 'lost') return 'the projections are gone from Redis; they are being rebuilt from the log';
+    if (condition.state === 'rebuilding')
+      return `the projections are being rebuilt from the log (${condition.remaining} records to go)`;
+    if (condition.state === 'lost')
+      return 'the projections are gone from Redis; they are being rebuilt from the log';
     return new LayoutMismatchError(condition.found).message;
   }
 
   /** Why the process should be restarted: a consumer kafkajs gave up on never comes back by itself. */
   liveness(): string | undefined {
     if (this.refused) return this.refused;
-    return this.config.CONSUMER_ENABLED && this.consumerRunning && !this.pipeline.consumer.healthy() ? 'the projection consumer stopped after a fatal error' : undefined;
+    return this.config.CONSUMER_ENABLED && this.consumerRunning && !this.pipeline.consumer.healthy()
+      ? 'the projection consumer stopped after a fatal error'
+      : undefined;
   }
 
   /** Readiness: the projections whole, and (when it runs here) the consumer and the router in their groups. */
   checks(): Record<string, ReadinessCheck> {
     const projections = async () => {
-      if (!this.pipeline.keeper.condition) throw new NotReady('the projections have not been checked yet');
+      if (!this.pipeline.keeper.condition)
+        throw new NotReady('the projections have not been checked yet');
       const problem = this.unavailable();
       if (problem) throw new NotReady(problem);
     };
     const consumer = async () => {
       if (this.refused) throw new NotReady(this.refused);
-      if (!this.consumerRunning) throw new NotReady('the projection consumer has not joined its group yet');
-      if (!this.pipeline.consumer.healthy()) throw new NotReady('the projection consumer stopped after a fatal error');
-      if (this.routerEnabled && !this.routerRunning) throw new NotReady('the inbox router has not joined its group yet');
-      if (this.routerEnabled && !this.router.healthy()) throw new NotReady('the inbox router stopped after a fatal error');
+      if (!this.consumerRunning)
+        throw new NotReady('the projection consumer has not joined its group yet');
+      if (!this.pipeline.consumer.healthy())
+        throw new NotReady('the projection consumer stopped after a fatal error');
+      if (this.routerEnabled && !this.routerRunning)
+        throw new NotReady('the inbox router has not joined its group yet');
+      if (this.routerEnabled && !this.router.healthy())
+        throw new NotReady('the inbox router stopped after a fatal error');
     };
     return this.config.CONSUMER_ENABLED ? { projections, consumer } : { projections };
   }
@@ -102,7 +111,10 @@ export class ProjectionRunner {
   }
 
   private scheduleKeeper(): void {
-    this.keeperTimer = setTimeout(() => void this.keep().finally(() => this.stopping || this.scheduleKeeper()), KEEPER_INTERVAL_MS);
+    this.keeperTimer = setTimeout(
+      () => void this.keep().finally(() => this.stopping || this.scheduleKeeper()),
+      KEEPER_INTERVAL_MS,
+    );
   }
 
   /** Joins the group, retrying with backoff while Kafka or Redis is unreachable (readiness says so meanwhile). */
@@ -112,7 +124,9 @@ export class ProjectionRunner {
       await this.pipeline.keeper.tick(true);
       // Not retried: applying this version's writes to another layout would corrupt it; readiness says why.
       if (this.pipeline.keeper.condition?.state === 'foreign') return;
-      const onProducerTime = this.config.KAFKA_ALLOW_CREATE_TIME ? [] : await topicsOnProducerTime(this.kafka, this.pipeline.topics);
+      const onProducerTime = this.config.KAFKA_ALLOW_CREATE_TIME
+        ? []
+        : await topicsOnProducerTime(this.kafka, this.pipeline.topics);
       if (onProducerTime.length > 0) {
         this.refused = `topics ${onProducerTime.join(', ')} use the producer's clock (message.timestamp.type=CreateTime): set them to LogAppendTime, or accept that publishers' clocks move the time and dedup windows with KAFKA_ALLOW_CREATE_TIME=true`;
         this.log.error({ topics: onProducerTime }, this.refused);

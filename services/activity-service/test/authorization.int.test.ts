@@ -20,10 +20,15 @@ describe('authorization matrix (from the route table)', () => {
   for (const one of authorizationMatrix('activity')) {
     const { route, caller, path, denial } = one;
     it(`when ${caller} calls ${route.method.toUpperCase()} ${route.path} (access: ${route.access}), then ${denial ?? 'the call passes the access check'}`, async () => {
-      expectAccess(one, await call(route.method.toUpperCase(), `${ctx.api}${path(SELF)}`, { token: who[caller] }));
+      expectAccess(
+        one,
+        await call(route.method.toUpperCase(), `${ctx.api}${path(SELF)}`, { token: who[caller] }),
+      );
     });
   }
   it('when an id is not an integer, then anyone allowed to ask gets 400', async () => {
-    expect((await call('GET', `${ctx.api}/users/abc/activities`, { token: who.admin })).status).toBe(400);
+    expect(
+      (await call('GET', `${ctx.api}/users/abc/activities`, { token: who.admin })).status,
+    ).toBe(400);
   });
 });

@@ -16,19 +16,32 @@ afterAll(() => ctx.stop());
 /** An event built by the official CloudEvents SDK, with the Kafka binding's `partitionkey` extension. */
 function sdkEvent(userId: number, extra: Record<string, unknown> = {}) {
   const { data, ...attributes } = activityEvent(userId);
-  return new CloudEvent({ ...attributes, datacontenttype: 'application/json', partitionkey: String(userId), data, ...extra });
+  return new CloudEvent({
+    ...attributes,
+    datacontenttype: 'application/json',
+    partitionkey: String(userId),
+    data,
+    ...extra,
+  });
 }
 
 async function countOf(userId: number): Promise<number> {
-  const res = await call('GET', `${ctx.api}/users/${userId}/activity-count`, { token: await tokens.admin() });
+  const res = await call('GET', `${ctx.api}/users/${userId}/activity-count`, {
+    token: await tokens.admin(),
+  });
   return (res.body as { count: number }).count;
 }
 
 /** Sends a message the SDK serialised: its value as JSON text, its headers as strings. */
 async function send(message: { key?: unknown; value: unknown; headers: Record<string, unknown> }) {
   const value = typeof message.value === 'string' ? message.value : JSON.stringify(message.value);
-  const headers = Object.fromEntries(Object.entries(message.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
-  await producer.send({ topic: ctx.activityTopic, messages: [{ key: typeof message.key === 'string' ? message.key : undefined, value, headers }] });
+  const headers = Object.fromEntries(
+    Object.entries(message.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+  );
+  await producer.send({
+    topic: ctx.activityTopic,
+    messages: [{ key: typeof message.key === 'string' ? message.key : undefined, value, headers }],
+  });
 }
 
 describe('CloudEvents bindings', () => {
@@ -37,10 +50,21 @@ describe('CloudEvents bindings', () => {
     await send(CeKafka.binary(sdkEvent(7101)));
     await send(CeKafka.binary(sdkEvent(7101, { tracestate: 'vendor=1', sequencetype: 'Integer' })));
     await eventually(async () => ((await countOf(7101)) === 3 ? true : undefined), 30_000);
-    const page = await call('GET', `${ctx.api}/users/7101/activities`, { token: await tokens.admin() });
+    const page = await call('GET', `${ctx.api}/users/7101/activities`, {
+      token: await tokens.admin(),
+    });
     // Extensions are read and dropped: the stored activity is the contract's, nothing more.
     for (const activity of (page.body as { results: Record<string, unknown>[] }).results) {
-      expect(Object.keys(activity).sort()).toEqual(['actorId', 'id', 'object', 'source', 'time', 'userId', 'verb', 'workspaceId']);
+      expect(Object.keys(activity).sort()).toEqual([
+        'actorId',
+        'id',
+        'object',
+        'source',
+        'time',
+        'userId',
+        'verb',
+        'workspaceId',
+      ]);
     }
   });
 
@@ -49,9 +73,15 @@ describe('CloudEvents bindings', () => {
     try {
       const bad = CeKafka.binary(sdkEvent(7102));
       await send({ ...bad, value: { ...(bad.value as object), verb: 'not a token!' } });
-      await send({ ...CeKafka.binary(sdkEvent(7102)), headers: { ...CeKafka.binary(sdkEvent(7102)).headers, ce_subject: 'nobody' } });
+      await send({
+        ...CeKafka.binary(sdkEvent(7102)),
+        headers: { ...CeKafka.binary(sdkEvent(7102)).headers, ce_subject: 'nobody' },
+      });
       await eventually(async () => (dlq.records.length >= 2 ? true : undefined), 30_000);
-      expect(dlq.records.map((r) => r.headers[DlqHeaders.reason])).toEqual(['schema_invalid', 'schema_invalid']);
+      expect(dlq.records.map((r) => r.headers[DlqHeaders.reason])).toEqual([
+        'schema_invalid',
+        'schema_invalid',
+      ]);
       expect(await countOf(7102)).toBe(0);
     } finally {
       await dlq.stop();
@@ -63,7 +93,10 @@ describe('CloudEvents bindings', () => {
     const post = (headers: Record<string, unknown>, body: unknown) =>
       fetch(`${ctx.api}/activities`, {
         method: 'POST',
-        headers: { ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])), authorization: `Bearer ${token}` },
+        headers: {
+          ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])),
+          authorization: `Bearer ${token}`,
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
     const binary = HTTP.binary(sdkEvent(7103));
@@ -77,8 +110,12 @@ describe('CloudEvents bindings', () => {
     await eventually(async () => ((await countOf(7103)) === 4 ? true : undefined), 30_000);
 
     // Each mode's own rules: a batch is an array, structured mode is one event, binary data stays strict.
-    expect((await post({ 'content-type': 'application/cloudevents-batch+json' }, batch[0])).status).toBe(400);
-    expect((await post({ 'content-type': 'application/cloudevents+json' }, batch)).status).toBe(400);
+    expect(
+      (await post({ 'content-type': 'application/cloudevents-batch+json' }, batch[0])).status,
+    ).toBe(400);
+    expect((await post({ 'content-type': 'application/cloudevents+json' }, batch)).status).toBe(
+      400,
+    );
     const strict = await post(binary.headers, { ...JSON.parse(String(binary.body)), extra: 1 });
     expect(strict.status).toBe(400);
     expect(JSON.stringify(await strict.json())).toContain('data');
@@ -89,14 +126,33 @@ describe('CloudEvents bindings', () => {
   it('answers a metadata nested 20,000 arrays deep with 400, on HTTP and on Kafka', async () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const event = activityEvent(7104);
-    const body = JSON.stringify(event).replace('"workspaceId":7', `"workspaceId":7,"metadata":{"deep":${deep}}`);
-    const res = await fetch(`${ctx.api}/activities`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokens.writer()}` }, body });
+    const body = JSON.stringify(event).replace(
+      '"workspaceId":7',
+      `"workspaceId":7,"metadata":{"deep":${deep}}`,
+    );
+    const res = await fetch(`${ctx.api}/activities`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await tokens.writer()}`,
+      },
+      body,
+    });
     expect(res.status).toBe(400);
-    const nested = JSON.stringify(activityEvent(7104)).replace('"workspaceId":7', `"workspaceId":7,"metadata":{"deep":${'['.repeat(2000)}${']'.repeat(2000)}}`);
+    const nested = JSON.stringify(activityEvent(7104)).replace(
+      '"workspaceId":7',
+      `"workspaceId":7,"metadata":{"deep":${'['.repeat(2000)}${']'.repeat(2000)}}`,
+    );
     const dlq = await collectTopic(ctx.infra.kafkaBrokers, `${ctx.activityTopic}.dlq`);
     try {
       await producer.send({ topic: ctx.activityTopic, messages: [{ key: '7104', value: nested }] });
-      await eventually(async () => (dlq.records.some((r) => r.headers[DlqHeaders.reason] === 'schema_invalid') ? true : undefined), 30_000);
+      await eventually(
+        async () =>
+          dlq.records.some((r) => r.headers[DlqHeaders.reason] === 'schema_invalid')
+            ? true
+            : undefined,
+        30_000,
+      );
     } finally {
       await dlq.stop();
     }

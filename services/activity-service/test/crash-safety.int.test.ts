@@ -1,7 +1,15 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@suite/local-infra';
-import { eventually, redisModes, startChildService, testInfra, testRedis, type ChildService, type TestInfra } from '@suite/testkit';
+import {
+  eventually,
+  redisModes,
+  startChildService,
+  testInfra,
+  testRedis,
+  type ChildService,
+  type TestInfra,
+} from '@suite/testkit';
 import { appliedRecords, expectMatchesOracle, oracleScenario, pacedProducer } from './oracle.js';
 
 const serviceDir = `${import.meta.dirname}/..`;
@@ -11,18 +19,43 @@ afterAll(async () => {
   for (const c of live) await c.kill('SIGKILL');
 });
 
-async function scenario(infra: TestInfra, label: string, run: (ctx: { start: () => Promise<ChildService>; produce: (from: number, to: number) => Promise<void>; applied: () => Promise<number> }) => Promise<void>) {
+async function scenario(
+  infra: TestInfra,
+  label: string,
+  run: (ctx: {
+    start: () => Promise<ChildService>;
+    produce: (from: number, to: number) => Promise<void>;
+    applied: () => Promise<number>;
+  }) => Promise<void>,
+) {
   const redis = testRedis(infra.redisUrl);
-  const { names, topic, events, records, config: env } = await oracleScenario(label, label.length * 7919, infra.redisUrl, {
-    KAFKA_SESSION_TIMEOUT_MS: '6000', FEED_MAX_ITEMS: String(FEED_CAP), LOG_LEVEL: 'warn', PUBLISH_LIVE: 'false',
+  const {
+    names,
+    topic,
+    events,
+    records,
+    config: env,
+  } = await oracleScenario(label, label.length * 7919, infra.redisUrl, {
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    FEED_MAX_ITEMS: String(FEED_CAP),
+    LOG_LEVEL: 'warn',
+    PUBLISH_LIVE: 'false',
   });
-  const kafka = new Kafka({ clientId: label, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: label,
+    brokers: infra.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
   const producer = await pacedProducer(kafka, topic, records);
   const start = async () => {
     const child = await startChildService(serviceDir, 'src/main.ts', env, await freePort());
     live.push(child);
     // Ready once it joined the group (after the killed member's session timed out) and owns partitions.
-    await eventually(async () => ((await fetch(`${child.url}/readyz`)).ok ? true : undefined), 60_000, 100);
+    await eventually(
+      async () => ((await fetch(`${child.url}/readyz`)).ok ? true : undefined),
+      60_000,
+      100,
+    );
     return child;
   };
   // Paced: a kill lands mid-stream even though the consumer applies faster than one producer writes.
@@ -31,12 +64,17 @@ async function scenario(infra: TestInfra, label: string, run: (ctx: { start: () 
   await run({ start, produce, applied });
   await producer.close();
   // Caught up when the offsets stored with the projection cover every record produced.
-  await eventually(async () => ((await applied()) === records.length ? true : undefined), 120_000, 500);
+  await eventually(
+    async () => ((await applied()) === records.length ? true : undefined),
+    120_000,
+    500,
+  );
   await expectMatchesOracle(redis, names.keyPrefix, events, FEED_CAP);
   redis.disconnect();
 }
 
-const pause = (min: number, max: number) => new Promise((r) => setTimeout(r, min + Math.random() * (max - min)));
+const pause = (min: number, max: number) =>
+  new Promise((r) => setTimeout(r, min + Math.random() * (max - min)));
 
 // The same guarantees on one Redis and on a Redis Cluster (every step in one slot).
 describe.each(redisModes(testInfra()))('crash safety (%s Redis)', (mode, infra) => {

@@ -23,12 +23,27 @@ describe('dropping the projections', () => {
       const redis = testRedis(url);
       try {
         const users = Array.from({ length: 40 }, (_, i) => i + 1);
-        const markers = [ProjectionKeys.layout(prefix), ...new Set(users.map((u) => ProjectionKeys.slotMarker(prefix, userSlot(u))))];
-        const data = users.flatMap((u) => [ProjectionKeys.stats(prefix, u), ProjectionKeys.log(prefix, u), ProjectionKeys.inbox(prefix, u)]);
-        for (const key of [...markers, ...data, ProjectionKeys.offset(prefix, 'activity.events', 0)]) await redis.set(key, '1');
+        const markers = [
+          ProjectionKeys.layout(prefix),
+          ...new Set(users.map((u) => ProjectionKeys.slotMarker(prefix, userSlot(u)))),
+        ];
+        const data = users.flatMap((u) => [
+          ProjectionKeys.stats(prefix, u),
+          ProjectionKeys.log(prefix, u),
+          ProjectionKeys.inbox(prefix, u),
+        ]);
+        for (const key of [
+          ...markers,
+          ...data,
+          ProjectionKeys.offset(prefix, 'activity.events', 0),
+        ])
+          await redis.set(key, '1');
         const order: string[] = [];
         const unlink = Redis.prototype.unlink;
-        vi.spyOn(Redis.prototype, 'unlink').mockImplementation(function (this: Redis, ...args: Parameters<Redis['unlink']>) {
+        vi.spyOn(Redis.prototype, 'unlink').mockImplementation(function (
+          this: Redis,
+          ...args: Parameters<Redis['unlink']>
+        ) {
           order.push(String(args[0]));
           return unlink.apply(this, args);
         } as Redis['unlink']);

@@ -31,20 +31,39 @@ beforeAll(async () => {
   redis = new Redis(ctx.infra.redisUrl);
   reader = new ProjectionReader(redis, ctx.names.keyPrefix, (path) => paths[path]++);
   let x = 20261204;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const secondOf = {
     [USERS.shuffled]: () => Math.floor(rand() * 12),
     [USERS.ordered]: (i: number) => Math.floor(i / 3),
     [USERS.mixed]: (i: number) => (i < 150 ? Math.floor(rand() * 12) : 20 + Math.floor(i / 3)),
   };
   for (const user of Object.values(USERS)) {
-    const events = Array.from({ length: TOTAL }, (_, i) => activityEvent(user, { time: at(secondOf[user]!(i) * 1000) }));
+    const events = Array.from({ length: TOTAL }, (_, i) =>
+      activityEvent(user, { time: at(secondOf[user]!(i) * 1000) }),
+    );
     for (let i = 0; i < TOTAL; i += 35) await ctx.publisher.publish(events.slice(i, i + 35));
-    const kept = events.map((e, i) => ({ id: e.id, timeMs: Date.parse(e.time), position: i + 1 })).slice(-CAP);
-    expected.set(user, kept.sort(newestFirst).map((e) => e.id));
+    const kept = events
+      .map((e, i) => ({ id: e.id, timeMs: Date.parse(e.time), position: i + 1 }))
+      .slice(-CAP);
+    expected.set(
+      user,
+      kept.sort(newestFirst).map((e) => e.id),
+    );
   }
   for (const user of Object.values(USERS)) {
-    await eventually(async () => (ActivityCount.parse((await call('GET', `${ctx.api}/users/${user}/activity-count`, { token: await tokens.admin() })).body).count === TOTAL ? true : undefined), 30_000);
+    await eventually(
+      async () =>
+        ActivityCount.parse(
+          (
+            await call('GET', `${ctx.api}/users/${user}/activity-count`, {
+              token: await tokens.admin(),
+            })
+          ).body,
+        ).count === TOTAL
+          ? true
+          : undefined,
+      30_000,
+    );
   }
 });
 afterAll(async () => {
@@ -64,30 +83,52 @@ async function walk(user: number, size: number, before?: FeedKey): Promise<strin
 }
 
 describe('feed pages', () => {
-  it.each(Object.entries(USERS))('%s: walked in pages of any size, from any entry, the feed is the oracle’s order, each entry once', async (_, user) => {
-    const want = expected.get(user)!;
-    const before = { ...paths };
-    expect(await walk(user, CAP + 1)).toEqual(want);
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: CAP - 1 }), async (size, from) => {
-        const start = (await reader.feedOlder(user, undefined, from + 1)).at(-1)!.key;
-        expect(await walk(user, size, start)).toEqual(want.slice(from + 1));
-      }),
-      { numRuns: 40 },
-    );
-    // Which way the pages were read: the log's tail where the feed is the log reversed, the blocks elsewhere.
-    const tail = paths.tail - before.tail;
-    const blocks = paths.blocks - before.blocks;
-    if (user === USERS.ordered) expect(blocks).toBe(0);
-    if (user === USERS.shuffled) expect(tail).toBeLessThan(blocks / 10);
-    if (user === USERS.mixed) expect(Math.min(tail, blocks)).toBeGreaterThan(20);
-  });
+  it.each(Object.entries(USERS))(
+    '%s: walked in pages of any size, from any entry, the feed is the oracle’s order, each entry once',
+    async (_, user) => {
+      const want = expected.get(user)!;
+      const before = { ...paths };
+      expect(await walk(user, CAP + 1)).toEqual(want);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 60 }),
+          fc.integer({ min: 0, max: CAP - 1 }),
+          async (size, from) => {
+            const start = (await reader.feedOlder(user, undefined, from + 1)).at(-1)!.key;
+            expect(await walk(user, size, start)).toEqual(want.slice(from + 1));
+          },
+        ),
+        { numRuns: 40 },
+      );
+      // Which way the pages were read: the log's tail where the feed is the log reversed, the blocks elsewhere.
+      const tail = paths.tail - before.tail;
+      const blocks = paths.blocks - before.blocks;
+      if (user === USERS.ordered) expect(blocks).toBe(0);
+      if (user === USERS.shuffled) expect(tail).toBeLessThan(blocks / 10);
+      if (user === USERS.mixed) expect(Math.min(tail, blocks)).toBeGreaterThan(20);
+    },
+  );
 
   it('when activities arrive between two pages, a late one lands in a later page and a newer one stays above the cursor', async () => {
     const user = 9304;
-    const events = Array.from({ length: 50 }, (_, i) => activityEvent(user, { time: at(100_000 + i * 1000) }));
+    const events = Array.from({ length: 50 }, (_, i) =>
+      activityEvent(user, { time: at(100_000 + i * 1000) }),
+    );
     await ctx.publisher.publish(events);
-    const countIs = (n: number) => eventually(async () => (ActivityCount.parse((await call('GET', `${ctx.api}/users/${user}/activity-count`, { token: await tokens.admin() })).body).count === n ? true : undefined), 20_000);
+    const countIs = (n: number) =>
+      eventually(
+        async () =>
+          ActivityCount.parse(
+            (
+              await call('GET', `${ctx.api}/users/${user}/activity-count`, {
+                token: await tokens.admin(),
+              })
+            ).body,
+          ).count === n
+            ? true
+            : undefined,
+        20_000,
+      );
     await countIs(50);
     const first = await reader.feedOlder(user, undefined, 10);
     const cursor = first.at(-1)!.key;
@@ -97,7 +138,9 @@ describe('feed pages', () => {
     const newer = activityEvent(user, { time: at(100_000 + 99_000) });
     await ctx.publisher.publish([late, newer]);
     await countIs(52);
-    const byTime = [...events, late].sort((a, b) => Date.parse(b.time) - Date.parse(a.time)).map((e) => e.id);
+    const byTime = [...events, late]
+      .sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
+      .map((e) => e.id);
     expect(await walk(user, 10, cursor)).toEqual(byTime.slice(10));
   });
 
@@ -105,15 +148,22 @@ describe('feed pages', () => {
     const token = await tokens.admin();
     for (const user of Object.values(USERS)) {
       const ids: string[] = [];
-      for (let url: string | null = `${ctx.api}/users/${user}/activities?limit=100`; url; ) {
+      for (let url: string | null = `${ctx.api}/users/${user}/activities?limit=100`; url;) {
         const page = ActivityPage.parse((await call('GET', url, { token })).body);
         ids.push(...page.results.map((a) => a.id));
         url = page.next;
       }
       expect(ids).toEqual(expected.get(user));
     }
-    const nowhere = await call('GET', `${ctx.api}/users/${USERS.mixed}/activities?cursor=${encodeFeedCursor('not a feed key')}`, { token });
+    const nowhere = await call(
+      'GET',
+      `${ctx.api}/users/${USERS.mixed}/activities?cursor=${encodeFeedCursor('not a feed key')}`,
+      { token },
+    );
     expect(ActivityPage.parse(nowhere.body)).toEqual({ results: [], next: null });
-    expect((await call('GET', `${ctx.api}/users/${USERS.mixed}/activities?cursor=%25%25`, { token })).status).toBe(400);
+    expect(
+      (await call('GET', `${ctx.api}/users/${USERS.mixed}/activities?cursor=%25%25`, { token }))
+        .status,
+    ).toBe(400);
   });
 });

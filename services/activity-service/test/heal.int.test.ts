@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
 import { signDevToken } from '@suite/auth';
 import { eventually, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
-import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
+import {
+  createActivityService,
+  loadActivityConfig,
+  type ActivityService,
+} from '@suite/activity-service';
 import { secret } from './helpers.js';
 import { appliedRecords, expectMatchesOracle, oracleScenario, pacedProducer } from './oracle.js';
 
@@ -25,13 +29,24 @@ afterAll(async () => {
 
 /** The activity-service on the private Redis, its topics, a paced producer of 20k records, and probes. */
 async function setup(label: string) {
-  const { names, topic, events, records, config } = await oracleScenario(label, label.length * 104_729, server.url, {
-    FEED_MAX_ITEMS: String(FEED_CAP), LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SHUTDOWN_GRACE_MS: '1000',
-  });
+  const { names, topic, events, records, config } = await oracleScenario(
+    label,
+    label.length * 104_729,
+    server.url,
+    {
+      FEED_MAX_ITEMS: String(FEED_CAP),
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      SHUTDOWN_GRACE_MS: '1000',
+    },
+  );
   const service: ActivityService = await createActivityService(loadActivityConfig(config));
   await service.start();
   const http = await service.listen(0, '127.0.0.1');
-  const producer = await pacedProducer(new Kafka({ clientId: label, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }), topic, records);
+  const producer = await pacedProducer(
+    new Kafka({ clientId: label, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }),
+    topic,
+    records,
+  );
   const applied = () => appliedRecords(redis, names.keyPrefix, topic, 3).catch(() => -1);
   /** Readiness and a read, sampled until stopped: what a client saw while Redis was away. */
   const sample = () => {
@@ -40,20 +55,50 @@ async function setup(label: string) {
     const admin = signDevToken(secret, { sub: '900000', roles: ['admin'] });
     const done = (async () => {
       while (on) {
-        const ready = await fetch(`${http.url}/readyz`).then((r) => r.status, () => 0);
-        const read = await fetch(`${http.url}/api/v1/users/1/activity-count`, { headers: { authorization: `Bearer ${await admin}` } });
+        const ready = await fetch(`${http.url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        const read = await fetch(`${http.url}/api/v1/users/1/activity-count`, {
+          headers: { authorization: `Bearer ${await admin}` },
+        });
         const body = (await read.json()) as unknown;
-        seen.push({ ready, read: read.status, ...(read.status === 503 ? { code: ErrorBody.parse(body).error.code } : {}) });
+        seen.push({
+          ready,
+          read: read.status,
+          ...(read.status === 503 ? { code: ErrorBody.parse(body).error.code } : {}),
+        });
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
     return { seen, stop: async () => ((on = false), await done) };
   };
   /** A metric's value; `label` picks one series (the service label is on every series). */
-  const metric = async (name: string, label = '') => Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\d+)`, 'm').exec(await (await fetch(`${http.url}/metrics`)).text())?.[1] ?? 0);
+  const metric = async (name: string, label = '') =>
+    Number(
+      new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\d+)`, 'm').exec(
+        await (await fetch(`${http.url}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
   return {
-    names, events, records, service, http, producer, applied, sample, metric,
-    whole: () => eventually(async () => ((await applied()) === records.length && (await fetch(`${http.url}/readyz`)).ok ? true : undefined), 120_000, 100),
+    names,
+    events,
+    records,
+    service,
+    http,
+    producer,
+    applied,
+    sample,
+    metric,
+    whole: () =>
+      eventually(
+        async () =>
+          (await applied()) === records.length && (await fetch(`${http.url}/readyz`)).ok
+            ? true
+            : undefined,
+        120_000,
+        100,
+      ),
     stop: async () => {
       await producer.close();
       await service.stop();
@@ -107,7 +152,9 @@ describe('when Redis loses data, the projections heal', () => {
       await ctx.producer.produce(16_000, 20_000);
       await ctx.whole();
       await expectMatchesOracle(redis, ctx.names.keyPrefix, ctx.events, FEED_CAP);
-      expect(await ctx.metric('activity_projection_heals_total', 'kind="rewind"')).toBeGreaterThan(0);
+      expect(await ctx.metric('activity_projection_heals_total', 'kind="rewind"')).toBeGreaterThan(
+        0,
+      );
       expect(await ctx.metric('activity_projection_heals_total', 'kind="rebuild"')).toBe(0);
     } finally {
       await ctx.stop();

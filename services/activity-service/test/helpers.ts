@@ -3,27 +3,61 @@ import { ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts';
 import { ActivityPublisher } from '@suite/publisher';
 import type { Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
-import { eventually, isolate, startInProcess, topicOffsets, testInfra, testProducer, type InProcessOptions, type Isolation, type TestInfra, TEST_JWT_SECRET, testTokens } from '@suite/testkit';
+import {
+  eventually,
+  isolate,
+  startInProcess,
+  topicOffsets,
+  testInfra,
+  testProducer,
+  type InProcessOptions,
+  type Isolation,
+  type TestInfra,
+  TEST_JWT_SECRET,
+  testTokens,
+} from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
 import { dedupId } from '../src/data-access/activity.transaction.js';
 
 export const secret = TEST_JWT_SECRET;
 
 /** Starts activity-service in-process on its own key prefix, topics and consumer group (on the shared servers unless `infra` names others; on the names of an earlier one when given; on topics that keep producers' timestamps with `clock: 'producer'`), and waits until it is ready. */
-export async function startActivityService(label: string, env: Record<string, string> = {}, infra: TestInfra = testInfra(), reuse?: Isolation, clock: 'broker' | 'producer' = 'broker') {
+export async function startActivityService(
+  label: string,
+  env: Record<string, string> = {},
+  infra: TestInfra = testInfra(),
+  reuse?: Isolation,
+  clock: 'broker' | 'producer' = 'broker',
+) {
   let options: InProcessOptions = { env, infra, ...(reuse ? { names: reuse } : {}) };
   if (clock === 'producer') {
     // Topics on the producer's clock (CreateTime), which the service consumes only when told to.
     const names = reuse ?? isolate(label);
     await createTimeTopics(infra.kafkaBrokers, names.topicPrefix);
-    options = { env: { ...env, KAFKA_ALLOW_CREATE_TIME: 'true' }, infra, names, createTopics: false };
+    options = {
+      env: { ...env, KAFKA_ALLOW_CREATE_TIME: 'true' },
+      infra,
+      names,
+      createTopics: false,
+    };
   }
   const started = await startInProcess(label, loadActivityConfig, createActivityService, options);
   const { server, names, service } = started;
   // Ready: joined the group and built the (empty) projections; reads answer 503 before that.
-  await eventually(async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined), 60_000, 100);
-  const publisher = new ActivityPublisher({ brokers: infra.kafkaBrokers, topicPrefix: names.topicPrefix });
-  const topics = [`${names.topicPrefix}activity.events`, `${names.topicPrefix}users.events`, `${names.topicPrefix}inbox.events`] as const;
+  await eventually(
+    async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined),
+    60_000,
+    100,
+  );
+  const publisher = new ActivityPublisher({
+    brokers: infra.kafkaBrokers,
+    topicPrefix: names.topicPrefix,
+  });
+  const topics = [
+    `${names.topicPrefix}activity.events`,
+    `${names.topicPrefix}users.events`,
+    `${names.topicPrefix}inbox.events`,
+  ] as const;
   const producers: Producer[] = [];
   return {
     ...started,
@@ -49,14 +83,31 @@ export async function startActivityService(label: string, env: Record<string, st
 }
 
 /** Waits until the projection's stored offsets reach the end of every partition of `topics`. */
-export async function settled(infra: TestInfra, keyPrefix: string, topics: string[]): Promise<void> {
-  const ends = (await Promise.all(topics.map(async (topic) => (await topicOffsets(infra.kafkaBrokers, topic)).map((p) => ({ key: ProjectionKeys.offset(keyPrefix, topic, p.partition), end: p.high }))))).flat();
+export async function settled(
+  infra: TestInfra,
+  keyPrefix: string,
+  topics: string[],
+): Promise<void> {
+  const ends = (
+    await Promise.all(
+      topics.map(async (topic) =>
+        (await topicOffsets(infra.kafkaBrokers, topic)).map((p) => ({
+          key: ProjectionKeys.offset(keyPrefix, topic, p.partition),
+          end: p.high,
+        })),
+      ),
+    )
+  ).flat();
   const redis = new Redis(infra.redisUrl);
   try {
-    await eventually(async () => {
-      const stored = await redis.mget(ends.map((e) => e.key));
-      return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const stored = await redis.mget(ends.map((e) => e.key));
+        return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
+      },
+      30_000,
+      50,
+    );
   } finally {
     redis.disconnect();
   }
@@ -70,7 +121,10 @@ export const T0 = Date.now() - 86_400_000;
 export const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
 /** A valid activity event for `userId`, published as the test writer token's source; override any field. */
-export function activityEvent(userId: number, overrides: { id?: string; time?: string; workspaceId?: number; verb?: string } = {}) {
+export function activityEvent(
+  userId: number,
+  overrides: { id?: string; time?: string; workspaceId?: number; verb?: string } = {},
+) {
   sequence += 1;
   return {
     specversion: '1.0' as const,
@@ -79,7 +133,12 @@ export function activityEvent(userId: number, overrides: { id?: string; time?: s
     type: 'io.activitysuite.activity.recorded' as const,
     time: overrides.time ?? at(sequence * 1000),
     subject: String(userId),
-    data: { actorId: userId, verb: overrides.verb ?? 'commented', object: { type: 'document', id: String(sequence) }, workspaceId: overrides.workspaceId ?? 7 },
+    data: {
+      actorId: userId,
+      verb: overrides.verb ?? 'commented',
+      object: { type: 'document', id: String(sequence) },
+      workspaceId: overrides.workspaceId ?? 7,
+    },
   };
 }
 
@@ -94,19 +153,47 @@ export async function createTimeTopics(brokers: string[], prefix: string): Promi
   await admin.connect();
   try {
     const configEntries = [{ name: 'message.timestamp.type', value: 'CreateTime' }];
-    const topics = [['activity.events', 3], ['users.events', 2], ['inbox.events', 2], ['activity.events.dlq', 1], ['users.events.dlq', 1], ['inbox.events.dlq', 1]] as const;
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map(([t, numPartitions]) => ({ topic: `${prefix}${t}`, numPartitions, configEntries })) });
+    const topics = [
+      ['activity.events', 3],
+      ['users.events', 2],
+      ['inbox.events', 2],
+      ['activity.events.dlq', 1],
+      ['users.events.dlq', 1],
+      ['inbox.events.dlq', 1],
+    ] as const;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map(([t, numPartitions]) => ({
+        topic: `${prefix}${t}`,
+        numPartitions,
+        configEntries,
+      })),
+    });
   } finally {
     await admin.disconnect();
   }
 }
 
 /** What a user's dedup buckets hold: per id (hex of its `dedupId`), the bucket and the record time (ms; held in whole seconds, rounded up), oldest first. */
-export async function seenMarks(redis: Redis | Cluster, prefix: string, userId: number): Promise<{ id: string; bucket: number; at: number }[]> {
+export async function seenMarks(
+  redis: Redis | Cluster,
+  prefix: string,
+  userId: number,
+): Promise<{ id: string; bucket: number; at: number }[]> {
   const marks: { id: string; bucket: number; at: number }[] = [];
   for (let bucket = 0; bucket < SEEN_BUCKETS; bucket++) {
-    const flat = await redis.zrangeBuffer(ProjectionKeys.seenBucket(prefix, userId, bucket), 0, -1, 'WITHSCORES');
-    for (let i = 0; i < flat.length; i += 2) marks.push({ id: flat[i]!.toString('hex'), bucket, at: Number(flat[i + 1]!.toString()) * 1000 });
+    const flat = await redis.zrangeBuffer(
+      ProjectionKeys.seenBucket(prefix, userId, bucket),
+      0,
+      -1,
+      'WITHSCORES',
+    );
+    for (let i = 0; i < flat.length; i += 2)
+      marks.push({
+        id: flat[i]!.toString('hex'),
+        bucket,
+        at: Number(flat[i + 1]!.toString()) * 1000,
+      });
   }
   return marks.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
 }

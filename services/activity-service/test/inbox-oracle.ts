@@ -15,14 +15,23 @@ export interface InboxState {
 }
 
 /** The inbox of `userId` as Redis holds it. */
-export async function storedInbox(redis: Redis, prefix: string, userId: number): Promise<InboxState> {
+export async function storedInbox(
+  redis: Redis,
+  prefix: string,
+  userId: number,
+): Promise<InboxState> {
   const ids = async (key: string) => {
     const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
     const out: string[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push(`${flat[i]}@${flat[i + 1]}`);
     return out;
   };
-  const head = await redis.hmget(ProjectionKeys.inbox(prefix, userId), InboxField.position, InboxField.seenUpTo, InboxField.readUpTo);
+  const head = await redis.hmget(
+    ProjectionKeys.inbox(prefix, userId),
+    InboxField.position,
+    InboxField.seenUpTo,
+    InboxField.readUpTo,
+  );
   return {
     position: Number(head[0] ?? 0),
     seenUpTo: Number(head[1] ?? 0),
@@ -35,13 +44,22 @@ export async function storedInbox(redis: Redis, prefix: string, userId: number):
 }
 
 /** Every committed record of `topic` keyed `key`, in partition order, with its record time. */
-export async function inboxRecords(brokers: string[], topic: string, key: string): Promise<{ event: InboxEvent; at: number }[]> {
+export async function inboxRecords(
+  brokers: string[],
+  topic: string,
+  key: string,
+): Promise<{ event: InboxEvent; at: number }[]> {
   const kafka = new Kafka({ clientId: 'inbox-oracle', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
+  );
   await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `inbox-oracle-${Math.random().toString(36).slice(2)}`, readUncommitted: false });
+  const consumer = kafka.consumer({
+    groupId: `inbox-oracle-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: false,
+  });
   const records: { event: InboxEvent; at: number; partition: number; offset: bigint }[] = [];
   const reached = new Map<number, bigint>();
   await consumer.connect();
@@ -49,11 +67,18 @@ export async function inboxRecords(brokers: string[], topic: string, key: string
   // Done when every partition reached its end (a transaction marker may be the last offset), or after a quiet second.
   const done = new Promise<void>((resolve) => {
     let quiet = setTimeout(resolve, 3000);
-    const check = () => [...ends].every(([p, end]) => end === 0n || (reached.get(p) ?? -1n) >= end - 2n);
+    const check = () =>
+      [...ends].every(([p, end]) => end === 0n || (reached.get(p) ?? -1n) >= end - 2n);
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
         reached.set(partition, BigInt(message.offset));
-        if (String(message.key) === key) records.push({ event: InboxEvent.parse(JSON.parse(String(message.value))), at: Number(message.timestamp), partition, offset: BigInt(message.offset) });
+        if (String(message.key) === key)
+          records.push({
+            event: InboxEvent.parse(JSON.parse(String(message.value))),
+            at: Number(message.timestamp),
+            partition,
+            offset: BigInt(message.offset),
+          });
         clearTimeout(quiet);
         quiet = setTimeout(resolve, check() ? 300 : 1000);
       },
@@ -61,11 +86,16 @@ export async function inboxRecords(brokers: string[], topic: string, key: string
   });
   await done;
   await consumer.disconnect();
-  return records.sort((a, b) => (a.offset < b.offset ? -1 : 1)).map(({ event, at }) => ({ event, at }));
+  return records
+    .sort((a, b) => (a.offset < b.offset ? -1 : 1))
+    .map(({ event, at }) => ({ event, at }));
 }
 
 /** What the inbox must be after `records`, by the contract (docs/activity-service.md "Inbox"), written without Redis. */
-export function inboxOracle(records: { event: InboxEvent; at: number }[], retention: { maxItems: number; maxAgeMs: number }): InboxState {
+export function inboxOracle(
+  records: { event: InboxEvent; at: number }[],
+  retention: { maxItems: number; maxAgeMs: number },
+): InboxState {
   let position = 0;
   let seenUpTo = 0;
   let readUpTo = 0;
@@ -87,7 +117,8 @@ export function inboxOracle(records: { event: InboxEvent; at: number }[], retent
       items.set(d.deliveryId, { position, workspaceId: d.workspaceId, at });
       const byPosition = [...items].sort((a, b) => a[1].position - b[1].position);
       while (byPosition.length > retention.maxItems) drop(byPosition.shift()![0]);
-      while (byPosition.length > 0 && byPosition[0]![1].at < clock - retention.maxAgeMs) drop(byPosition.shift()![0]);
+      while (byPosition.length > 0 && byPosition[0]![1].at < clock - retention.maxAgeMs)
+        drop(byPosition.shift()![0]);
       continue;
     }
     const m = event.data as { action: string; ids?: string[]; upTo?: number; workspaceId?: number };
@@ -97,8 +128,17 @@ export function inboxOracle(records: { event: InboxEvent; at: number }[], retent
       seenUpTo = Math.max(seenUpTo, limit);
       continue;
     }
-    const targets = m.ids ? m.ids.filter((id) => (items.get(id)?.position ?? Infinity) <= limit) : [...items].filter(([, item]) => item.position <= limit && (m.workspaceId === undefined || item.workspaceId === m.workspaceId)).map(([id]) => id);
-    if (!m.ids && m.action === 'read' && m.workspaceId === undefined) readUpTo = Math.max(readUpTo, limit);
+    const targets = m.ids
+      ? m.ids.filter((id) => (items.get(id)?.position ?? Infinity) <= limit)
+      : [...items]
+          .filter(
+            ([, item]) =>
+              item.position <= limit &&
+              (m.workspaceId === undefined || item.workspaceId === m.workspaceId),
+          )
+          .map(([id]) => id);
+    if (!m.ids && m.action === 'read' && m.workspaceId === undefined)
+      readUpTo = Math.max(readUpTo, limit);
     for (const id of targets) {
       if (m.action === 'read') read.add(id);
       if (m.action === 'unread') read.delete(id);
@@ -106,7 +146,11 @@ export function inboxOracle(records: { event: InboxEvent; at: number }[], retent
       if (m.action === 'unarchive') archived.delete(id);
     }
   }
-  const list = (ids: Iterable<string>) => [...ids].map((id) => ({ id, position: items.get(id)!.position })).sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)).map((e) => `${e.id}@${e.position}`);
+  const list = (ids: Iterable<string>) =>
+    [...ids]
+      .map((id) => ({ id, position: items.get(id)!.position }))
+      .sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1))
+      .map((e) => `${e.id}@${e.position}`);
   return {
     position,
     seenUpTo,
@@ -121,5 +165,9 @@ export function inboxOracle(records: { event: InboxEvent; at: number }[], retent
 /** The counts an inbox state implies: exact, from the sets. */
 export function countsOf(state: InboxState): { unseen: number; unread: number; total: number } {
   const position = (entry: string) => Number(entry.slice(entry.lastIndexOf('@') + 1));
-  return { unseen: state.unread.filter((e) => position(e) > state.seenUpTo).length, unread: state.unread.length, total: state.items.length - state.archived.length };
+  return {
+    unseen: state.unread.filter((e) => position(e) > state.seenUpTo).length,
+    unread: state.unread.length,
+    total: state.items.length - state.archived.length,
+  };
 }

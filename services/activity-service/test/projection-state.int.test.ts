@@ -14,20 +14,37 @@ describe('the projections condition while rebuilding', () => {
     it(`on ${target}: when users.events reached its targets and the activities have not, then it is rebuilding with the access replica whole (the inbox router may route); when users.events lags, not`, async () => {
       const url = target === 'one Redis' ? infra.redisUrl : infra.redisClusterUrl;
       if (!url) return expect(target).toBe('a Redis Cluster');
-      const redis = createRedis(url, createLogger({ service: 'test', version: '0', level: 'silent' }), 'projection-state-test');
+      const redis = createRedis(
+        url,
+        createLogger({ service: 'test', version: '0', level: 'silent' }),
+        'projection-state-test',
+      );
       clients.push(redis);
       await redis.connect();
       const { keyPrefix: prefix, topicPrefix } = isolate('projection-state');
       const [activities, users] = [`${topicPrefix}activity.events`, `${topicPrefix}users.events`];
       const state = new ProjectionState(redis, prefix, users);
-      await state.claim([{ topic: activities, partition: 0, offset: 100n }, { topic: activities, partition: 1, offset: 50n }, { topic: users, partition: 0, offset: 10n }]);
-      const offset = (topic: string, partition: number, value: number) => redis.set(ProjectionKeys.offset(prefix, topic, partition), String(value));
+      await state.claim([
+        { topic: activities, partition: 0, offset: 100n },
+        { topic: activities, partition: 1, offset: 50n },
+        { topic: users, partition: 0, offset: 10n },
+      ]);
+      const offset = (topic: string, partition: number, value: number) =>
+        redis.set(ProjectionKeys.offset(prefix, topic, partition), String(value));
 
       await offset(users, 0, 9);
-      expect(await state.condition()).toMatchObject({ state: 'rebuilding', remaining: 151, accessWhole: false });
+      expect(await state.condition()).toMatchObject({
+        state: 'rebuilding',
+        remaining: 151,
+        accessWhole: false,
+      });
       await offset(users, 0, 10);
       await offset(activities, 0, 40);
-      expect(await state.condition()).toMatchObject({ state: 'rebuilding', remaining: 110, accessWhole: true });
+      expect(await state.condition()).toMatchObject({
+        state: 'rebuilding',
+        remaining: 110,
+        accessWhole: true,
+      });
       await offset(activities, 0, 100);
       await offset(activities, 1, 50);
       expect(await state.condition()).toMatchObject({ state: 'ready' });

@@ -12,19 +12,40 @@ afterAll(() => ctx.stop());
 
 const DAY = 86_400_000;
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
-const count = async (user: number) => ((await call('GET', `${ctx.api}/users/${user}/activity-count`, { token: await tokens.admin() })).body as { count: number }).count;
-const post = async (body: unknown, token?: string) => call('POST', `${ctx.api}/activities`, { token: token ?? (await tokens.writer()), body });
+const count = async (user: number) =>
+  (
+    (await call('GET', `${ctx.api}/users/${user}/activity-count`, { token: await tokens.admin() }))
+      .body as { count: number }
+  ).count;
+const post = async (body: unknown, token?: string) =>
+  call('POST', `${ctx.api}/activities`, { token: token ?? (await tokens.writer()), body });
 
 describe('event time: a window around reception (default 30 days back, 5 minutes ahead)', () => {
   it('over HTTP, refuses a time outside the window with 400 naming the event and publishes nothing of the batch', async () => {
     const user = 8201;
-    for (const [offset, accepted] of [[-29 * DAY, true], [4 * 60_000, true], [-31 * DAY, false], [6 * 60_000, false]] as const) {
+    for (const [offset, accepted] of [
+      [-29 * DAY, true],
+      [4 * 60_000, true],
+      [-31 * DAY, false],
+      [6 * 60_000, false],
+    ] as const) {
       const res = await post(activityEvent(user, { time: iso(offset) }));
-      expect(res.status, `time now${offset >= 0 ? '+' : ''}${offset} ms`).toBe(accepted ? 202 : 400);
+      expect(res.status, `time now${offset >= 0 ? '+' : ''}${offset} ms`).toBe(
+        accepted ? 202 : 400,
+      );
     }
-    const far = await post([activityEvent(user), activityEvent(user, { time: '9999-01-01T00:00:00Z' })]);
+    const far = await post([
+      activityEvent(user),
+      activityEvent(user, { time: '9999-01-01T00:00:00Z' }),
+    ]);
     expect(far.status).toBe(400);
-    expect(ErrorBody.parse(far.body).error.details).toEqual([{ path: 'body.1.time', message: 'more than 5 minutes after the event was received', code: 'out_of_window' }]);
+    expect(ErrorBody.parse(far.body).error.details).toEqual([
+      {
+        path: 'body.1.time',
+        message: 'more than 5 minutes after the event was received',
+        code: 'out_of_window',
+      },
+    ]);
     await eventually(async () => ((await count(user)) === 2 ? true : undefined), 20_000);
     await ctx.settled();
     expect(await count(user)).toBe(2);
@@ -38,12 +59,20 @@ describe('event time: a window around reception (default 30 days back, 5 minutes
       const ancient = activityEvent(user, { time: '1970-01-02T00:00:00Z' });
       await ctx.publisher.publish([activityEvent(user), future, ancient, activityEvent(user)]);
       await eventually(async () => (dlq.records.length >= 2 ? true : undefined), 30_000);
-      expect(dlq.records.map((r) => [JSON.parse(r.value).id, r.headers[DlqHeaders.reason], r.headers[DlqHeaders.detail]])).toEqual([
+      expect(
+        dlq.records.map((r) => [
+          JSON.parse(r.value).id,
+          r.headers[DlqHeaders.reason],
+          r.headers[DlqHeaders.detail],
+        ]),
+      ).toEqual([
         [future.id, 'out_of_window', 'time: more than 5 minutes after the event was received'],
         [ancient.id, 'out_of_window', 'time: more than 30 days before the event was received'],
       ]);
       await eventually(async () => ((await count(user)) === 2 ? true : undefined), 20_000);
-      const feed = (await call('GET', `${ctx.api}/users/${user}/activities`, { token: await tokens.admin() })).body as { results: { time: string }[] };
+      const feed = (
+        await call('GET', `${ctx.api}/users/${user}/activities`, { token: await tokens.admin() })
+      ).body as { results: { time: string }[] };
       expect(feed.results.every((a) => a.time < iso(60_000))).toBe(true);
     } finally {
       await dlq.stop();
@@ -57,7 +86,13 @@ describe('source: the publishing token’s namespace', () => {
     const as = (source: string) => ({ ...activityEvent(user), source });
     expect((await post(as('/publisher'))).status).toBe(202);
     expect((await post(as('/publisher/billing/invoices'))).status).toBe(202);
-    for (const source of ['/users-service', '/publisherx', 'publisher', '/', 'https://evil.example/publisher']) {
+    for (const source of [
+      '/users-service',
+      '/publisherx',
+      'publisher',
+      '/',
+      'https://evil.example/publisher',
+    ]) {
       const res = await post([as('/publisher'), as(source)]);
       expect(res.status, source).toBe(403);
       expect(ErrorBody.parse(res.body).error.message).toContain('body.1.source');

@@ -3,7 +3,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, eventually, runEntryPoint, signedUsersRecord } from '@suite/testkit';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
-import { ErrorBody, PROJECTION_LAYOUT_VERSION, ProjectionKeys, StatsField, parseLayout } from '@suite/contracts';
+import {
+  ErrorBody,
+  PROJECTION_LAYOUT_VERSION,
+  ProjectionKeys,
+  StatsField,
+  parseLayout,
+} from '@suite/contracts';
 import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
@@ -31,7 +37,8 @@ async function dump(prefix: string): Promise<Record<string, unknown>> {
   return out;
 }
 
-const generation = async (prefix: string) => parseLayout((await redis.get(ProjectionKeys.layout(prefix)))!).generation;
+const generation = async (prefix: string) =>
+  parseLayout((await redis.get(ProjectionKeys.layout(prefix)))!).generation;
 
 beforeAll(async () => {
   ctx = await startActivityService('rebuild', { FEED_MAX_ITEMS: '20' });
@@ -43,29 +50,57 @@ afterAll(async () => {
 
 describe('projections:rebuild', () => {
   it('refuses while consumers are running, then rebuilds byte-identical projections after they stop', async () => {
-    const kafka = new Kafka({ clientId: 'rebuild-test', brokers: ctx.infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'rebuild-test',
+      brokers: ctx.infra.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
       topic: ctx.usersTopic,
       acks: -1,
       messages: [
-        usersEvent('user.access-changed', 401, { userId: 401, version: 3, workspaces: [{ workspaceId: 9, name: 'Nine', role: 'member' }] }),
-        usersEvent('user.access-changed', 402, { userId: 402, version: 1, workspaces: [{ workspaceId: 9, name: 'Nine', role: 'viewer' }] }),
+        usersEvent('user.access-changed', 401, {
+          userId: 401,
+          version: 3,
+          workspaces: [{ workspaceId: 9, name: 'Nine', role: 'member' }],
+        }),
+        usersEvent('user.access-changed', 402, {
+          userId: 402,
+          version: 1,
+          workspaces: [{ workspaceId: 9, name: 'Nine', role: 'viewer' }],
+        }),
       ].map((e) => signedUsersRecord(e)),
     });
-    const events = Array.from({ length: 300 }, (_, i) => activityEvent(401 + (i % 3), { workspaceId: 9 + (i % 2) }));
+    const events = Array.from({ length: 300 }, (_, i) =>
+      activityEvent(401 + (i % 3), { workspaceId: 9 + (i % 2) }),
+    );
     await ctx.publisher.publish(events);
     await ctx.publisher.publish(events.slice(0, 20)); // duplicates
-    await producer.send({ topic: ctx.activityTopic, acks: -1, messages: [{ key: '401', value: 'not json' }] });
-    await producer.send({ topic: ctx.usersTopic, acks: -1, messages: [signedUsersRecord(usersEvent('user.deleted', 403, { userId: 403 }))] });
+    await producer.send({
+      topic: ctx.activityTopic,
+      acks: -1,
+      messages: [{ key: '401', value: 'not json' }],
+    });
+    await producer.send({
+      topic: ctx.usersTopic,
+      acks: -1,
+      messages: [signedUsersRecord(usersEvent('user.deleted', 403, { userId: 403 }))],
+    });
     await producer.disconnect();
     const total = 2 + 320 + 1 + 1;
     await eventually(async () => {
-      const offsets = await redis.mget([ctx.activityTopic, ctx.usersTopic].flatMap((topic) => [0, 1, 2].map((p) => ProjectionKeys.offset(ctx.names.keyPrefix, topic, p))));
+      const offsets = await redis.mget(
+        [ctx.activityTopic, ctx.usersTopic].flatMap((topic) =>
+          [0, 1, 2].map((p) => ProjectionKeys.offset(ctx.names.keyPrefix, topic, p)),
+        ),
+      );
       const caughtUp = offsets.reduce((n, v) => n + Number(v ?? 0), 0) === total;
       // The service built these projections from the log when it started: whole once that is done.
-      return caughtUp && (await redis.exists(ProjectionKeys.rebuild(ctx.names.keyPrefix))) === 0 ? true : undefined;
+      return caughtUp && (await redis.exists(ProjectionKeys.rebuild(ctx.names.keyPrefix))) === 0
+        ? true
+        : undefined;
     }, 30_000);
     const before = await dump(ctx.names.keyPrefix);
     const firstGeneration = await generation(ctx.names.keyPrefix);
@@ -93,15 +128,21 @@ describe('projections:rebuild', () => {
     // Projections a layout-2 deployment left behind.
     await redis.set(ProjectionKeys.layout(ctx.names.keyPrefix), '2');
     const ready = async () => {
-      const service = await createActivityService(loadActivityConfig({ ...ctx.config, LOG_LEVEL: 'silent' }));
+      const service = await createActivityService(
+        loadActivityConfig({ ...ctx.config, LOG_LEVEL: 'silent' }),
+      );
       await service.start();
       const server = await service.listen(0, '127.0.0.1');
       try {
         return await eventually(async () => {
           const res = await call('GET', `${server.url}/readyz`);
           const body = res.body as { checks: { projections: { ok: boolean; error?: string } } };
-          const read = await call('GET', `${server.url}/api/v1/users/401/activity-count`, { token: await tokens.admin() });
-          return res.status === 200 || body.checks.projections.error?.includes('layout') ? { status: res.status, projections: body.checks.projections, read } : undefined;
+          const read = await call('GET', `${server.url}/api/v1/users/401/activity-count`, {
+            token: await tokens.admin(),
+          });
+          return res.status === 200 || body.checks.projections.error?.includes('layout')
+            ? { status: res.status, projections: body.checks.projections, read }
+            : undefined;
         }, 30_000);
       } finally {
         await service.stop();
@@ -115,7 +156,9 @@ describe('projections:rebuild', () => {
 
     const rebuilt = await runEntryPoint(serviceDir, 'src/cli/rebuild.cli.ts', env, 120_000);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    expect(parseLayout((await redis.get(ProjectionKeys.layout(ctx.names.keyPrefix)))!).version).toBe(PROJECTION_LAYOUT_VERSION);
+    expect(
+      parseLayout((await redis.get(ProjectionKeys.layout(ctx.names.keyPrefix)))!).version,
+    ).toBe(PROJECTION_LAYOUT_VERSION);
     const after = await ready();
     expect(after.status).toBe(200);
     expect(after.read.body).toEqual({ userId: 401, count: 100 });

@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, createTestTopics, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
-import { createActivityService, loadActivityConfig, type ActivityService } from '@suite/activity-service';
+import {
+  call,
+  createTestTopics,
+  eventually,
+  isolate,
+  runEntryPoint,
+  startDisposable,
+  testInfra,
+  type DisposableServer,
+  TEST_ORIGIN_KEY,
+} from '@suite/testkit';
+import {
+  createActivityService,
+  loadActivityConfig,
+  type ActivityService,
+} from '@suite/activity-service';
 import type { RunningServer } from '@suite/server-kit';
 
 const infra = testInfra();
@@ -15,8 +29,14 @@ describe('activity-service skeleton', () => {
     await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 2 });
     service = await createActivityService(
       loadActivityConfig({
-        REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-        KAFKA_TOPIC_PREFIX: names.topicPrefix, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
+        REDIS_URL: infra.redisUrl,
+        REDIS_KEY_PREFIX: names.keyPrefix,
+        KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        KAFKA_TOPIC_PREFIX: names.topicPrefix,
+        JWT_SECRET: secret,
+        USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
       }),
     );
     await service.start();
@@ -30,11 +50,18 @@ describe('activity-service skeleton', () => {
       return res.status === 200 ? res : undefined;
     }, 30_000);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { kafka: { ok: true }, redis: { ok: true }, consumer: { ok: true } } });
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      checks: { kafka: { ok: true }, redis: { ok: true }, consumer: { ok: true } },
+    });
   });
 
   it('when activity routes are called without a token, the answer is 401 in the error shape', async () => {
-    for (const path of ['/api/v1/users/1/activities', '/api/v1/users/1/activity-count', '/api/v1/users/1/active-workspaces']) {
+    for (const path of [
+      '/api/v1/users/1/activities',
+      '/api/v1/users/1/activity-count',
+      '/api/v1/users/1/active-workspaces',
+    ]) {
       const res = await call('GET', `${server.url}${path}`);
       expect(res.status).toBe(401);
       expect(ErrorBody.parse(res.body).error.code).toBe('unauthorized');
@@ -43,7 +70,11 @@ describe('activity-service skeleton', () => {
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
-    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { SHUTDOWN_GRACE_MS: '-5', JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY });
+    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
+      SHUTDOWN_GRACE_MS: '-5',
+      JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('SHUTDOWN_GRACE_MS');
   });
@@ -57,7 +88,15 @@ describe('activity-service readiness', () => {
   beforeAll(async () => {
     [redis, kafka] = await Promise.all([startDisposable('redis'), startDisposable('kafka')]);
     service = await createActivityService(
-      loadActivityConfig({ REDIS_URL: redis.url, KAFKA_BROKERS: kafka.url, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', KAFKA_SESSION_TIMEOUT_MS: '6000' }),
+      loadActivityConfig({
+        REDIS_URL: redis.url,
+        KAFKA_BROKERS: kafka.url,
+        JWT_SECRET: secret,
+        USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      }),
     );
     await service.start();
     server = await service.listen(0, '127.0.0.1');
@@ -68,7 +107,8 @@ describe('activity-service readiness', () => {
   });
 
   const status = async () => (await call('GET', `${server.url}/readyz`)).status;
-  const becomes = (code: number, timeoutMs: number) => eventually(async () => ((await status()) === code ? true : undefined), timeoutMs, 250);
+  const becomes = (code: number, timeoutMs: number) =>
+    eventually(async () => ((await status()) === code ? true : undefined), timeoutMs, 250);
 
   it('when Redis stops, /readyz turns 503, and 200 again once it is back (its projections rebuilt: this Redis keeps nothing)', async () => {
     await becomes(200, 30_000);

@@ -6,7 +6,11 @@
 const $ = (id) => document.getElementById(id);
 const api = `${location.origin}/api/v1`;
 const fragment = new URLSearchParams(location.hash.slice(1));
-const settings = { user: fragment.get('user'), token: fragment.get('token'), publisher: fragment.get('publisher') };
+const settings = {
+  user: fragment.get('user'),
+  token: fragment.get('token'),
+  publisher: fragment.get('publisher'),
+};
 let stream;
 let older;
 let reconnects = 0;
@@ -26,7 +30,13 @@ function setState(state, text) {
 
 async function call(path, options = {}) {
   const token = options.token ?? settings.token;
-  const res = await fetch(`${api}${path}`, { ...options, headers: { authorization: `Bearer ${token}`, ...(options.body ? { 'content-type': 'application/json' } : {}) } });
+  const res = await fetch(`${api}${path}`, {
+    ...options,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+    },
+  });
   const body = res.status === 204 ? null : await res.json();
   if (!res.ok) throw new Error(`${res.status}: ${body?.error?.message ?? res.statusText}`);
   return body;
@@ -46,7 +56,9 @@ function addActivity(activity, live) {
     item.append(badge);
   }
   const target = activity.target ? ` on ${activity.target.type} ${activity.target.id}` : '';
-  item.append(`user ${activity.actorId} ${activity.verb} ${activity.object.type} ${activity.object.id}${target} in workspace ${activity.workspaceId}`);
+  item.append(
+    `user ${activity.actorId} ${activity.verb} ${activity.object.type} ${activity.object.id}${target} in workspace ${activity.workspaceId}`,
+  );
   const time = document.createElement('time');
   time.dateTime = activity.time;
   time.textContent = new Date(activity.time).toLocaleString();
@@ -59,7 +71,9 @@ function addActivity(activity, live) {
 async function loadPage(path) {
   const page = await call(path);
   for (const activity of page.results) addActivity(activity, false);
-  older = page.next ? new URL(page.next).pathname.replace('/api/v1', '') + new URL(page.next).search : undefined;
+  older = page.next
+    ? new URL(page.next).pathname.replace('/api/v1', '') + new URL(page.next).search
+    : undefined;
   $('older').hidden = !older;
 }
 
@@ -71,7 +85,13 @@ async function loadSummary() {
   body.replaceChildren();
   for (const row of rows) {
     const tr = body.insertRow();
-    for (const text of [row.workspace.name, row.role, new Date(row.lastActiveAt).toLocaleString(), String(row.activityCount)]) tr.insertCell().textContent = text;
+    for (const text of [
+      row.workspace.name,
+      row.role,
+      new Date(row.lastActiveAt).toLocaleString(),
+      String(row.activityCount),
+    ])
+      tr.insertCell().textContent = text;
   }
   if (rows.length === 0) body.insertRow().insertCell().textContent = 'None in the last 30 days.';
 }
@@ -88,7 +108,10 @@ function setCounts(counts) {
 
 async function mark(action, body) {
   try {
-    const answer = await call(`/users/${settings.user}/notifications/${action}`, { method: 'POST', body: JSON.stringify(body) });
+    const answer = await call(`/users/${settings.user}/notifications/${action}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
     if (!answer.pending) setCounts(answer);
   } catch (err) {
     log(`mark ${action} failed: ${err.message}`);
@@ -100,11 +123,16 @@ function addNotification(notification, live) {
   item.dataset.notificationId = notification.id;
   if (!notification.read) item.className = 'new';
   const a = notification.activity;
-  item.append(`user ${a.actorId} ${a.verb} ${a.object.type} ${a.object.id} in workspace ${notification.workspaceId}${notification.read ? '' : ' (unread)'}`);
+  item.append(
+    `user ${a.actorId} ${a.verb} ${a.object.type} ${a.object.id} in workspace ${notification.workspaceId}${notification.read ? '' : ' (unread)'}`,
+  );
   const read = document.createElement('button');
   read.type = 'button';
   read.textContent = notification.read ? 'Mark unread' : 'Mark read';
-  read.addEventListener('click', () => void mark(notification.read ? 'unread' : 'read', { ids: [notification.id] }));
+  read.addEventListener(
+    'click',
+    () => void mark(notification.read ? 'unread' : 'read', { ids: [notification.id] }),
+  );
   const archive = document.createElement('button');
   archive.type = 'button';
   archive.textContent = 'Archive';
@@ -128,7 +156,12 @@ function connect() {
   $('reconnects').textContent = '0';
   setState('connecting', 'Connecting…');
   stream = new SuiteStream.ActivityStreamClient(
-    { baseUrl: location.origin, userId: Number(settings.user), token: settings.token, channels: ['activity', 'inbox'] },
+    {
+      baseUrl: location.origin,
+      userId: Number(settings.user),
+      token: settings.token,
+      channels: ['activity', 'inbox'],
+    },
     {
       notification(notification, counts) {
         addNotification(notification, true);
@@ -141,17 +174,25 @@ function connect() {
         inboxCursor = state.inboxCursor;
         // A mark from any device (or entries missed for good) changes items already shown: read the list again.
         if (state.mark || state.gap) void loadInbox().catch((err) => log(`inbox: ${err.message}`));
-        if (state.mark) log(`inbox: ${state.mark.action}${state.mark.ids ? ` ${state.mark.ids.length} item(s)` : ' all'}`);
+        if (state.mark)
+          log(
+            `inbox: ${state.mark.action}${state.mark.ids ? ` ${state.mark.ids.length} item(s)` : ' all'}`,
+          );
       },
       activity(activity, cursor) {
         $('cursor').textContent = cursor;
-        if (addActivity(activity, true)) $('count').textContent = String(Number($('count').textContent || 0) + 1);
+        if (addActivity(activity, true))
+          $('count').textContent = String(Number($('count').textContent || 0) + 1);
       },
       ready(cursor) {
         sessionStart = Date.now();
         setState('live', 'Live.');
         $('cursor').textContent = cursor ?? '—';
-        log(reconnects === 0 ? `connected, live from ${cursor}` : `reconnected, resumed after ${cursor}`);
+        log(
+          reconnects === 0
+            ? `connected, live from ${cursor}`
+            : `reconnected, resumed after ${cursor}`,
+        );
         $('reconnect').disabled = false;
       },
       reset(reason) {
@@ -162,11 +203,16 @@ function connect() {
         if (again) {
           reconnects += 1;
           $('reconnects').textContent = String(reconnects);
-          setState('reconnecting', `Disconnected (${code}${reason ? `, ${reason}` : ''}); reconnecting…`);
+          setState(
+            'reconnecting',
+            `Disconnected (${code}${reason ? `, ${reason}` : ''}); reconnecting…`,
+          );
         } else {
           setState('closed', `Closed (${code}${reason ? `, ${reason}` : ''}).`);
         }
-        log(`closed ${code}${reason ? ` (${reason})` : ''}${again ? `, reconnecting after ${Math.round((Date.now() - sessionStart) / 1000)} s live` : ''}`);
+        log(
+          `closed ${code}${reason ? ` (${reason})` : ''}${again ? `, reconnecting after ${Math.round((Date.now() - sessionStart) / 1000)} s live` : ''}`,
+        );
       },
       error: (message) => log(`error: ${message}`),
     },
@@ -176,7 +222,11 @@ function connect() {
 async function refresh() {
   shown.clear();
   $('feed').replaceChildren();
-  await Promise.all([loadPage(`/users/${settings.user}/activities?limit=20`), loadSummary(), loadInbox()]);
+  await Promise.all([
+    loadPage(`/users/${settings.user}/activities?limit=20`),
+    loadSummary(),
+    loadInbox(),
+  ]);
 }
 
 async function open() {
@@ -202,12 +252,22 @@ function subjectOf(token) {
 
 $('connect').addEventListener('submit', (event) => {
   event.preventDefault();
-  Object.assign(settings, { user: $('user').value, token: $('token').value.trim(), publisher: $('publisher').value.trim() });
+  Object.assign(settings, {
+    user: $('user').value,
+    token: $('token').value.trim(),
+    publisher: $('publisher').value.trim(),
+  });
   void open();
 });
 $('older').addEventListener('click', () => older && void loadPage(older));
-$('bell').addEventListener('click', () => void mark('seen', inboxCursor ? { upTo: inboxCursor } : {}));
-$('read-all').addEventListener('click', () => void mark('read', { all: true, ...(inboxCursor ? { upTo: inboxCursor } : {}) }));
+$('bell').addEventListener(
+  'click',
+  () => void mark('seen', inboxCursor ? { upTo: inboxCursor } : {}),
+);
+$('read-all').addEventListener(
+  'click',
+  () => void mark('read', { all: true, ...(inboxCursor ? { upTo: inboxCursor } : {}) }),
+);
 $('reconnect').addEventListener('click', () => {
   log('dropping the connection on purpose');
   stream?.reconnect();
@@ -217,12 +277,25 @@ $('publish').addEventListener('submit', async (event) => {
   const token = settings.publisher || settings.token;
   const id = `demo-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const body = {
-    specversion: '1.0', id, source: `/${subjectOf(token) ?? 'demo'}/demo`, type: 'io.activitysuite.activity.recorded',
-    time: new Date().toISOString(), subject: String(settings.user),
-    data: { actorId: Number(settings.user), verb: $('verb').value, object: { type: $('object-type').value, id: $('object-id').value }, workspaceId: Number($('workspace').value) },
+    specversion: '1.0',
+    id,
+    source: `/${subjectOf(token) ?? 'demo'}/demo`,
+    type: 'io.activitysuite.activity.recorded',
+    time: new Date().toISOString(),
+    subject: String(settings.user),
+    data: {
+      actorId: Number(settings.user),
+      verb: $('verb').value,
+      object: { type: $('object-type').value, id: $('object-id').value },
+      workspaceId: Number($('workspace').value),
+    },
   };
-  const notify = $('notify').value.split(',').map((v) => Number(v.trim())).filter((n) => Number.isInteger(n) && n > 0);
-  if (notify.length > 0) body.data.notify = { users: notify, includeActor: notify.includes(Number(settings.user)) };
+  const notify = $('notify')
+    .value.split(',')
+    .map((v) => Number(v.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  if (notify.length > 0)
+    body.data.notify = { users: notify, includeActor: notify.includes(Number(settings.user)) };
   try {
     await call('/activities', { method: 'POST', body: JSON.stringify(body), token });
     $('published').textContent = `Published ${id}; it arrives on top of the feed through Kafka.`;

@@ -1,6 +1,12 @@
 import { routesOf, StreamCloseCodes } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
-import { createService, NotReady, packageVersion, rateLimitsFrom, type Service } from '@suite/server-kit';
+import {
+  createService,
+  NotReady,
+  packageVersion,
+  rateLimitsFrom,
+  type Service,
+} from '@suite/server-kit';
 import { clusterTarget, createRedis } from '@suite/redis';
 import { ProjectionReader } from '@suite/projection-reader';
 import type { GatewayConfig } from './config.js';
@@ -18,48 +24,94 @@ export const SERVICE_VERSION = packageVersion(import.meta.url);
 export type GatewayService = Service;
 
 /** Builds the gateway from its config; nothing listens until `listen`. */
-export async function createGatewayService(config: GatewayConfig, logger?: Logger): Promise<GatewayService> {
-  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier, revocations }) => {
-    const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: clusterTarget(config.REDIS_URL) !== undefined });
-    // Pub/sub needs its own connection; it resubscribes by itself after a reconnect. On a cluster,
-    // one sharded subscriber per primary, each channel SSUBSCRIBEd on its own slot's primary.
-    const sharded = config.PUBSUB_SHARDED || clusterTarget(config.REDIS_URL) !== undefined;
-    const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`, { shardedSubscriber: sharded });
-    const streamMetrics = createStreamMetrics(metrics.registry);
-    const hub = new Hub(redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, sharded), log, (n) => streamMetrics.deliveries.inc(n));
-    const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
-    // A deactivated or deleted user's streams close at once, whoever's stream they watch.
-    revocations.onRevoked((userId) => hub.closeHeldBy(userId, StreamCloseCodes.tokenRevoked, 'token revoked'));
-    const rateLimits = rateLimitsFrom(config, redis);
-    const handshake = { allowedOrigins: config.STREAM_ALLOWED_ORIGINS, maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER, rateLimits };
-    const streams = { highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES, heartbeatMs: config.STREAM_HEARTBEAT_MS };
-    const ws = new WsGateway(verifier, hub, reader, { ...handshake, ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES }, log, streamMetrics);
-    return {
-      http: { api: [sseRouter(verifier, hub, reader, { ...handshake, ...streams }, streamMetrics)], routes: routesOf('gateway'), root: config.DEMO_ENABLED ? [demoRouter()] : [], bodyLimit: '16kb', rateLimits },
-      checks: {
-        redis: async () => {
-          await redis.ping();
+export async function createGatewayService(
+  config: GatewayConfig,
+  logger?: Logger,
+): Promise<GatewayService> {
+  return createService(
+    { name: SERVICE_NAME, version: SERVICE_VERSION },
+    config,
+    logger,
+    ({ log, metrics, verifier, revocations }) => {
+      const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, {
+        autoPipelining: clusterTarget(config.REDIS_URL) !== undefined,
+      });
+      // Pub/sub needs its own connection; it resubscribes by itself after a reconnect. On a cluster,
+      // one sharded subscriber per primary, each channel SSUBSCRIBEd on its own slot's primary.
+      const sharded = config.PUBSUB_SHARDED || clusterTarget(config.REDIS_URL) !== undefined;
+      const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`, {
+        shardedSubscriber: sharded,
+      });
+      const streamMetrics = createStreamMetrics(metrics.registry);
+      const hub = new Hub(
+        redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, sharded),
+        log,
+        (n) => streamMetrics.deliveries.inc(n),
+      );
+      const reader = new ProjectionReader(redis, config.REDIS_KEY_PREFIX);
+      // A deactivated or deleted user's streams close at once, whoever's stream they watch.
+      revocations.onRevoked((userId) =>
+        hub.closeHeldBy(userId, StreamCloseCodes.tokenRevoked, 'token revoked'),
+      );
+      const rateLimits = rateLimitsFrom(config, redis);
+      const handshake = {
+        allowedOrigins: config.STREAM_ALLOWED_ORIGINS,
+        maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER,
+        rateLimits,
+      };
+      const streams = {
+        highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES,
+        heartbeatMs: config.STREAM_HEARTBEAT_MS,
+      };
+      const ws = new WsGateway(
+        verifier,
+        hub,
+        reader,
+        { ...handshake, ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES },
+        log,
+        streamMetrics,
+      );
+      return {
+        http: {
+          api: [sseRouter(verifier, hub, reader, { ...handshake, ...streams }, streamMetrics)],
+          routes: routesOf('gateway'),
+          root: config.DEMO_ENABLED ? [demoRouter()] : [],
+          bodyLimit: '16kb',
+          rateLimits,
         },
-        'redis-subscriber': async () => {
-          if (subscriber.status !== 'ready') throw new NotReady(`the subscriber connection is ${subscriber.status}`);
+        checks: {
+          redis: async () => {
+            await redis.ping();
+          },
+          'redis-subscriber': async () => {
+            if (subscriber.status !== 'ready')
+              throw new NotReady(`the subscriber connection is ${subscriber.status}`);
+          },
         },
-      },
-      async start() {
-        await Promise.all([
-          redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry')),
-          subscriber.connect().catch((err: unknown) => log.warn({ err }, 'redis subscriber not reachable yet; will retry')),
-        ]);
-      },
-      listening: (server) => ws.attach(server.server),
-      async beforeDrain() {
-        await ws.closeAll();
-        // SSE streams end too (WebSockets were closed with 1001 above).
-        for (const sink of hub.all()) sink.close(StreamCloseCodes.goingAway, 'server shutting down');
-      },
-      async afterDrain() {
-        redis.disconnect();
-        subscriber.disconnect();
-      },
-    };
-  });
+        async start() {
+          await Promise.all([
+            redis
+              .connect()
+              .catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry')),
+            subscriber
+              .connect()
+              .catch((err: unknown) =>
+                log.warn({ err }, 'redis subscriber not reachable yet; will retry'),
+              ),
+          ]);
+        },
+        listening: (server) => ws.attach(server.server),
+        async beforeDrain() {
+          await ws.closeAll();
+          // SSE streams end too (WebSockets were closed with 1001 above).
+          for (const sink of hub.all())
+            sink.close(StreamCloseCodes.goingAway, 'server shutting down');
+        },
+        async afterDrain() {
+          redis.disconnect();
+          subscriber.disconnect();
+        },
+      };
+    },
+  );
 }

@@ -17,16 +17,35 @@ let edge: Server;
 let origin: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
   stack = await startStack('browser', {}, 1);
   // One origin, as `npm start` serves it: the console's REST calls reach the activity-service.
   const port = (url: string) => Number(new URL(url).port);
-  edge = createEdge({ users: port(stack.activityUrl), activity: port(stack.activityUrl), gateway: port(stack.http()) }, () => undefined);
+  edge = createEdge(
+    {
+      users: port(stack.activityUrl),
+      activity: port(stack.activityUrl),
+      gateway: port(stack.http()),
+    },
+    () => undefined,
+  );
   await new Promise<void>((ok) => edge.listen(0, '127.0.0.1', ok));
   origin = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 afterAll(async () => {
@@ -35,21 +54,36 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const feedIds = (page: Page) => page.locator('#feed li').evaluateAll((items) => items.map((li) => li.getAttribute('data-activity-id')!));
+const feedIds = (page: Page) =>
+  page
+    .locator('#feed li')
+    .evaluateAll((items) => items.map((li) => li.getAttribute('data-activity-id')!));
 
 describe('the /demo console in a real browser', () => {
   it('shows history, count and active workspaces; a published activity appears on top without a reload; a forced reconnect resumes without a gap', async () => {
     const user = 82;
     // History: 25 activities in workspace 5, which the access replica names.
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-test');
-    const access = usersEvent('user.access-changed', user, { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] });
-    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
+    const access = usersEvent('user.access-changed', user, {
+      userId: user,
+      version: 1,
+      workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }],
+    });
+    await producer.send({
+      topic: `${stack.names.topicPrefix}users.events`,
+      acks: -1,
+      messages: [signedUsersRecord(access)],
+    });
     await producer.disconnect();
-    const history = Array.from({ length: 25 }, () => activityEvent(user, undefined, { workspaceId: 5 }));
+    const history = Array.from({ length: 25 }, () =>
+      activityEvent(user, undefined, { workspaceId: 5 }),
+    );
     await stack.publisher.publish(history);
     const userToken = await token(String(user));
     await eventually(async () => {
-      const res = await fetch(`${origin}/api/v1/users/${user}/activity-count`, { headers: { authorization: `Bearer ${userToken}` } });
+      const res = await fetch(`${origin}/api/v1/users/${user}/activity-count`, {
+        headers: { authorization: `Bearer ${userToken}` },
+      });
       return res.ok && ((await res.json()) as { count: number }).count === 25 ? true : undefined;
     }, 30_000);
 
@@ -70,16 +104,22 @@ describe('the /demo console in a real browser', () => {
     await page.getByLabel('Verb').fill('celebrated');
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.locator('#feed li.new').first().waitFor({ timeout: 20_000 });
-    expect(await page.locator('#feed li').first().textContent()).toContain(`user ${user} celebrated document 1`);
+    expect(await page.locator('#feed li').first().textContent()).toContain(
+      `user ${user} celebrated document 1`,
+    );
     await expect.poll(() => page.locator('#count').textContent()).toBe('26');
 
     // Drop the connection and publish while it is down: every activity arrives once, in order, after the resume.
     await page.getByRole('button', { name: 'Drop and resume' }).click();
     const during = Array.from({ length: 3 }, () => activityEvent(user, new Date().toISOString()));
     await stack.publisher.publish(during);
-    await expect.poll(() => page.locator('#reconnects').textContent(), { timeout: 10_000 }).toBe('1');
+    await expect
+      .poll(() => page.locator('#reconnects').textContent(), { timeout: 10_000 })
+      .toBe('1');
     await page.getByText('Live.').waitFor({ timeout: 20_000 });
-    await expect.poll(async () => (await feedIds(page)).slice(0, 3), { timeout: 20_000 }).toEqual(during.map((e) => e.id).reverse());
+    await expect
+      .poll(async () => (await feedIds(page)).slice(0, 3), { timeout: 20_000 })
+      .toEqual(during.map((e) => e.id).reverse());
     const ids = await feedIds(page);
     expect(ids).toHaveLength(new Set(ids).size);
     expect(ids).toHaveLength(29);
@@ -95,8 +135,16 @@ describe('the /demo console in a real browser', () => {
   it('shows the inbox: a notification raises the badge on every open page, and a mark on one page reaches the other', async () => {
     const user = 83;
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-inbox-test');
-    const access = usersEvent('user.access-changed', user, { userId: user, version: 1, workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }] });
-    await producer.send({ topic: `${stack.names.topicPrefix}users.events`, acks: -1, messages: [signedUsersRecord(access)] });
+    const access = usersEvent('user.access-changed', user, {
+      userId: user,
+      version: 1,
+      workspaces: [{ workspaceId: 5, name: 'Design', role: 'member' }],
+    });
+    await producer.send({
+      topic: `${stack.names.topicPrefix}users.events`,
+      acks: -1,
+      messages: [signedUsersRecord(access)],
+    });
     await producer.disconnect();
     const userToken = await token(String(user));
     const publisher = await signDevToken(secret, { sub: 'console', scopes: ['activity:write'] });

@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, runEntryPoint, startChildService, startDisposable, testInfra, type DisposableServer } from '@suite/testkit';
+import {
+  call,
+  eventually,
+  runEntryPoint,
+  startChildService,
+  startDisposable,
+  testInfra,
+  type DisposableServer,
+} from '@suite/testkit';
 import { freePort } from '@suite/local-infra';
-import { createGatewayService, loadGatewayConfig, type GatewayService } from '@suite/stream-gateway';
+import {
+  createGatewayService,
+  loadGatewayConfig,
+  type GatewayService,
+} from '@suite/stream-gateway';
 import type { RunningServer } from '@suite/server-kit';
 
 const infra = testInfra();
@@ -12,7 +24,14 @@ describe('stream-gateway skeleton', () => {
   let service: GatewayService;
   let server: RunningServer;
   beforeAll(async () => {
-    service = await createGatewayService(loadGatewayConfig({ REDIS_URL: infra.redisUrl, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }));
+    service = await createGatewayService(
+      loadGatewayConfig({
+        REDIS_URL: infra.redisUrl,
+        JWT_SECRET: secret,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+      }),
+    );
     await service.start();
     server = await service.listen(0, '127.0.0.1');
   });
@@ -20,12 +39,23 @@ describe('stream-gateway skeleton', () => {
 
   it('when asked, /readyz reports Redis ready and /healthz answers', async () => {
     expect((await call('GET', `${server.url}/healthz`)).status).toBe(200);
-    expect((await call('GET', `${server.url}/readyz`)).body).toMatchObject({ status: 'ready', checks: { redis: { ok: true } } });
+    expect((await call('GET', `${server.url}/readyz`)).body).toMatchObject({
+      status: 'ready',
+      checks: { redis: { ok: true } },
+    });
   });
 
   it('serves the /demo console unless DEMO_ENABLED=false (the Helm chart turns it off)', async () => {
     expect((await fetch(`${server.url}/demo`)).status).toBe(200);
-    const off = await createGatewayService(loadGatewayConfig({ REDIS_URL: infra.redisUrl, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', DEMO_ENABLED: 'false' }));
+    const off = await createGatewayService(
+      loadGatewayConfig({
+        REDIS_URL: infra.redisUrl,
+        JWT_SECRET: secret,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+        DEMO_ENABLED: 'false',
+      }),
+    );
     await off.start();
     const offServer = await off.listen(0, '127.0.0.1');
     try {
@@ -38,27 +68,44 @@ describe('stream-gateway skeleton', () => {
   });
 
   it('when the stream route is called without a token, the answer is 401 in the error shape', async () => {
-    const res = await call('GET', `${server.url}/api/v1/users/1/activity-stream`, { headers: { accept: 'text/event-stream' } });
+    const res = await call('GET', `${server.url}/api/v1/users/1/activity-stream`, {
+      headers: { accept: 'text/event-stream' },
+    });
     expect(res.status).toBe(401);
     expect(ErrorBody.parse(res.body).error.code).toBe('unauthorized');
   });
 
   it('with LOG_FORMAT=pretty, logs readable lines for a terminal; by default, one JSON object per line', async () => {
     const outputOf = async (format: Record<string, string>) => {
-      const child = await startChildService(`${import.meta.dirname}/..`, 'src/main.ts', { REDIS_URL: infra.redisUrl, JWT_SECRET: secret, ...format }, await freePort());
+      const child = await startChildService(
+        `${import.meta.dirname}/..`,
+        'src/main.ts',
+        { REDIS_URL: infra.redisUrl, JWT_SECRET: secret, ...format },
+        await freePort(),
+      );
       await eventually(async () => (/listening/.test(child.output()) ? true : undefined), 10_000);
       await child.kill('SIGTERM');
-      return child.output().split('\n').filter((line) => /listening/.test(line));
+      return child
+        .output()
+        .split('\n')
+        .filter((line) => /listening/.test(line));
     };
     const [pretty] = await outputOf({ LOG_FORMAT: 'pretty' });
     expect(pretty).toMatch(/\d\d:\d\d:\d\d\.\d{3}.*INFO.*stream-gateway listening/);
     expect(pretty!.trimStart().startsWith('{')).toBe(false);
     const [json] = await outputOf({});
-    expect(JSON.parse(json!)).toMatchObject({ level: 30, service: 'stream-gateway', msg: 'listening' });
+    expect(JSON.parse(json!)).toMatchObject({
+      level: 30,
+      service: 'stream-gateway',
+      msg: 'listening',
+    });
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
-    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { REDIS_URL: 'redis://127.0.0.1:6379', JWT_ALGORITHMS: 'HS256,none' });
+    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      JWT_ALGORITHMS: 'HS256,none',
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('JWT_ALGORITHMS');
   });
@@ -70,7 +117,14 @@ describe('stream-gateway readiness', () => {
   let server: RunningServer;
   beforeAll(async () => {
     redis = await startDisposable('redis');
-    service = await createGatewayService(loadGatewayConfig({ REDIS_URL: redis.url, JWT_SECRET: secret, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }));
+    service = await createGatewayService(
+      loadGatewayConfig({
+        REDIS_URL: redis.url,
+        JWT_SECRET: secret,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+      }),
+    );
     await service.start();
     server = await service.listen(0, '127.0.0.1');
   });

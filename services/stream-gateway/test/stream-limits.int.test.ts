@@ -4,12 +4,19 @@ import { openStream, startStack, token } from './helpers.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 beforeAll(async () => {
-  stack = await startStack('stream-limits', { STREAM_MAX_CONNECTIONS_PER_USER: '3', RATE_LIMIT_STREAM_PER_MIN: '30' }, 2);
+  stack = await startStack(
+    'stream-limits',
+    { STREAM_MAX_CONNECTIONS_PER_USER: '3', RATE_LIMIT_STREAM_PER_MIN: '30' },
+    2,
+  );
 }, 60_000);
 afterAll(() => stack.stop());
 
 /** A handshake's outcome: 101 (the stream opened, and is closed again before this resolves), or the refusal's status and headers. */
-async function handshake(url: string, bearer: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+async function handshake(
+  url: string,
+  bearer: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   try {
     const stream = await openStream(url, { headers: { authorization: `Bearer ${bearer}` } });
     // Closed before resolving, so the next handshake does not meet this one's seat under the per-user cap.
@@ -17,7 +24,10 @@ async function handshake(url: string, bearer: string): Promise<{ status: number;
     await stream.closed;
     return { status: 101, headers: {} };
   } catch (err) {
-    const { status, headers } = err as { status?: number; headers?: Record<string, string | string[] | undefined> };
+    const { status, headers } = err as {
+      status?: number;
+      headers?: Record<string, string | string[] | undefined>;
+    };
     return { status: status ?? -1, headers: headers ?? {} };
   }
 }
@@ -26,9 +36,15 @@ describe('stream limits', () => {
   it('the per-user cap holds under parallel handshakes, answers 429 with Retry-After, and frees a seat when a stream closes', async () => {
     const user = 61;
     const bearer = await token(String(user));
-    const attempts = await Promise.allSettled(Array.from({ length: 12 }, () => openStream(stack.url(user), { headers: { authorization: `Bearer ${bearer}` } })));
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 12 }, () =>
+        openStream(stack.url(user), { headers: { authorization: `Bearer ${bearer}` } }),
+      ),
+    );
     const open = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-    const refused = attempts.flatMap((a) => (a.status === 'rejected' ? [(a.reason as { status?: number }).status] : []));
+    const refused = attempts.flatMap((a) =>
+      a.status === 'rejected' ? [(a.reason as { status?: number }).status] : [],
+    );
     expect(open).toHaveLength(3);
     expect(refused).toEqual(Array(9).fill(429));
     const refusal = await handshake(stack.url(user), bearer);
@@ -38,7 +54,10 @@ describe('stream limits', () => {
     expect((await handshake(stack.url(69), await token('69'))).status).toBe(101);
     open[0]!.ws.close();
     await open[0]!.closed;
-    await eventually(async () => ((await handshake(stack.url(user), bearer)).status === 101 ? true : undefined), 5000);
+    await eventually(
+      async () => ((await handshake(stack.url(user), bearer)).status === 101 ? true : undefined),
+      5000,
+    );
     for (const s of open.slice(1)) s.ws.close();
   });
 
@@ -58,7 +77,9 @@ describe('stream limits', () => {
     expect(last!.headers['ratelimit-policy']).toBe('"stream";q=30;w=60');
     expect(last!.headers.ratelimit).toMatch(/^"stream";r=0;t=\d+$/);
     // SSE handshakes count on the same budget.
-    const sse = await fetch(`${stack.http(1)}/api/v1/users/${user}/activity-stream`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${bearer}` } });
+    const sse = await fetch(`${stack.http(1)}/api/v1/users/${user}/activity-stream`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${bearer}` },
+    });
     expect(sse.status).toBe(429);
     expect(sse.headers.get('retry-after')).toMatch(/^\d+$/);
     await sse.body?.cancel();

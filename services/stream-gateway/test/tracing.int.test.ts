@@ -19,8 +19,13 @@ afterAll(async () => {
 describe('W3C trace context', () => {
   it('is carried from an HTTP request through the Kafka header and the projection to the gateway’s delivery', async () => {
     const user = 81;
-    const stream = await openStream(stack.url(user), { headers: { authorization: `Bearer ${await token(String(user))}` } });
-    const topic = await collectTopic(stack.infra.kafkaBrokers, `${stack.names.topicPrefix}activity.events`);
+    const stream = await openStream(stack.url(user), {
+      headers: { authorization: `Bearer ${await token(String(user))}` },
+    });
+    const topic = await collectTopic(
+      stack.infra.kafkaBrokers,
+      `${stack.names.topicPrefix}activity.events`,
+    );
     const activityHttp = { url: stack.activityUrl };
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const event = activityEvent(user);
@@ -34,8 +39,14 @@ describe('W3C trace context', () => {
       body: JSON.stringify(event),
     });
     expect(res.status).toBe(202);
-    await eventually(async () => (stream.activities().includes(event.id) ? true : undefined), 30_000);
-    const record = await eventually(async () => topic.records.find((r) => r.value.includes(event.id)), 30_000);
+    await eventually(
+      async () => (stream.activities().includes(event.id) ? true : undefined),
+      30_000,
+    );
+    const record = await eventually(
+      async () => topic.records.find((r) => r.value.includes(event.id)),
+      30_000,
+    );
     await topic.stop();
     stream.ws.close();
 
@@ -47,10 +58,16 @@ describe('W3C trace context', () => {
     // 2. The Kafka record carries the request span as its traceparent.
     expect(record.headers.traceparent).toBe(`00-${traceId}-${server.spanContext().spanId}-01`);
     // 3. The projection's CONSUMER span links to it.
-    const consume = spans.find((s) => s.name.endsWith('activity.events process') && s.links.some((l) => l.context.traceId === traceId))!;
+    const consume = spans.find(
+      (s) =>
+        s.name.endsWith('activity.events process') &&
+        s.links.some((l) => l.context.traceId === traceId),
+    )!;
     expect(consume).toBeDefined();
     // 4. The gateway's delivery continues the same trace, as a child of the request span.
-    const deliver = spans.find((s) => s.name === 'stream deliver' && s.spanContext().traceId === traceId)!;
+    const deliver = spans.find(
+      (s) => s.name === 'stream deliver' && s.spanContext().traceId === traceId,
+    )!;
     expect(deliver.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(deliver.attributes['user.id']).toBe(user);
   });

@@ -9,7 +9,14 @@ import { entryOf, loadSnapshot } from './directory/snapshot.js';
  * into the directory of the service that will run with `keyPrefix` on `redis`. It publishes no
  * events (seeded users are not announced on users.events).
  */
-export async function seedUsers(db: Db, redis: RedisClient, keyPrefix: string, count: number, make: (i: number) => UserFields, batch = 5000): Promise<void> {
+export async function seedUsers(
+  db: Db,
+  redis: RedisClient,
+  keyPrefix: string,
+  count: number,
+  make: (i: number) => UserFields,
+  batch = 5000,
+): Promise<void> {
   const repo = new UsersRepository(db, 60_000);
   const directory = new Directory(redis, directoryKeys(keyPrefix));
   await repo.ensureIndexes();
@@ -26,7 +33,11 @@ export async function seedUsers(db: Db, redis: RedisClient, keyPrefix: string, c
  * Builds the directory of the service that will run with `keyPrefix` from a snapshot of `db`,
  * unless it is built: the number of users loaded, or undefined when there was nothing to do.
  */
-export async function buildDirectory(db: Db, redis: RedisClient, keyPrefix: string): Promise<number | undefined> {
+export async function buildDirectory(
+  db: Db,
+  redis: RedisClient,
+  keyPrefix: string,
+): Promise<number | undefined> {
   const directory = new Directory(redis, directoryKeys(keyPrefix));
   if (await directory.built()) return undefined;
   return loadSnapshot(new UsersRepository(db, 60_000), directory);

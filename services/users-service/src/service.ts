@@ -2,7 +2,14 @@ import { kafkaSecurity } from '@suite/config';
 import { backoffMs, routesOf, Topics } from '@suite/contracts';
 import { createRedis } from '@suite/redis';
 import type { Logger } from '@suite/logger';
-import { createService, NotReady, packageVersion, RATE_LIMIT_TIMEOUT_MS, rateLimitsFrom, type Service } from '@suite/server-kit';
+import {
+  createService,
+  NotReady,
+  packageVersion,
+  RATE_LIMIT_TIMEOUT_MS,
+  rateLimitsFrom,
+  type Service,
+} from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
@@ -44,69 +51,131 @@ function indexCreator(repositories: { ensureIndexes(): Promise<void> }[], log: L
 }
 
 /** Builds the service from its config; nothing listens until `listen`. */
-export async function createUsersService(config: UsersConfig, logger?: Logger): Promise<UsersService> {
-  return createService({ name: SERVICE_NAME, version: SERVICE_VERSION }, config, logger, ({ log, metrics, verifier }) => {
-    const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
-    const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-    const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-    const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, ...kafkaSecurity(config), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
-    const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, { commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS });
-    const relayOptions = { topicPrefix: config.KAFKA_TOPIC_PREFIX, originKey: config.USERS_EVENTS_SIGNING_KEY, sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE };
-    const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, metrics.registry, relayOptions);
-    const kick = (userId?: number) => relay.kick(userId);
-    const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
-    // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
-    const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, { autoPipelining: true });
-    const directory = new Directory(directoryRedis, directoryKeys(config.REDIS_KEY_PREFIX));
-    const follower = new DirectoryFollower(directory, usersRepo, kafka, `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`, `${config.KAFKA_TOPIC_PREFIX}users-service-directory`, log, revoke);
-    const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke, log);
-    const access = accessUseCases(accessRepo, usersRepo, kick);
-    const indexes = indexCreator([usersRepo, accessRepo], log);
+export async function createUsersService(
+  config: UsersConfig,
+  logger?: Logger,
+): Promise<UsersService> {
+  return createService(
+    { name: SERVICE_NAME, version: SERVICE_VERSION },
+    config,
+    logger,
+    ({ log, metrics, verifier }) => {
+      const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
+      const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+      const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+      const kafka = new Kafka({
+        clientId: config.KAFKA_CLIENT_ID,
+        brokers: config.KAFKA_BROKERS,
+        ...kafkaSecurity(config),
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 3 },
+      });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
+      const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, {
+        commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS,
+      });
+      const relayOptions = {
+        topicPrefix: config.KAFKA_TOPIC_PREFIX,
+        originKey: config.USERS_EVENTS_SIGNING_KEY,
+        sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+        batchSize: config.OUTBOX_BATCH_SIZE,
+      };
+      const relay = new OutboxRelay(
+        usersRepo,
+        accessRepo,
+        producer,
+        log,
+        metrics.registry,
+        relayOptions,
+      );
+      const kick = (userId?: number) => relay.kick(userId);
+      const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
+      // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
+      const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, {
+        autoPipelining: true,
+      });
+      const directory = new Directory(directoryRedis, directoryKeys(config.REDIS_KEY_PREFIX));
+      const follower = new DirectoryFollower(
+        directory,
+        usersRepo,
+        kafka,
+        `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`,
+        `${config.KAFKA_TOPIC_PREFIX}users-service-directory`,
+        log,
+        revoke,
+      );
+      const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke, log);
+      const access = accessUseCases(accessRepo, usersRepo, kick);
+      const indexes = indexCreator([usersRepo, accessRepo], log);
 
-    return {
-      http: {
-        api: [openApiRouter(), usersRouter(verifier, users, access), accessRouter(verifier, access)],
-        routes: routesOf('users'),
-        bodyLimit: config.BODY_LIMIT,
-        mapError: mapMongoError,
-        rateLimits: rateLimitsFrom(config, redis),
-      },
-      checks: {
-        mongo: () => mongo.db.command({ ping: 1, maxTimeMS: 1500 }).then(() => undefined),
-        // Unique usernames and emails rest on the indexes: not ready before they exist.
-        indexes: async () => {
-          if (!indexes.ready()) throw new NotReady('indexes not created yet');
+      return {
+        http: {
+          api: [
+            openApiRouter(),
+            usersRouter(verifier, users, access),
+            accessRouter(verifier, access),
+          ],
+          routes: routesOf('users'),
+          bodyLimit: config.BODY_LIMIT,
+          mapError: mapMongoError,
+          rateLimits: rateLimitsFrom(config, redis),
         },
-        // List, search and get read the directory in Redis: not ready before it is built.
-        directory: async () => {
-          if (!follower.ready) throw new NotReady('the directory is not built yet (or Redis is unreachable)');
+        checks: {
+          mongo: () => mongo.db.command({ ping: 1, maxTimeMS: 1500 }).then(() => undefined),
+          // Unique usernames and emails rest on the indexes: not ready before they exist.
+          indexes: async () => {
+            if (!indexes.ready()) throw new NotReady('indexes not created yet');
+          },
+          // List, search and get read the directory in Redis: not ready before it is built.
+          directory: async () => {
+            if (!follower.ready)
+              throw new NotReady('the directory is not built yet (or Redis is unreachable)');
+          },
         },
-      },
-      async start() {
-        redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'));
-        // The follower's first look at the directory waits for the connection (not for ever: it retries).
-        await directoryRedis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; the directory waits for it'));
-        const indexing = indexes.ensure();
-        follower.start();
-        // Serve without waiting forever: the database may come up later (readiness says so).
-        await Promise.race([Promise.all([indexing, follower.firstLoad]), new Promise((r) => setTimeout(r, 5000).unref())]);
-        if (config.OUTBOX_RELAY_ENABLED) {
-          await producer.connect().catch((err: unknown) => log.warn({ err }, 'kafka not reachable yet; the relay will retry'));
-          relay.start();
-        }
-      },
-      async beforeDrain() {
-        indexes.stop();
-      },
-      async afterDrain() {
-        await Promise.all([relay.stop(), follower.stop()]);
-        await producer.disconnect().catch(() => undefined);
-        await mongo.client.close();
-        redis.disconnect();
-        directoryRedis.disconnect();
-      },
-    };
-  });
+        async start() {
+          redis
+            .connect()
+            .catch((err: unknown) =>
+              log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'),
+            );
+          // The follower's first look at the directory waits for the connection (not for ever: it retries).
+          await directoryRedis
+            .connect()
+            .catch((err: unknown) =>
+              log.warn({ err }, 'redis not reachable yet; the directory waits for it'),
+            );
+          const indexing = indexes.ensure();
+          follower.start();
+          // Serve without waiting forever: the database may come up later (readiness says so).
+          await Promise.race([
+            Promise.all([indexing, follower.firstLoad]),
+            new Promise((r) => setTimeout(r, 5000).unref()),
+          ]);
+          if (config.OUTBOX_RELAY_ENABLED) {
+            await producer
+              .connect()
+              .catch((err: unknown) =>
+                log.warn({ err }, 'kafka not reachable yet; the relay will retry'),
+              );
+            relay.start();
+          }
+        },
+        async beforeDrain() {
+          indexes.stop();
+        },
+        async afterDrain() {
+          await Promise.all([relay.stop(), follower.stop()]);
+          await producer.disconnect().catch(() => undefined);
+          await mongo.client.close();
+          redis.disconnect();
+          directoryRedis.disconnect();
+        },
+      };
+    },
+  );
 }

@@ -3,15 +3,36 @@ import { authorizationMatrix, call, expectAccess, type Caller } from '@suite/tes
 import { startUsersService, tokens } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof startUsersService>>;
-const who: Record<Caller, string | undefined> = { anonymous: undefined, self: '', other: '', admin: '', service: '' };
+const who: Record<Caller, string | undefined> = {
+  anonymous: undefined,
+  self: '',
+  other: '',
+  admin: '',
+  service: '',
+};
 let selfId = 0;
 
 beforeAll(async () => {
   ctx = await startUsersService('authz');
   who.admin = await tokens.admin();
-  const make = async (path: string, body: unknown) => (await call('POST', `${ctx.api}${path}`, { token: who.admin, body })).body as { id: number };
-  selfId = (await make('/users', { username: 'selfie', email: 'selfie@example.com', firstName: 'S', lastName: 'S' })).id;
-  const otherId = (await make('/users', { username: 'otto', email: 'otto@example.com', firstName: 'O', lastName: 'O' })).id;
+  const make = async (path: string, body: unknown) =>
+    (await call('POST', `${ctx.api}${path}`, { token: who.admin, body })).body as { id: number };
+  selfId = (
+    await make('/users', {
+      username: 'selfie',
+      email: 'selfie@example.com',
+      firstName: 'S',
+      lastName: 'S',
+    })
+  ).id;
+  const otherId = (
+    await make('/users', {
+      username: 'otto',
+      email: 'otto@example.com',
+      firstName: 'O',
+      lastName: 'O',
+    })
+  ).id;
   who.self = await tokens.user(selfId);
   who.other = await tokens.user(otherId);
   who.service = await tokens.writer();
@@ -24,7 +45,11 @@ describe('authorization matrix (from the route table)', () => {
   for (const one of authorizationMatrix('users')) {
     const { route, caller, path, denial } = one;
     it(`when ${caller} calls ${route.method.toUpperCase()} ${route.path} (access: ${route.access}), then ${denial ?? 'the call passes the access check'}`, async () => {
-      expectAccess(one, await call(route.method.toUpperCase(), `${ctx.api}${path(selfId)}`, { token: who[caller] }), /selfie@|otto@/);
+      expectAccess(
+        one,
+        await call(route.method.toUpperCase(), `${ctx.api}${path(selfId)}`, { token: who[caller] }),
+        /selfie@|otto@/,
+      );
     });
   }
 });

@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 async function createUser(username: string) {
-  const res = await call('POST', `${service.api}/users`, { token: admin, body: { username, email: `${username}@example.com`, firstName: 'Before', lastName: 'Heal' } });
+  const res = await call('POST', `${service.api}/users`, {
+    token: admin,
+    body: { username, email: `${username}@example.com`, firstName: 'Before', lastName: 'Heal' },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return UserProfile.parse(res.body);
 }
@@ -35,24 +38,43 @@ describe('the shared directory heals', () => {
     const users = mongo.db(service.names.dbName).collection('users');
     // The relay's clean-up of the creation's entry is a locked read-change-write; FerretDB would lose
     // a write from outside the lock landing in the middle of it, so this one waits for it.
-    await eventually(async () => ((await users.findOne({ _id: user.id } as never))?.outboxPending === false ? true : undefined));
+    await eventually(async () =>
+      (await users.findOne({ _id: user.id } as never))?.outboxPending === false ? true : undefined,
+    );
     // What a replica killed between its MongoDB write and its directory write leaves: the new version and its outbox entry.
     const now = new Date();
     const changed = { ...user, firstName: 'Healed', updatedAt: now.toISOString() };
     const { roles: _r, createdAt: _c, updatedAt: _u, ...listed } = changed;
-    await users.updateOne({ _id: user.id } as never, { $set: { firstName: 'Healed', version: 2, updatedAt: now, ...outboxSet([userUpdated(listed, 2, now)]) } });
-    expect((await call('GET', `${service.api}/users/${user.id}`, { token: admin })).body).toMatchObject({ firstName: 'Before' });
+    await users.updateOne({ _id: user.id } as never, {
+      $set: {
+        firstName: 'Healed',
+        version: 2,
+        updatedAt: now,
+        ...outboxSet([userUpdated(listed, 2, now)]),
+      },
+    });
+    expect(
+      (await call('GET', `${service.api}/users/${user.id}`, { token: admin })).body,
+    ).toMatchObject({ firstName: 'Before' });
     // The relay publishes it, the follower sees the directory lacks version 2 and reads the user again.
     await eventually(async () => {
       const got = await call('GET', `${service.api}/users/${user.id}`, { token: admin });
-      const found = UserList.parse((await call('GET', `${service.api}/users/search?q=healed`, { token: admin })).body);
-      return got.headers.get('etag') === '"2"' && (got.body as UserProfile).firstName === 'Healed' && found.results.some((u) => u.id === user.id) ? true : undefined;
+      const found = UserList.parse(
+        (await call('GET', `${service.api}/users/search?q=healed`, { token: admin })).body,
+      );
+      return got.headers.get('etag') === '"2"' &&
+        (got.body as UserProfile).firstName === 'Healed' &&
+        found.results.some((u) => u.id === user.id)
+        ? true
+        : undefined;
     });
   });
 
   it('is built again from MongoDB when Redis lost it, and serves the same users', async () => {
     for (const n of [1, 2, 3]) await createUser(`rebuilt-${n}`);
-    const before = UserList.parse((await call('GET', `${service.api}/users?page_size=100`, { token: admin })).body);
+    const before = UserList.parse(
+      (await call('GET', `${service.api}/users?page_size=100`, { token: admin })).body,
+    );
     // Everything of this service's directory goes, as in a Redis that restarted empty.
     const doomed = await redis.keys(`${service.names.keyPrefix}*dir*`);
     expect(doomed.length).toBeGreaterThan(3);
@@ -60,10 +82,20 @@ describe('the shared directory heals', () => {
     await eventually(async () => {
       const ready = await fetch(`${service.server.url}/readyz`);
       const list = await call('GET', `${service.api}/users?page_size=100`, { token: admin });
-      return ready.status === 200 && list.status === 200 && (list.body as { count: number }).count === before.count ? true : undefined;
+      return ready.status === 200 &&
+        list.status === 200 &&
+        (list.body as { count: number }).count === before.count
+        ? true
+        : undefined;
     });
-    const after = UserList.parse((await call('GET', `${service.api}/users?page_size=100`, { token: admin })).body);
+    const after = UserList.parse(
+      (await call('GET', `${service.api}/users?page_size=100`, { token: admin })).body,
+    );
     expect(after.results).toEqual(before.results);
-    expect(UserList.parse((await call('GET', `${service.api}/users/search?q=rebuilt`, { token: admin })).body).count).toBe(3);
+    expect(
+      UserList.parse(
+        (await call('GET', `${service.api}/users/search?q=rebuilt`, { token: admin })).body,
+      ).count,
+    ).toBe(3);
   });
 });

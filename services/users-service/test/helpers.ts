@@ -5,7 +5,9 @@ export const secret = TEST_JWT_SECRET;
 
 /** Starts users-service in-process on its own database and topics. */
 export async function startUsersService(label: string, env: Record<string, string> = {}) {
-  const started = await startInProcess(label, loadUsersConfig, createUsersService, { env: { SHUTDOWN_GRACE_MS: '500', OUTBOX_SWEEP_INTERVAL_MS: '500', ...env } });
+  const started = await startInProcess(label, loadUsersConfig, createUsersService, {
+    env: { SHUTDOWN_GRACE_MS: '500', OUTBOX_SWEEP_INTERVAL_MS: '500', ...env },
+  });
   return { ...started, usersTopic: `${started.env.KAFKA_TOPIC_PREFIX}users.events` };
 }
 

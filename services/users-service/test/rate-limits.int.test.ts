@@ -7,7 +7,11 @@ import { startUsersService, tokens } from './helpers.js';
 let replicas: Awaited<ReturnType<typeof startUsersService>>[];
 beforeAll(async () => {
   const first = await startUsersService('rate-limits');
-  const second = await startUsersService('rate-limits', { MONGO_DB: first.names.dbName, REDIS_KEY_PREFIX: first.names.keyPrefix, KAFKA_TOPIC_PREFIX: first.names.topicPrefix });
+  const second = await startUsersService('rate-limits', {
+    MONGO_DB: first.names.dbName,
+    REDIS_KEY_PREFIX: first.names.keyPrefix,
+    KAFKA_TOPIC_PREFIX: first.names.topicPrefix,
+  });
   replicas = [first, second];
 }, 60_000);
 afterAll(async () => {
@@ -28,7 +32,9 @@ async function burst(path: string, token: string, count: number, parallel = 16):
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         const i = next++;
-        const res = await fetch(`${replicas[i % 2]!.api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${replicas[i % 2]!.api}${path}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         answers.push({ status: res.status, headers: res.headers, body: await res.json() });
       }
     }),
@@ -71,7 +77,12 @@ describe('rate limits per principal and route class, shared by the replicas thro
     const own = await startUsersService('rate-window', { RATE_LIMIT_WRITE_PER_MIN: '3' });
     try {
       const admin = await tokens.admin();
-      const patch = () => fetch(`${own.api}/users/999999`, { method: 'PATCH', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"firstName":"X"}' });
+      const patch = () =>
+        fetch(`${own.api}/users/999999`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: '{"firstName":"X"}',
+        });
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await patch()).status);
       expect(statuses).toEqual([404, 404, 404, 429]);
@@ -82,7 +93,9 @@ describe('rate limits per principal and route class, shared by the replicas thro
       expect(refused.headers.get('ratelimit')).toBe(`"write";r=0;t=${wait}`);
       expect(refused.headers.get('ratelimit-policy')).toBe('"write";q=3;w=60');
       // Reads are another class: still served.
-      expect((await fetch(`${own.api}/users`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+      expect(
+        (await fetch(`${own.api}/users`, { headers: { authorization: `Bearer ${admin}` } })).status,
+      ).toBe(200);
     } finally {
       await own.service.stop();
     }

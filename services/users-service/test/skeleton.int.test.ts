@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@suite/contracts';
-import { call, eventually, isolate, runEntryPoint, startDisposable, testInfra, type DisposableServer, TEST_ORIGIN_KEY } from '@suite/testkit';
+import {
+  call,
+  eventually,
+  isolate,
+  runEntryPoint,
+  startDisposable,
+  testInfra,
+  type DisposableServer,
+  TEST_ORIGIN_KEY,
+} from '@suite/testkit';
 import { createUsersService, loadUsersConfig, type UsersService } from '@suite/users-service';
 import type { RunningServer } from '@suite/server-kit';
 
@@ -13,8 +22,13 @@ describe('users-service skeleton', () => {
   let server: RunningServer;
   beforeAll(async () => {
     const config = loadUsersConfig({
-      MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500',
+      MONGO_URL: infra.mongoUrl,
+      MONGO_DB: names.dbName,
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+      LOG_LEVEL: 'silent',
+      SHUTDOWN_GRACE_MS: '500',
     });
     service = await createUsersService(config);
     await service.start();
@@ -26,12 +40,24 @@ describe('users-service skeleton', () => {
     expect((await call('GET', `${server.url}/healthz`)).status).toBe(200);
     const ready = await call('GET', `${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { mongo: { ok: true }, indexes: { ok: true } } });
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      checks: { mongo: { ok: true }, indexes: { ok: true } },
+    });
   });
 
   it('when restarted on the same database, it becomes ready again (existing indexes are left alone)', async () => {
     const again = await createUsersService(
-      loadUsersConfig({ MONGO_URL: infra.mongoUrl, MONGO_DB: names.dbName, KAFKA_BROKERS: infra.kafkaBrokers.join(','), JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500', OUTBOX_RELAY_ENABLED: 'false' }),
+      loadUsersConfig({
+        MONGO_URL: infra.mongoUrl,
+        MONGO_DB: names.dbName,
+        KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        JWT_SECRET: secret,
+        USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+        OUTBOX_RELAY_ENABLED: 'false',
+      }),
     );
     await again.start();
     const second = await again.listen(0, '127.0.0.1');
@@ -58,7 +84,11 @@ describe('users-service skeleton', () => {
   });
 
   it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
-    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', { PORT: 'not-a-port', JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY });
+    const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
+      PORT: 'not-a-port',
+      JWT_SECRET: secret,
+      USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('PORT');
   });
@@ -70,7 +100,15 @@ describe('users-service readiness', () => {
   let server: RunningServer;
   beforeAll(async () => {
     mongo = await startDisposable('mongo');
-    service = await createUsersService(loadUsersConfig({ MONGO_URL: mongo.url, JWT_SECRET: secret, USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY, LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '500' }));
+    service = await createUsersService(
+      loadUsersConfig({
+        MONGO_URL: mongo.url,
+        JWT_SECRET: secret,
+        USERS_EVENTS_SIGNING_KEY: TEST_ORIGIN_KEY,
+        LOG_LEVEL: 'silent',
+        SHUTDOWN_GRACE_MS: '500',
+      }),
+    );
     await service.start();
     server = await service.listen(0, '127.0.0.1');
   });
@@ -82,8 +120,14 @@ describe('users-service readiness', () => {
   it('when MongoDB stops, /readyz turns 503, and 200 again once it is back, without a restart', async () => {
     expect((await call('GET', `${server.url}/readyz`)).status).toBe(200);
     await mongo.stop();
-    await eventually(async () => ((await call('GET', `${server.url}/readyz`)).status === 503 ? true : undefined), 20_000);
+    await eventually(
+      async () => ((await call('GET', `${server.url}/readyz`)).status === 503 ? true : undefined),
+      20_000,
+    );
     await mongo.start();
-    await eventually(async () => ((await call('GET', `${server.url}/readyz`)).status === 200 ? true : undefined), 30_000);
+    await eventually(
+      async () => ((await call('GET', `${server.url}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+    );
   });
 });

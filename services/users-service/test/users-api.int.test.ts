@@ -9,7 +9,13 @@ let admin: string;
 async function createUser(username: string, extra: Record<string, unknown> = {}) {
   const res = await call('POST', `${ctx.api}/users`, {
     token: admin,
-    body: { username, email: `${username.toLowerCase()}@example.com`, firstName: 'First', lastName: 'Last', ...extra },
+    body: {
+      username,
+      email: `${username.toLowerCase()}@example.com`,
+      firstName: 'First',
+      lastName: 'Last',
+      ...extra,
+    },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return UserProfile.parse(res.body);
@@ -24,32 +30,60 @@ afterAll(() => ctx.service.stop());
 describe('creating users', () => {
   it('when an admin creates a user, the answer is 201 with the full profile and an integer id', async () => {
     const user = await createUser('alice', { firstName: 'Alice', lastName: 'Liddell' });
-    expect(user).toMatchObject({ username: 'alice', email: 'alice@example.com', isActive: true, roles: [] });
+    expect(user).toMatchObject({
+      username: 'alice',
+      email: 'alice@example.com',
+      isActive: true,
+      roles: [],
+    });
     expect(Number.isInteger(user.id)).toBe(true);
     expect(Date.parse(user.createdAt)).not.toBeNaN();
   });
 
   it('when an admin creates a user, then Location names the new user, and reading it gives the profile', async () => {
-    const res = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'located', email: 'located@example.com', firstName: 'L', lastName: 'L' } });
+    const res = await call('POST', `${ctx.api}/users`, {
+      token: admin,
+      body: { username: 'located', email: 'located@example.com', firstName: 'L', lastName: 'L' },
+    });
     expect(res.status).toBe(201);
     const { id } = res.body as { id: number };
     expect(res.headers.get('location')).toBe(`/api/v1/users/${id}`);
-    expect((await call('GET', `${ctx.api.replace(/\/api\/v1$/, '')}${res.headers.get('location')}`, { token: admin })).body).toMatchObject({ id, username: 'located' });
+    expect(
+      (
+        await call('GET', `${ctx.api.replace(/\/api\/v1$/, '')}${res.headers.get('location')}`, {
+          token: admin,
+        })
+      ).body,
+    ).toMatchObject({ id, username: 'located' });
   });
 
   it('when the username or email is taken (in any case), the answer is 409', async () => {
     await createUser('bob');
-    const dupName = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'BOB', email: 'other@example.com', firstName: 'B', lastName: 'B' } });
+    const dupName = await call('POST', `${ctx.api}/users`, {
+      token: admin,
+      body: { username: 'BOB', email: 'other@example.com', firstName: 'B', lastName: 'B' },
+    });
     expect(dupName.status).toBe(409);
     expect(ErrorBody.parse(dupName.body).error.code).toBe('conflict');
-    const dupEmail = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'bobby', email: 'BOB@example.com', firstName: 'B', lastName: 'B' } });
+    const dupEmail = await call('POST', `${ctx.api}/users`, {
+      token: admin,
+      body: { username: 'bobby', email: 'BOB@example.com', firstName: 'B', lastName: 'B' },
+    });
     expect(dupEmail.status).toBe(409);
   });
 
   it('when the body has unknown fields, read-only fields or wrong types, the answer is 400 with field details', async () => {
     const res = await call('POST', `${ctx.api}/users`, {
       token: admin,
-      body: { username: 'carol', email: 'not-an-email', firstName: 7, lastName: 'C', id: 5, createdAt: 'x', isAdmin: true },
+      body: {
+        username: 'carol',
+        email: 'not-an-email',
+        firstName: 7,
+        lastName: 'C',
+        id: 5,
+        createdAt: 'x',
+        isAdmin: true,
+      },
     });
     expect(res.status).toBe(400);
     const body = ErrorBody.parse(res.body);
@@ -60,7 +94,10 @@ describe('creating users', () => {
   it('when the body is not JSON or too large, the answers are 400 and 413', async () => {
     const bad = await call('POST', `${ctx.api}/users`, { token: admin, body: '{"username":' });
     expect(bad.status).toBe(400);
-    const big = await call('POST', `${ctx.api}/users`, { token: admin, body: { username: 'x'.repeat(200_000) } });
+    const big = await call('POST', `${ctx.api}/users`, {
+      token: admin,
+      body: { username: 'x'.repeat(200_000) },
+    });
     expect(big.status).toBe(413);
     expect(ErrorBody.parse(big.body).error.code).toBe('payload_too_large');
   });
@@ -81,20 +118,26 @@ describe('listing users', () => {
     expect(second.previous).toBe(`${ctx.server.url}/api/v1/users?page_size=10`);
     expect(second.results[0]!.id).toBeGreaterThan(page1.results[9]!.id);
     const pages = Math.ceil(page1.count / 10);
-    const last = UserList.parse((await call('GET', `${ctx.api}/users?page_size=10&page=${pages}`, { token: user })).body);
+    const last = UserList.parse(
+      (await call('GET', `${ctx.api}/users?page_size=10&page=${pages}`, { token: user })).body,
+    );
     expect(last.next).toBeNull();
-    const past = await call('GET', `${ctx.api}/users?page_size=10&page=${pages + 1}`, { token: user });
+    const past = await call('GET', `${ctx.api}/users?page_size=10&page=${pages + 1}`, {
+      token: user,
+    });
     expect(past.status).toBe(404);
   });
 
   it('walks with keyset cursors like DRF CursorPagination: the same users as the pages, forward and back, without a count', async () => {
     const user = await tokens.user(1);
-    const everyone = UserList.parse((await call('GET', `${ctx.api}/users?page_size=100`, { token: user })).body).results.map((u) => u.id);
+    const everyone = UserList.parse(
+      (await call('GET', `${ctx.api}/users?page_size=100`, { token: user })).body,
+    ).results.map((u) => u.id);
     expect(everyone.length).toBeGreaterThan(7);
     // Forward from `cursor=` (the start) until next is null.
     const walked: number[] = [];
     const pages: UserCursorPage[] = [];
-    for (let url: string | null = `${ctx.api}/users?page_size=3&cursor=`; url; ) {
+    for (let url: string | null = `${ctx.api}/users?page_size=3&cursor=`; url;) {
       const res = await call('GET', url, { token: user });
       expect(res.status, url).toBe(200);
       const page = UserCursorPage.strict().parse(res.body);
@@ -106,14 +149,18 @@ describe('listing users', () => {
     expect(pages[0]!.previous).toBeNull();
     // Back from the last page by `previous`, page by page.
     const back: number[] = [];
-    for (let url: string | null = pages.at(-1)!.previous; url; ) {
+    for (let url: string | null = pages.at(-1)!.previous; url;) {
       const page = UserCursorPage.parse((await call('GET', url, { token: user })).body);
       back.unshift(...page.results.map((u) => u.id));
       url = page.previous;
     }
     expect([...back, ...pages.at(-1)!.results.map((u) => u.id)]).toEqual(everyone);
     // With a cursor, a page number changes nothing.
-    expect(UserCursorPage.parse((await call('GET', `${ctx.api}/users?page_size=3&cursor=&page=2`, { token: user })).body).results).toEqual(pages[0]!.results);
+    expect(
+      UserCursorPage.parse(
+        (await call('GET', `${ctx.api}/users?page_size=3&cursor=&page=2`, { token: user })).body,
+      ).results,
+    ).toEqual(pages[0]!.results);
     // A cursor this API did not issue, or a repeated one, is 400 naming the parameter.
     for (const q of ['cursor=x1', 'cursor=a0', 'cursor=a1&cursor=a2', 'cursor=a%00']) {
       const res = await call('GET', `${ctx.api}/users?${q}`, { token: user });
@@ -127,12 +174,21 @@ describe('listing users', () => {
       token: await tokens.user(1),
       headers: { 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' },
     });
-    expect(UserList.parse(res.body).next).toBe('https://api.example.com/api/v1/users?page_size=5&page=2');
+    expect(UserList.parse(res.body).next).toBe(
+      'https://api.example.com/api/v1/users?page_size=5&page=2',
+    );
   });
 
   it('when query parameters are unknown, repeated or out of range, the answer is 400', async () => {
     const user = await tokens.user(1);
-    for (const q of ['page=0', 'page_size=101', 'page=abc', 'page=1&page=2', 'sort=name', 'page[$gt]=1']) {
+    for (const q of [
+      'page=0',
+      'page_size=101',
+      'page=abc',
+      'page=1&page=2',
+      'sort=name',
+      'page[$gt]=1',
+    ]) {
       const res = await call('GET', `${ctx.api}/users?${q}`, { token: user });
       expect(res.status, q).toBe(400);
     }
@@ -143,21 +199,47 @@ describe('reading and changing one user', () => {
   it('when the id is missing, the answer is 404; when it is not an integer, 400', async () => {
     const token = await tokens.user(1);
     expect((await call('GET', `${ctx.api}/users/99999999`, { token })).status).toBe(404);
-    for (const id of ['abc', '$gt', '1.5', '-1', '0']) expect((await call('GET', `${ctx.api}/users/${encodeURIComponent(id)}`, { token })).status, id).toBe(400);
+    for (const id of ['abc', '$gt', '1.5', '-1', '0'])
+      expect(
+        (await call('GET', `${ctx.api}/users/${encodeURIComponent(id)}`, { token })).status,
+        id,
+      ).toBe(400);
   });
 
   it('PUT needs every writable field; PATCH changes only what is sent', async () => {
     const user = await createUser('dave');
     const self = await tokens.user(user.id);
-    const missing = await call('PUT', `${ctx.api}/users/${user.id}`, { token: self, body: { username: 'dave', email: 'dave@example.com', firstName: 'Dave' } });
+    const missing = await call('PUT', `${ctx.api}/users/${user.id}`, {
+      token: self,
+      body: { username: 'dave', email: 'dave@example.com', firstName: 'Dave' },
+    });
     expect(missing.status).toBe(400);
-    expect(ErrorBody.parse(missing.body).error.details!.map((d) => d.path)).toContain('body.lastName');
-    const put = await call('PUT', `${ctx.api}/users/${user.id}`, { token: self, body: { username: 'dave', email: 'dave2@example.com', firstName: 'David', lastName: 'Jones' } });
+    expect(ErrorBody.parse(missing.body).error.details!.map((d) => d.path)).toContain(
+      'body.lastName',
+    );
+    const put = await call('PUT', `${ctx.api}/users/${user.id}`, {
+      token: self,
+      body: { username: 'dave', email: 'dave2@example.com', firstName: 'David', lastName: 'Jones' },
+    });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ email: 'dave2@example.com', firstName: 'David', lastName: 'Jones' });
-    const patch = await call('PATCH', `${ctx.api}/users/${user.id}`, { token: self, body: { firstName: 'Davy' } });
-    expect(patch.body).toMatchObject({ firstName: 'Davy', lastName: 'Jones', email: 'dave2@example.com' });
-    const adminPut = await call('PUT', `${ctx.api}/users/${user.id}`, { token: admin, body: { username: 'dave', email: 'dave2@example.com', firstName: 'D', lastName: 'J' } });
+    expect(put.body).toMatchObject({
+      email: 'dave2@example.com',
+      firstName: 'David',
+      lastName: 'Jones',
+    });
+    const patch = await call('PATCH', `${ctx.api}/users/${user.id}`, {
+      token: self,
+      body: { firstName: 'Davy' },
+    });
+    expect(patch.body).toMatchObject({
+      firstName: 'Davy',
+      lastName: 'Jones',
+      email: 'dave2@example.com',
+    });
+    const adminPut = await call('PUT', `${ctx.api}/users/${user.id}`, {
+      token: admin,
+      body: { username: 'dave', email: 'dave2@example.com', firstName: 'D', lastName: 'J' },
+    });
     expect(adminPut.status).toBe(400);
   });
 
@@ -174,26 +256,38 @@ describe('reading and changing one user', () => {
       { firstName: { $gt: '' } },
     ];
     for (const body of attempts) {
-      const res = await call('PATCH', `${ctx.api}/users/${user.id}`, { token: self, body: JSON.stringify(body) });
+      const res = await call('PATCH', `${ctx.api}/users/${user.id}`, {
+        token: self,
+        body: JSON.stringify(body),
+      });
       expect([400, 403], JSON.stringify(body)).toContain(res.status);
     }
-    const stored = UserProfile.parse((await call('GET', `${ctx.api}/users/${user.id}`, { token: self })).body);
+    const stored = UserProfile.parse(
+      (await call('GET', `${ctx.api}/users/${user.id}`, { token: self })).body,
+    );
     expect(stored).toEqual(user);
   });
 
   it('when a user changes someone else, the answer is 403 without data', async () => {
     const a = await createUser('frank');
     const b = await createUser('grace');
-    const res = await call('PATCH', `${ctx.api}/users/${b.id}`, { token: await tokens.user(a.id), body: { firstName: 'X' } });
+    const res = await call('PATCH', `${ctx.api}/users/${b.id}`, {
+      token: await tokens.user(a.id),
+      body: { firstName: 'X' },
+    });
     expect(res.status).toBe(403);
     expect(JSON.stringify(res.body)).not.toContain('grace');
   });
 
   it('when an admin deletes a user, the answer is 204 and the user is gone', async () => {
     const user = await createUser('heidi');
-    expect((await call('DELETE', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(204);
+    expect((await call('DELETE', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(
+      204,
+    );
     expect((await call('GET', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(404);
-    expect((await call('DELETE', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(404);
+    expect((await call('DELETE', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -217,10 +311,15 @@ describe('searching users', () => {
 
   it('treats regex metacharacters as text and survives a catastrophic pattern', async () => {
     const token = await tokens.user(1);
-    const meta = UserList.parse((await call('GET', `${ctx.api}/users/search?q=${encodeURIComponent('a.*b')}`, { token })).body);
+    const meta = UserList.parse(
+      (await call('GET', `${ctx.api}/users/search?q=${encodeURIComponent('a.*b')}`, { token }))
+        .body,
+    );
     expect(meta.results.map((u) => u.username)).toEqual(['dotty']);
     const started = Date.now();
-    const evil = await call('GET', `${ctx.api}/users/search?q=${encodeURIComponent('(a+)+$')}`, { token });
+    const evil = await call('GET', `${ctx.api}/users/search?q=${encodeURIComponent('(a+)+$')}`, {
+      token,
+    });
     expect(evil.status).toBe(200);
     expect(UserList.parse(evil.body).count).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);

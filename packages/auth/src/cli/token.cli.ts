@@ -20,12 +20,15 @@ try {
     },
   });
   if (!values.sub) throw new Error('--sub is required (a user id such as 42, or a service name)');
-  const token = await signDevToken(process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env)), {
-    sub: values.sub,
-    roles: values.role ?? [],
-    scopes: values.scope ?? [],
-    ttlSeconds: parseTtl(values.ttl),
-  });
+  const token = await signDevToken(
+    process.env.JWT_SECRET ?? devSecret(devSecretPath(process.env)),
+    {
+      sub: values.sub,
+      roles: values.role ?? [],
+      scopes: values.scope ?? [],
+      ttlSeconds: parseTtl(values.ttl),
+    },
+  );
   process.stdout.write(`${token}\n`);
 } catch (err) {
   process.stderr.write(`token: ${(err as Error).message}\n`);

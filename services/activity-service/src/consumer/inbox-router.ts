@@ -1,7 +1,15 @@
 import { hash } from 'node:crypto';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { INBOX_DELIVERED_TYPE, ProjectionKeys, Topics, backoffMs, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import {
+  INBOX_DELIVERED_TYPE,
+  ProjectionKeys,
+  Topics,
+  backoffMs,
+  toActivity,
+  type ActivityEvent,
+  type EventTimeWindow,
+} from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import type { RedisClient } from '@suite/redis';
 import { decodeActivity } from '../domain/decode.js';
@@ -84,8 +92,18 @@ export class InboxRouter {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     this.kafka = kafka;
-    this.routed = new Counter({ name: 'inbox_router_recipients_total', help: 'Recipients the inbox router considered, by outcome: delivered, no_access (cannot reach the workspace, or deleted)', labelNames: ['outcome'], registers: [registry] });
-    this.batchSeconds = new Histogram({ name: 'inbox_router_batch_duration_seconds', help: 'Time to route one batch of activity.events (access checks and the transaction)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
+    this.routed = new Counter({
+      name: 'inbox_router_recipients_total',
+      help: 'Recipients the inbox router considered, by outcome: delivered, no_access (cannot reach the workspace, or deleted)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.batchSeconds = new Histogram({
+      name: 'inbox_router_batch_duration_seconds',
+      help: 'Time to route one batch of activity.events (access checks and the transaction)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.crashed = !payload.restart;
       this.logger.error({ err: payload.error, restart: payload.restart }, 'inbox router crashed');
@@ -145,8 +163,14 @@ export class InboxRouter {
         const producer = await this.producerFor(batch.partition);
         const tx = await producer.transaction();
         try {
-          if (deliveries.length > 0) await tx.send({ topic: this.target, acks: -1, messages: deliveries });
-          await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+          if (deliveries.length > 0)
+            await tx.send({ topic: this.target, acks: -1, messages: deliveries });
+          await tx.sendOffsets({
+            consumerGroupId: this.options.groupId,
+            topics: [
+              { topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] },
+            ],
+          });
           await tx.commit();
         } catch (err) {
           await tx.abort().catch(() => undefined);
@@ -162,22 +186,38 @@ export class InboxRouter {
   }
 
   /** The deliveries of a batch's records: valid activities that name recipients, to those who can reach the workspace. */
-  private async route(messages: { value: Buffer | null; headers?: Record<string, unknown>; timestamp: string }[]): Promise<{ key: string; value: string }[]> {
+  private async route(
+    messages: { value: Buffer | null; headers?: Record<string, unknown>; timestamp: string }[],
+  ): Promise<{ key: string; value: string }[]> {
     const candidates: { event: ActivityEvent; recipient: number; time: string }[] = [];
     for (const m of messages) {
       // Most activities name no one: those skip the decode (an escaped key, `\u`, is decoded to be sure).
       if (!m.value || (!m.value.includes('"notify"') && !m.value.includes('\\u'))) continue;
-      const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      const decoded = decodeActivity(m.value, headers, { atMs: Number(m.timestamp), window: this.options.timeWindow });
+      const headers = Object.fromEntries(
+        Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]),
+      );
+      const decoded = decodeActivity(m.value, headers, {
+        atMs: Number(m.timestamp),
+        window: this.options.timeWindow,
+      });
       // Invalid records are the projector's to dead-letter; the router routes valid ones only.
       if (!decoded.ok) continue;
       const time = new Date(Number(m.timestamp)).toISOString();
-      for (const recipient of namedRecipients(decoded.event)) candidates.push({ event: decoded.event, recipient, time });
+      for (const recipient of namedRecipients(decoded.event))
+        candidates.push({ event: decoded.event, recipient, time });
     }
     const p = this.prefix;
     // A deleted user's access replica is gone with them (and never comes back: their tombstone refuses
     // later access changes), so the replica alone says who may receive.
-    const allowed = await Promise.all(candidates.map(async ({ event, recipient }) => (await this.redis.hexists(ProjectionKeys.access(p, recipient), String(event.data.workspaceId))) === 1));
+    const allowed = await Promise.all(
+      candidates.map(
+        async ({ event, recipient }) =>
+          (await this.redis.hexists(
+            ProjectionKeys.access(p, recipient),
+            String(event.data.workspaceId),
+          )) === 1,
+      ),
+    );
     const deliveries: { key: string; value: string }[] = [];
     candidates.forEach(({ event, recipient, time }, i) => {
       if (!allowed[i]) {
@@ -193,7 +233,12 @@ export class InboxRouter {
         type: INBOX_DELIVERED_TYPE,
         time,
         subject: String(recipient),
-        data: { deliveryId: id, recipientId: recipient, workspaceId: event.data.workspaceId, activity: toActivity(event) },
+        data: {
+          deliveryId: id,
+          recipientId: recipient,
+          workspaceId: event.data.workspaceId,
+          activity: toActivity(event),
+        },
       };
       deliveries.push({ key: String(recipient), value: JSON.stringify(delivered) });
     });

@@ -61,12 +61,19 @@ export class KafkajsConsumer implements ConsumerPort {
     const { consumer } = this;
     this.listening = true;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
       this.logger.info({ assigned }, 'partitions assigned');
       this.assignment = handlers
         .onAssigned(assigned)
         .then((seeks) => seeks.forEach((s) => this.seek(s.topic, s.partition, s.offset)))
-        .catch((err: unknown) => this.logger.error({ err }, 'could not seek to stored offsets; each transaction checks the stored offset and seeks itself'));
+        .catch((err: unknown) =>
+          this.logger.error(
+            { err },
+            'could not seek to stored offsets; each transaction checks the stored offset and seeks itself',
+          ),
+        );
     });
     // A fetch of transaction markers (or aborted records) only never reaches eachBatch: kafkajs moves
     // past it by itself. The projection's checkpoint must move past it too, or it would wait for
@@ -78,11 +85,25 @@ export class KafkajsConsumer implements ConsumerPort {
       const next = BigInt(payload.lastOffset) + 1n;
       if (from === undefined || from >= next) return;
       this.positions.set(key, next);
-      const batch: RecordBatch = { topic: payload.topic, partition: payload.partition, highWatermark: payload.highWatermark, records: [], firstOffset: String(from), lastOffset: payload.lastOffset };
+      const batch: RecordBatch = {
+        topic: payload.topic,
+        partition: payload.partition,
+        highWatermark: payload.highWatermark,
+        records: [],
+        firstOffset: String(from),
+        lastOffset: payload.lastOffset,
+      };
       const previous = this.passing.get(key) ?? Promise.resolve();
       this.passing.set(
         key,
-        previous.then(() => handlers.onBatch(batch)).catch((err: unknown) => this.logger.warn({ err, topic: payload.topic, partition: payload.partition }, 'could not move the checkpoint past transaction markers; the next batch will')),
+        previous
+          .then(() => handlers.onBatch(batch))
+          .catch((err: unknown) =>
+            this.logger.warn(
+              { err, topic: payload.topic, partition: payload.partition },
+              'could not move the checkpoint past transaction markers; the next batch will',
+            ),
+          ),
       );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -113,7 +134,9 @@ export class KafkajsConsumer implements ConsumerPort {
             key: m.key,
             value: m.value,
             timestamp: m.timestamp,
-            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+            headers: Object.fromEntries(
+              Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]),
+            ),
           })),
         };
         const seeks = this.seeks;

@@ -15,17 +15,32 @@ function projector(registry: Registry) {
     { connect: async () => undefined, send: async () => undefined } as never,
     createLogger({ service: 'test', version: '0', level: 'silent' }),
     registry,
-    { topicPrefix: '', timeWindow: DEFAULT_EVENT_TIME_WINDOW, usersEventsKeys: ['k'.repeat(32)], usersEventsUnsignedBefore: new Map() },
+    {
+      topicPrefix: '',
+      timeWindow: DEFAULT_EVENT_TIME_WINDOW,
+      usersEventsKeys: ['k'.repeat(32)],
+      usersEventsUnsignedBefore: new Map(),
+    },
   );
 }
 
-const lagSeries = async (registry: Registry) => (await registry.getSingleMetric('kafka_consumer_lag')!.get()).values.map((v) => `${v.labels.topic}:${v.labels.partition}=${v.value}`);
+const lagSeries = async (registry: Registry) =>
+  (await registry.getSingleMetric('kafka_consumer_lag')!.get()).values.map(
+    (v) => `${v.labels.topic}:${v.labels.partition}=${v.value}`,
+  );
 
 describe('the consumer lag gauge', () => {
   it('reports only the partitions of the current assignment: a partition that moved away stops reporting here', async () => {
     const registry = new Registry();
     const p = projector(registry);
-    const batch = (partition: number) => ({ topic: 'activity.events', partition, highWatermark: '10', firstOffset: '3', lastOffset: '3', records: [{ offset: '3', key: null, value: null, timestamp: '0', headers: {} }] });
+    const batch = (partition: number) => ({
+      topic: 'activity.events',
+      partition,
+      highWatermark: '10',
+      firstOffset: '3',
+      lastOffset: '3',
+      records: [{ offset: '3', key: null, value: null, timestamp: '0', headers: {} }],
+    });
     await p.onBatch(batch(0));
     await p.onBatch(batch(1));
     expect(await lagSeries(registry)).toEqual(['activity.events:0=6', 'activity.events:1=6']);

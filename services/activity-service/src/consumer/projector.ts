@@ -1,16 +1,39 @@
 import type { Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DlqHeaders, INBOX_DELIVERED_TYPE, Topics, type InboxEvent, UsersEvent, UsersEventType, dlqTopic, type EventTimeWindow } from '@suite/contracts';
+import {
+  DlqHeaders,
+  INBOX_DELIVERED_TYPE,
+  Topics,
+  type InboxEvent,
+  UsersEvent,
+  UsersEventType,
+  dlqTopic,
+  type EventTimeWindow,
+} from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { OriginHeaders, USERS_SERVICE_ORIGIN, originProblem } from '@suite/auth';
 import { startConsumeSpan } from '@suite/telemetry';
-import type { ActivityTransactions, ActivityWrite, RecordRange } from '../data-access/activity.transaction.js';
+import type {
+  ActivityTransactions,
+  ActivityWrite,
+  RecordRange,
+} from '../data-access/activity.transaction.js';
 import type { InboxTransactions, InboxWrite } from '../data-access/inbox.transaction.js';
 import { LayoutMismatchError } from '../data-access/projection.state.js';
 import type { UsersEventsScript, UsersOperation } from '../data-access/users-events.script.js';
-import { decodeActivity, toWrite, validateInboxEvent, type DeadLetterReason } from '../domain/decode.js';
+import {
+  decodeActivity,
+  toWrite,
+  validateInboxEvent,
+  type DeadLetterReason,
+} from '../domain/decode.js';
 import type { ProjectionKeeper } from '../domain/projection-keeper.js';
-import type { ConsumerHandlers, ConsumedRecord, RecordBatch, TopicPartition } from '../data-access/consumer.port.js';
+import type {
+  ConsumerHandlers,
+  ConsumedRecord,
+  RecordBatch,
+  TopicPartition,
+} from '../data-access/consumer.port.js';
 
 /** Records per transaction: bounds how long Redis runs one EXEC and how many arguments it gets. */
 const CHUNK = 2000;
@@ -63,14 +86,51 @@ export class Projector implements ConsumerHandlers {
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     this.inboxTopic = `${options.topicPrefix}${Topics.inboxEvents}`;
     const r = [registry];
-    this.applied = new Counter({ name: 'activity_events_applied_total', help: 'Activity events applied to the projections', registers: r });
-    this.deduplicated = new Counter({ name: 'activity_events_deduplicated_total', help: 'Activity events skipped as duplicates of an event id already applied', registers: r });
-    this.deadLettered = new Counter({ name: 'activity_events_dead_lettered_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: r });
-    this.dropped = new Counter({ name: 'activity_events_dropped_total', help: 'Valid events not applied, by reason (e.g. the user was deleted)', labelNames: ['reason'], registers: r });
-    this.usersApplied = new Counter({ name: 'users_events_applied_total', help: 'users.events records applied to the access replica', registers: r });
-    this.inboxApplied = new Counter({ name: 'inbox_events_applied_total', help: 'inbox.events records applied to the inboxes (deliveries and marks; duplicates of a delivery excluded)', registers: r });
-    this.batchSeconds = new Histogram({ name: 'activity_batch_duration_seconds', help: 'Time to decode, dead-letter and apply one Kafka batch', labelNames: ['topic'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
-    this.lag = new Gauge({ name: 'kafka_consumer_lag', help: 'Records between the projection and the end of the partition', labelNames: ['topic', 'partition'], registers: r });
+    this.applied = new Counter({
+      name: 'activity_events_applied_total',
+      help: 'Activity events applied to the projections',
+      registers: r,
+    });
+    this.deduplicated = new Counter({
+      name: 'activity_events_deduplicated_total',
+      help: 'Activity events skipped as duplicates of an event id already applied',
+      registers: r,
+    });
+    this.deadLettered = new Counter({
+      name: 'activity_events_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.dropped = new Counter({
+      name: 'activity_events_dropped_total',
+      help: 'Valid events not applied, by reason (e.g. the user was deleted)',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.usersApplied = new Counter({
+      name: 'users_events_applied_total',
+      help: 'users.events records applied to the access replica',
+      registers: r,
+    });
+    this.inboxApplied = new Counter({
+      name: 'inbox_events_applied_total',
+      help: 'inbox.events records applied to the inboxes (deliveries and marks; duplicates of a delivery excluded)',
+      registers: r,
+    });
+    this.batchSeconds = new Histogram({
+      name: 'activity_batch_duration_seconds',
+      help: 'Time to decode, dead-letter and apply one Kafka batch',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    });
+    this.lag = new Gauge({
+      name: 'kafka_consumer_lag',
+      help: 'Records between the projection and the end of the partition',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+    });
   }
 
   onAssigned(assigned: TopicPartition[]) {
@@ -92,26 +152,58 @@ export class Projector implements ConsumerHandlers {
       // After a seek the rest of this batch comes again from the new position.
       if (!(await this.applyChunk(batch, chunk, first, upTo))) break;
     }
-    this.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - last));
+    this.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(BigInt(batch.highWatermark) - last),
+    );
     end();
   }
 
   /** A batch of transaction markers (or aborted records) only: the checkpoint moves past it when it stood at its start. */
   private async passMarkers(batch: RecordBatch): Promise<void> {
-    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first: BigInt(batch.firstOffset), last: BigInt(batch.lastOffset), fromLogStart: false };
+    const range: RecordRange = {
+      topic: batch.topic,
+      partition: batch.partition,
+      first: BigInt(batch.firstOffset),
+      last: BigInt(batch.lastOffset),
+      fromLogStart: false,
+    };
     if (await this.keeper.pass(range)) this.keeper.applied(range, range.last + 1n);
   }
 
   /** Applies one chunk; false when the consumer had to seek instead. */
-  private async applyChunk(batch: RecordBatch, records: ConsumedRecord[], first: bigint, last: bigint): Promise<boolean> {
-    const range: RecordRange = { topic: batch.topic, partition: batch.partition, first, last, fromLogStart: false };
+  private async applyChunk(
+    batch: RecordBatch,
+    records: ConsumedRecord[],
+    first: bigint,
+    last: bigint,
+  ): Promise<boolean> {
+    const range: RecordRange = {
+      topic: batch.topic,
+      partition: batch.partition,
+      first,
+      last,
+      fromLogStart: false,
+    };
     const isUsers = batch.topic === this.usersTopic;
     const isInbox = batch.topic === this.inboxTopic;
-    const { apply, dead, traces } = isUsers ? this.prepareUsers(range, records) : isInbox ? this.prepareInbox(range, records) : this.prepareActivities(range, records);
+    const { apply, dead, traces } = isUsers
+      ? this.prepareUsers(range, records)
+      : isInbox
+        ? this.prepareInbox(range, records)
+        : this.prepareActivities(range, records);
     // Dead letters are acknowledged before the offset moves past them: nothing is dropped silently.
     await this.deadLetter(batch, dead);
     for (;;) {
-      const span = isUsers || isInbox ? undefined : startConsumeSpan(`${batch.topic} process`, traces, { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.destination.partition.id': String(batch.partition), 'messaging.batch.message_count': records.length });
+      const span =
+        isUsers || isInbox
+          ? undefined
+          : startConsumeSpan(`${batch.topic} process`, traces, {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': batch.topic,
+              'messaging.destination.partition.id': String(batch.partition),
+              'messaging.batch.message_count': records.length,
+            });
       const outcome = await apply().finally(() => span?.end());
       if (outcome.kind === 'applied') {
         this.keeper.applied(range, range.last + 1n);
@@ -128,8 +220,20 @@ export class Projector implements ConsumerHandlers {
     const writes: ActivityWrite[] = [];
     const dead: DeadLetter[] = [];
     for (const record of records) {
-      const decoded = decodeActivity(record.value, record.headers, { atMs: Number(record.timestamp), window: this.timeWindow });
-      if (decoded.ok) writes.push(toWrite(decoded.event, BigInt(record.offset), Number(record.timestamp), record.headers.traceparent ?? decoded.event.traceparent, decoded.timeMs));
+      const decoded = decodeActivity(record.value, record.headers, {
+        atMs: Number(record.timestamp),
+        window: this.timeWindow,
+      });
+      if (decoded.ok)
+        writes.push(
+          toWrite(
+            decoded.event,
+            BigInt(record.offset),
+            Number(record.timestamp),
+            record.headers.traceparent ?? decoded.event.traceparent,
+            decoded.timeMs,
+          ),
+        );
       else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }
     const apply = async (): Promise<Outcome> => {
@@ -149,21 +253,37 @@ export class Projector implements ConsumerHandlers {
     const dead: DeadLetter[] = [];
     for (const record of records) {
       // Only the users-service may say who was deleted or what access changed.
-      const untrusted = originProblem(USERS_SERVICE_ORIGIN, this.usersEventsKeys, record.value, record.headers);
-      const legacy = BigInt(record.offset) < (this.usersEventsUnsignedBefore.get(range.partition) ?? 0n) && record.headers[OriginHeaders.signature] === undefined;
+      const untrusted = originProblem(
+        USERS_SERVICE_ORIGIN,
+        this.usersEventsKeys,
+        record.value,
+        record.headers,
+      );
+      const legacy =
+        BigInt(record.offset) < (this.usersEventsUnsignedBefore.get(range.partition) ?? 0n) &&
+        record.headers[OriginHeaders.signature] === undefined;
       if (untrusted && !legacy) {
         dead.push({ record, reason: 'untrusted_origin', detail: untrusted });
         continue;
       }
       try {
         const parsed = UsersEvent.safeParse(JSON.parse(record.value?.toString('utf8') ?? ''));
-        if (!parsed.success) dead.push({ record, reason: 'schema_invalid', detail: parsed.error.issues[0]?.message ?? 'invalid' });
+        if (!parsed.success)
+          dead.push({
+            record,
+            reason: 'schema_invalid',
+            detail: parsed.error.issues[0]?.message ?? 'invalid',
+          });
         else {
           const op = toOperation(parsed.data, BigInt(record.offset));
           if (op) operations.push(op);
         }
       } catch (err) {
-        dead.push({ record, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) });
+        dead.push({
+          record,
+          reason: 'malformed_json',
+          detail: (err as Error).message.slice(0, 200),
+        });
       }
     }
     const apply = async (): Promise<Outcome> => {
@@ -182,7 +302,12 @@ export class Projector implements ConsumerHandlers {
     const dead: DeadLetter[] = [];
     for (const record of records) {
       const write = toInboxWrite(record);
-      if (typeof write === 'string') dead.push({ record, reason: write === 'malformed_json' ? 'malformed_json' : 'schema_invalid', detail: write });
+      if (typeof write === 'string')
+        dead.push({
+          record,
+          reason: write === 'malformed_json' ? 'malformed_json' : 'schema_invalid',
+          detail: write,
+        });
       else writes.push(write);
     }
     const apply = async (): Promise<Outcome> => {
@@ -213,7 +338,15 @@ export class Projector implements ConsumerHandlers {
       })),
     });
     for (const d of dead) this.deadLettered.inc({ reason: d.reason });
-    this.logger.warn({ topic: batch.topic, partition: batch.partition, count: dead.length, reasons: dead.map((d) => d.reason) }, 'records dead-lettered');
+    this.logger.warn(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        count: dead.length,
+        reasons: dead.map((d) => d.reason),
+      },
+      'records dead-lettered',
+    );
   }
 }
 
@@ -229,13 +362,30 @@ function toInboxWrite(record: ConsumedRecord): InboxWrite | string {
   if (!parsed.ok) return parsed.detail.slice(0, 200);
   const event = parsed.event;
   if (event.data.recipientId !== Number(event.subject)) return 'subject is not data.recipientId';
-  const base = { offset: BigInt(record.offset), userId: event.data.recipientId, recordMs: Number(record.timestamp) };
+  const base = {
+    offset: BigInt(record.offset),
+    userId: event.data.recipientId,
+    recordMs: Number(record.timestamp),
+  };
   if (event.type === INBOX_DELIVERED_TYPE) {
     const d = event.data as Extract<InboxEvent, { type: typeof INBOX_DELIVERED_TYPE }>['data'];
-    return { ...base, kind: 'delivered', deliveryId: d.deliveryId, workspaceId: d.workspaceId, activityJson: JSON.stringify(d.activity) };
+    return {
+      ...base,
+      kind: 'delivered',
+      deliveryId: d.deliveryId,
+      workspaceId: d.workspaceId,
+      activityJson: JSON.stringify(d.activity),
+    };
   }
   const m = event.data as Exclude<InboxEvent, { type: typeof INBOX_DELIVERED_TYPE }>['data'];
-  return { ...base, kind: 'marked', action: m.action, ...(m.ids ? { ids: m.ids } : {}), ...(m.upTo === undefined ? {} : { upTo: m.upTo }), ...(m.workspaceId === undefined ? {} : { workspaceId: m.workspaceId }) };
+  return {
+    ...base,
+    kind: 'marked',
+    action: m.action,
+    ...(m.ids ? { ids: m.ids } : {}),
+    ...(m.upTo === undefined ? {} : { upTo: m.upTo }),
+    ...(m.workspaceId === undefined ? {} : { workspaceId: m.workspaceId }),
+  };
 }
 
 /** The script operation for a users event; undefined for events the projections do not use. */
@@ -244,9 +394,21 @@ function toOperation(event: UsersEvent, offset: bigint): UsersOperation | undefi
     case UsersEventType.userDeleted:
       return { op: 'D', offset, userId: event.data.userId };
     case UsersEventType.accessChanged:
-      return { op: 'A', offset, userId: event.data.userId, version: event.data.version, workspaces: event.data.workspaces };
+      return {
+        op: 'A',
+        offset,
+        userId: event.data.userId,
+        version: event.data.version,
+        workspaces: event.data.workspaces,
+      };
     case UsersEventType.workspaceRenamed:
-      return { op: 'R', offset, workspaceId: event.data.workspaceId, name: event.data.name, version: event.data.version };
+      return {
+        op: 'R',
+        offset,
+        workspaceId: event.data.workspaceId,
+        name: event.data.name,
+        version: event.data.version,
+      };
     case UsersEventType.workspaceDeleted:
       return { op: 'W', offset, workspaceId: event.data.workspaceId };
     default:

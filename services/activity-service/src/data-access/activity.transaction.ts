@@ -1,7 +1,24 @@
 import { hash } from 'node:crypto';
-import { FEED_BLOCK_SIZE, FEED_MEMBER_LUA, LIVE_ENTRY_SEPARATOR, LOG_ENTRY_LUA, LIVE_TRACE_SEPARATOR, PART_KEY_LUA, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SEEN_TRIM_EVERY, StatsField } from '@suite/contracts';
+import {
+  FEED_BLOCK_SIZE,
+  FEED_MEMBER_LUA,
+  LIVE_ENTRY_SEPARATOR,
+  LOG_ENTRY_LUA,
+  LIVE_TRACE_SEPARATOR,
+  PART_KEY_LUA,
+  PROJECTION_LAYOUT_VERSION,
+  ProjectionKeys,
+  SEEN_BUCKETS,
+  SEEN_TRIM_EVERY,
+  StatsField,
+} from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
-import { LIVE_LISTENED_LUA, STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import {
+  LIVE_LISTENED_LUA,
+  STEP_MARKED,
+  luaString as lua,
+  stepMarker,
+} from './projection.state.js';
 import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid activity record, ready to apply. */
@@ -365,17 +382,53 @@ export class ActivityTransactions {
   }
 
   apply(range: RecordRange, writes: ActivityWrite[]): Promise<ApplyOutcome> {
-    return this.steps.run(range, writes, (s) => this.redis.applyUserStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence)));
+    return this.steps.run(range, writes, (s) =>
+      this.redis.applyUserStep(
+        ...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence),
+      ),
+    );
   }
 
-  private stepArgs(userId: number, slot: number, writes: ActivityWrite[], layout: string, partition: number, next: bigint, fence: { field: string; expected: bigint }): (string | number)[] {
+  private stepArgs(
+    userId: number,
+    slot: number,
+    writes: ActivityWrite[],
+    layout: string,
+    partition: number,
+    next: bigint,
+    fence: { field: string; expected: bigint },
+  ): (string | number)[] {
     const p = this.prefix;
     const { dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live } = this.options;
     const args: (string | number)[] = [
-      stepMarker(this.redis, p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.seen(p, userId), ProjectionKeys.feed(p, userId), ProjectionKeys.log(p, userId), ProjectionKeys.slotFence(p, slot),
-      layout, `${StatsField.appliedOffset}${partition}`, String(next), dedupWindowMs, feedCap, dedupMaxIds, workspaceCap, live, ProjectionKeys.liveChannel(p, userId), fence.field, String(fence.expected),
+      stepMarker(this.redis, p, slot),
+      ProjectionKeys.stats(p, userId),
+      ProjectionKeys.seen(p, userId),
+      ProjectionKeys.feed(p, userId),
+      ProjectionKeys.log(p, userId),
+      ProjectionKeys.slotFence(p, slot),
+      layout,
+      `${StatsField.appliedOffset}${partition}`,
+      String(next),
+      dedupWindowMs,
+      feedCap,
+      dedupMaxIds,
+      workspaceCap,
+      live,
+      ProjectionKeys.liveChannel(p, userId),
+      fence.field,
+      String(fence.expected),
     ];
-    for (const w of writes) args.push(String(w.offset), dedupId(w.eventId), w.seenAt, w.workspaceId, w.timeMs, w.json, w.traceparent);
+    for (const w of writes)
+      args.push(
+        String(w.offset),
+        dedupId(w.eventId),
+        w.seenAt,
+        w.workspaceId,
+        w.timeMs,
+        w.json,
+        w.traceparent,
+      );
     return args;
   }
 }

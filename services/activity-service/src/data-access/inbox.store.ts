@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { INBOX_COUNTS_LUA, INBOX_ENTRY_LUA, INBOX_MARKED_TYPE, InboxField, ProjectionKeys, Topics, type InboxCounts, type InboxMarkedData } from '@suite/contracts';
+import {
+  INBOX_COUNTS_LUA,
+  INBOX_ENTRY_LUA,
+  INBOX_MARKED_TYPE,
+  InboxField,
+  ProjectionKeys,
+  Topics,
+  type InboxCounts,
+  type InboxMarkedData,
+} from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { luaString as lua } from './projection.state.js';
 
@@ -106,7 +115,12 @@ type InboxRedis = RedisClient & {
 };
 
 function headOf(reply: Reply): InboxHead {
-  return { position: Number(reply[0]), seenUpTo: Number(reply[1]), epoch: String(reply[2]), counts: { unseen: Number(reply[3]), unread: Number(reply[4]), total: Number(reply[5]) } };
+  return {
+    position: Number(reply[0]),
+    seenUpTo: Number(reply[1]),
+    epoch: String(reply[2]),
+    counts: { unseen: Number(reply[3]), unread: Number(reply[4]), total: Number(reply[5]) },
+  };
 }
 
 /** Reads inboxes (one script per page or count, in the user's slot) and publishes marks to `inbox.events`. */
@@ -126,19 +140,47 @@ export class InboxStore {
     redis.defineCommand('readInboxCounts', { numberOfKeys: 6, lua: READ_COUNTS });
     this.redis = redis as InboxRedis;
     // Keyed by the recipient with the default partitioner, as the router's deliveries: one order per recipient.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.topic = `${topicPrefix}${Topics.inboxEvents}`;
   }
 
   private keys(userId: number): string[] {
     const p = this.prefix;
-    return [ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxRead(p, userId), ProjectionKeys.inboxArchived(p, userId), ProjectionKeys.inboxData(p, userId)];
+    return [
+      ProjectionKeys.inbox(p, userId),
+      ProjectionKeys.inboxItems(p, userId),
+      ProjectionKeys.inboxUnread(p, userId),
+      ProjectionKeys.inboxRead(p, userId),
+      ProjectionKeys.inboxArchived(p, userId),
+      ProjectionKeys.inboxData(p, userId),
+    ];
   }
 
-  async page(userId: number, filter: PageFilter): Promise<{ head: InboxHead; items: StoredNotification[] }> {
-    const reply = await this.redis.readInboxPage(...this.keys(userId), filter.before ?? '', filter.limit, filter.status, filter.archived, filter.workspaceId ?? '');
+  async page(
+    userId: number,
+    filter: PageFilter,
+  ): Promise<{ head: InboxHead; items: StoredNotification[] }> {
+    const reply = await this.redis.readInboxPage(
+      ...this.keys(userId),
+      filter.before ?? '',
+      filter.limit,
+      filter.status,
+      filter.archived,
+      filter.workspaceId ?? '',
+    );
     const items: StoredNotification[] = [];
-    for (let i = 6; i < reply.length; i += 5) items.push({ id: String(reply[i]), position: Number(reply[i + 1]), read: reply[i + 2] === 1, archived: reply[i + 3] === 1, entry: String(reply[i + 4]) });
+    for (let i = 6; i < reply.length; i += 5)
+      items.push({
+        id: String(reply[i]),
+        position: Number(reply[i + 1]),
+        read: reply[i + 2] === 1,
+        archived: reply[i + 3] === 1,
+        entry: String(reply[i + 4]),
+      });
     return { head: headOf(reply), items };
   }
 
@@ -154,7 +196,12 @@ export class InboxStore {
 
   /** The next offset of `partition` applied to this inbox. */
   async appliedOffset(userId: number, partition: number): Promise<bigint> {
-    return BigInt((await this.redis.hget(ProjectionKeys.inbox(this.prefix, userId), `${InboxField.appliedOffset}${partition}`)) ?? '0');
+    return BigInt(
+      (await this.redis.hget(
+        ProjectionKeys.inbox(this.prefix, userId),
+        `${InboxField.appliedOffset}${partition}`,
+      )) ?? '0',
+    );
   }
 
   /** Publishes a mark once Kafka acknowledged it (acks=all); answers where it landed. */
@@ -164,8 +211,20 @@ export class InboxStore {
       throw err;
     });
     await this.connected;
-    const event = { specversion: '1.0', id: randomUUID(), source: '/activity-service/inbox', type: INBOX_MARKED_TYPE, time: new Date().toISOString(), subject: String(data.recipientId), data };
-    const [meta] = await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: String(data.recipientId), value: JSON.stringify(event) }] });
+    const event = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: '/activity-service/inbox',
+      type: INBOX_MARKED_TYPE,
+      time: new Date().toISOString(),
+      subject: String(data.recipientId),
+      data,
+    };
+    const [meta] = await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: [{ key: String(data.recipientId), value: JSON.stringify(event) }],
+    });
     return { partition: meta!.partition, offset: BigInt(meta!.baseOffset!) };
   }
 

@@ -1,13 +1,45 @@
-import { INBOX_COUNTS_LUA, INBOX_ENTRY_LUA, INBOX_LIVE_MARK, INBOX_LOG_LUA, InboxField, LIVE_ENTRY_SEPARATOR, ProjectionKeys, StatsField, type MarkAction } from '@suite/contracts';
+import {
+  INBOX_COUNTS_LUA,
+  INBOX_ENTRY_LUA,
+  INBOX_LIVE_MARK,
+  INBOX_LOG_LUA,
+  InboxField,
+  LIVE_ENTRY_SEPARATOR,
+  ProjectionKeys,
+  StatsField,
+  type MarkAction,
+} from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import type { ApplyOutcome, LiveMode, RecordRange } from './activity.transaction.js';
-import { LIVE_LISTENED_LUA, STEP_MARKED, luaString as lua, stepMarker } from './projection.state.js';
+import {
+  LIVE_LISTENED_LUA,
+  STEP_MARKED,
+  luaString as lua,
+  stepMarker,
+} from './projection.state.js';
 import { UserSteps, type StepReply } from './user-steps.js';
 
 /** One valid `inbox.events` record, ready to apply to its recipient's inbox. */
 export type InboxWrite =
-  | { kind: 'delivered'; offset: bigint; userId: number; recordMs: number; deliveryId: string; workspaceId: number; activityJson: string }
-  | { kind: 'marked'; offset: bigint; userId: number; recordMs: number; action: MarkAction; ids?: string[]; upTo?: number; workspaceId?: number };
+  | {
+      kind: 'delivered';
+      offset: bigint;
+      userId: number;
+      recordMs: number;
+      deliveryId: string;
+      workspaceId: number;
+      activityJson: string;
+    }
+  | {
+      kind: 'marked';
+      offset: bigint;
+      userId: number;
+      recordMs: number;
+      action: MarkAction;
+      ids?: string[];
+      upTo?: number;
+      workspaceId?: number;
+    };
 
 export interface InboxOptions {
   /** Notifications an inbox keeps at most (the oldest by position leave first). */
@@ -207,21 +239,77 @@ export class InboxTransactions {
   apply(range: RecordRange, writes: InboxWrite[]): Promise<ApplyOutcome> {
     // The step's tallies: deliveries applied, duplicates, marks applied, stale; a mark counts as applied.
     return this.steps.run(range, writes, async (s) => {
-      const reply = await this.redis.applyInboxStep(...this.stepArgs(s.userId, s.slot, s.group, s.layout, range.partition, s.next, s.fence.field, s.fence.expected));
-      return reply[0] === 'applied' ? ['applied', reply[1] + reply[3], reply[2], 0, reply[4]] : reply;
+      const reply = await this.redis.applyInboxStep(
+        ...this.stepArgs(
+          s.userId,
+          s.slot,
+          s.group,
+          s.layout,
+          range.partition,
+          s.next,
+          s.fence.field,
+          s.fence.expected,
+        ),
+      );
+      return reply[0] === 'applied'
+        ? ['applied', reply[1] + reply[3], reply[2], 0, reply[4]]
+        : reply;
     });
   }
 
-  private stepArgs(userId: number, slot: number, writes: InboxWrite[], layout: string, partition: number, next: bigint, fenceField: string, expected: bigint): (string | number)[] {
+  private stepArgs(
+    userId: number,
+    slot: number,
+    writes: InboxWrite[],
+    layout: string,
+    partition: number,
+    next: bigint,
+    fenceField: string,
+    expected: bigint,
+  ): (string | number)[] {
     const p = this.prefix;
     const args: (string | number)[] = [
-      stepMarker(this.redis, p, slot), ProjectionKeys.inbox(p, userId), ProjectionKeys.inboxItems(p, userId), ProjectionKeys.inboxUnread(p, userId), ProjectionKeys.inboxRead(p, userId),
-      ProjectionKeys.inboxArchived(p, userId), ProjectionKeys.inboxData(p, userId), ProjectionKeys.slotFence(p, slot), ProjectionKeys.stats(p, userId), ProjectionKeys.inboxLog(p, userId),
-      layout, `${InboxField.appliedOffset}${partition}`, String(next), this.options.maxItems, this.options.maxAgeMs, fenceField, String(expected), this.options.live, ProjectionKeys.liveChannel(p, userId),
+      stepMarker(this.redis, p, slot),
+      ProjectionKeys.inbox(p, userId),
+      ProjectionKeys.inboxItems(p, userId),
+      ProjectionKeys.inboxUnread(p, userId),
+      ProjectionKeys.inboxRead(p, userId),
+      ProjectionKeys.inboxArchived(p, userId),
+      ProjectionKeys.inboxData(p, userId),
+      ProjectionKeys.slotFence(p, slot),
+      ProjectionKeys.stats(p, userId),
+      ProjectionKeys.inboxLog(p, userId),
+      layout,
+      `${InboxField.appliedOffset}${partition}`,
+      String(next),
+      this.options.maxItems,
+      this.options.maxAgeMs,
+      fenceField,
+      String(expected),
+      this.options.live,
+      ProjectionKeys.liveChannel(p, userId),
     ];
     for (const w of writes) {
-      if (w.kind === 'delivered') args.push(String(w.offset), w.recordMs, 'd', w.deliveryId, w.workspaceId, w.activityJson, '');
-      else args.push(String(w.offset), w.recordMs, 'm', w.action, w.upTo === undefined ? '' : w.upTo, w.workspaceId === undefined ? '' : w.workspaceId, (w.ids ?? []).join(','));
+      if (w.kind === 'delivered')
+        args.push(
+          String(w.offset),
+          w.recordMs,
+          'd',
+          w.deliveryId,
+          w.workspaceId,
+          w.activityJson,
+          '',
+        );
+      else
+        args.push(
+          String(w.offset),
+          w.recordMs,
+          'm',
+          w.action,
+          w.upTo === undefined ? '' : w.upTo,
+          w.workspaceId === undefined ? '' : w.workspaceId,
+          (w.ids ?? []).join(','),
+        );
     }
     return args;
   }

@@ -6,7 +6,11 @@ import type { LogOffsets } from './consumer.port.js';
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** The Kafka client for this service; kafkajs' own logs are off, we log what matters ourselves. */
-export function createKafka(clientId: string, brokers: string[], security: ReturnType<typeof kafkaSecurity>): Kafka {
+export function createKafka(
+  clientId: string,
+  brokers: string[],
+  security: ReturnType<typeof kafkaSecurity>,
+): Kafka {
   return new Kafka({
     clientId,
     brokers,
@@ -18,7 +22,10 @@ export function createKafka(clientId: string, brokers: string[], security: Retur
 }
 
 /** A readiness probe: a metadata round trip on a long-lived admin client. */
-export function kafkaProbe(kafka: Kafka): { check: () => Promise<void>; close: () => Promise<void> } {
+export function kafkaProbe(kafka: Kafka): {
+  check: () => Promise<void>;
+  close: () => Promise<void>;
+} {
   let admin: Admin | undefined;
   return {
     async check() {
@@ -51,7 +58,11 @@ export function kafkaLogOffsets(kafka: Kafka): LogOffsets & { close: () => Promi
       // A topic not created yet holds no records.
       if (!(await admin.listTopics()).includes(topic)) return [];
       const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
+      return offsets.map((o) => ({
+        partition: o.partition,
+        low: BigInt(o.low),
+        high: BigInt(o.high),
+      }));
     },
     async close() {
       await admin?.disconnect();
@@ -73,9 +84,19 @@ export async function topicsOnProducerTime(kafka: Kafka, topics: string[]): Prom
     if (present.length === 0) return [];
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: present.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['message.timestamp.type'] })),
+      resources: present.map((name) => ({
+        type: TOPIC_RESOURCE,
+        name,
+        configNames: ['message.timestamp.type'],
+      })),
     });
-    return resources.filter((r) => r.configEntries.some((e) => e.configName === 'message.timestamp.type' && e.configValue !== 'LogAppendTime')).map((r) => r.resourceName);
+    return resources
+      .filter((r) =>
+        r.configEntries.some(
+          (e) => e.configName === 'message.timestamp.type' && e.configValue !== 'LogAppendTime',
+        ),
+      )
+      .map((r) => r.resourceName);
   } finally {
     await admin.disconnect();
   }

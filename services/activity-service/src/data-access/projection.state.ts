@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { isCluster, primaries, type RedisClient } from '@suite/redis';
-import { FEED_BLOCK_SIZE, PART_KEY_LUA, PROJECTION_LAYOUT_VERSION, ProjectionKeys, SEEN_BUCKETS, SLOTS, StatsField, formatLayout, newGeneration, parseLayout } from '@suite/contracts';
+import {
+  FEED_BLOCK_SIZE,
+  PART_KEY_LUA,
+  PROJECTION_LAYOUT_VERSION,
+  ProjectionKeys,
+  SEEN_BUCKETS,
+  SLOTS,
+  StatsField,
+  formatLayout,
+  newGeneration,
+  parseLayout,
+} from '@suite/contracts';
 
 /**
  * Claims an empty prefix: the layout with a new generation, and the offsets the projections must
@@ -69,7 +80,8 @@ export type ProjectionCondition =
   | { state: 'foreign'; found: string };
 
 /** Lua string literal of a constant from the contracts (ASCII without quotes or backslashes). */
-export const luaString = (text: string) => `'${[...text].map((c) => (c === '\\' || c === "'" ? `\\${c}` : c.charCodeAt(0) < 32 ? `\\${c.charCodeAt(0)}` : c)).join('')}'`;
+export const luaString = (text: string) =>
+  `'${[...text].map((c) => (c === '\\' || c === "'" ? `\\${c}` : c.charCodeAt(0) < 32 ? `\\${c.charCodeAt(0)}` : c)).join('')}'`;
 
 /**
  * Lua that deletes a user's feed blocks and dedup buckets (`ProjectionKeys.feedBlock`, `seenBucket`):
@@ -121,7 +133,8 @@ export function stepMarker(redis: RedisClient, prefix: string, slot: number): st
 
 /** The projections are in a layout this version does not write. */
 /** Why a chunk may not be applied: the projections are gone, another layout owns the prefix, or Redis is behind the consumer. */
-export type ChunkRefusal = { kind: 'lost' } | { kind: 'foreign'; found: string } | { kind: 'behind'; stored: bigint | null };
+export type ChunkRefusal =
+  { kind: 'lost' } | { kind: 'foreign'; found: string } | { kind: 'behind'; stored: bigint | null };
 
 /**
  * The check every chunk starts with (activity records and users.events alike), in the
@@ -133,19 +146,29 @@ export async function checkChunk(
   redis: RedisClient,
   prefix: string,
   range: { topic: string; partition: number; first: bigint; last: bigint; fromLogStart: boolean },
-): Promise<ChunkRefusal | { kind: 'open'; layout: string; generation: string; stored: bigint | null; next: bigint }> {
-  const [layout, storedText] = await Promise.all([redis.get(ProjectionKeys.layout(prefix)), redis.get(ProjectionKeys.offset(prefix, range.topic, range.partition))]);
+): Promise<
+  | ChunkRefusal
+  | { kind: 'open'; layout: string; generation: string; stored: bigint | null; next: bigint }
+> {
+  const [layout, storedText] = await Promise.all([
+    redis.get(ProjectionKeys.layout(prefix)),
+    redis.get(ProjectionKeys.offset(prefix, range.topic, range.partition)),
+  ]);
   if (layout === null) return { kind: 'lost' };
   const { version, generation } = parseLayout(layout);
-  if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { kind: 'foreign', found: layout };
+  if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined)
+    return { kind: 'foreign', found: layout };
   const stored = storedText === null ? null : BigInt(storedText);
-  if ((stored === null || stored < range.first) && !range.fromLogStart) return { kind: 'behind', stored };
+  if ((stored === null || stored < range.first) && !range.fromLogStart)
+    return { kind: 'behind', stored };
   return { kind: 'open', layout, generation, stored, next: range.last + 1n };
 }
 
 export class LayoutMismatchError extends Error {
   constructor(found: string) {
-    super(`the projections under this prefix use layout ${found}; this version reads and writes layout ${PROJECTION_LAYOUT_VERSION}. Rebuild them: stop the consumers, run \`npm run projections:rebuild\` (docs/operations.md)`);
+    super(
+      `the projections under this prefix use layout ${found}; this version reads and writes layout ${PROJECTION_LAYOUT_VERSION}. Rebuild them: stop the consumers, run \`npm run projections:rebuild\` (docs/operations.md)`,
+    );
     this.name = 'LayoutMismatchError';
   }
 }
@@ -184,7 +207,10 @@ export class ProjectionState {
   /** Reads the layout and the rebuild marker (completing the rebuild when every target is reached). */
   async condition(): Promise<ProjectionCondition> {
     // The checkpoint keys of the access topic's partitions start with this.
-    const accessOffsets = this.accessTopic === '' ? '' : ProjectionKeys.offset(this.prefix, this.accessTopic, 0).slice(0, -1);
+    const accessOffsets =
+      this.accessTopic === ''
+        ? ''
+        : ProjectionKeys.offset(this.prefix, this.accessTopic, 0).slice(0, -1);
     const [layout, legacy, [remaining, accessRemaining]] = await Promise.all([
       this.redis.get(ProjectionKeys.layout(this.prefix)),
       this.redis.get(ProjectionKeys.legacyLayout(this.prefix)),
@@ -193,8 +219,16 @@ export class ProjectionState {
     if (legacy !== null) return { state: 'foreign', found: legacy };
     if (layout === null) return { state: 'lost' };
     const { version, generation } = parseLayout(layout);
-    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined) return { state: 'foreign', found: layout };
-    return remaining > 0 ? { state: 'rebuilding', generation, remaining, accessWhole: this.accessTopic !== '' && accessRemaining === 0 } : { state: 'ready', generation };
+    if (version !== PROJECTION_LAYOUT_VERSION || generation === undefined)
+      return { state: 'foreign', found: layout };
+    return remaining > 0
+      ? {
+          state: 'rebuilding',
+          generation,
+          remaining,
+          accessWhole: this.accessTopic !== '' && accessRemaining === 0,
+        }
+      : { state: 'ready', generation };
   }
 
   /**
@@ -202,12 +236,21 @@ export class ProjectionState {
    * partition, e.g. the log's end) must be reached before it is whole. Undefined when another
    * process claimed it first.
    */
-  async claim(targets: { topic: string; partition: number; offset: bigint }[]): Promise<string | undefined> {
+  async claim(
+    targets: { topic: string; partition: number; offset: bigint }[],
+  ): Promise<string | undefined> {
     const generation = newGeneration();
     // On a cluster every slot's marker first: a step finds its slot marked from the moment the layout exists.
     if (isCluster(this.redis)) await this.markSlots(formatLayout(generation));
-    const args = targets.filter((t) => t.offset > 0n).flatMap((t) => [ProjectionKeys.offset(this.prefix, t.topic, t.partition), String(t.offset)]);
-    const claimed = await this.redis.claimLayout(ProjectionKeys.layout(this.prefix), ProjectionKeys.rebuild(this.prefix), formatLayout(generation), ...args);
+    const args = targets
+      .filter((t) => t.offset > 0n)
+      .flatMap((t) => [ProjectionKeys.offset(this.prefix, t.topic, t.partition), String(t.offset)]);
+    const claimed = await this.redis.claimLayout(
+      ProjectionKeys.layout(this.prefix),
+      ProjectionKeys.rebuild(this.prefix),
+      formatLayout(generation),
+      ...args,
+    );
     return claimed === 1 ? generation : undefined;
   }
 
@@ -215,24 +258,44 @@ export class ProjectionState {
   private async markSlots(layout: string): Promise<void> {
     const per = 2048;
     for (let from = 0; from < SLOTS; from += per) {
-      await Promise.all(Array.from({ length: Math.min(per, SLOTS - from) }, (_, i) => this.redis.set(ProjectionKeys.slotMarker(this.prefix, from + i), layout)));
+      await Promise.all(
+        Array.from({ length: Math.min(per, SLOTS - from) }, (_, i) =>
+          this.redis.set(ProjectionKeys.slotMarker(this.prefix, from + i), layout),
+        ),
+      );
     }
   }
 
   /** Whether a slot's marker still holds the layout value of `generation` (false: the slot's primary lost it). */
   async slotMarked(slot: number, generation: string): Promise<boolean> {
-    return (await this.redis.get(stepMarker(this.redis, this.prefix, slot))) === formatLayout(generation);
+    return (
+      (await this.redis.get(stepMarker(this.redis, this.prefix, slot))) === formatLayout(generation)
+    );
   }
 
   /** Moves the partition's checkpoint to `next` when it stands in `first`..`next` (records without data); true when it moved. */
-  async passOffset(p: { topic: string; partition: number }, first: bigint, next: bigint): Promise<boolean> {
-    return (await this.redis.passOffset(ProjectionKeys.offset(this.prefix, p.topic, p.partition), String(first), String(next))) === 1;
+  async passOffset(
+    p: { topic: string; partition: number },
+    first: bigint,
+    next: bigint,
+  ): Promise<boolean> {
+    return (
+      (await this.redis.passOffset(
+        ProjectionKeys.offset(this.prefix, p.topic, p.partition),
+        String(first),
+        String(next),
+      )) === 1
+    );
   }
 
   /** The next offset stored for each partition (null when none). */
-  async storedOffsets(partitions: { topic: string; partition: number }[]): Promise<(bigint | null)[]> {
+  async storedOffsets(
+    partitions: { topic: string; partition: number }[],
+  ): Promise<(bigint | null)[]> {
     if (partitions.length === 0) return [];
-    const values = await this.redis.mget(partitions.map((p) => ProjectionKeys.offset(this.prefix, p.topic, p.partition)));
+    const values = await this.redis.mget(
+      partitions.map((p) => ProjectionKeys.offset(this.prefix, p.topic, p.partition)),
+    );
     return values.map((v) => (v === null ? null : BigInt(v)));
   }
 
@@ -247,7 +310,10 @@ export class ProjectionState {
     const key = ProjectionKeys.healLock(this.prefix);
     const owner = randomUUID();
     if ((await this.redis.set(key, owner, 'PX', leaseMs, 'NX')) === null) return false;
-    const renewal = setInterval(() => void this.redis.renewLock(key, owner, leaseMs).catch(() => undefined), Math.max(1, Math.floor(leaseMs / 3)));
+    const renewal = setInterval(
+      () => void this.redis.renewLock(key, owner, leaseMs).catch(() => undefined),
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     try {
       await work();
     } finally {
@@ -279,7 +345,11 @@ const keysFrom = (key: (id: string) => string) => `${globLiteral(key('\0').split
 export async function dropProjections(redis: RedisClient, prefix: string): Promise<number> {
   const p = globLiteral(prefix);
   const phases = [
-    [globLiteral(ProjectionKeys.layout(prefix)), globLiteral(ProjectionKeys.legacyLayout(prefix)), `${p}{s*`],
+    [
+      globLiteral(ProjectionKeys.layout(prefix)),
+      globLiteral(ProjectionKeys.legacyLayout(prefix)),
+      `${p}{s*`,
+    ],
     [
       keysFrom((id) => ProjectionKeys.user(prefix, id)),
       keysFrom((id) => ProjectionKeys.workspaceMembers(prefix, id)),
@@ -293,7 +363,8 @@ export async function dropProjections(redis: RedisClient, prefix: string): Promi
   for (const patterns of phases) {
     for (const node of primaries(redis)) {
       for (const pattern of patterns) {
-        if (!pattern.startsWith(p)) throw new Error(`projection key pattern ${pattern} is outside the prefix`);
+        if (!pattern.startsWith(p))
+          throw new Error(`projection key pattern ${pattern} is outside the prefix`);
         let cursor = '0';
         do {
           const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

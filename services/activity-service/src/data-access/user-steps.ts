@@ -4,7 +4,8 @@ import type { ApplyOutcome, RecordRange } from './activity.transaction.js';
 import { checkChunk } from './projection.state.js';
 
 /** What a user's step script answers: applied with its tallies, or why it wrote nothing. */
-export type StepReply = ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
+export type StepReply =
+  ['applied', number, number, number, number] | ['lost'] | ['foreign', string] | ['behind', number];
 
 /** One user's step as the chunk runs it: the user's records, the layout value, the offset after them, the slot's fence. */
 export interface UserStep<W> {
@@ -40,13 +41,18 @@ export class UserSteps {
     private readonly prefix: string,
   ) {}
 
-  async run<W extends { userId: number; offset: bigint }>(range: RecordRange, writes: W[], step: (s: UserStep<W>) => Promise<StepReply>): Promise<ApplyOutcome> {
+  async run<W extends { userId: number; offset: bigint }>(
+    range: RecordRange,
+    writes: W[],
+    step: (s: UserStep<W>) => Promise<StepReply>,
+  ): Promise<ApplyOutcome> {
     const { redis, prefix, fences } = this;
     await this.connected;
     const check = await checkChunk(redis, prefix, range);
     if (check.kind !== 'open') return check;
     const { generation, stored, next } = check;
-    if (stored !== null && stored >= next) return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
+    if (stored !== null && stored >= next)
+      return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
 
     const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
     const field = `${range.topic}:${range.partition}`;
@@ -68,10 +74,18 @@ export class UserSteps {
         // The user's applied offset is the one after their last record here, not the chunk's end: the
         // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
         const upTo = group.at(-1)!.offset + 1n;
-        const reply = await step({ userId, slot, group, layout, next: upTo, fence: { field, expected: known.get(slot) ?? 0n } });
+        const reply = await step({
+          userId,
+          slot,
+          group,
+          layout,
+          next: upTo,
+          fence: { field, expected: known.get(slot) ?? 0n },
+        });
         if (reply[0] === 'lost') lost = slot;
         else if (reply[0] === 'foreign') foreign = reply[1];
-        else if (reply[0] === 'behind') behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
+        else if (reply[0] === 'behind')
+          behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
         else {
           if ((known.get(slot) ?? 0n) < upTo) known.set(slot, upTo);
           counts.applied += reply[1];
@@ -90,7 +104,8 @@ export class UserSteps {
       return { kind: 'behind', stored: behind === 0n ? null : behind };
     }
     // Only forward: a consumer that lost the partition in a rebalance must not move it back.
-    if (stored === null || stored < next) await redis.set(ProjectionKeys.offset(prefix, range.topic, range.partition), String(next));
+    if (stored === null || stored < next)
+      await redis.set(ProjectionKeys.offset(prefix, range.topic, range.partition), String(next));
     return { kind: 'applied', ...counts };
   }
 }

@@ -72,7 +72,13 @@ const MEMBERS_PER_PAGE = 1000;
 /** One users.events record as an operation. */
 export type UsersOperation =
   | { op: 'D'; offset: bigint; userId: number }
-  | { op: 'A'; offset: bigint; userId: number; version: number; workspaces: { workspaceId: number; name: string; role: string }[] }
+  | {
+      op: 'A';
+      offset: bigint;
+      userId: number;
+      version: number;
+      workspaces: { workspaceId: number; name: string; role: string }[];
+    }
   | { op: 'R'; offset: bigint; workspaceId: number; name: string; version: number | undefined }
   | { op: 'W'; offset: bigint; workspaceId: number };
 
@@ -102,7 +108,16 @@ class StepRefused extends Error {
 }
 
 /** Every key of a user's inbox. */
-const inboxKeys = (p: string, u: string) => [ProjectionKeys.inbox, ProjectionKeys.inboxItems, ProjectionKeys.inboxUnread, ProjectionKeys.inboxRead, ProjectionKeys.inboxArchived, ProjectionKeys.inboxData, ProjectionKeys.inboxLog].map((key) => key(p, u));
+const inboxKeys = (p: string, u: string) =>
+  [
+    ProjectionKeys.inbox,
+    ProjectionKeys.inboxItems,
+    ProjectionKeys.inboxUnread,
+    ProjectionKeys.inboxRead,
+    ProjectionKeys.inboxArchived,
+    ProjectionKeys.inboxData,
+    ProjectionKeys.inboxLog,
+  ].map((key) => key(p, u));
 
 /**
  * Applies a chunk of users.events records, each as steps of one slot each: a user's keys in the
@@ -162,7 +177,10 @@ export class UsersEventsScript {
    * parallel (each is one member's, and may run twice): a workspace of 100,000 members costs about
    * 100 round trips, not 100,000 in a row, and never one reply the size of the whole set.
    */
-  private async forEachMember(workspaceId: number, step: (userId: string) => Promise<unknown>): Promise<void> {
+  private async forEachMember(
+    workspaceId: number,
+    step: (userId: string) => Promise<unknown>,
+  ): Promise<void> {
     const key = ProjectionKeys.workspaceMembers(this.prefix, workspaceId);
     let cursor = '0';
     do {
@@ -175,33 +193,85 @@ export class UsersEventsScript {
   private async operation(o: UsersOperation, layout: string): Promise<void> {
     const p = this.prefix;
     const r = this.redis;
-    const userStep = (userId: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, userSlot(userId))), userSlot(userId));
+    const userStep = (userId: number, run: (marker: string) => Promise<StepReply>) =>
+      this.step(run(stepMarker(r, p, userSlot(userId))), userSlot(userId));
     const wsSlot = (ws: number) => slotOf(ProjectionKeys.workspaceMembers(p, ws));
-    const wsStep = (ws: number, run: (marker: string) => Promise<StepReply>) => this.step(run(stepMarker(r, p, wsSlot(ws))), wsSlot(ws));
+    const wsStep = (ws: number, run: (marker: string) => Promise<StepReply>) =>
+      this.step(run(stepMarker(r, p, wsSlot(ws))), wsSlot(ws));
     if (o.op === 'D') {
       const u = String(o.userId);
       // Out of every workspace's member set first: a replay after a crash finds the replica still there.
-      await Promise.all((await r.hkeys(ProjectionKeys.access(p, u))).map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)));
+      await Promise.all(
+        (await r.hkeys(ProjectionKeys.access(p, u))).map((ws) =>
+          r.srem(ProjectionKeys.workspaceMembers(p, ws), u),
+        ),
+      );
       const notice = JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice);
       await userStep(o.userId, (marker) =>
-        r.forgetUser(marker, ProjectionKeys.stats(p, u), ProjectionKeys.feed(p, u), ProjectionKeys.log(p, u), ProjectionKeys.seen(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), ...inboxKeys(p, u), layout, StatsField.deleted, this.live, ProjectionKeys.liveChannel(p, u), notice),
+        r.forgetUser(
+          marker,
+          ProjectionKeys.stats(p, u),
+          ProjectionKeys.feed(p, u),
+          ProjectionKeys.log(p, u),
+          ProjectionKeys.seen(p, u),
+          ProjectionKeys.access(p, u),
+          ProjectionKeys.accessVersion(p, u),
+          ...inboxKeys(p, u),
+          layout,
+          StatsField.deleted,
+          this.live,
+          ProjectionKeys.liveChannel(p, u),
+          notice,
+        ),
       );
     } else if (o.op === 'A') {
       const u = String(o.userId);
-      const entries = o.workspaces.flatMap((w) => [String(w.workspaceId), JSON.stringify({ name: w.name, role: w.role })]);
-      const reply = await userStep(o.userId, (marker) => r.replaceAccess(marker, ProjectionKeys.stats(p, u), ProjectionKeys.access(p, u), ProjectionKeys.accessVersion(p, u), layout, StatsField.deleted, String(o.version), ...entries));
+      const entries = o.workspaces.flatMap((w) => [
+        String(w.workspaceId),
+        JSON.stringify({ name: w.name, role: w.role }),
+      ]);
+      const reply = await userStep(o.userId, (marker) =>
+        r.replaceAccess(
+          marker,
+          ProjectionKeys.stats(p, u),
+          ProjectionKeys.access(p, u),
+          ProjectionKeys.accessVersion(p, u),
+          layout,
+          StatsField.deleted,
+          String(o.version),
+          ...entries,
+        ),
+      );
       const bar = reply.indexOf('|');
       const now = reply.slice(bar + 1);
       // Every workspace the replica holds names the user (again, on a replay); those it lost do not.
       const gone = reply.slice(1, bar).filter((ws) => !now.includes(ws));
-      await Promise.all([...gone.map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)), ...now.map((ws) => r.sadd(ProjectionKeys.workspaceMembers(p, ws), u))]);
+      await Promise.all([
+        ...gone.map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)),
+        ...now.map((ws) => r.sadd(ProjectionKeys.workspaceMembers(p, ws), u)),
+      ]);
     } else if (o.op === 'R') {
-      const reply = await wsStep(o.workspaceId, (marker) => r.renameWorkspace(marker, ProjectionKeys.workspaceVersion(p, o.workspaceId), layout, o.version === undefined ? '' : String(o.version)));
+      const reply = await wsStep(o.workspaceId, (marker) =>
+        r.renameWorkspace(
+          marker,
+          ProjectionKeys.workspaceVersion(p, o.workspaceId),
+          layout,
+          o.version === undefined ? '' : String(o.version),
+        ),
+      );
       if (reply[0] !== 'ok') return;
-      await this.forEachMember(o.workspaceId, (u) => userStep(Number(u), (marker) => r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name)));
+      await this.forEachMember(o.workspaceId, (u) =>
+        userStep(Number(u), (marker) =>
+          r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name),
+        ),
+      );
     } else {
       // The members' entries first, the member set last: a replay after a crash still finds every member.
-      await this.forEachMember(o.workspaceId, (u) => userStep(Number(u), (marker) => r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId))));
+      await this.forEachMember(o.workspaceId, (u) =>
+        userStep(Number(u), (marker) =>
+          r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId)),
+        ),
+      );
       await r.del(ProjectionKeys.workspaceMembers(p, o.workspaceId));
     }
   }

@@ -1,9 +1,26 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { z } from 'zod';
-import { ActivityLimits, InboxEvent, TRACEPARENT, activityEventJsonSchema, eventTimeProblem, fromBinaryMode, metadataWithinLimit, toActivity, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import {
+  ActivityLimits,
+  InboxEvent,
+  TRACEPARENT,
+  activityEventJsonSchema,
+  eventTimeProblem,
+  fromBinaryMode,
+  metadataWithinLimit,
+  toActivity,
+  type ActivityEvent,
+  type EventTimeWindow,
+} from '@suite/contracts';
 import type { ActivityWrite } from '../data-access/activity.transaction.js';
 
-export type DeadLetterReason = 'malformed_json' | 'schema_invalid' | 'oversized' | 'empty' | 'out_of_window' | 'untrusted_origin';
+export type DeadLetterReason =
+  | 'malformed_json'
+  | 'schema_invalid'
+  | 'oversized'
+  | 'empty'
+  | 'out_of_window'
+  | 'untrusted_origin';
 
 export type Decoded =
   /** `timeMs`: the event's time, parsed once for the window check and the write. */
@@ -20,22 +37,38 @@ const ajv = new Ajv2020({ strict: false, validateFormats: false });
 const validate = ajv.compile<ActivityEvent>(activityEventJsonSchema());
 
 /** The `InboxEvent` contract compiled the same way: the inbox consumer's hot path (zod took about 10 µs a record). */
-const validateInbox = ajv.compile<InboxEvent>(z.toJSONSchema(InboxEvent) as Record<string, unknown>);
+const validateInbox = ajv.compile<InboxEvent>(
+  z.toJSONSchema(InboxEvent) as Record<string, unknown>,
+);
 
 /** Validates a parsed `inbox.events` record: the event, or the first problem as `path: message`. */
-export function validateInboxEvent(value: unknown): { ok: true; event: InboxEvent } | { ok: false; detail: string } {
+export function validateInboxEvent(
+  value: unknown,
+): { ok: true; event: InboxEvent } | { ok: false; detail: string } {
   if (validateInbox(value)) return { ok: true, event: value };
   const first = validateInbox.errors?.[0];
-  return { ok: false, detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}` };
+  return {
+    ok: false,
+    detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}`,
+  };
 }
 
 /** Validates a parsed value against the activity contract: the event, or the first problem as `path: message`. */
-export function validateActivity(value: unknown): { ok: true; event: ActivityEvent } | { ok: false; detail: string } {
+export function validateActivity(
+  value: unknown,
+): { ok: true; event: ActivityEvent } | { ok: false; detail: string } {
   if (!validate(value)) {
     const first = validate.errors?.[0];
-    return { ok: false, detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}` };
+    return {
+      ok: false,
+      detail: `${first?.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${first?.message ?? 'invalid'}`,
+    };
   }
-  if (!metadataWithinLimit(value.data.metadata)) return { ok: false, detail: `data.metadata: must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep` };
+  if (!metadataWithinLimit(value.data.metadata))
+    return {
+      ok: false,
+      detail: `data.metadata: must be at most ${ActivityLimits.metadataMaxBytes} bytes of JSON, nested at most ${ActivityLimits.metadataMaxDepth} deep`,
+    };
   return { ok: true, event: value };
 }
 
@@ -46,10 +79,19 @@ export function validateActivity(value: unknown): { ok: true; event: ActivityEve
  * With `received`, an event whose time lies outside the window around the record's timestamp is
  * a dead letter too.
  */
-export function decodeActivity(value: Buffer | null, headers: Record<string, string> = {}, received?: { atMs: number; window: EventTimeWindow }): Decoded {
-  if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
+export function decodeActivity(
+  value: Buffer | null,
+  headers: Record<string, string> = {},
+  received?: { atMs: number; window: EventTimeWindow },
+): Decoded {
+  if (!value || value.length === 0)
+    return { ok: false, reason: 'empty', detail: 'record has no value' };
   if (value.length > ActivityLimits.eventMaxBytes) {
-    return { ok: false, reason: 'oversized', detail: `${value.length} bytes > ${ActivityLimits.eventMaxBytes}` };
+    return {
+      ok: false,
+      reason: 'oversized',
+      detail: `${value.length} bytes > ${ActivityLimits.eventMaxBytes}`,
+    };
   }
   let parsed: unknown;
   try {
@@ -59,14 +101,23 @@ export function decodeActivity(value: Buffer | null, headers: Record<string, str
   }
   parsed = fromBinaryMode(headers, 'ce_', parsed) ?? parsed;
   const result = validateActivity(parsed);
-  if (!result.ok) return { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
+  if (!result.ok)
+    return { ok: false, reason: 'schema_invalid', detail: result.detail.slice(0, 200) };
   const timeMs = Date.parse(result.event.time);
   const late = received && eventTimeProblem(timeMs, received.atMs, received.window);
-  return late ? { ok: false, reason: 'out_of_window', detail: `time: ${late}` } : { ok: true, event: result.event, timeMs };
+  return late
+    ? { ok: false, reason: 'out_of_window', detail: `time: ${late}` }
+    : { ok: true, event: result.event, timeMs };
 }
 
 /** What the projection stores for one valid event. */
-export function toWrite(event: ActivityEvent, offset: bigint, seenAt: number, traceparent?: string, timeMs = Date.parse(event.time)): ActivityWrite {
+export function toWrite(
+  event: ActivityEvent,
+  offset: bigint,
+  seenAt: number,
+  traceparent?: string,
+  timeMs = Date.parse(event.time),
+): ActivityWrite {
   return {
     offset,
     userId: Number(event.subject),

@@ -1,4 +1,17 @@
-import { AppError, EMPTY_STREAM_CURSOR, InboxLimits, inboxCursor, notificationJson, parseStreamPosition, splitInboxEntry, type InboxCounts, type MarkAction, type MarkBody, type MarkResult, type NotificationCounts } from '@suite/contracts';
+import {
+  AppError,
+  EMPTY_STREAM_CURSOR,
+  InboxLimits,
+  inboxCursor,
+  notificationJson,
+  parseStreamPosition,
+  splitInboxEntry,
+  type InboxCounts,
+  type MarkAction,
+  type MarkBody,
+  type MarkResult,
+  type NotificationCounts,
+} from '@suite/contracts';
 import type { InboxHead, InboxStore, PageFilter } from '../data-access/inbox.store.js';
 
 /** How often a mark looks whether it has been applied while it waits. */
@@ -11,8 +24,21 @@ const APPLIED_POLL_MS = 10;
 function positionOf(cursor: string, head: InboxHead, field: string): number {
   if (cursor === EMPTY_STREAM_CURSOR) return 0;
   const at = parseStreamPosition(cursor);
-  if (!at) throw new AppError('validation_failed', 'invalid cursor', [{ path: field, message: 'not an inbox cursor this API issued' }]);
-  if (at.epoch !== head.epoch) throw new AppError('conflict', 'the cursor is from another history of this inbox (it was rebuilt); read the inbox again', [{ path: field, message: `epoch ${at.epoch} is not the inbox's (${head.epoch || 'none yet'})` }]);
+  if (!at)
+    throw new AppError('validation_failed', 'invalid cursor', [
+      { path: field, message: 'not an inbox cursor this API issued' },
+    ]);
+  if (at.epoch !== head.epoch)
+    throw new AppError(
+      'conflict',
+      'the cursor is from another history of this inbox (it was rebuilt); read the inbox again',
+      [
+        {
+          path: field,
+          message: `epoch ${at.epoch} is not the inbox's (${head.epoch || 'none yet'})`,
+        },
+      ],
+    );
   return at.position;
 }
 
@@ -28,20 +54,49 @@ export interface PageQuery {
 export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }) {
   return {
     /** A page: the notifications as JSON texts (the stored activities go out as they are), the counts, the inbox's cursor, the next page's cursor. */
-    async page(userId: number, q: PageQuery): Promise<{ results: string[]; counts: InboxCounts; cursor: string; nextCursor: string | null }> {
+    async page(
+      userId: number,
+      q: PageQuery,
+    ): Promise<{
+      results: string[];
+      counts: InboxCounts;
+      cursor: string;
+      nextCursor: string | null;
+    }> {
       const limit = q.limit ?? InboxLimits.pageDefaultItems;
       let before: number | undefined;
       if (q.cursor !== undefined) {
         before = positionOf(q.cursor, await store.head(userId), 'query.cursor');
       }
-      const { head, items } = await store.page(userId, { ...(before === undefined ? {} : { before }), limit, status: q.status ?? 'all', archived: q.archived ?? 'exclude', ...(q.workspaceId === undefined ? {} : { workspaceId: q.workspaceId }) });
+      const { head, items } = await store.page(userId, {
+        ...(before === undefined ? {} : { before }),
+        limit,
+        status: q.status ?? 'all',
+        archived: q.archived ?? 'exclude',
+        ...(q.workspaceId === undefined ? {} : { workspaceId: q.workspaceId }),
+      });
       const page = items.slice(0, limit);
       const results = page.map((n) => {
         const { workspaceId, deliveredMs, activityJson } = splitInboxEntry(n.entry);
-        return notificationJson({ id: n.id, cursor: inboxCursor(head.epoch, n.position), activityJson, workspaceId, seen: n.read || n.position <= head.seenUpTo, read: n.read, archived: n.archived, deliveredMs });
+        return notificationJson({
+          id: n.id,
+          cursor: inboxCursor(head.epoch, n.position),
+          activityJson,
+          workspaceId,
+          seen: n.read || n.position <= head.seenUpTo,
+          read: n.read,
+          archived: n.archived,
+          deliveredMs,
+        });
       });
-      const nextCursor = items.length > limit ? inboxCursor(head.epoch, page.at(-1)!.position) : null;
-      return { results, counts: head.counts, cursor: inboxCursor(head.epoch, head.position), nextCursor };
+      const nextCursor =
+        items.length > limit ? inboxCursor(head.epoch, page.at(-1)!.position) : null;
+      return {
+        results,
+        counts: head.counts,
+        cursor: inboxCursor(head.epoch, head.position),
+        nextCursor,
+      };
     },
 
     async counts(userId: number, workspaceId?: number): Promise<NotificationCounts> {
@@ -53,9 +108,16 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
      * Publishes a mark and waits (at most `markWaitMs`) until it is applied: then the new counts
      * (200), else `pending` (202). Ids the inbox does not keep are left out and answered in `ignored`.
      */
-    async mark(userId: number, action: MarkAction, body: MarkBody | { upTo?: string }): Promise<{ status: 200 | 202; body: MarkResult }> {
+    async mark(
+      userId: number,
+      action: MarkAction,
+      body: MarkBody | { upTo?: string },
+    ): Promise<{ status: 200 | 202; body: MarkResult }> {
       const head = await store.head(userId);
-      const upTo = 'upTo' in body && body.upTo !== undefined ? positionOf(body.upTo, head, 'body.upTo') : undefined;
+      const upTo =
+        'upTo' in body && body.upTo !== undefined
+          ? positionOf(body.upTo, head, 'body.upTo')
+          : undefined;
       let ids: string[] | undefined;
       let ignored: string[] = [];
       if ('ids' in body) {
@@ -63,15 +125,28 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
         const known = await store.known(userId, unique);
         ids = unique.filter((id) => known.has(id));
         ignored = unique.filter((id) => !known.has(id));
-        if (ids.length === 0) return { status: 200, body: { ...head.counts, cursor: inboxCursor(head.epoch, head.position), ignored } };
+        if (ids.length === 0)
+          return {
+            status: 200,
+            body: { ...head.counts, cursor: inboxCursor(head.epoch, head.position), ignored },
+          };
       }
       const workspaceId = 'workspaceId' in body ? body.workspaceId : undefined;
-      const { partition, offset } = await store.publishMark({ recipientId: userId, action, ...(ids ? { ids } : {}), ...(upTo === undefined ? {} : { upTo }), ...(workspaceId === undefined ? {} : { workspaceId }) });
+      const { partition, offset } = await store.publishMark({
+        recipientId: userId,
+        action,
+        ...(ids ? { ids } : {}),
+        ...(upTo === undefined ? {} : { upTo }),
+        ...(workspaceId === undefined ? {} : { workspaceId }),
+      });
       const deadline = Date.now() + options.markWaitMs;
       for (;;) {
         if ((await store.appliedOffset(userId, partition)) > offset) {
           const after = await store.head(userId);
-          return { status: 200, body: { ...after.counts, cursor: inboxCursor(after.epoch, after.position), ignored } };
+          return {
+            status: 200,
+            body: { ...after.counts, cursor: inboxCursor(after.epoch, after.position), ignored },
+          };
         }
         if (Date.now() >= deadline) return { status: 202, body: { pending: true, ignored } };
         await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));

@@ -1,4 +1,9 @@
-import { AppError, eventTimeProblem, type ActivityEvent, type EventTimeWindow } from '@suite/contracts';
+import {
+  AppError,
+  eventTimeProblem,
+  type ActivityEvent,
+  type EventTimeWindow,
+} from '@suite/contracts';
 import { isAdmin, type Principal } from '@suite/auth';
 
 /**
@@ -15,12 +20,23 @@ export function sourceNamespace(principal: Principal): string | undefined {
  * namespace (403, nothing published) or a `time` outside the window around the request's arrival
  * (400, nothing published). `paths` names each event in the body as the validation details do.
  */
-export function assertPublishable(events: ActivityEvent[], principal: Principal, receivedAtMs: number, window: EventTimeWindow, paths: (i: number) => string): void {
+export function assertPublishable(
+  events: ActivityEvent[],
+  principal: Principal,
+  receivedAtMs: number,
+  window: EventTimeWindow,
+  paths: (i: number) => string,
+): void {
   const namespace = sourceNamespace(principal);
   if (namespace !== undefined) {
-    const foreign = events.findIndex((e) => e.source !== namespace && !e.source.startsWith(`${namespace}/`));
+    const foreign = events.findIndex(
+      (e) => e.source !== namespace && !e.source.startsWith(`${namespace}/`),
+    );
     if (foreign >= 0) {
-      throw new AppError('forbidden', `this token publishes as source "${namespace}" or below it; ${paths(foreign)}.source is "${events[foreign]!.source}"`);
+      throw new AppError(
+        'forbidden',
+        `this token publishes as source "${namespace}" or below it; ${paths(foreign)}.source is "${events[foreign]!.source}"`,
+      );
     }
   }
   const details = events.flatMap((event, i) => {

@@ -41,9 +41,22 @@ export class ProjectionKeeper {
     registry: Registry,
   ) {
     const r = [registry];
-    this.ready = new Gauge({ name: 'activity_projection_ready', help: '1 while the projections are whole (not lost, not rebuilding, in this layout)', registers: r });
-    this.remaining = new Gauge({ name: 'activity_projection_rebuild_remaining_records', help: 'Records still to apply before a rebuild is complete (0 when not rebuilding)', registers: r });
-    this.heals = new Counter({ name: 'activity_projection_heals_total', help: 'Times the consumer found Redis elsewhere than itself: rewind (behind, re-applied) or rebuild (projections gone)', labelNames: ['kind'], registers: r });
+    this.ready = new Gauge({
+      name: 'activity_projection_ready',
+      help: '1 while the projections are whole (not lost, not rebuilding, in this layout)',
+      registers: r,
+    });
+    this.remaining = new Gauge({
+      name: 'activity_projection_rebuild_remaining_records',
+      help: 'Records still to apply before a rebuild is complete (0 when not rebuilding)',
+      registers: r,
+    });
+    this.heals = new Counter({
+      name: 'activity_projection_heals_total',
+      help: 'Times the consumer found Redis elsewhere than itself: rewind (behind, re-applied) or rebuild (projections gone)',
+      labelNames: ['kind'],
+      registers: r,
+    });
   }
 
   /** What reads and readiness go by; undefined before the first check. */
@@ -73,9 +86,22 @@ export class ProjectionKeeper {
   }
 
   /** Redis holds less than this consumer stored for the partition: counted, logged, re-applied from `stored`. */
-  private async rewind(entry: Progress, stored: bigint | null, expected: bigint, logStart?: bigint): Promise<void> {
+  private async rewind(
+    entry: Progress,
+    stored: bigint | null,
+    expected: bigint,
+    logStart?: bigint,
+  ): Promise<void> {
     this.heals.inc({ kind: 'rewind' });
-    this.logger.warn({ topic: entry.topic, partition: entry.partition, stored: stored === null ? null : String(stored), expected: String(expected) }, 'redis is behind the consumer: re-applying from the stored offset');
+    this.logger.warn(
+      {
+        topic: entry.topic,
+        partition: entry.partition,
+        stored: stored === null ? null : String(stored),
+        expected: String(expected),
+      },
+      'redis is behind the consumer: re-applying from the stored offset',
+    );
     entry.expected = stored;
     await this.seek(entry, stored, logStart);
   }
@@ -115,7 +141,16 @@ export class ProjectionKeeper {
   async behind(range: RecordRange, stored: bigint | null): Promise<'from-log-start' | 'seeked'> {
     const low = await this.logStart(range);
     if (range.first <= low) {
-      if (stored !== null) this.logger.error({ topic: range.topic, partition: range.partition, stored: String(stored), logStart: String(low) }, 'records between the stored offset and the log start are gone from Kafka (retention); applying from the log start');
+      if (stored !== null)
+        this.logger.error(
+          {
+            topic: range.topic,
+            partition: range.partition,
+            stored: String(stored),
+            logStart: String(low),
+          },
+          'records between the stored offset and the log start are gone from Kafka (retention); applying from the log start',
+        );
       return 'from-log-start';
     }
     const entry = this.progress.get(`${range.topic}:${range.partition}`);
@@ -140,10 +175,14 @@ export class ProjectionKeeper {
   }
 
   /** Whether the projections (or the slot a step reported) still need healing, read under the heal lock. */
-  private async stillLost(slotLost?: { slot: number; generation: string }): Promise<'lost' | 'slot' | undefined> {
+  private async stillLost(slotLost?: {
+    slot: number;
+    generation: string;
+  }): Promise<'lost' | 'slot' | undefined> {
     const condition = await this.state.condition();
     if (condition.state === 'lost') return 'lost';
-    if (!slotLost || !('generation' in condition) || condition.generation !== slotLost.generation) return undefined;
+    if (!slotLost || !('generation' in condition) || condition.generation !== slotLost.generation)
+      return undefined;
     return (await this.state.slotMarked(slotLost.slot, slotLost.generation)) ? undefined : 'slot';
   }
 
@@ -153,14 +192,36 @@ export class ProjectionKeeper {
         const what = await this.stillLost(slotLost);
         if (what === undefined) return;
         // A process that has seen the projections whole knows they were lost; one that just started cannot tell a fresh Redis from an emptied one.
-        const lost = what === 'slot' || (this.current !== undefined && this.current.state !== 'lost');
-        if (what === 'slot') this.logger.error({ prefix: this.state.prefix, slot: slotLost!.slot }, 'a Redis slot lost its projections (its primary restarted empty, or failed over without them): dropping the projections and rebuilding them from the log; reads answer 503 until done');
-        else if (lost) this.logger.error({ prefix: this.state.prefix }, 'projections lost (no layout in Redis): dropping what is left and rebuilding them from the log; reads answer 503 until done');
+        const lost =
+          what === 'slot' || (this.current !== undefined && this.current.state !== 'lost');
+        if (what === 'slot')
+          this.logger.error(
+            { prefix: this.state.prefix, slot: slotLost!.slot },
+            'a Redis slot lost its projections (its primary restarted empty, or failed over without them): dropping the projections and rebuilding them from the log; reads answer 503 until done',
+          );
+        else if (lost)
+          this.logger.error(
+            { prefix: this.state.prefix },
+            'projections lost (no layout in Redis): dropping what is left and rebuilding them from the log; reads answer 503 until done',
+          );
         const dropped = await this.state.drop();
-        const targets = (await Promise.all(this.topics.map(async (topic) => (await this.log.offsets(topic)).map((p) => ({ topic, partition: p.partition, offset: p.high }))))).flat();
+        const targets = (
+          await Promise.all(
+            this.topics.map(async (topic) =>
+              (await this.log.offsets(topic)).map((p) => ({
+                topic,
+                partition: p.partition,
+                offset: p.high,
+              })),
+            ),
+          )
+        ).flat();
         const generation = await this.state.claim(targets);
         if (lost) this.heals.inc({ kind: 'rebuild' });
-        this.logger.warn({ generation, dropped, records: String(targets.reduce((n, t) => n + t.offset, 0n)) }, 'projections claimed: building them from the log');
+        this.logger.warn(
+          { generation, dropped, records: String(targets.reduce((n, t) => n + t.offset, 0n)) },
+          'projections claimed: building them from the log',
+        );
       });
       if (held) break;
       // Another process is healing: wait for its claim.
@@ -180,7 +241,12 @@ export class ProjectionKeeper {
       await this.heal();
       condition = await this.state.condition();
     }
-    if (consuming && (condition.state === 'ready' || condition.state === 'rebuilding') && !this.healing) await this.rewindIdle();
+    if (
+      consuming &&
+      (condition.state === 'ready' || condition.state === 'rebuilding') &&
+      !this.healing
+    )
+      await this.rewindIdle();
     this.setCondition(condition);
   }
 
@@ -203,9 +269,19 @@ export class ProjectionKeeper {
     this.ready.set(next.state === 'ready' ? 1 : 0);
     this.remaining.set(next.state === 'rebuilding' ? next.remaining : 0);
     if (previous === next.state) return;
-    if (next.state === 'ready' && previous === 'rebuilding') this.logger.info({ generation: next.generation }, 'projections rebuilt: ready');
-    else if (next.state === 'rebuilding') this.logger.warn({ generation: next.generation, remaining: next.remaining }, 'projections rebuilding from the log: unready until done');
-    else if (next.state === 'foreign') this.logger.error({ found: next.found }, 'projections in another layout: unready until rebuilt (npm run projections:rebuild)');
-    else if (next.state === 'lost' && previous !== undefined) this.logger.error('projections lost (no layout in Redis)');
+    if (next.state === 'ready' && previous === 'rebuilding')
+      this.logger.info({ generation: next.generation }, 'projections rebuilt: ready');
+    else if (next.state === 'rebuilding')
+      this.logger.warn(
+        { generation: next.generation, remaining: next.remaining },
+        'projections rebuilding from the log: unready until done',
+      );
+    else if (next.state === 'foreign')
+      this.logger.error(
+        { found: next.found },
+        'projections in another layout: unready until rebuilt (npm run projections:rebuild)',
+      );
+    else if (next.state === 'lost' && previous !== undefined)
+      this.logger.error('projections lost (no layout in Redis)');
   }
 }

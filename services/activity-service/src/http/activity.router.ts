@@ -1,5 +1,13 @@
 import { Router, type Request } from 'express';
-import { AppError, ApiRoutes, ActivityLimits, activityPageJson, fromBinaryMode, parseActivityBatch, type EventTimeWindow } from '@suite/contracts';
+import {
+  AppError,
+  ApiRoutes,
+  ActivityLimits,
+  activityPageJson,
+  fromBinaryMode,
+  parseActivityBatch,
+  type EventTimeWindow,
+} from '@suite/contracts';
 import { authenticate, type TokenVerifier } from '@suite/auth';
 import type { ActivityPublisher } from '@suite/publisher';
 import { jsonText, requestOrigin, route } from '@suite/server-kit';
@@ -15,7 +23,9 @@ export interface ActivityRouterOptions {
 
 /** This request's absolute URL with `query` as its query string (the parameters it validated, in a fixed order). */
 function absolute(req: Request, query: Record<string, string | number | undefined>): string {
-  const params = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
+  const params = Object.entries(query).flatMap(([k, v]) =>
+    v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`],
+  );
   return `${requestOrigin(req)}${req.baseUrl}${req.path}?${params.join('&')}`;
 }
 
@@ -24,7 +34,9 @@ function headerValue(value: string, name: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw new AppError('validation_failed', 'invalid header', [{ path: `header.${name}`, message: 'not valid percent-encoding' }]);
+    throw new AppError('validation_failed', 'invalid header', [
+      { path: `header.${name}`, message: 'not valid percent-encoding' },
+    ]);
   }
 }
 
@@ -38,16 +50,29 @@ function ingestBody(req: Request): unknown {
   const binary = fromBinaryMode(req.headers, 'ce-', req.body, headerValue);
   if (binary) return binary;
   if (req.is('application/cloudevents-batch+json') && !Array.isArray(req.body)) {
-    throw new AppError('validation_failed', 'invalid body', [{ path: 'body', message: 'a CloudEvents batch is a JSON array of events' }]);
+    throw new AppError('validation_failed', 'invalid body', [
+      { path: 'body', message: 'a CloudEvents batch is a JSON array of events' },
+    ]);
   }
   if (req.is('application/cloudevents+json') && Array.isArray(req.body)) {
-    throw new AppError('validation_failed', 'invalid body', [{ path: 'body', message: 'structured mode carries one event; send a batch as application/cloudevents-batch+json' }]);
+    throw new AppError('validation_failed', 'invalid body', [
+      {
+        path: 'body',
+        message:
+          'structured mode carries one event; send a batch as application/cloudevents-batch+json',
+      },
+    ]);
   }
   return req.body;
 }
 
 /** Activity reads (self or admin) and ingestion (scope activity:write): the route table checks input and access. */
-export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, publisher: ActivityPublisher, options: ActivityRouterOptions): Router {
+export function activityRouter(
+  verifier: TokenVerifier,
+  reads: ActivityReads,
+  publisher: ActivityPublisher,
+  options: ActivityRouterOptions,
+): Router {
   const router = Router();
   router.use(['/users', '/activities'], authenticate(verifier));
   /** Reads need projections that are whole. */
@@ -58,8 +83,15 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
 
   route(router, ApiRoutes.activities, async ({ params, query: q, req }) => {
     available();
-    const page = await reads.page(params.id, q.limit ?? ActivityLimits.pageDefaultItems, q.cursor, q.workspaceId);
-    const next = page.nextCursor ? absolute(req, { limit: q.limit, cursor: page.nextCursor, workspaceId: q.workspaceId }) : null;
+    const page = await reads.page(
+      params.id,
+      q.limit ?? ActivityLimits.pageDefaultItems,
+      q.cursor,
+      q.workspaceId,
+    );
+    const next = page.nextCursor
+      ? absolute(req, { limit: q.limit, cursor: page.nextCursor, workspaceId: q.workspaceId })
+      : null;
     // The stored activities go out as they are.
     return { status: 200, body: jsonText(activityPageJson(page.results, next)) };
   });
@@ -71,7 +103,13 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
 
   route(router, ApiRoutes.activeWorkspaces, async ({ params, query }) => {
     available();
-    return { status: 200, body: await reads.activeWorkspaces(params.id, query.days ?? ActivityLimits.activeWorkspacesDefaultDays) };
+    return {
+      status: 200,
+      body: await reads.activeWorkspaces(
+        params.id,
+        query.days ?? ActivityLimits.activeWorkspacesDefaultDays,
+      ),
+    };
   });
 
   route(
@@ -82,7 +120,9 @@ export function activityRouter(verifier: TokenVerifier, reads: ActivityReads, pu
       const body = ingestBody(req);
       const parsed = parseActivityBatch(body);
       if (!parsed.ok) throw new AppError('validation_failed', 'invalid body', parsed.details);
-      assertPublishable(parsed.events, principal, receivedAt, options.timeWindow, (i) => (Array.isArray(body) ? `body.${i}` : 'body'));
+      assertPublishable(parsed.events, principal, receivedAt, options.timeWindow, (i) =>
+        Array.isArray(body) ? `body.${i}` : 'body',
+      );
       const ids = await publisher.publish(parsed.events);
       return { status: 202, body: { accepted: ids.length, ids } };
     },

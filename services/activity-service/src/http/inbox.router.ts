@@ -5,7 +5,11 @@ import { jsonText, requestOrigin, route } from '@suite/server-kit';
 import type { InboxUseCases } from '../domain/inbox.js';
 
 /** The inbox routes (self or admin, as the activity reads): the route table checks input and access. */
-export function inboxRouter(verifier: TokenVerifier, inbox: InboxUseCases, unavailable: () => string | undefined): Router {
+export function inboxRouter(
+  verifier: TokenVerifier,
+  inbox: InboxUseCases,
+  unavailable: () => string | undefined,
+): Router {
   const router = Router();
   router.use('/users', authenticate(verifier));
   /** The inbox is read and marked on projections that are whole. */
@@ -19,10 +23,17 @@ export function inboxRouter(verifier: TokenVerifier, inbox: InboxUseCases, unava
     const page = await inbox.page(params.id, query);
     let next: string | null = null;
     if (page.nextCursor) {
-      const search = Object.entries({ ...query, cursor: page.nextCursor }).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`]));
+      const search = Object.entries({ ...query, cursor: page.nextCursor }).flatMap(([k, v]) =>
+        v === undefined ? [] : [`${k}=${encodeURIComponent(v)}`],
+      );
       next = `${requestOrigin(req)}${req.baseUrl}${req.path}?${search.join('&')}`;
     }
-    return { status: 200, body: jsonText(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)},"counts":${JSON.stringify(page.counts)},"cursor":"${page.cursor}"}`) };
+    return {
+      status: 200,
+      body: jsonText(
+        `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)},"counts":${JSON.stringify(page.counts)},"cursor":"${page.cursor}"}`,
+      ),
+    };
   });
 
   route(router, ApiRoutes.notificationCounts, async ({ params, query }) => {

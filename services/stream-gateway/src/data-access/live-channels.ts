@@ -15,11 +15,17 @@ export interface LiveChannels {
  * Redis pub/sub on one subscriber connection; with `sharded`, SSUBSCRIBE (Redis Cluster: each
  * channel lives on its key's shard). ioredis resubscribes by itself after a reconnect.
  */
-export function redisLiveChannels(subscriber: RedisClient, prefix: string, sharded: boolean): LiveChannels {
+export function redisLiveChannels(
+  subscriber: RedisClient,
+  prefix: string,
+  sharded: boolean,
+): LiveChannels {
   const channel = (userId: number) => ProjectionKeys.liveChannel(prefix, userId);
   return {
-    subscribe: (userId) => (sharded ? subscriber.ssubscribe(channel(userId)) : subscriber.subscribe(channel(userId))),
-    unsubscribe: (userId) => (sharded ? subscriber.sunsubscribe(channel(userId)) : subscriber.unsubscribe(channel(userId))),
+    subscribe: (userId) =>
+      sharded ? subscriber.ssubscribe(channel(userId)) : subscriber.subscribe(channel(userId)),
+    unsubscribe: (userId) =>
+      sharded ? subscriber.sunsubscribe(channel(userId)) : subscriber.unsubscribe(channel(userId)),
     onMessage(handler) {
       subscriber.on(sharded ? 'smessage' : 'message', (name: string, payload: string) => {
         const userId = liveChannelUser(name);

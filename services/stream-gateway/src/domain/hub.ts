@@ -45,8 +45,10 @@ export class Hub {
     const sinks = this.sinks.get(userId);
     if (!sinks || sinks.size === 0) return;
     const decoded = LiveMessage.fromChannel(payload);
-    if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0)) this.logger.warn({ userId }, 'ignoring malformed live messages');
-    if (decoded.kind === 'deleted') for (const sink of sinks) sink.offer(undefined, decoded.message);
+    if (decoded.kind === 'malformed' || (decoded.kind === 'batch' && decoded.malformed > 0))
+      this.logger.warn({ userId }, 'ignoring malformed live messages');
+    if (decoded.kind === 'deleted')
+      for (const sink of sinks) sink.offer(undefined, decoded.message);
     if (decoded.kind === 'inbox') {
       if (decoded.malformed > 0) this.logger.warn({ userId }, 'ignoring malformed inbox entries');
       for (const sink of sinks) sink.offerInbox?.(decoded.epoch, decoded.entries);
@@ -58,7 +60,13 @@ export class Hub {
     };
     for (const message of decoded.messages) {
       // A traced activity continues the trace it was published in (when tracing is on here).
-      if (message.traceparent) withContinuedSpan('stream deliver', message.traceparent, { 'user.id': userId, 'stream.connections': sinks.size }, () => fanOut(message));
+      if (message.traceparent)
+        withContinuedSpan(
+          'stream deliver',
+          message.traceparent,
+          { 'user.id': userId, 'stream.connections': sinks.size },
+          () => fanOut(message),
+        );
       else fanOut(message);
     }
     this.onDeliver(sinks.size * decoded.messages.length);
@@ -83,7 +91,9 @@ export class Hub {
     const set = this.sinks.get(sink.userId);
     if (!set?.delete(sink) || set.size > 0) return;
     this.sinks.delete(sink.userId);
-    void this.channels.unsubscribe(sink.userId).catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
+    void this.channels
+      .unsubscribe(sink.userId)
+      .catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
   }
 
   /**

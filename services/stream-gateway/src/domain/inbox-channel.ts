@@ -1,4 +1,9 @@
-import { inboxCursor, notificationJson, type InboxLogEntry, type StreamPosition } from '@suite/contracts';
+import {
+  inboxCursor,
+  notificationJson,
+  type InboxLogEntry,
+  type StreamPosition,
+} from '@suite/contracts';
 import type { InboxHead, ProjectionReader } from '@suite/projection-reader';
 import { LiveQueue } from './live-queue.js';
 
@@ -7,7 +12,6 @@ const PAGE = 200;
 
 /** How the inbox channel writes a message: its type, and the fields after `type`, `channel` and `cursor`. */
 export type InboxEmit = (type: 'notification' | 'inbox.state', fields: string) => void;
-
 
 /**
  * The inbox channel of one stream, by position, as the activity channel is: each inbox entry
@@ -88,11 +92,23 @@ export class InboxChannel {
     const counts = JSON.stringify(entry.counts);
     if (entry.kind === 'delivered') {
       // A delivery is new: neither seen, read nor archived (later marks come as later entries).
-      const notification = notificationJson({ id: entry.id, cursor: at, activityJson: entry.activityJson, workspaceId: entry.workspaceId, seen: false, read: false, archived: false, deliveredMs: entry.deliveredMs });
+      const notification = notificationJson({
+        id: entry.id,
+        cursor: at,
+        activityJson: entry.activityJson,
+        workspaceId: entry.workspaceId,
+        seen: false,
+        read: false,
+        archived: false,
+        deliveredMs: entry.deliveredMs,
+      });
       this.emit('notification', `"notification":${notification},"counts":${counts}`);
     } else {
       const ids = entry.ids.length > 0 ? `,"ids":${JSON.stringify(entry.ids)}` : '';
-      this.emit('inbox.state', `"inboxCursor":"${at}","counts":${counts},"seenUpTo":"${inboxCursor(epoch, entry.seenUpTo)}","readUpTo":"${inboxCursor(epoch, entry.readUpTo)}","mark":{"action":"${entry.action}"${ids}}`);
+      this.emit(
+        'inbox.state',
+        `"inboxCursor":"${at}","counts":${counts},"seenUpTo":"${inboxCursor(epoch, entry.seenUpTo)}","readUpTo":"${inboxCursor(epoch, entry.readUpTo)}","mark":{"action":"${entry.action}"${ids}}`,
+      );
     }
     return true;
   }
@@ -100,7 +116,12 @@ export class InboxChannel {
   private async catchUp(read: boolean): Promise<void> {
     this.catchingUp = true;
     try {
-      await this.queued.drain(read, () => this.readLog(), this.closed, (item) => this.apply(...item));
+      await this.queued.drain(
+        read,
+        () => this.readLog(),
+        this.closed,
+        (item) => this.apply(...item),
+      );
     } finally {
       this.catchingUp = false;
     }

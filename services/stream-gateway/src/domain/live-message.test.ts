@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { LIVE_ENTRY_SEPARATOR, LIVE_TRACE_SEPARATOR, decodeStreamCursor, encodeLiveBatch } from '@suite/contracts';
+import {
+  LIVE_ENTRY_SEPARATOR,
+  LIVE_TRACE_SEPARATOR,
+  decodeStreamCursor,
+  encodeLiveBatch,
+} from '@suite/contracts';
 import { LiveMessage, textFrame } from './live-message.js';
 
 // ws ships its frame parser but @types/ws does not declare it.
-const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: { isServer: boolean }) => Writable };
+const { Receiver } = createRequire(import.meta.url)('ws') as {
+  Receiver: new (options: { isServer: boolean }) => Writable;
+};
 
 /** Parses frames with ws's own receiver (client side: frames from a server are unmasked). */
 function receive(frames: Buffer[]): Promise<string> {
@@ -35,16 +42,28 @@ describe('text frames', () => {
   });
 
   it('decode a live batch into activity messages with stream cursors, keeping the positions of items that are not ours', () => {
-    const payload = [encodeLiveBatch('e1', 41, [{ json: '{"id":"a"}' }]), 'nonsense', '{"id":"b"}'].join(LIVE_ENTRY_SEPARATOR);
+    const payload = [
+      encodeLiveBatch('e1', 41, [{ json: '{"id":"a"}' }]),
+      'nonsense',
+      '{"id":"b"}',
+    ].join(LIVE_ENTRY_SEPARATOR);
     const decoded = LiveMessage.fromChannel(payload);
     if (decoded.kind !== 'batch') throw new Error('expected a batch');
     expect(decoded.malformed).toBe(1);
-    expect(decoded.messages.map((m) => [m.position, m.cursor && decodeStreamCursor(m.cursor)])).toEqual([
+    expect(
+      decoded.messages.map((m) => [m.position, m.cursor && decodeStreamCursor(m.cursor)]),
+    ).toEqual([
       [41, { epoch: 'e1', position: 41 }],
       [43, { epoch: 'e1', position: 43 }],
     ]);
-    expect(JSON.parse(decoded.messages[1]!.raw)).toEqual({ type: 'activity', cursor: 'e1.43', activity: { id: 'b' } });
-    expect(decoded.messages[0]!.sseEvent()).toBe(`id: e1.41\nevent: activity\ndata: ${decoded.messages[0]!.raw}\n\n`);
+    expect(JSON.parse(decoded.messages[1]!.raw)).toEqual({
+      type: 'activity',
+      cursor: 'e1.43',
+      activity: { id: 'b' },
+    });
+    expect(decoded.messages[0]!.sseEvent()).toBe(
+      `id: e1.41\nevent: activity\ndata: ${decoded.messages[0]!.raw}\n\n`,
+    );
     expect(LiveMessage.fromChannel('{"type":"nonsense"}')).toEqual({ kind: 'malformed' });
     expect(LiveMessage.fromChannel('no header\x1e{"id":"a"}')).toEqual({ kind: 'malformed' });
   });
@@ -52,9 +71,19 @@ describe('text frames', () => {
   it('carry the traceparent an item was published with, and reject anything else before an item', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const item = '{"id":"a"}';
-    const decoded = LiveMessage.fromChannel(['e1.1', `${tp}${LIVE_TRACE_SEPARATOR}${item}`, `junk${LIVE_TRACE_SEPARATOR}${item}`, item].join(LIVE_ENTRY_SEPARATOR));
+    const decoded = LiveMessage.fromChannel(
+      [
+        'e1.1',
+        `${tp}${LIVE_TRACE_SEPARATOR}${item}`,
+        `junk${LIVE_TRACE_SEPARATOR}${item}`,
+        item,
+      ].join(LIVE_ENTRY_SEPARATOR),
+    );
     if (decoded.kind !== 'batch') throw new Error('expected a batch');
     expect(decoded.malformed).toBe(1);
-    expect(decoded.messages.map((m) => [m.position, m.traceparent])).toEqual([[1, tp], [3, undefined]]);
+    expect(decoded.messages.map((m) => [m.position, m.traceparent])).toEqual([
+      [1, tp],
+      [3, undefined],
+    ]);
   });
 });

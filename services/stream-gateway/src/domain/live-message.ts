@@ -1,4 +1,9 @@
-import { activityMessageText, decodeLiveMessage, encodeStreamCursor, type InboxLogEntry } from '@suite/contracts';
+import {
+  activityMessageText,
+  decodeLiveMessage,
+  encodeStreamCursor,
+  type InboxLogEntry,
+} from '@suite/contracts';
 
 /** One channel message, decoded once for every stream of that user. */
 export type LiveDispatch =
@@ -16,7 +21,8 @@ export class LiveMessage {
   private sse: string | undefined;
 
   constructor(
-    readonly type: 'activity' | 'deleted' | 'ready' | 'reset' | 'error' | 'notification' | 'inbox.state',
+    readonly type:
+      'activity' | 'deleted' | 'ready' | 'reset' | 'error' | 'notification' | 'inbox.state',
     readonly raw: string,
     readonly cursor: string | undefined,
     /** The activity's position in the user's stream (activities only). */
@@ -28,23 +34,46 @@ export class LiveMessage {
   ) {}
 
   /** An activity at `position` of `epoch`. */
-  static activity(epoch: string, position: number, json: string, traceparent?: string): LiveMessage {
+  static activity(
+    epoch: string,
+    position: number,
+    json: string,
+    traceparent?: string,
+  ): LiveMessage {
     const cursor = encodeStreamCursor(epoch, position);
-    return new LiveMessage('activity', activityMessageText(cursor, json), cursor, position, traceparent, json);
+    return new LiveMessage(
+      'activity',
+      activityMessageText(cursor, json),
+      cursor,
+      position,
+      traceparent,
+      json,
+    );
   }
 
   /** A message of a stream that carries the inbox: it names its channel, and its cursor resumes every channel. */
-  static channelled(type: 'activity' | 'notification' | 'inbox.state', cursor: string, fields: string): LiveMessage {
+  static channelled(
+    type: 'activity' | 'notification' | 'inbox.state',
+    cursor: string,
+    fields: string,
+  ): LiveMessage {
     const channel = type === 'activity' ? 'activity' : 'inbox';
-    return new LiveMessage(type, `{"type":"${type}","channel":"${channel}","cursor":"${cursor}",${fields}}`, cursor);
+    return new LiveMessage(
+      type,
+      `{"type":"${type}","channel":"${channel}","cursor":"${cursor}",${fields}}`,
+      cursor,
+    );
   }
 
   /** Decodes a user's channel message (see decodeLiveMessage in the contracts). */
   static fromChannel(payload: string): LiveDispatch {
     const decoded = decodeLiveMessage(payload);
-    if (decoded.kind === 'deleted') return { kind: 'deleted', message: new LiveMessage('deleted', decoded.text, undefined) };
+    if (decoded.kind === 'deleted')
+      return { kind: 'deleted', message: new LiveMessage('deleted', decoded.text, undefined) };
     if (decoded.kind === 'malformed' || decoded.kind === 'inbox') return decoded;
-    const messages = decoded.items.map((item) => LiveMessage.activity(decoded.epoch, item.position, item.json, item.traceparent));
+    const messages = decoded.items.map((item) =>
+      LiveMessage.activity(decoded.epoch, item.position, item.json, item.traceparent),
+    );
     return { kind: 'batch', epoch: decoded.epoch, messages, malformed: decoded.malformed };
   }
 

@@ -15,7 +15,12 @@ export class LiveQueue<T> {
    * answers false for one that must wait (a gap before it): then the log is read again, until no
    * item is left waiting on a gap. Items that arrive meanwhile join the queue.
    */
-  async drain(read: boolean, readLog: () => Promise<void>, closed: () => boolean, apply: (item: T) => boolean): Promise<void> {
+  async drain(
+    read: boolean,
+    readLog: () => Promise<void>,
+    closed: () => boolean,
+    apply: (item: T) => boolean,
+  ): Promise<void> {
     for (;;) {
       if (read) await readLog();
       read = true;

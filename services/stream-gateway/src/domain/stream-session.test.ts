@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_STREAM_CURSOR, decodeStreamCursor, encodeStreamCursor, type StreamPosition } from '@suite/contracts';
+import {
+  EMPTY_STREAM_CURSOR,
+  decodeStreamCursor,
+  encodeStreamCursor,
+  type StreamPosition,
+} from '@suite/contracts';
 import type { ProjectionReader, StreamEntry, StreamHead } from '@suite/projection-reader';
 import type { Hub } from './hub.js';
 import { LiveMessage } from './live-message.js';
@@ -40,13 +45,29 @@ class World {
   read(after: number, limit: number): { head: StreamHead; entries: StreamEntry[] } {
     const oldest = this.seq - this.log.length + 1;
     const from = Math.max(after + 1, oldest);
-    const entries = from <= this.seq ? this.log.slice(from - oldest, from - oldest + limit).map((json, i) => ({ position: from + i, json })) : [];
-    return { head: { epoch: this.seq === 0 ? null : this.epoch, position: this.seq, oldest, deleted: false }, entries };
+    const entries =
+      from <= this.seq
+        ? this.log
+            .slice(from - oldest, from - oldest + limit)
+            .map((json, i) => ({ position: from + i, json }))
+        : [];
+    return {
+      head: {
+        epoch: this.seq === 0 ? null : this.epoch,
+        position: this.seq,
+        oldest,
+        deleted: false,
+      },
+      entries,
+    };
   }
 }
 
 /** What the client received (activities carry only an id here). */
-type Sent = { type: 'activity'; cursor: string; activity: { id: string } } | { type: 'ready'; cursor: string | null } | { type: 'reset'; reason: string };
+type Sent =
+  | { type: 'activity'; cursor: string; activity: { id: string } }
+  | { type: 'ready'; cursor: string | null }
+  | { type: 'reset'; reason: string };
 
 /** A session on a world whose reads complete only when the test says so. */
 function harness(world: World) {
@@ -54,7 +75,11 @@ function harness(world: World) {
   const reads: (() => void)[] = [];
   /** The newest position when the first read completed: where a stream opened without a cursor starts. */
   const opened = { at: -1 };
-  const transport: Transport = { send: (m) => sent.push(JSON.parse(m.raw) as Sent), bufferedBytes: () => 0, close: () => undefined };
+  const transport: Transport = {
+    send: (m) => sent.push(JSON.parse(m.raw) as Sent),
+    bufferedBytes: () => 0,
+    close: () => undefined,
+  };
   const reader = {
     streamAfter: (_user: number, after: number, limit: number) =>
       new Promise((resolve) =>
@@ -65,7 +90,10 @@ function harness(world: World) {
       ),
   } as unknown as ProjectionReader;
   const hub = { add: async () => undefined, remove: () => undefined } as unknown as Hub;
-  const session = new StreamSession(7, transport, hub, reader, { highWaterMark: 1 << 30, onSlowClient: () => undefined });
+  const session = new StreamSession(7, transport, hub, reader, {
+    highWaterMark: 1 << 30,
+    onSlowClient: () => undefined,
+  });
   const settle = () => new Promise((r) => setImmediate(r));
   return {
     sent,
@@ -101,9 +129,16 @@ async function opened(before: number, cursor: StreamPosition | 'empty' | 'stale'
   return { world, h };
 }
 
-const activityIds = (sent: Sent[]) => sent.flatMap((m) => (m.type === 'activity' ? [m.activity.id] : []));
+const activityIds = (sent: Sent[]) =>
+  sent.flatMap((m) => (m.type === 'activity' ? [m.activity.id] : []));
 
-type Step = { op: 'apply'; k: number } | { op: 'deliver' } | { op: 'drop' } | { op: 'redeliver' } | { op: 'read' } | { op: 'resync' };
+type Step =
+  | { op: 'apply'; k: number }
+  | { op: 'deliver' }
+  | { op: 'drop' }
+  | { op: 'redeliver' }
+  | { op: 'read' }
+  | { op: 'resync' };
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('apply' as const), k: fc.integer({ min: 1, max: 5 }) }),
   fc.constant({ op: 'deliver' as const }),
@@ -143,51 +178,62 @@ async function run(world: World, h: ReturnType<typeof harness>, steps: Step[]): 
 describe('stream session: resume by position', () => {
   it('delivers every position after the cursor exactly once, in order, whatever the interleaving of live messages, losses, redeliveries and log reads (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 20 }), fc.boolean(), fc.array(step, { maxLength: 60 }), async (before, withCursor, steps) => {
-        const world = new World(10_000);
-        world.apply(before);
-        world.live = [];
-        const cursor = before > 0 && withCursor ? Math.ceil(before / 2) : undefined;
-        const h = harness(world);
-        const opening = h.session.open(cursor === undefined ? undefined : { epoch: 'e1', position: cursor });
-        await run(world, h, steps);
-        await opening;
-        // Without a cursor the stream starts at the newest position when it read the head.
-        const from = cursor ?? h.opened.at;
-        const expected = Array.from({ length: world.seq - from }, (_, i) => `e1-${from + i + 1}`);
-        expect(activityIds(h.sent)).toEqual(expected);
-        expect(h.sent.some((m) => m.type === 'reset')).toBe(false);
-        expect(h.sent.filter((m) => m.type === 'ready')).toHaveLength(1);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 20 }),
+        fc.boolean(),
+        fc.array(step, { maxLength: 60 }),
+        async (before, withCursor, steps) => {
+          const world = new World(10_000);
+          world.apply(before);
+          world.live = [];
+          const cursor = before > 0 && withCursor ? Math.ceil(before / 2) : undefined;
+          const h = harness(world);
+          const opening = h.session.open(
+            cursor === undefined ? undefined : { epoch: 'e1', position: cursor },
+          );
+          await run(world, h, steps);
+          await opening;
+          // Without a cursor the stream starts at the newest position when it read the head.
+          const from = cursor ?? h.opened.at;
+          const expected = Array.from({ length: world.seq - from }, (_, i) => `e1-${from + i + 1}`);
+          expect(activityIds(h.sent)).toEqual(expected);
+          expect(h.sent.some((m) => m.type === 'reset')).toBe(false);
+          expect(h.sent.filter((m) => m.type === 'ready')).toHaveLength(1);
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it('when the cursor is older than the retained log, a reset comes first, then everything retained, once, in order (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 12, max: 40 }), fc.array(step, { maxLength: 40 }), async (before, steps) => {
-        const world = new World(10);
-        world.apply(before);
-        world.live = [];
-        const h = harness(world);
-        const opening = h.session.open({ epoch: 'e1', position: 1 });
-        await run(world, h, steps);
-        await opening;
-        expect(h.sent[0]!.type).toBe('reset');
-        const got = activityIds(h.sent).map((id) => Number(id.slice(3)));
-        // Strictly increasing, no repeats, ending at the newest; any jump follows a reset.
-        expect(got.at(-1)).toBe(world.seq);
-        let last = 0;
-        let resets = 0;
-        for (const m of h.sent) {
-          if (m.type === 'reset') resets++;
-          if (m.type !== 'activity') continue;
-          const p = Number(m.activity.id.slice(3));
-          expect(p).toBeGreaterThan(last);
-          if (p !== last + 1) expect(resets).toBeGreaterThan(0);
-          last = p;
-        }
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 12, max: 40 }),
+        fc.array(step, { maxLength: 40 }),
+        async (before, steps) => {
+          const world = new World(10);
+          world.apply(before);
+          world.live = [];
+          const h = harness(world);
+          const opening = h.session.open({ epoch: 'e1', position: 1 });
+          await run(world, h, steps);
+          await opening;
+          expect(h.sent[0]!.type).toBe('reset');
+          const got = activityIds(h.sent).map((id) => Number(id.slice(3)));
+          // Strictly increasing, no repeats, ending at the newest; any jump follows a reset.
+          expect(got.at(-1)).toBe(world.seq);
+          let last = 0;
+          let resets = 0;
+          for (const m of h.sent) {
+            if (m.type === 'reset') resets++;
+            if (m.type !== 'activity') continue;
+            const p = Number(m.activity.id.slice(3));
+            expect(p).toBeGreaterThan(last);
+            if (p !== last + 1) expect(resets).toBeGreaterThan(0);
+            last = p;
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -201,24 +247,42 @@ describe('stream session: resume by position', () => {
     world.apply(1);
     h.deliver(world.live.shift()!);
     await h.drainReads();
-    expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['ready', 'reset', 'e2-1', 'e2-2', 'e2-3', 'e2-4', 'e2-5']);
+    expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual([
+      'ready',
+      'reset',
+      'e2-1',
+      'e2-2',
+      'e2-3',
+      'e2-4',
+      'e2-5',
+    ]);
   });
 
   it('a cursor from another epoch or an earlier layout gets a reset, then the retained stream', async () => {
     for (const cursor of [{ epoch: 'old', position: 2 } as StreamPosition, 'stale' as const]) {
       const { h } = await opened(2, cursor);
-      expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['reset', 'e1-1', 'e1-2', 'ready']);
+      expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual([
+        'reset',
+        'e1-1',
+        'e1-2',
+        'ready',
+      ]);
       expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 2) });
     }
   });
 
-  it('a client that opened before the user\'s first activity gets a cursor for it, and resuming from it loses nothing that arrived meanwhile', async () => {
+  it("a client that opened before the user's first activity gets a cursor for it, and resuming from it loses nothing that arrived meanwhile", async () => {
     const first = await opened(0, undefined);
     expect(first.h.sent).toEqual([{ type: 'ready', cursor: EMPTY_STREAM_CURSOR }]);
     expect(decodeStreamCursor(EMPTY_STREAM_CURSOR)).toBe('empty');
     // Three activities arrive while the client reconnects; their live messages never reach it.
     const { h } = await opened(3, 'empty');
-    expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual(['e1-1', 'e1-2', 'e1-3', 'ready']);
+    expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual([
+      'e1-1',
+      'e1-2',
+      'e1-3',
+      'ready',
+    ]);
     expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 3) });
   });
 

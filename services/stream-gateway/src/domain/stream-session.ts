@@ -1,4 +1,12 @@
-import { backoffMs, channelsCursor, EMPTY_STREAM_CURSOR, StreamCloseCodes, encodeStreamCursor, type InboxLogEntry, type StreamPosition } from '@suite/contracts';
+import {
+  backoffMs,
+  channelsCursor,
+  EMPTY_STREAM_CURSOR,
+  StreamCloseCodes,
+  encodeStreamCursor,
+  type InboxLogEntry,
+  type StreamPosition,
+} from '@suite/contracts';
 import type { ProjectionReader } from '@suite/projection-reader';
 import type { Hub, StreamSink } from './hub.js';
 import { InboxChannel } from './inbox-channel.js';
@@ -14,8 +22,14 @@ export interface Transport {
 }
 
 /** The session options a handshake decides: the channels, and where the inbox resumes. */
-export function channelOptions(auth: { channels: Set<string>; inboxCursor: StreamPosition | 'empty' | undefined }): Pick<SessionOptions, 'inbox' | 'withoutActivity'> {
-  return { ...(auth.channels.has('inbox') ? { inbox: { cursor: auth.inboxCursor } } : {}), ...(auth.channels.has('activity') ? {} : { withoutActivity: true }) };
+export function channelOptions(auth: {
+  channels: Set<string>;
+  inboxCursor: StreamPosition | 'empty' | undefined;
+}): Pick<SessionOptions, 'inbox' | 'withoutActivity'> {
+  return {
+    ...(auth.channels.has('inbox') ? { inbox: { cursor: auth.inboxCursor } } : {}),
+    ...(auth.channels.has('activity') ? {} : { withoutActivity: true }),
+  };
 }
 
 export interface SessionOptions {
@@ -74,7 +88,12 @@ export class StreamSession implements StreamSink {
   ) {
     this.holder = options.holder ?? null;
     this.inbox = options.inbox
-      ? new InboxChannel(userId, reader, (type, fields) => this.send(LiveMessage.channelled(type, this.resumeCursor(), fields)), () => this.closed)
+      ? new InboxChannel(
+          userId,
+          reader,
+          (type, fields) => this.send(LiveMessage.channelled(type, this.resumeCursor(), fields)),
+          () => this.closed,
+        )
       : undefined;
   }
 
@@ -169,7 +188,12 @@ export class StreamSession implements StreamSink {
         this.epoch = epoch!;
         this.last = 0;
       } else {
-        this.send(LiveMessage.control('reset', { ...(this.inbox ? { channel: 'activity' } : {}), reason: RESET.epoch }));
+        this.send(
+          LiveMessage.control('reset', {
+            ...(this.inbox ? { channel: 'activity' } : {}),
+            reason: RESET.epoch,
+          }),
+        );
         this.epoch = epoch!;
         this.last = 0;
         this.fromOldest = true;
@@ -187,7 +211,12 @@ export class StreamSession implements StreamSink {
   private async catchUp(read: boolean): Promise<void> {
     this.catchingUp = true;
     try {
-      await this.queued.drain(read, () => this.readLog(), () => this.closed, (item) => this.apply(...item));
+      await this.queued.drain(
+        read,
+        () => this.readLog(),
+        () => this.closed,
+        (item) => this.apply(...item),
+      );
     } finally {
       this.catchingUp = false;
     }
@@ -196,7 +225,10 @@ export class StreamSession implements StreamSink {
   private async readLog(): Promise<void> {
     let resetSent = false;
     const reset = (reason: string) => {
-      if (!resetSent) this.send(LiveMessage.control('reset', { ...(this.inbox ? { channel: 'activity' } : {}), reason }));
+      if (!resetSent)
+        this.send(
+          LiveMessage.control('reset', { ...(this.inbox ? { channel: 'activity' } : {}), reason }),
+        );
       resetSent = true;
     };
     for (;;) {
@@ -232,7 +264,10 @@ export class StreamSession implements StreamSink {
   private deliver(message: LiveMessage): void {
     if (this.options.withoutActivity) return;
     if (!this.inbox) this.send(message);
-    else this.send(LiveMessage.channelled('activity', this.resumeCursor(), `"activity":${message.json}`));
+    else
+      this.send(
+        LiveMessage.channelled('activity', this.resumeCursor(), `"activity":${message.json}`),
+      );
   }
 
   private checkScheduled = false;

@@ -1,9 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { ApiRoutes, AppError, EMPTY_STREAM_CURSOR, IdParam, decodeStreamCursor, parseStreamPosition, pathParams, splitChannelsCursor, type StreamChannel, type StreamPosition } from '@suite/contracts';
+import {
+  ApiRoutes,
+  AppError,
+  EMPTY_STREAM_CURSOR,
+  IdParam,
+  decodeStreamCursor,
+  parseStreamPosition,
+  pathParams,
+  splitChannelsCursor,
+  type StreamChannel,
+  type StreamPosition,
+} from '@suite/contracts';
 import { assertSelfOrAdmin, bearerToken, type Principal, type TokenVerifier } from '@suite/auth';
 import { parseInput, takeOrRefuse, type RateLimits } from '@suite/server-kit';
 import type { Hub } from '../domain/hub.js';
-
 
 export interface HandshakeOptions {
   allowedOrigins: string[];
@@ -39,7 +49,9 @@ function findToken(req: IncomingMessage, url: URL): string | undefined {
   if (header) return header;
   const query = url.searchParams.get('access_token');
   if (query) return query;
-  const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim());
   return protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length) || undefined;
 }
 
@@ -58,7 +70,13 @@ function originAllowed(origin: string, host: string | undefined, allowed: string
  * principal's handshake budget, and a seat under the per-user cap (taken last, with no await
  * after it, so parallel handshakes cannot pass the cap).
  */
-export async function authoriseStream(req: IncomingMessage & { originalUrl?: string }, verifier: TokenVerifier, hub: Hub, options: HandshakeOptions, lastEventId?: string): Promise<Authorised> {
+export async function authoriseStream(
+  req: IncomingMessage & { originalUrl?: string },
+  verifier: TokenVerifier,
+  hub: Hub,
+  options: HandshakeOptions,
+  lastEventId?: string,
+): Promise<Authorised> {
   // Inside an Express router `url` is relative to the mount point; `originalUrl` is the full path.
   const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://gateway');
   const params = pathParams(ApiRoutes.activityStream, url.pathname);
@@ -70,27 +88,51 @@ export async function authoriseStream(req: IncomingMessage & { originalUrl?: str
   // The query as the API description states it (a repeated parameter counts as unknown).
   const keys = [...url.searchParams.keys()];
   const repeated = keys.find((key, i) => keys.indexOf(key) !== i);
-  if (repeated) throw new AppError('validation_failed', 'invalid query', [{ path: `query.${repeated}`, message: 'given more than once' }]);
+  if (repeated)
+    throw new AppError('validation_failed', 'invalid query', [
+      { path: `query.${repeated}`, message: 'given more than once' },
+    ]);
   parseInput(ApiRoutes.activityStream.query, Object.fromEntries(url.searchParams), 'query');
   const token = findToken(req, url);
   if (!token) throw new AppError('unauthorized', 'a bearer token is required');
   const principal = await verifier.verify(token);
   const parsedId = IdParam.safeParse(params.id);
-  if (!parsedId.success) throw new AppError('validation_failed', 'invalid path', [{ path: 'path.id', message: 'must be a positive integer' }]);
+  if (!parsedId.success)
+    throw new AppError('validation_failed', 'invalid path', [
+      { path: 'path.id', message: 'must be a positive integer' },
+    ]);
   assertSelfOrAdmin(principal, parsedId.data);
   const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
   const parts = text === undefined ? undefined : splitChannelsCursor(text);
   const cursor = parts === undefined ? undefined : decodeStreamCursor(parts.activity);
-  const inboxCursor = parts?.inbox === undefined ? undefined : parts.inbox === EMPTY_STREAM_CURSOR ? 'empty' : parseStreamPosition(parts.inbox);
+  const inboxCursor =
+    parts?.inbox === undefined
+      ? undefined
+      : parts.inbox === EMPTY_STREAM_CURSOR
+        ? 'empty'
+        : parseStreamPosition(parts.inbox);
   // Only the Last-Event-ID header can still be malformed here: the query's cursor was parsed above.
-  if (text !== undefined && (cursor === undefined || (parts?.inbox !== undefined && (inboxCursor === undefined || cursor === 'stale')))) {
-    throw new AppError('validation_failed', 'invalid header', [{ path: 'header.last-event-id', message: 'not a cursor this API issued' }]);
+  if (
+    text !== undefined &&
+    (cursor === undefined ||
+      (parts?.inbox !== undefined && (inboxCursor === undefined || cursor === 'stale')))
+  ) {
+    throw new AppError('validation_failed', 'invalid header', [
+      { path: 'header.last-event-id', message: 'not a cursor this API issued' },
+    ]);
   }
-  const channels = new Set((url.searchParams.get('channels') ?? 'activity').split(',') as StreamChannel[]);
+  const channels = new Set(
+    (url.searchParams.get('channels') ?? 'activity').split(',') as StreamChannel[],
+  );
   await takeOrRefuse(options.rateLimits, 'stream', principal.sub);
   const release = hub.claimSeat(parsedId.data, options.maxConnectionsPerUser);
   if (!release) {
-    throw new AppError('rate_limited', `at most ${options.maxConnectionsPerUser} streams per user are open; close one or retry later`, undefined, { 'retry-after': String(STREAM_CAP_RETRY_AFTER_S) });
+    throw new AppError(
+      'rate_limited',
+      `at most ${options.maxConnectionsPerUser} streams per user are open; close one or retry later`,
+      undefined,
+      { 'retry-after': String(STREAM_CAP_RETRY_AFTER_S) },
+    );
   }
   return { principal, userId: parsedId.data, cursor, channels, inboxCursor, release };
 }

@@ -14,19 +14,30 @@ export interface SseOptions extends HandshakeOptions {
 }
 
 /** The stream as Server-Sent Events on the same path, chosen by `Accept: text/event-stream`. */
-export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionReader, options: SseOptions, metrics: StreamMetrics): Router {
+export function sseRouter(
+  verifier: TokenVerifier,
+  hub: Hub,
+  reader: ProjectionReader,
+  options: SseOptions,
+  metrics: StreamMetrics,
+): Router {
   const router = Router();
   routeStream(router, ApiRoutes.activityStream, async (req, res) => {
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
       // Still authenticate first: an anonymous caller learns nothing but 401.
       (await authoriseStream(req, verifier, hub, options)).release();
-      throw new AppError('bad_request', 'open this stream as a WebSocket (Upgrade: websocket) or with Accept: text/event-stream');
+      throw new AppError(
+        'bad_request',
+        'open this stream as a WebSocket (Upgrade: websocket) or with Accept: text/event-stream',
+      );
     }
     const lastEventId = req.get('last-event-id') || undefined;
-    const auth = await authoriseStream(req, verifier, hub, options, lastEventId).catch((err: unknown) => {
-      if (err instanceof AppError) metrics.rejected.inc({ status: String(err.status) });
-      throw err;
-    });
+    const auth = await authoriseStream(req, verifier, hub, options, lastEventId).catch(
+      (err: unknown) => {
+        if (err instanceof AppError) metrics.rejected.inc({ status: String(err.status) });
+        throw err;
+      },
+    );
     if (res.destroyed) return auth.release();
     res.once('close', auth.release);
     res.writeHead(200, {
@@ -54,16 +65,27 @@ export function sseRouter(verifier: TokenVerifier, hub: Hub, reader: ProjectionR
         bufferedBytes: () => res.writableLength,
         close: (code, reason) => {
           if (code === StreamCloseCodes.slowConsumer) res.destroy();
-          else res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', code: String(code), message: reason })}\n\n`);
+          else
+            res.end(
+              `event: error\ndata: ${JSON.stringify({ type: 'error', code: String(code), message: reason })}\n\n`,
+            );
           end();
         },
       },
       hub,
       reader,
-      { holder: auth.principal.userId, highWaterMark: options.highWaterMark, onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }), ...channelOptions(auth) },
+      {
+        holder: auth.principal.userId,
+        highWaterMark: options.highWaterMark,
+        onSlowClient: () => metrics.slowClients.inc({ transport: 'sse' }),
+        ...channelOptions(auth),
+      },
     );
     const heartbeat = setInterval(() => res.write(': ping\n\n'), options.heartbeatMs);
-    const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));
+    const expiry = setTimeout(
+      () => session.close(StreamCloseCodes.tokenExpired, 'token expired'),
+      msUntilExpiry(auth.principal),
+    );
     req.on('close', () => {
       session.detach();
       end();

@@ -21,10 +21,13 @@ export interface WsGatewayOptions extends HandshakeOptions {
 
 /** Answers a refused upgrade as plain HTTP (never accept-then-close). */
 function refuse(socket: Duplex, err: unknown, logger: Logger): void {
-  const appError = err instanceof AppError ? err : new AppError('internal', 'internal server error');
+  const appError =
+    err instanceof AppError ? err : new AppError('internal', 'internal server error');
   if (!(err instanceof AppError)) logger.error({ err }, 'upgrade failed');
   const json = JSON.stringify(appError.body(randomUUID()));
-  const extra = Object.entries(appError.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(appError.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${extra}Connection: close\r\n\r\n${json}`,
   );
@@ -97,13 +100,20 @@ export class WsGateway {
       noServer: true,
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false),
+      handleProtocols: (protocols) =>
+        protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false,
     });
   }
 
   attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
-    this.heartbeat = setInterval(() => this.beat(), Math.max(1, Math.round(this.options.heartbeatMs / HEARTBEAT_SLICES)));
+    server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head),
+    );
+    this.heartbeat = setInterval(
+      () => this.beat(),
+      Math.max(1, Math.round(this.options.heartbeatMs / HEARTBEAT_SLICES)),
+    );
     this.heartbeat.unref();
   }
 
@@ -141,13 +151,22 @@ export class WsGateway {
       slice.add(ws);
       this.alive.set(ws, true);
       this.metrics.connections.inc({ transport: 'websocket' });
-      const session = new StreamSession(auth.userId, new WsTransport(ws, socket as Writable), this.hub, this.reader, {
-        holder: auth.principal.userId,
-        highWaterMark: this.options.highWaterMark,
-        onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
-        ...channelOptions(auth),
-      });
-      const expiry = setTimeout(() => session.close(StreamCloseCodes.tokenExpired, 'token expired'), msUntilExpiry(auth.principal));
+      const session = new StreamSession(
+        auth.userId,
+        new WsTransport(ws, socket as Writable),
+        this.hub,
+        this.reader,
+        {
+          holder: auth.principal.userId,
+          highWaterMark: this.options.highWaterMark,
+          onSlowClient: () => this.metrics.slowClients.inc({ transport: 'websocket' }),
+          ...channelOptions(auth),
+        },
+      );
+      const expiry = setTimeout(
+        () => session.close(StreamCloseCodes.tokenExpired, 'token expired'),
+        msUntilExpiry(auth.principal),
+      );
       ws.on('pong', () => this.alive.set(ws, true));
       ws.on('message', () => undefined);
       ws.on('close', () => {
@@ -173,7 +192,8 @@ export class WsGateway {
     clearInterval(this.heartbeat);
     for (const ws of this.sockets()) ws.close(StreamCloseCodes.goingAway, 'server shutting down');
     const deadline = Date.now() + 2000;
-    while (this.slices.some((slice) => slice.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.slices.some((slice) => slice.size > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.sockets()) ws.terminate();
     this.wss.close();
   }

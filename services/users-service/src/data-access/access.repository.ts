@@ -82,16 +82,25 @@ export class AccessRepository {
     return nextSequence(this.db, kind);
   }
 
-
   // --- workspaces ---
   async insertWorkspace(doc: WorkspaceDoc): Promise<void> {
     await this.workspaces.insertOne(doc);
   }
   workspacesByIds(ids: number[]): Promise<WorkspaceDoc[]> {
-    return this.workspaces.find({ _id: { $in: ids }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
+    return this.workspaces
+      .find(
+        { _id: { $in: ids }, ...LIVE },
+        { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs },
+      )
+      .toArray();
   }
   /** Renames a live workspace and raises its version, with the outbox entries made for that version; null when there is none. */
-  renameWorkspace(id: number, name: string, now: Date, entries: (version: number) => OutboxEntry[]): Promise<WorkspaceDoc | null> {
+  renameWorkspace(
+    id: number,
+    name: string,
+    now: Date,
+    entries: (version: number) => OutboxEntry[],
+  ): Promise<WorkspaceDoc | null> {
     return withDocumentLock(this.workspaces, id, async () => {
       const current = await this.liveWorkspaces.find(id);
       if (!current) return null;
@@ -105,7 +114,10 @@ export class AccessRepository {
   }
   async markWorkspaceDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
     const r = await withDocumentLock(this.workspaces, id, () =>
-      this.workspaces.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+      this.workspaces.updateOne(
+        { _id: id, ...LIVE },
+        { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } },
+      ),
     );
     return r.matchedCount === 1;
   }
@@ -115,23 +127,38 @@ export class AccessRepository {
     await this.groups.insertOne(doc).catch(uniqueViolation);
   }
   groupsOfUser(userId: number): Promise<GroupDoc[]> {
-    return this.groups.find({ members: userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
+    return this.groups
+      .find({ members: userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs })
+      .toArray();
   }
   /** Adds or removes a member together with the outbox entry, in one document write. */
-  changeMembership(id: number, userId: number, op: 'add' | 'remove', now: Date, entries: OutboxEntry[]): Promise<'changed' | 'unchanged' | 'missing'> {
+  changeMembership(
+    id: number,
+    userId: number,
+    op: 'add' | 'remove',
+    now: Date,
+    entries: OutboxEntry[],
+  ): Promise<'changed' | 'unchanged' | 'missing'> {
     return withDocumentLock(this.groups, id, async () => {
       const group = await this.liveGroups.find(id);
       if (!group) return 'missing';
       const has = group.members.includes(userId);
       if ((op === 'add') === has) return 'unchanged';
-      const members = op === 'add' ? [...group.members, userId] : group.members.filter((m) => m !== userId);
-      const r = await this.groups.updateOne({ _id: id, ...LIVE }, { $set: { members, updatedAt: now, ...outboxSet(entries) } });
+      const members =
+        op === 'add' ? [...group.members, userId] : group.members.filter((m) => m !== userId);
+      const r = await this.groups.updateOne(
+        { _id: id, ...LIVE },
+        { $set: { members, updatedAt: now, ...outboxSet(entries) } },
+      );
       return r.matchedCount === 1 ? 'changed' : 'missing';
     });
   }
   async markGroupDeleted(id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
     const r = await withDocumentLock(this.groups, id, () =>
-      this.groups.updateOne({ _id: id, ...LIVE }, { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } }),
+      this.groups.updateOne(
+        { _id: id, ...LIVE },
+        { $set: { deletedAt: now, updatedAt: now, ...outboxSet(entries) } },
+      ),
     );
     return r.matchedCount === 1;
   }
@@ -139,7 +166,11 @@ export class AccessRepository {
     for (const { _id } of await this.groupsOfUser(userId)) {
       await withDocumentLock(this.groups, _id, async () => {
         const group = await this.groups.findOne({ _id }, { maxTimeMS: this.timeoutMs });
-        if (group) await this.groups.updateOne({ _id }, { $set: { members: group.members.filter((m) => m !== userId) } });
+        if (group)
+          await this.groups.updateOne(
+            { _id },
+            { $set: { members: group.members.filter((m) => m !== userId) } },
+          );
       });
     }
   }
@@ -149,21 +180,42 @@ export class AccessRepository {
     await this.permissions.insertOne(doc);
   }
   findPermission(workspaceId: number, id: number): Promise<PermissionDoc | null> {
-    return this.permissions.findOne({ _id: id, workspaceId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+    return this.permissions.findOne(
+      { _id: id, workspaceId, ...LIVE },
+      { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs },
+    );
   }
   permissionsOfWorkspace(workspaceId: number): Promise<PermissionDoc[]> {
-    return this.permissions.find({ workspaceId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).toArray();
+    return this.permissions
+      .find({ workspaceId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs })
+      .sort({ _id: 1 })
+      .toArray();
   }
   directPermissions(userId: number): Promise<PermissionDoc[]> {
-    return this.permissions.find({ userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
+    return this.permissions
+      .find({ userId, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs })
+      .toArray();
   }
   groupPermissions(groupIds: number[]): Promise<PermissionDoc[]> {
     if (groupIds.length === 0) return Promise.resolve([]);
-    return this.permissions.find({ groupId: { $in: groupIds }, ...LIVE }, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).toArray();
+    return this.permissions
+      .find(
+        { groupId: { $in: groupIds }, ...LIVE },
+        { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs },
+      )
+      .toArray();
   }
-  async markPermissionDeleted(workspaceId: number, id: number, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+  async markPermissionDeleted(
+    workspaceId: number,
+    id: number,
+    now: Date,
+    entries: OutboxEntry[],
+  ): Promise<boolean> {
     const r = await withDocumentLock(this.permissions, id, () =>
-      this.permissions.updateOne({ _id: id, workspaceId, ...LIVE }, { $set: { deletedAt: now, ...outboxSet(entries) } }),
+      this.permissions.updateOne(
+        { _id: id, workspaceId, ...LIVE },
+        { $set: { deletedAt: now, ...outboxSet(entries) } },
+      ),
     );
     return r.matchedCount === 1;
   }
@@ -180,14 +232,22 @@ class LiveDocs<T extends WorkspaceDoc | GroupDoc> {
   ) {}
 
   find(id: number) {
-    return this.collection.findOne({ _id: id, ...LIVE } as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs });
+    return this.collection.findOne({ _id: id, ...LIVE } as Filter<T>, {
+      projection: { outbox: 0 },
+      maxTimeMS: this.timeoutMs,
+    });
   }
 
   /** A page in id order, and how many there are in all. */
   async page(skip: number, limit: number) {
     const [count, docs] = await Promise.all([
       this.collection.countDocuments(LIVE as Filter<T>, { maxTimeMS: this.timeoutMs }),
-      this.collection.find(LIVE as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs }).sort({ _id: 1 }).skip(skip).limit(limit).toArray(),
+      this.collection
+        .find(LIVE as Filter<T>, { projection: { outbox: 0 }, maxTimeMS: this.timeoutMs })
+        .sort({ _id: 1 })
+        .skip(skip)
+        .limit(limit)
+        .toArray(),
     ]);
     return { count, docs };
   }

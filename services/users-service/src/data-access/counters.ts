@@ -10,7 +10,11 @@ interface CounterDoc {
 export async function nextSequence(db: Db, name: string, by = 1): Promise<number> {
   const counters = db.collection<CounterDoc>('counters');
   const doc = await withDocumentLock(counters, name, () =>
-    counters.findOneAndUpdate({ _id: name }, { $inc: { seq: by } }, { upsert: true, returnDocument: 'after' }),
+    counters.findOneAndUpdate(
+      { _id: name },
+      { $inc: { seq: by } },
+      { upsert: true, returnDocument: 'after' },
+    ),
   );
   if (!doc) throw new Error(`counter ${name} did not return a value`);
   return doc.seq;

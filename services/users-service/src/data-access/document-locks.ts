@@ -79,7 +79,8 @@ class DocumentLocks {
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const held = await this.leases.findOne({ _id: key });
-        if (held && held.until.getTime() < Date.now()) await this.leases.deleteOne({ _id: key, owner: held.owner });
+        if (held && held.until.getTime() < Date.now())
+          await this.leases.deleteOne({ _id: key, owner: held.owner });
         if (Date.now() > deadline) throw new WriteContention(LEASE_WAIT_MS);
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 20)));
       }
@@ -95,7 +96,11 @@ class DocumentLocks {
 const byDb = new WeakMap<Db, DocumentLocks>();
 
 /** Runs `work` (a read-change-write of one document) while no other write to that document runs, in this instance or another replica. */
-export function withDocumentLock<T, D extends Document>(collection: Collection<D>, id: unknown, work: () => Promise<T>): Promise<T> {
+export function withDocumentLock<T, D extends Document>(
+  collection: Collection<D>,
+  id: unknown,
+  work: () => Promise<T>,
+): Promise<T> {
   const db = collection.db;
   let locks = byDb.get(db);
   if (!locks) byDb.set(db, (locks = new DocumentLocks(db)));

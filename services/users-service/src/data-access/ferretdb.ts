@@ -21,13 +21,15 @@ export function isSqlUniqueViolation(message: string): boolean {
   return /UNIQUE constraint failed|violates unique constraint/.test(message);
 }
 
-
 /**
  * Creates the indexes a collection lacks, by name. MongoDB treats re-creating an identical
  * index as a no-op, but FerretDB 1.24 panics on a createIndexes whose indexes already exist, so
  * a restarted service would never become ready: ask for the missing ones only.
  */
-export async function createMissingIndexes<T extends Document>(collection: Collection<T>, specs: (IndexDescription & { name: string })[]): Promise<void> {
+export async function createMissingIndexes<T extends Document>(
+  collection: Collection<T>,
+  specs: (IndexDescription & { name: string })[],
+): Promise<void> {
   const existing = new Set(
     await collection.indexes().then(
       (list) => list.map((i) => i.name),

@@ -4,7 +4,11 @@ import { UniqueViolation } from './errors.js';
 import { isSqlUniqueViolation } from './ferretdb.js';
 
 /** One client per process; the driver reconnects on its own after an outage. */
-export function createMongo(url: string, dbName: string, queryTimeoutMs: number): { client: MongoClient; db: Db } {
+export function createMongo(
+  url: string,
+  dbName: string,
+  queryTimeoutMs: number,
+): { client: MongoClient; db: Db } {
   const client = new MongoClient(url, {
     serverSelectionTimeoutMS: Math.min(queryTimeoutMs, 3000),
     connectTimeoutMS: 2000,
@@ -39,11 +43,15 @@ export function mapMongoError(err: unknown): AppError | undefined {
 
 /** True for a unique-index violation: MongoDB's code 11000, or FerretDB's wording of it (`isSqlUniqueViolation`). */
 export function isDuplicateKey(err: unknown): err is MongoServerError {
-  return err instanceof MongoServerError && (err.code === 11000 || isSqlUniqueViolation(err.message));
+  return (
+    err instanceof MongoServerError && (err.code === 11000 || isSqlUniqueViolation(err.message))
+  );
 }
 
 /** Rethrows a driver's unique-index error as a UniqueViolation naming the field (the index names carry it); anything else as it is. */
 export function uniqueViolation(err: unknown): never {
   if (!isDuplicateKey(err)) throw err;
-  throw new UniqueViolation(/email/.test(err.message) ? 'email' : /username/.test(err.message) ? 'username' : 'name');
+  throw new UniqueViolation(
+    /email/.test(err.message) ? 'email' : /username/.test(err.message) ? 'username' : 'name',
+  );
 }

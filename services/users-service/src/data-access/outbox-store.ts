@@ -26,7 +26,12 @@ export class OutboxStore {
     private readonly access: AccessRepository,
   ) {
     const pendingView = (c: Collection<never>) => c as unknown as Collection<PendingDoc>;
-    this.collections = { users: pendingView(users.collection as never), workspaces: pendingView(access.workspaces as never), groups: pendingView(access.groups as never), permissions: pendingView(access.permissions as never) };
+    this.collections = {
+      users: pendingView(users.collection as never),
+      workspaces: pendingView(access.workspaces as never),
+      groups: pendingView(access.groups as never),
+      permissions: pendingView(access.permissions as never),
+    };
   }
 
   readonly kinds: OutboxKind[] = ['users', 'workspaces', 'groups', 'permissions'];
@@ -42,13 +47,17 @@ export class OutboxStore {
 
   /** Those of `ids` (documents of `kind`) with entries to publish: one `_id` lookup each, whatever the backlog. */
   async pendingByIds(kind: OutboxKind, ids: number[]): Promise<PendingDoc[]> {
-    const docs = await Promise.all(ids.map((id) => this.collections[kind].findOne({ _id: id, outboxPending: true })));
+    const docs = await Promise.all(
+      ids.map((id) => this.collections[kind].findOne({ _id: id, outboxPending: true })),
+    );
     return docs.filter((d): d is NonNullable<typeof d> => d !== null) as PendingDoc[];
   }
 
   /** How many documents of `kind` wait, counted up to `limit` (undefined when the database does not answer). */
   countPending(kind: OutboxKind, limit: number): Promise<number | undefined> {
-    return this.collections[kind].countDocuments({ outboxPending: true }, { limit, maxTimeMS: 2000 }).catch(() => undefined);
+    return this.collections[kind]
+      .countDocuments({ outboxPending: true }, { limit, maxTimeMS: 2000 })
+      .catch(() => undefined);
   }
 
   /** Removes entries that are out. */
@@ -58,11 +67,17 @@ export class OutboxStore {
 
   /** Once a deletion's events are out, the tombstone and what hangs off it go. */
   async purge(kind: OutboxKind, id: number): Promise<void> {
-    if (kind === 'users') await Promise.all([this.access.deleteUserPermissions(id), this.access.removeUserFromAllGroups(id)]);
+    if (kind === 'users')
+      await Promise.all([
+        this.access.deleteUserPermissions(id),
+        this.access.removeUserFromAllGroups(id),
+      ]);
     else if (kind === 'workspaces') await this.access.permissions.deleteMany({ workspaceId: id });
     else if (kind === 'groups') await this.access.permissions.deleteMany({ groupId: id });
     const collection = this.collections[kind];
-    await withDocumentLock(collection, id, () => collection.deleteOne({ _id: id, outboxPending: false } as never));
+    await withDocumentLock(collection, id, () =>
+      collection.deleteOne({ _id: id, outboxPending: false } as never),
+    );
   }
 
   /** A group's members, whatever its state (a deleted group's members lose its access). */

@@ -8,7 +8,14 @@ import { withDocumentLock } from './document-locks.js';
  * Entries are a map keyed by id, removed with `$unset` after Kafka acknowledges them.
  */
 export type OutboxEntry =
-  | { id: string; seq: number; kind: 'event'; topic: 'users.events'; key: string; event: Record<string, unknown> }
+  | {
+      id: string;
+      seq: number;
+      kind: 'event';
+      topic: 'users.events';
+      key: string;
+      event: Record<string, unknown>;
+    }
   | { id: string; seq: number; kind: 'access'; userIds: number[]; groupId?: number };
 
 export interface WithOutbox {
@@ -19,7 +26,11 @@ export interface WithOutbox {
 let seqCounter = 0;
 
 /** Builds an entry with a stable id; `seq` orders entries written to the same document. */
-type EntryBody = OutboxEntry extends infer E ? (E extends OutboxEntry ? Omit<E, 'id' | 'seq'> : never) : never;
+type EntryBody = OutboxEntry extends infer E
+  ? E extends OutboxEntry
+    ? Omit<E, 'id' | 'seq'>
+    : never
+  : never;
 
 export function outboxEntry(entry: EntryBody): OutboxEntry {
   seqCounter = (seqCounter + 1) % 1000;
@@ -43,6 +54,9 @@ export async function removeOutboxEntries<T extends Document & WithOutbox>(
   for (const e of entryIds) unset[`outbox.${e}`] = '';
   await withDocumentLock(collection, id, async () => {
     await collection.updateOne({ _id: id } as never, { $unset: unset } as never);
-    await collection.updateOne({ _id: id, outbox: {} } as never, { $set: { outboxPending: false } } as never);
+    await collection.updateOne(
+      { _id: id, outbox: {} } as never,
+      { $set: { outboxPending: false } } as never,
+    );
   });
 }

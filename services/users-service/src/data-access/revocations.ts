@@ -11,6 +11,11 @@ export type Revoke = (userId: number, revoked: boolean) => Promise<void>;
  */
 export function revocationStore(redis: RedisClient, prefix: string, log: Logger): Revoke {
   return async (userId, revoked) => {
-    await setRevoked(redis, prefix, userId, revoked).catch((err: unknown) => log.warn({ err, userId, revoked }, 'could not record the revocation yet; the directory follower repeats it'));
+    await setRevoked(redis, prefix, userId, revoked).catch((err: unknown) =>
+      log.warn(
+        { err, userId, revoked },
+        'could not record the revocation yet; the directory follower repeats it',
+      ),
+    );
   };
 }

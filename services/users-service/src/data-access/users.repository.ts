@@ -72,8 +72,21 @@ export class UsersRepository {
     return nextSequence(this.db, 'users');
   }
 
-  async insert(id: number, fields: UserFields, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc> {
-    const doc: UserDoc = { _id: id, version: 1, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null };
+  async insert(
+    id: number,
+    fields: UserFields,
+    now: Date,
+    outbox: (user: UserDoc) => OutboxEntry[],
+  ): Promise<UserDoc> {
+    const doc: UserDoc = {
+      _id: id,
+      version: 1,
+      ...fields,
+      ...derived(fields),
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    };
     const entries = outbox(doc);
     doc.outbox = Object.fromEntries(entries.map((e) => [e.id, e]));
     doc.outboxPending = entries.length > 0;
@@ -85,7 +98,14 @@ export class UsersRepository {
   async bulkInsert(list: UserFields[], now: Date): Promise<UserDoc[]> {
     const last = await nextSequence(this.db, 'users', list.length);
     const docs: UserDoc[] = list.map((fields, i) => ({
-      _id: last - list.length + 1 + i, version: 1, ...fields, ...derived(fields), createdAt: now, updatedAt: now, deletedAt: null, outboxPending: false,
+      _id: last - list.length + 1 + i,
+      version: 1,
+      ...fields,
+      ...derived(fields),
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+      outboxPending: false,
     }));
     await this.collection.insertMany(docs, { ordered: false });
     return docs;
@@ -97,13 +117,19 @@ export class UsersRepository {
 
   /** True when a document with this id exists, deleted or not. */
   async exists(id: number): Promise<boolean> {
-    return (await this.collection.findOne({ _id: id }, { projection: { _id: 1 }, maxTimeMS: this.timeoutMs })) !== null;
+    return (
+      (await this.collection.findOne(
+        { _id: id },
+        { projection: { _id: 1 }, maxTimeMS: this.timeoutMs },
+      )) !== null
+    );
   }
 
   /** Every live user, in batches (the directory's snapshot). */
   async *live(batchSize = 5000): AsyncGenerator<UserDoc> {
     // `deletedAt: null` is checked here rather than in the filter: FerretDB cannot push a null down.
-    for await (const doc of this.collection.find({}, { projection: { outbox: 0 }, batchSize })) if (doc.deletedAt === null) yield doc;
+    for await (const doc of this.collection.find({}, { projection: { outbox: 0 }, batchSize }))
+      if (doc.deletedAt === null) yield doc;
   }
 
   /**
@@ -113,7 +139,12 @@ export class UsersRepository {
    * rather than race; the compare-and-set on the version still guards against a writer elsewhere
    * (another replica on MongoDB) and is retried when one got there first.
    */
-  update(id: number, decide: (current: UserDoc) => Partial<UserFields>, now: Date, outbox: (user: UserDoc) => OutboxEntry[]): Promise<UserDoc | null> {
+  update(
+    id: number,
+    decide: (current: UserDoc) => Partial<UserFields>,
+    now: Date,
+    outbox: (user: UserDoc) => OutboxEntry[],
+  ): Promise<UserDoc | null> {
     return withDocumentLock(this.collection, id, () =>
       this.untilWritten(async () => {
         const current = await this.findById(id);
@@ -128,10 +159,20 @@ export class UsersRepository {
           roles: patch.roles ?? current.roles,
         };
         const { outbox: _o, outboxPending: _p, ...kept } = current;
-        const next: UserDoc = { ...kept, ...fields, ...derived(fields), version: versionOf(current) + 1, updatedAt: now };
+        const next: UserDoc = {
+          ...kept,
+          ...fields,
+          ...derived(fields),
+          version: versionOf(current) + 1,
+          updatedAt: now,
+        };
         const { _id, ...set } = next;
         const result = await this.collection
-          .updateOne({ _id, ...LIVE, ...atVersion(versionOf(current)) }, { $set: { ...set, ...outboxSet(outbox(next)) } }, { maxTimeMS: this.timeoutMs })
+          .updateOne(
+            { _id, ...LIVE, ...atVersion(versionOf(current)) },
+            { $set: { ...set, ...outboxSet(outbox(next)) } },
+            { maxTimeMS: this.timeoutMs },
+          )
           .catch(uniqueViolation);
         return result.matchedCount === 1 ? { done: next } : undefined;
       }),
@@ -139,14 +180,22 @@ export class UsersRepository {
   }
 
   /** Marks the live user deleted (with its outbox entries) after `check` passed on it: false when there is no such user. The relay removes the document after publishing. */
-  markDeleted(id: number, check: (current: UserDoc) => void, now: Date, entries: OutboxEntry[]): Promise<boolean> {
+  markDeleted(
+    id: number,
+    check: (current: UserDoc) => void,
+    now: Date,
+    entries: OutboxEntry[],
+  ): Promise<boolean> {
     return withDocumentLock(this.collection, id, () =>
       this.untilWritten(async () => {
         const current = await this.findById(id);
         if (!current) return { done: false };
         check(current);
         const version = versionOf(current);
-        const result = await this.collection.updateOne({ _id: id, ...LIVE, ...atVersion(version) }, { $set: { deletedAt: now, updatedAt: now, version: version + 1, ...outboxSet(entries) } });
+        const result = await this.collection.updateOne(
+          { _id: id, ...LIVE, ...atVersion(version) },
+          { $set: { deletedAt: now, updatedAt: now, version: version + 1, ...outboxSet(entries) } },
+        );
         return result.matchedCount === 1 ? { done: true } : undefined;
       }),
     );

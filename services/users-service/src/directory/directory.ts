@@ -55,7 +55,17 @@ function compareText(a: string, b: string): number {
 /** A directory entry from a user's stored fields. */
 export function directoryEntry(profile: UserProfile, version: number): DirectoryEntry {
   const { roles: _roles, createdAt: _c, updatedAt: _u, ...user } = profile;
-  return { user, profile, version, keys: [normalise(user.username), normalise(user.email), normalise(user.firstName), normalise(user.lastName)] };
+  return {
+    user,
+    profile,
+    version,
+    keys: [
+      normalise(user.username),
+      normalise(user.email),
+      normalise(user.firstName),
+      normalise(user.lastName),
+    ],
+  };
 }
 
 /** The directory's Redis keys (docs/users-service.md, "The directory in Redis"). */
@@ -113,7 +123,13 @@ return 1
 `;
 
 interface DirectoryRedis {
-  directoryPut(key: string, id: string, version: number, record: string, keys: string): Promise<[number, string, string | null]>;
+  directoryPut(
+    key: string,
+    id: string,
+    version: number,
+    record: string,
+    keys: string,
+  ): Promise<[number, string, string | null]>;
   directorySettle(key: string, id: string, record: string, pending: string): Promise<number>;
 }
 
@@ -125,14 +141,20 @@ interface Stored {
 }
 
 function encode(entry: DirectoryEntry | undefined, version: number): string {
-  return entry ? JSON.stringify({ v: version, k: entry.keys, p: entry.profile }) : JSON.stringify({ v: version, d: 1 });
+  return entry
+    ? JSON.stringify({ v: version, k: entry.keys, p: entry.profile })
+    : JSON.stringify({ v: version, d: 1 });
 }
 
 function decode(raw: string): Stored {
   const record = JSON.parse(raw) as { v: number; k?: DirectoryEntry['keys']; p?: UserProfile };
   if (!record.p || !record.k) return { version: record.v, entry: undefined, raw };
   const { roles: _roles, createdAt: _c, updatedAt: _u, ...user } = record.p;
-  return { version: record.v, entry: { user, profile: record.p, version: record.v, keys: record.k }, raw };
+  return {
+    version: record.v,
+    entry: { user, profile: record.p, version: record.v, keys: record.k },
+    raw,
+  };
 }
 
 function gramsOf(keys: readonly string[]): Set<string> {
@@ -213,7 +235,12 @@ export class Directory {
 
   /** Stores `entry` unless the directory holds the same or a newer version, or the user was deleted; the index follows either way. */
   async apply(entry: DirectoryEntry): Promise<boolean> {
-    return this.put(entry.user.id, entry.version, encode(entry, entry.version), entry.keys.join(SEP));
+    return this.put(
+      entry.user.id,
+      entry.version,
+      encode(entry, entry.version),
+      entry.keys.join(SEP),
+    );
   }
 
   /** Forgets a deleted user for good. */
@@ -223,7 +250,8 @@ export class Directory {
 
   /** Applies many entries at once (a snapshot), `parallel` at a time. */
   async applyAll(entries: DirectoryEntry[], parallel = 256): Promise<void> {
-    for (let i = 0; i < entries.length; i += parallel) await Promise.all(entries.slice(i, i + parallel).map((e) => this.apply(e)));
+    for (let i = 0; i < entries.length; i += parallel)
+      await Promise.all(entries.slice(i, i + parallel).map((e) => this.apply(e)));
   }
 
   /**
@@ -234,16 +262,24 @@ export class Directory {
     const records = new Map<string, string[]>();
     const sorted = new Map<string, (string | number)[]>();
     const sets = new Map<string, string[]>();
-    const add = <T,>(into: Map<string, T[]>, key: string, ...items: T[]) => {
+    const add = <T>(into: Map<string, T[]>, key: string, ...items: T[]) => {
       const list = into.get(key);
       if (list) list.push(...items);
       else into.set(key, items);
     };
     for (const entry of entries) {
       const id = entry.user.id;
-      add(records, this.keys.records(id), String(id), encode(entry, entry.version), `${id}:k`, entry.keys.join(SEP));
+      add(
+        records,
+        this.keys.records(id),
+        String(id),
+        encode(entry, entry.version),
+        `${id}:k`,
+        entry.keys.join(SEP),
+      );
       add(sorted, this.keys.ids, id, String(id));
-      for (const key of new Set(entry.keys)) add(sorted, this.keys.lex(key), 0, lexMember(key, entry.keys[0], id));
+      for (const key of new Set(entry.keys))
+        add(sorted, this.keys.lex(key), 0, lexMember(key, entry.keys[0], id));
       for (const gram of gramsOf(entry.keys)) add(sets, this.keys.gram(gram), String(id));
     }
     await Promise.all([
@@ -255,15 +291,36 @@ export class Directory {
 
   /** Live users `offset`… in id order. */
   async page(offset: number, limit: number): Promise<DirectoryEntry[]> {
-    return this.entries((await this.client.zrange(this.keys.ids, offset, offset + limit - 1)).map(Number));
+    return this.entries(
+      (await this.client.zrange(this.keys.ids, offset, offset + limit - 1)).map(Number),
+    );
   }
 
   /** Up to `limit` live users after id `after` (ascending), or before id `before` (descending, then returned ascending). */
-  async around(limit: number, from: { after: number } | { before: number }): Promise<DirectoryEntry[]> {
+  async around(
+    limit: number,
+    from: { after: number } | { before: number },
+  ): Promise<DirectoryEntry[]> {
     const ids =
       'after' in from
-        ? await this.client.zrangebyscore(this.keys.ids, `(${from.after}`, '+inf', 'LIMIT', 0, limit)
-        : (await this.client.zrevrangebyscore(this.keys.ids, `(${from.before}`, '-inf', 'LIMIT', 0, limit)).reverse();
+        ? await this.client.zrangebyscore(
+            this.keys.ids,
+            `(${from.after}`,
+            '+inf',
+            'LIMIT',
+            0,
+            limit,
+          )
+        : (
+            await this.client.zrevrangebyscore(
+              this.keys.ids,
+              `(${from.before}`,
+              '-inf',
+              'LIMIT',
+              0,
+              limit,
+            )
+          ).reverse();
     return this.entries(ids.map(Number));
   }
 
@@ -271,7 +328,11 @@ export class Directory {
    * Users matching `q`, best first: exact, then prefix, then substring; ties by username, then id.
    * Each stage keeps at most SEARCH_RESULT_CAP candidates, so `count` is at most three times that.
    */
-  async search(q: string, offset: number, limit: number): Promise<{ count: number; results: DirectoryEntry[] }> {
+  async search(
+    q: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ count: number; results: DirectoryEntry[] }> {
     const query = normalise(q);
     const now = Date.now();
     let ranked = this.searches.get(query);
@@ -280,7 +341,8 @@ export class Directory {
       ranked = { ids: this.rank(query), until: now + SEARCH_CACHE_MS };
       this.searches.delete(query);
       this.searches.set(query, ranked);
-      if (this.searches.size > SEARCH_CACHE_QUERIES) this.searches.delete(this.searches.keys().next().value!);
+      if (this.searches.size > SEARCH_CACHE_QUERIES)
+        this.searches.delete(this.searches.keys().next().value!);
       const pending = ranked;
       pending.ids.catch(() => {
         if (this.searches.get(query) === pending) this.searches.delete(query);
@@ -300,8 +362,22 @@ export class Directory {
     // Exact and prefix: two ranges of the first character's sorted set (exact ones sort first).
     const lex = this.keys.lex(query);
     const [exact, prefix] = await Promise.all([
-      this.client.zrangebylex(lex, bound(true, `${query}${SEP}`), bound(false, `${query}${SEP}`, true), 'LIMIT', 0, SEARCH_RESULT_CAP),
-      this.client.zrangebylex(lex, bound(false, `${query}${SEP}`, true), bound(false, query, true), 'LIMIT', 0, SEARCH_RESULT_CAP),
+      this.client.zrangebylex(
+        lex,
+        bound(true, `${query}${SEP}`),
+        bound(false, `${query}${SEP}`, true),
+        'LIMIT',
+        0,
+        SEARCH_RESULT_CAP,
+      ),
+      this.client.zrangebylex(
+        lex,
+        bound(false, `${query}${SEP}`, true),
+        bound(false, query, true),
+        'LIMIT',
+        0,
+        SEARCH_RESULT_CAP,
+      ),
     ]);
     for (const member of exact) {
       const { username, id } = parseLexMember(member);
@@ -312,7 +388,11 @@ export class Directory {
       note(id, 1, username);
     }
     if (Array.from(query).length >= MIN_SUBSTRING_LENGTH) await this.substrings(query, found);
-    return [...found].sort(([ida, a], [idb, b]) => a.rank - b.rank || compareText(a.username, b.username) || ida - idb).map(([id]) => id);
+    return [...found]
+      .sort(
+        ([ida, a], [idb, b]) => a.rank - b.rank || compareText(a.username, b.username) || ida - idb,
+      )
+      .map(([id]) => id);
   }
 
   /**
@@ -320,7 +400,10 @@ export class Directory {
    * other trigrams, and confirms each on its record, until SEARCH_RESULT_CAP new matches or
    * SEARCH_SCAN_CAP users looked at.
    */
-  private async substrings(query: string, found: Map<number, { rank: MatchRank; username: string }>): Promise<void> {
+  private async substrings(
+    query: string,
+    found: Map<number, { rank: MatchRank; username: string }>,
+  ): Promise<void> {
     const grams = trigrams(query).map((g) => this.keys.gram(g));
     const sizes = await Promise.all(grams.map((g) => this.client.scard(g)));
     if (sizes.some((s) => s === 0)) return;
@@ -391,7 +474,13 @@ export class Directory {
     // Read-your-writes on this replica: no search answers from before the write.
     this.searches.clear();
     const bucket = this.keys.records(id);
-    const [stored, raw, pending] = await this.redis.directoryPut(bucket, String(id), version, record, keys);
+    const [stored, raw, pending] = await this.redis.directoryPut(
+      bucket,
+      String(id),
+      version,
+      record,
+      keys,
+    );
     // Nothing pending: the index already follows the record held.
     if (pending !== null) await this.settle(id, decode(raw), pending);
     return stored === 1;
@@ -404,7 +493,8 @@ export class Directory {
     for (let round = 0; round < 20; round++) {
       await this.index(id, current.entry, [...tuples(pending), ...written]);
       written = current.entry ? [current.entry.keys] : [];
-      if ((await this.redis.directorySettle(bucket, String(id), current.raw, pending)) === 1) return;
+      if ((await this.redis.directorySettle(bucket, String(id), current.raw, pending)) === 1)
+        return;
       const [raw, nextPending] = await this.client.hmget(bucket, String(id), `${id}:x`);
       if (!raw || nextPending === null || nextPending === undefined) return;
       current = decode(raw);
@@ -413,14 +503,19 @@ export class Directory {
   }
 
   /** Writes `entry`'s memberships (or the id's absence), and removes those of older key sets it no longer has. */
-  private async index(id: number, entry: DirectoryEntry | undefined, older: (readonly string[])[]): Promise<void> {
+  private async index(
+    id: number,
+    entry: DirectoryEntry | undefined,
+    older: (readonly string[])[],
+  ): Promise<void> {
     const member = String(id);
     const writes: Promise<unknown>[] = [];
     const keepGrams = gramsOf(entry?.keys ?? []);
     const keepLex = new Set(entry ? entry.keys.map((k) => lexMember(k, entry.keys[0], id)) : []);
     if (entry) {
       writes.push(this.client.zadd(this.keys.ids, id, member));
-      for (const key of new Set(entry.keys)) writes.push(this.client.zadd(this.keys.lex(key), 0, lexMember(key, entry.keys[0], id)));
+      for (const key of new Set(entry.keys))
+        writes.push(this.client.zadd(this.keys.lex(key), 0, lexMember(key, entry.keys[0], id)));
       for (const gram of keepGrams) writes.push(this.client.sadd(this.keys.gram(gram), member));
     } else writes.push(this.client.zrem(this.keys.ids, member));
     const dropLex = new Set<string>();

@@ -13,7 +13,6 @@ const USER_CHANGES = new Set<string>([
   UsersEventType.userDeleted,
 ]);
 
-
 /** How often a replica checks that the directory is built (and builds it when it is not). */
 const WATCH_MS = 2000;
 /** The build lock's lease, renewed while the build runs: a builder that dies holds the others back this long at most. */
@@ -82,7 +81,8 @@ export class DirectoryFollower {
     if (!doc) {
       // A tombstone, or purged after one (ids are never reused): gone for good. An id that never
       // existed is not remembered, so probing random ids costs no memory.
-      if ((await this.directory.knows(id)) || (await this.users.exists(id))) await this.directory.remove(id);
+      if ((await this.directory.knows(id)) || (await this.users.exists(id)))
+        await this.directory.remove(id);
       return undefined;
     }
     await this.directory.apply(entryOf(doc));
@@ -94,7 +94,8 @@ export class DirectoryFollower {
     while (!this.stopped) {
       try {
         const built = await this.directory.built();
-        if (!built && this.built) this.log.warn('the directory is gone (Redis restarted empty?): building it again');
+        if (!built && this.built)
+          this.log.warn('the directory is gone (Redis restarted empty?): building it again');
         this.built = built || (await this.buildIfFirst());
         if (this.built) this.markLoaded();
       } catch (err) {
@@ -111,15 +112,25 @@ export class DirectoryFollower {
     const token = randomUUID();
     const redis = this.directory.client;
     if ((await redis.set(buildLock, token, 'PX', BUILD_LEASE_MS, 'NX')) !== 'OK') return false;
-    const renew = setInterval(() => void redis.set(buildLock, token, 'PX', BUILD_LEASE_MS, 'XX').catch(() => undefined), BUILD_LEASE_MS / 3);
+    const renew = setInterval(
+      () => void redis.set(buildLock, token, 'PX', BUILD_LEASE_MS, 'XX').catch(() => undefined),
+      BUILD_LEASE_MS / 3,
+    );
     try {
       const waitUntil = Date.now() + JOIN_WAIT_MS;
-      while (!this.joined && Date.now() < waitUntil && !this.stopped) await new Promise((r) => setTimeout(r, 100));
-      if (!this.joined) this.log.warn('building the directory before the follower joined its group: a change made by a replica that dies mid-write now is caught up only by its next change');
+      while (!this.joined && Date.now() < waitUntil && !this.stopped)
+        await new Promise((r) => setTimeout(r, 100));
+      if (!this.joined)
+        this.log.warn(
+          'building the directory before the follower joined its group: a change made by a replica that dies mid-write now is caught up only by its next change',
+        );
       const started = performance.now();
       const count = await loadSnapshot(this.users, this.directory, () => this.stopped);
       if (count === undefined) return false;
-      this.log.info({ users: count, ms: Math.round(performance.now() - started) }, 'directory built from a snapshot of MongoDB');
+      this.log.info(
+        { users: count, ms: Math.round(performance.now() - started) },
+        'directory built from a snapshot of MongoDB',
+      );
       return true;
     } finally {
       clearInterval(renew);
@@ -130,7 +141,11 @@ export class DirectoryFollower {
   /** Consumes users.events in the shared group, again after each failure, until stopped. */
   private async follow(): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
-      const consumer = (this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, retry: { retries: 5 } }));
+      const consumer = (this.consumer = this.kafka.consumer({
+        groupId: this.groupId,
+        maxWaitTimeInMs: 100,
+        retry: { retries: 5 },
+      }));
       try {
         // Ends when the consumer fails, or when the follower stops (even in the middle of joining).
         const ended = new Promise<void>((resolve) => {
@@ -158,7 +173,8 @@ export class DirectoryFollower {
               const changes = new Map<number, number>();
               for (const message of batch.messages) {
                 const change = changedUser(message.value);
-                if (change) changes.set(change.id, Math.max(changes.get(change.id) ?? -1, change.version));
+                if (change)
+                  changes.set(change.id, Math.max(changes.get(change.id) ?? -1, change.version));
               }
               await Promise.all(
                 [...changes].map(async ([id, version]) => {
@@ -173,7 +189,10 @@ export class DirectoryFollower {
           });
         })();
         running.catch((err: unknown) => {
-          this.log.warn({ err }, 'directory consumer could not start; the directory still takes every replica\'s own writes');
+          this.log.warn(
+            { err },
+            "directory consumer could not start; the directory still takes every replica's own writes",
+          );
           this.halt?.();
         });
         await ended;
@@ -201,7 +220,8 @@ export class DirectoryFollower {
 }
 
 /** Deletes the lock only while this builder still holds it. */
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RELEASE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** The user a users.events record says changed and the version it names (0 when none), if it is a user change. */
 function changedUser(value: Buffer | null): { id: number; version: number } | undefined {
@@ -215,7 +235,10 @@ function changedUser(value: Buffer | null): { id: number; version: number } | un
     const id = event.data?.user?.id ?? event.data?.userId;
     if (!Number.isSafeInteger(id) || (id as number) <= 0) return undefined;
     const version = event.data?.version;
-    return { id: id as number, version: Number.isSafeInteger(version) && (version as number) > 0 ? (version as number) : 0 };
+    return {
+      id: id as number,
+      version: Number.isSafeInteger(version) && (version as number) > 0 ? (version as number) : 0,
+    };
   } catch {
     return undefined;
   }

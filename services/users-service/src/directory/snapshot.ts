@@ -13,7 +13,11 @@ const SNAPSHOT_BATCH = 5000;
  * Loads every live user of MongoDB into the directory (newer versions already there win) and marks
  * it built: the number of users read, or undefined when `stopped` said to give up first.
  */
-export async function loadSnapshot(users: UsersRepository, directory: Directory, stopped: () => boolean = () => false): Promise<number | undefined> {
+export async function loadSnapshot(
+  users: UsersRepository,
+  directory: Directory,
+  stopped: () => boolean = () => false,
+): Promise<number | undefined> {
   let batch: DirectoryEntry[] = [];
   let count = 0;
   for await (const doc of users.live(SNAPSHOT_BATCH)) {

@@ -23,10 +23,17 @@ export function accessLookups(access: AccessRepository, users: UsersRepository) 
      * state) naming the field; 404 is kept for the resource the path names.
      */
     async referenced(subject: { userId: number } | { groupId: number }): Promise<void> {
-      const [field, id] = 'userId' in subject ? (['userId', subject.userId] as const) : (['groupId', subject.groupId] as const);
-      const exists = field === 'userId' ? await users.findById(id) : await access.liveGroups.find(id);
+      const [field, id] =
+        'userId' in subject
+          ? (['userId', subject.userId] as const)
+          : (['groupId', subject.groupId] as const);
+      const exists =
+        field === 'userId' ? await users.findById(id) : await access.liveGroups.find(id);
       const what = `no ${field === 'userId' ? 'user' : 'group'} ${id}`;
-      if (!exists) throw new AppError('conflict', what, [{ path: `body.${field}`, message: what, code: 'not_found' }]);
+      if (!exists)
+        throw new AppError('conflict', what, [
+          { path: `body.${field}`, message: what, code: 'not_found' },
+        ]);
     },
   };
 }

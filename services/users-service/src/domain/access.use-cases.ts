@@ -8,6 +8,10 @@ import { workspaceUseCases } from './workspaces.use-cases.js';
 /** Workspaces, groups, permissions and effective access: one use-case file each, one object for the routers. */
 export function accessUseCases(access: AccessRepository, users: UsersRepository, kick: () => void) {
   const find = accessLookups(access, users);
-  return { ...workspaceUseCases(access, find, kick), ...groupUseCases(access, find, kick), ...permissionUseCases(access, find, kick) };
+  return {
+    ...workspaceUseCases(access, find, kick),
+    ...groupUseCases(access, find, kick),
+    ...permissionUseCases(access, find, kick),
+  };
 }
 export type AccessUseCases = ReturnType<typeof accessUseCases>;

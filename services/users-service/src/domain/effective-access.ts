@@ -2,8 +2,14 @@ import { roleRank, type EffectiveWorkspace, type Grant, type Role } from '@suite
 import type { AccessRepository } from '../data-access/access.repository.js';
 
 /** A user's workspaces: direct and group grants merged, the highest role wins, every grant listed. */
-export async function effectiveWorkspaces(access: AccessRepository, userId: number): Promise<EffectiveWorkspace[]> {
-  const [direct, groups] = await Promise.all([access.directPermissions(userId), access.groupsOfUser(userId)]);
+export async function effectiveWorkspaces(
+  access: AccessRepository,
+  userId: number,
+): Promise<EffectiveWorkspace[]> {
+  const [direct, groups] = await Promise.all([
+    access.directPermissions(userId),
+    access.groupsOfUser(userId),
+  ]);
   const groupPerms = await access.groupPermissions(groups.map((g) => g._id));
   const groupName = new Map(groups.map((g) => [g._id, g.name]));
   const byWorkspace = new Map<number, { role: Role; grants: Grant[] }>();
@@ -15,7 +21,12 @@ export async function effectiveWorkspaces(access: AccessRepository, userId: numb
   };
   for (const p of direct) add(p.workspaceId, p.role, { kind: 'direct', permissionId: p._id });
   for (const p of groupPerms) {
-    add(p.workspaceId, p.role, { kind: 'group', permissionId: p._id, groupId: p.groupId!, groupName: groupName.get(p.groupId!) ?? '' });
+    add(p.workspaceId, p.role, {
+      kind: 'group',
+      permissionId: p._id,
+      groupId: p.groupId!,
+      groupName: groupName.get(p.groupId!) ?? '',
+    });
   }
   const workspaces = await access.workspacesByIds([...byWorkspace.keys()]);
   return workspaces

@@ -14,13 +14,22 @@ export const toPermission = (p: PermissionDoc) => ({
 });
 
 /** Workspace permissions for a user or a group, and a user's effective workspaces. */
-export function permissionUseCases(access: AccessRepository, find: AccessLookups, kick: () => void) {
+export function permissionUseCases(
+  access: AccessRepository,
+  find: AccessLookups,
+  kick: () => void,
+) {
   return {
-    async grant(workspaceId: number, subject: { userId: number } | { groupId: number }, role: Role) {
+    async grant(
+      workspaceId: number,
+      subject: { userId: number } | { groupId: number },
+      role: Role,
+    ) {
       await find.workspace(workspaceId);
       await find.referenced(subject);
       const now = new Date();
-      const entry = 'userId' in subject ? accessEntry([subject.userId]) : accessEntry([], subject.groupId);
+      const entry =
+        'userId' in subject ? accessEntry([subject.userId]) : accessEntry([], subject.groupId);
       const doc: PermissionDoc = {
         _id: await access.nextId('permissions'),
         workspaceId,
@@ -42,7 +51,11 @@ export function permissionUseCases(access: AccessRepository, find: AccessLookups
     },
     async revoke(workspaceId: number, permissionId: number) {
       const p = await access.findPermission(workspaceId, permissionId);
-      if (!p) throw new AppError('not_found', `permission ${permissionId} not found in workspace ${workspaceId}`);
+      if (!p)
+        throw new AppError(
+          'not_found',
+          `permission ${permissionId} not found in workspace ${workspaceId}`,
+        );
       const entry = p.userId !== null ? accessEntry([p.userId]) : accessEntry([], p.groupId!);
       await access.markPermissionDeleted(workspaceId, permissionId, new Date(), [entry]);
       kick();

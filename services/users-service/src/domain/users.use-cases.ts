@@ -1,7 +1,12 @@
 import { AppError, type User, type UserProfile } from '@suite/contracts';
 import { isAdmin, type Principal } from '@suite/auth';
 import { UniqueViolation, WriteContention } from '../data-access/errors.js';
-import { versionOf, type UserDoc, type UserFields, type UsersRepository } from '../data-access/users.repository.js';
+import {
+  versionOf,
+  type UserDoc,
+  type UserFields,
+  type UsersRepository,
+} from '../data-access/users.repository.js';
 import type { AccessRepository } from '../data-access/access.repository.js';
 import type { Revoke } from '../data-access/revocations.js';
 import type { Logger } from '@suite/logger';
@@ -12,10 +17,16 @@ import { userCreated, userDeleted, userUpdated } from './events.js';
 import { toUser } from '../data-access/user-views.js';
 
 function conflict(err: unknown): never {
-  if (err instanceof WriteContention) throw new AppError('unavailable', `the user kept changing on other replicas for ${err.ms} ms; try again`);
+  if (err instanceof WriteContention)
+    throw new AppError(
+      'unavailable',
+      `the user kept changing on other replicas for ${err.ms} ms; try again`,
+    );
   if (err instanceof UniqueViolation) {
     const field = err.field === 'email' ? 'email' : 'username';
-    throw new AppError('conflict', `a user with this ${field} already exists`, [{ path: `body.${field}`, message: 'already taken', code: 'conflict' }]);
+    throw new AppError('conflict', `a user with this ${field} already exists`, [
+      { path: `body.${field}`, message: 'already taken', code: 'conflict' },
+    ]);
   }
   throw err;
 }
@@ -43,8 +54,18 @@ export interface UsersUseCases {
   search(q: string, page: number, pageSize: number): Promise<{ count: number; results: User[] }>;
   get(id: number): Promise<Versioned>;
   create(fields: Partial<UserFields> & Omit<UserFields, 'isActive' | 'roles'>): Promise<Versioned>;
-  replace(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned>;
-  patch(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned>;
+  replace(
+    caller: Principal,
+    id: number,
+    fields: Partial<UserFields>,
+    ifMatch?: Precondition,
+  ): Promise<Versioned>;
+  patch(
+    caller: Principal,
+    id: number,
+    fields: Partial<UserFields>,
+    ifMatch?: Precondition,
+  ): Promise<Versioned>;
   remove(id: number, ifMatch?: Precondition): Promise<void>;
 }
 
@@ -53,7 +74,10 @@ const ADMIN_ONLY = ['isActive', 'roles'] as const;
 function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): void {
   if (ifMatch === undefined || ifMatch === '*') return;
   if (!ifMatch.includes(versionOf(doc))) {
-    throw new AppError('precondition_failed', `user ${doc._id} is at version ${versionOf(doc)}, not the one If-Match names`);
+    throw new AppError(
+      'precondition_failed',
+      `user ${doc._id} is at version ${versionOf(doc)}, not the one If-Match names`,
+    );
   }
 }
 
@@ -64,7 +88,14 @@ function checkPrecondition(doc: UserDoc, ifMatch: Precondition | undefined): voi
  */
 async function intoDirectory(directory: Directory, doc: UserDoc, log: Logger): Promise<Versioned> {
   const entry = entryOf(doc);
-  await directory.apply(entry).catch((err: unknown) => log.warn({ err, userId: entry.user.id }, 'could not write the user into the directory; the follower will'));
+  await directory
+    .apply(entry)
+    .catch((err: unknown) =>
+      log.warn(
+        { err, userId: entry.user.id },
+        'could not write the user into the directory; the follower will',
+      ),
+    );
   return { profile: entry.profile, version: entry.version };
 }
 
@@ -72,22 +103,38 @@ async function intoDirectory(directory: Directory, doc: UserDoc, log: Logger): P
 function assertMayChange(caller: Principal, fields: Partial<UserFields>): void {
   const forbidden = ADMIN_ONLY.filter((f) => f in fields);
   if (forbidden.length > 0 && !isAdmin(caller)) {
-    throw new AppError('forbidden', 'only an admin may change these fields', forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })));
+    throw new AppError(
+      'forbidden',
+      'only an admin may change these fields',
+      forbidden.map((f) => ({ path: `body.${f}`, message: 'admin only', code: 'forbidden' })),
+    );
   }
 }
 
 /** A keyset page of the directory from `from`, and whether the walk goes on either way. */
-async function walk(directory: Directory, from: { after: number } | { before: number }, pageSize: number): Promise<{ results: User[]; hasNext: boolean; hasPrevious: boolean }> {
+async function walk(
+  directory: Directory,
+  from: { after: number } | { before: number },
+  pageSize: number,
+): Promise<{ results: User[]; hasNext: boolean; hasPrevious: boolean }> {
   // One more than asked tells whether the walk goes on in its direction.
   const entries = await directory.around(pageSize + 1, from);
   const forward = 'after' in from;
   const more = entries.length > pageSize;
-  const page = forward ? entries.slice(0, pageSize) : entries.slice(entries.length - Math.min(entries.length, pageSize));
+  const page = forward
+    ? entries.slice(0, pageSize)
+    : entries.slice(entries.length - Math.min(entries.length, pageSize));
   const first = page[0]?.user.id;
   const last = page.at(-1)?.user.id;
   // The other end: is there anything before the first (walking forward) or after the last (walking back)?
-  const beyond = forward ? first !== undefined && (await directory.around(1, { before: first })).length > 0 : last !== undefined && (await directory.around(1, { after: last })).length > 0;
-  return { results: page.map((e) => e.user), hasNext: forward ? more : beyond, hasPrevious: forward ? beyond : more };
+  const beyond = forward
+    ? first !== undefined && (await directory.around(1, { before: first })).length > 0
+    : last !== undefined && (await directory.around(1, { after: last })).length > 0;
+  return {
+    results: page.map((e) => e.user),
+    hasNext: forward ? more : beyond,
+    hasPrevious: forward ? beyond : more,
+  };
 }
 
 /**
@@ -96,20 +143,38 @@ async function walk(directory: Directory, from: { after: number } | { before: nu
  * stored version, read again and retried when another write got there first, so concurrent changes
  * to different fields all survive.
  */
-export function usersUseCases(users: UsersRepository, access: AccessRepository, follower: DirectoryFollower, kick: (userId?: number) => void, revoke: Revoke, log: Logger): UsersUseCases {
+export function usersUseCases(
+  users: UsersRepository,
+  access: AccessRepository,
+  follower: DirectoryFollower,
+  kick: (userId?: number) => void,
+  revoke: Revoke,
+  log: Logger,
+): UsersUseCases {
   const { directory } = follower;
 
   function loaded(): void {
-    if (!follower.ready) throw new AppError('unavailable', 'the user directory is still being built; try again shortly');
+    if (!follower.ready)
+      throw new AppError(
+        'unavailable',
+        'the user directory is still being built; try again shortly',
+      );
   }
 
   const applied = (doc: UserDoc) => intoDirectory(directory, doc, log);
 
-  async function write(caller: Principal, id: number, fields: Partial<UserFields>, ifMatch?: Precondition): Promise<Versioned> {
+  async function write(
+    caller: Principal,
+    id: number,
+    fields: Partial<UserFields>,
+    ifMatch?: Precondition,
+  ): Promise<Versioned> {
     assertMayChange(caller, fields);
     const now = new Date();
     const decide = (current: UserDoc) => (checkPrecondition(current, ifMatch), fields);
-    const updated = await users.update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)]).catch(conflict);
+    const updated = await users
+      .update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)])
+      .catch(conflict);
     if (!updated) throw new AppError('not_found', `user ${id} not found`);
     // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
     if ('isActive' in fields) await revoke(id, !updated.isActive);
@@ -120,7 +185,10 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
   return {
     async list(page, pageSize) {
       loaded();
-      const [count, entries] = await Promise.all([directory.size(), directory.page((page - 1) * pageSize, pageSize)]);
+      const [count, entries] = await Promise.all([
+        directory.size(),
+        directory.page((page - 1) * pageSize, pageSize),
+      ]);
       return { count, results: entries.map((e) => e.user) };
     },
 
@@ -147,7 +215,9 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
       const id = await users.nextId();
       const now = new Date();
       const full: UserFields = { isActive: true, roles: [], ...fields };
-      const doc = await users.insert(id, full, now, (d) => [userCreated(toUser(d), versionOf(d), now)]).catch(conflict);
+      const doc = await users
+        .insert(id, full, now, (d) => [userCreated(toUser(d), versionOf(d), now)])
+        .catch(conflict);
       kick(id);
       return applied(doc);
     },
@@ -157,8 +227,22 @@ export function usersUseCases(users: UsersRepository, access: AccessRepository, 
 
     async remove(id, ifMatch) {
       const now = new Date();
-      if (!(await users.markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [userDeleted(id, now)]).catch(conflict))) throw new AppError('not_found', `user ${id} not found`);
-      await directory.remove(id).catch((err: unknown) => log.warn({ err, userId: id }, 'could not remove the user from the directory; the follower will'));
+      if (
+        !(await users
+          .markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [
+            userDeleted(id, now),
+          ])
+          .catch(conflict))
+      )
+        throw new AppError('not_found', `user ${id} not found`);
+      await directory
+        .remove(id)
+        .catch((err: unknown) =>
+          log.warn(
+            { err, userId: id },
+            'could not remove the user from the directory; the follower will',
+          ),
+        );
       await revoke(id, true);
       // Cascade; the relay repeats it before purging, so a crash here loses nothing.
       await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);

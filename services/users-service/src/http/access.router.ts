@@ -11,25 +11,68 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
   router.use(['/workspaces', '/groups'], authenticate(verifier));
   const none = { status: 204, body: undefined } as const;
 
-  route(router, ApiRoutes.createWorkspace, async ({ body }) => ({ status: 201, body: await access.createWorkspace(body.name) }));
-  route(router, ApiRoutes.listWorkspaces, async ({ query, req }) => ({ status: 200, body: await numberedPage(req, query, access.listWorkspaces) }));
-  route(router, ApiRoutes.getWorkspace, async ({ params }) => ({ status: 200, body: await access.getWorkspace(params.id) }));
-  route(router, ApiRoutes.renameWorkspace, async ({ params, body }) => ({ status: 200, body: await access.renameWorkspace(params.id, body.name) }));
-  route(router, ApiRoutes.deleteWorkspace, async ({ params }) => (await access.deleteWorkspace(params.id), none));
+  route(router, ApiRoutes.createWorkspace, async ({ body }) => ({
+    status: 201,
+    body: await access.createWorkspace(body.name),
+  }));
+  route(router, ApiRoutes.listWorkspaces, async ({ query, req }) => ({
+    status: 200,
+    body: await numberedPage(req, query, access.listWorkspaces),
+  }));
+  route(router, ApiRoutes.getWorkspace, async ({ params }) => ({
+    status: 200,
+    body: await access.getWorkspace(params.id),
+  }));
+  route(router, ApiRoutes.renameWorkspace, async ({ params, body }) => ({
+    status: 200,
+    body: await access.renameWorkspace(params.id, body.name),
+  }));
+  route(
+    router,
+    ApiRoutes.deleteWorkspace,
+    async ({ params }) => (await access.deleteWorkspace(params.id), none),
+  );
 
   route(router, ApiRoutes.grant, async ({ params, body }) => {
     const subject = 'userId' in body ? { userId: body.userId } : { groupId: body.groupId };
     return { status: 201, body: await access.grant(params.id, subject, body.role) };
   });
-  route(router, ApiRoutes.listPermissions, async ({ params }) => ({ status: 200, body: { results: await access.listPermissions(params.id) } }));
-  route(router, ApiRoutes.revoke, async ({ params }) => (await access.revoke(params.id, params.permissionId), none));
+  route(router, ApiRoutes.listPermissions, async ({ params }) => ({
+    status: 200,
+    body: { results: await access.listPermissions(params.id) },
+  }));
+  route(
+    router,
+    ApiRoutes.revoke,
+    async ({ params }) => (await access.revoke(params.id, params.permissionId), none),
+  );
 
-  route(router, ApiRoutes.createGroup, async ({ body }) => ({ status: 201, body: await access.createGroup(body.name) }));
-  route(router, ApiRoutes.listGroups, async ({ query, req }) => ({ status: 200, body: await numberedPage(req, query, access.listGroups) }));
-  route(router, ApiRoutes.getGroup, async ({ params }) => ({ status: 200, body: await access.getGroup(params.id) }));
-  route(router, ApiRoutes.deleteGroup, async ({ params }) => (await access.deleteGroup(params.id), none));
-  route(router, ApiRoutes.addMember, async ({ params, body }) => ({ status: 201, body: await access.addMember(params.id, body.userId) }));
-  route(router, ApiRoutes.removeMember, async ({ params }) => (await access.removeMember(params.id, params.userId), none));
+  route(router, ApiRoutes.createGroup, async ({ body }) => ({
+    status: 201,
+    body: await access.createGroup(body.name),
+  }));
+  route(router, ApiRoutes.listGroups, async ({ query, req }) => ({
+    status: 200,
+    body: await numberedPage(req, query, access.listGroups),
+  }));
+  route(router, ApiRoutes.getGroup, async ({ params }) => ({
+    status: 200,
+    body: await access.getGroup(params.id),
+  }));
+  route(
+    router,
+    ApiRoutes.deleteGroup,
+    async ({ params }) => (await access.deleteGroup(params.id), none),
+  );
+  route(router, ApiRoutes.addMember, async ({ params, body }) => ({
+    status: 201,
+    body: await access.addMember(params.id, body.userId),
+  }));
+  route(
+    router,
+    ApiRoutes.removeMember,
+    async ({ params }) => (await access.removeMember(params.id, params.userId), none),
+  );
 
   return router;
 }

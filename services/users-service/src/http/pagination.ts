@@ -18,7 +18,11 @@ function pageUrl(req: Request, page: number): string {
 /** The page-number envelope of Django REST Framework; a page past the end is 404. */
 function paginate<T>(req: Request, page: number, pageSize: number, count: number, results: T[]) {
   const pages = Math.max(1, Math.ceil(count / pageSize));
-  if (page > pages) throw new AppError('not_found', `page ${page} does not exist; there ${pages === 1 ? 'is 1 page' : `are ${pages} pages`}`);
+  if (page > pages)
+    throw new AppError(
+      'not_found',
+      `page ${page} does not exist; there ${pages === 1 ? 'is 1 page' : `are ${pages} pages`}`,
+    );
   return {
     count,
     next: page < pages ? pageUrl(req, page + 1) : null,
@@ -27,7 +31,10 @@ function paginate<T>(req: Request, page: number, pageSize: number, count: number
   };
 }
 
-function pageParams(query: { page?: number | undefined; page_size?: number | undefined }): { page: number; pageSize: number } {
+function pageParams(query: { page?: number | undefined; page_size?: number | undefined }): {
+  page: number;
+  pageSize: number;
+} {
   return { page: query.page ?? 1, pageSize: query.page_size ?? PaginationLimits.defaultPageSize };
 }
 
@@ -46,14 +53,21 @@ export async function numberedPage<T>(
 export async function cursorPage<T extends { id: number }>(
   req: Request,
   query: { cursor: string; page_size?: number | undefined },
-  fetch: (from: { after: number } | { before: number }, pageSize: number) => Promise<{ results: T[]; hasNext: boolean; hasPrevious: boolean }>,
+  fetch: (
+    from: { after: number } | { before: number },
+    pageSize: number,
+  ) => Promise<{ results: T[]; hasNext: boolean; hasPrevious: boolean }>,
 ) {
-  const { results, hasNext, hasPrevious } = await fetch(parseUsersCursor(query.cursor), query.page_size ?? PaginationLimits.defaultPageSize);
+  const { results, hasNext, hasPrevious } = await fetch(
+    parseUsersCursor(query.cursor),
+    query.page_size ?? PaginationLimits.defaultPageSize,
+  );
   const first = results[0];
   const last = results.at(-1);
   return {
     next: hasNext && last ? withParam(req, 'cursor', usersCursor('after', last.id)) : null,
-    previous: hasPrevious && first ? withParam(req, 'cursor', usersCursor('before', first.id)) : null,
+    previous:
+      hasPrevious && first ? withParam(req, 'cursor', usersCursor('before', first.id)) : null,
     results,
   };
 }

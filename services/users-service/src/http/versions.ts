@@ -16,7 +16,9 @@ export function ifMatch(req: Request): Precondition | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
   if (!IF_MATCH.test(header)) {
-    throw new AppError('bad_request', 'If-Match must be * or a list of quoted entity tags', [{ path: 'header.If-Match', message: 'not an entity tag list', code: 'invalid_format' }]);
+    throw new AppError('bad_request', 'If-Match must be * or a list of quoted entity tags', [
+      { path: 'header.If-Match', message: 'not an entity tag list', code: 'invalid_format' },
+    ]);
   }
   if (header.trim() === '*') return '*';
   const versions: number[] = [];
@@ -27,11 +29,20 @@ export function ifMatch(req: Request): Precondition | undefined {
 }
 
 /** The reply with the profile and its `ETag`; a GET whose `If-None-Match` names that version gets 304 without a body. */
-export function versioned(req: Request, status: 200, { profile, version }: Versioned): { status: 200; body: UserProfile; headers: Record<string, string> } | { status: 304; headers: Record<string, string> } {
+export function versioned(
+  req: Request,
+  status: 200,
+  { profile, version }: Versioned,
+):
+  | { status: 200; body: UserProfile; headers: Record<string, string> }
+  | { status: 304; headers: Record<string, string> } {
   const etag = { etag: etagOf(version) };
   // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"3" matches "3".
   const header = req.get('if-none-match');
-  const unchanged = header !== undefined && (header.trim() === '*' || [...header.matchAll(ENTITY_TAG)].some(([, , text]) => text === String(version)));
+  const unchanged =
+    header !== undefined &&
+    (header.trim() === '*' ||
+      [...header.matchAll(ENTITY_TAG)].some(([, , text]) => text === String(version)));
   if (req.method === 'GET' && unchanged) return { status: 304, headers: etag };
   return { status, body: profile, headers: etag };
 }

@@ -53,8 +53,17 @@ export class OutboxRelay {
     registry: Registry,
     private readonly options: RelayOptions,
   ) {
-    this.published = new Counter({ name: 'outbox_events_published_total', help: 'Events the outbox relay published to Kafka', labelNames: ['type'], registers: [registry] });
-    this.errors = new Counter({ name: 'outbox_publish_failures_total', help: 'Outbox relay passes that failed and will be retried', registers: [registry] });
+    this.published = new Counter({
+      name: 'outbox_events_published_total',
+      help: 'Events the outbox relay published to Kafka',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    this.errors = new Counter({
+      name: 'outbox_publish_failures_total',
+      help: 'Outbox relay passes that failed and will be retried',
+      registers: [registry],
+    });
     const store = (this.store = new OutboxStore(users, access));
     new Gauge({
       name: 'outbox_pending_documents',
@@ -62,7 +71,9 @@ export class OutboxRelay {
       labelNames: ['collection'],
       registers: [registry],
       async collect() {
-        const counts = await Promise.all(store.kinds.map((kind) => store.countPending(kind, PENDING_COUNT_LIMIT)));
+        const counts = await Promise.all(
+          store.kinds.map((kind) => store.countPending(kind, PENDING_COUNT_LIMIT)),
+        );
         store.kinds.forEach((kind, i) => {
           if (counts[i] !== undefined) this.set({ collection: kind }, counts[i]);
         });
@@ -104,7 +115,8 @@ export class OutboxRelay {
         this.schedule();
         return;
       }
-      const delay = this.failures > 0 ? backoffMs(this.failures, 250, 30_000) : this.options.sweepIntervalMs;
+      const delay =
+        this.failures > 0 ? backoffMs(this.failures, 250, 30_000) : this.options.sweepIntervalMs;
       this.timer = setTimeout(() => this.kick(), delay);
     });
   }
@@ -122,16 +134,22 @@ export class OutboxRelay {
     this.full = false;
     for (const id of wanted) this.wanted.delete(id);
     try {
-      if (wanted.length > 0) await this.publishBatch('users', await this.store.pendingByIds('users', wanted));
+      if (wanted.length > 0)
+        await this.publishBatch('users', await this.store.pendingByIds('users', wanted));
       if (this.wanted.size > 0) this.again = true;
-      if (full) for (const kind of this.store.kinds) await this.publishBatch(kind, await this.store.pending(kind, this.options.batchSize));
+      if (full)
+        for (const kind of this.store.kinds)
+          await this.publishBatch(kind, await this.store.pending(kind, this.options.batchSize));
       this.failures = 0;
     } catch (err) {
       this.failures += 1;
       this.errors.inc();
       // Whatever this pass took on is left to the sweep.
       this.full = true;
-      this.logger.warn({ err, attempt: this.failures }, 'outbox relay pass failed; will retry with backoff');
+      this.logger.warn(
+        { err, attempt: this.failures },
+        'outbox relay pass failed; will retry with backoff',
+      );
     }
   }
 
@@ -147,9 +165,16 @@ export class OutboxRelay {
       for (const entry of entries) messages.push(...(await this.messagesFor(entry)));
       done.push({ doc, entryIds: entries.map((e) => e.id) });
     }
-    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+    const byTopic = new Map<
+      string,
+      { key: string; value: string; headers: Record<string, string> }[]
+    >();
     for (const m of messages) {
-      const signed = { key: m.key, value: m.value, headers: signOrigin(USERS_SERVICE_ORIGIN, this.options.originKey, m.value) };
+      const signed = {
+        key: m.key,
+        value: m.value,
+        headers: signOrigin(USERS_SERVICE_ORIGIN, this.options.originKey, m.value),
+      };
       const list = byTopic.get(m.topic);
       if (list) list.push(signed);
       else byTopic.set(m.topic, [signed]);
@@ -157,7 +182,10 @@ export class OutboxRelay {
     if (byTopic.size > 0) {
       // connect() is a no-op when connected, and reconnects after a broker outage.
       await this.producer.connect();
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+      });
     }
     for (const m of messages) this.published.inc({ type: m.type });
     for (let i = 0; i < done.length; i += CLEAN_UP_PARALLEL) {
@@ -170,10 +198,19 @@ export class OutboxRelay {
     }
   }
 
-  private async messagesFor(entry: OutboxEntry): Promise<{ topic: string; key: string; value: string; type: string }[]> {
+  private async messagesFor(
+    entry: OutboxEntry,
+  ): Promise<{ topic: string; key: string; value: string; type: string }[]> {
     const topic = `${this.options.topicPrefix}${Topics.usersEvents}`;
     if (entry.kind === 'event') {
-      return [{ topic, key: entry.key, value: JSON.stringify(entry.event), type: String(entry.event.type) }];
+      return [
+        {
+          topic,
+          key: entry.key,
+          value: JSON.stringify(entry.event),
+          type: String(entry.event.type),
+        },
+      ];
     }
     const userIds = new Set(entry.userIds);
     if (entry.groupId !== undefined) {
@@ -183,8 +220,18 @@ export class OutboxRelay {
     for (const userId of userIds) {
       if (!(await this.users.findById(userId))) continue;
       const version = await this.store.nextAccessVersion();
-      const workspaces = (await effectiveWorkspaces(this.access, userId)).map((w) => ({ workspaceId: w.workspace.id, name: w.workspace.name, role: w.role }));
-      const event = usersEvent(UsersEventType.accessChanged, `${entry.id}:${userId}`, userId, { userId, version, workspaces }, new Date());
+      const workspaces = (await effectiveWorkspaces(this.access, userId)).map((w) => ({
+        workspaceId: w.workspace.id,
+        name: w.workspace.name,
+        role: w.role,
+      }));
+      const event = usersEvent(
+        UsersEventType.accessChanged,
+        `${entry.id}:${userId}`,
+        userId,
+        { userId, version, workspaces },
+        new Date(),
+      );
       out.push({ topic, key: String(userId), value: JSON.stringify(event), type: event.type });
     }
     return out;
