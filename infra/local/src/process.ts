@@ -92,6 +92,14 @@ export async function stopDaemon(name: string, graceMs = 15_000): Promise<boolea
   return true;
 }
 
+/** Whether `probe` resolves (true) or rejects (false). */
+export function succeeds(probe: Promise<unknown>): Promise<boolean> {
+  return probe.then(
+    () => true,
+    () => false,
+  );
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

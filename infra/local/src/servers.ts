@@ -12,7 +12,7 @@ import {
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { cacheDir, ensureDir, packageDir, stateDir } from './paths.js';
-import { hasTool, requireTool, run, startDaemon, waitFor } from './process.js';
+import { hasTool, requireTool, run, startDaemon, succeeds, waitFor } from './process.js';
 import { probeKafka, probeMongo, probeRedis, probeRedisCluster } from './probes.js';
 
 /** Pinned versions; see README "Local infrastructure" for why. */
@@ -35,34 +35,22 @@ function firstLine(command: string, args: string[]): string {
   return `${out.stdout ?? ''}${out.stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
 }
 
+/** A redis-server on loopback without persistence, its files in `dir`. */
+function redisArgs(port: number, dir: string): string[] {
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes'],
+    ...['--save', '', '--appendonly', 'no', '--dir', dir, '--maxclients', '20000'],
+  ];
+}
+
 /** Redis from the distribution's redis-server. */
 export async function ensureRedis(port = 6379, name = 'redis'): Promise<Provisioned> {
   const url = `redis://127.0.0.1:${port}`;
-  if (
-    await probeRedis(url).then(
-      () => true,
-      () => false,
-    )
-  )
+  if (await succeeds(probeRedis(url)))
     return { name, url, reused: true, detail: 'already answering PING' };
   requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
   const dir = ensureDir(join(stateDir, name));
-  const daemon = startDaemon(name, 'redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    '--protected-mode',
-    'yes',
-    '--maxclients',
-    '20000',
-  ]);
+  const daemon = startDaemon(name, 'redis-server', redisArgs(port, dir));
   await waitFor('redis', () => probeRedis(url), 15_000, daemon.logFile);
   return { name, url, reused: false, detail: firstLine('redis-server', ['--version']) };
 }
@@ -86,12 +74,7 @@ export async function ensureRedisCluster(
   name = 'redis-cluster',
 ): Promise<Provisioned> {
   const url = redisClusterUrl(ports);
-  if (
-    await probeRedisCluster(url).then(
-      () => true,
-      () => false,
-    )
-  )
+  if (await succeeds(probeRedisCluster(url)))
     return {
       name,
       url,
@@ -101,10 +84,7 @@ export async function ensureRedisCluster(
   requireTool('redis-server', 'Install it with: apt-get install -y redis-server');
   requireTool('redis-cli', 'Install it with: apt-get install -y redis-tools');
   await Promise.all(ports.map((port) => startClusterNode(port, `${name}-${port}`)));
-  const formed = await probeRedisCluster(url).then(
-    () => true,
-    () => false,
-  );
+  const formed = await succeeds(probeRedisCluster(url));
   if (!formed) {
     // Nodes that already know each other (a restart) only need time to agree; new ones are joined.
     const known = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
@@ -131,37 +111,14 @@ export async function ensureRedisCluster(
 /** Starts one cluster node (`--cluster-enabled yes`, its node table in its own directory). */
 export async function startClusterNode(port: number, name: string, fresh = false): Promise<void> {
   const url = `redis://127.0.0.1:${port}`;
-  if (
-    await probeRedis(url).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
+  if (await succeeds(probeRedis(url))) return;
   const dir = join(stateDir, name);
   if (fresh) rmSync(dir, { recursive: true, force: true });
   ensureDir(dir);
   const daemon = startDaemon(name, 'redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    '--protected-mode',
-    'yes',
-    '--maxclients',
-    '20000',
-    '--cluster-enabled',
-    'yes',
-    '--cluster-config-file',
-    'nodes.conf',
-    '--cluster-node-timeout',
-    '2000',
+    ...redisArgs(port, dir),
+    ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+    ...['--cluster-node-timeout', '2000'],
   ]);
   await waitFor(name, () => probeRedis(url), 15_000, daemon.logFile);
 }
@@ -207,17 +164,30 @@ export async function ensureKafka(
   controllerPort = port + 1,
 ): Promise<Provisioned> {
   const brokers = [`127.0.0.1:${port}`];
-  if (
-    await probeKafka(brokers).then(
-      () => true,
-      () => false,
-    )
-  )
+  if (await succeeds(probeKafka(brokers)))
     return { name, url: brokers[0]!, reused: true, detail: 'already answering metadata' };
   const libs = await ensureKafkaJars();
   const home = ensureDir(join(stateDir, name));
   const dataDir = join(home, 'data');
-  const props = [
+  const config = writeKafkaConfig(home, kafkaProperties(port, controllerPort, dataDir));
+  const jvm = [
+    ...['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true'],
+    `-Dlog4j.configuration=file:${config.log4j}`,
+    ...['-cp', `${libs}/*`],
+  ];
+  if (!existsSync(join(dataDir, 'meta.properties'))) {
+    const format = ['format', '-t', kafkaClusterId(), '-c', config.server];
+    await run('java', [...jvm, 'kafka.tools.StorageTool', ...format]);
+  }
+  const daemon = startDaemon(name, 'java', [...jvm, 'kafka.Kafka', config.server]);
+  await waitFor('kafka', () => probeKafka(brokers), 90_000, daemon.logFile);
+  const detail = `Apache Kafka ${Versions.kafka} (KRaft)`;
+  return { name, url: brokers[0]!, reused: false, detail };
+}
+
+/** A single-node KRaft broker and controller on loopback, its log in `dataDir`. */
+function kafkaProperties(port: number, controllerPort: number, dataDir: string): string[] {
+  return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
@@ -242,51 +212,22 @@ export async function ensureKafka(
     'delete.topic.enable=true',
     'log.retention.hours=-1',
   ];
-  writeFileSync(join(home, 'server.properties'), `${props.join('\n')}\n`);
-  writeFileSync(
-    join(home, 'log4j.properties'),
-    [
-      'log4j.rootLogger=WARN, stdout',
-      'log4j.logger.kafka.server.KafkaRaftServer=INFO',
-      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-      '',
-    ].join('\n'),
-  );
-  const jvm = [
-    '-Xms256m',
-    '-Xmx768m',
-    '-XX:+UseG1GC',
-    '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${join(home, 'log4j.properties')}`,
-    '-cp',
-    `${libs}/*`,
+}
+
+/** Writes the broker's properties and a quiet log4j config into `home`; returns their paths. */
+function writeKafkaConfig(home: string, props: string[]): { server: string; log4j: string } {
+  const server = join(home, 'server.properties');
+  const log4j = join(home, 'log4j.properties');
+  writeFileSync(server, `${props.join('\n')}\n`);
+  const logging = [
+    'log4j.rootLogger=WARN, stdout',
+    'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
   ];
-  if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const clusterId = kafkaClusterId();
-    await run('java', [
-      ...jvm,
-      'kafka.tools.StorageTool',
-      'format',
-      '-t',
-      clusterId,
-      '-c',
-      join(home, 'server.properties'),
-    ]);
-  }
-  const daemon = startDaemon(name, 'java', [
-    ...jvm,
-    'kafka.Kafka',
-    join(home, 'server.properties'),
-  ]);
-  await waitFor('kafka', () => probeKafka(brokers), 90_000, daemon.logFile);
-  return {
-    name,
-    url: brokers[0]!,
-    reused: false,
-    detail: `Apache Kafka ${Versions.kafka} (KRaft)`,
-  };
+  writeFileSync(log4j, `${logging.join('\n')}\n`);
+  return { server, log4j };
 }
 
 /** FerretDB built from its v1 Go module; the build needs the version file the module zip omits. */
@@ -340,7 +281,6 @@ function asPostgres(command: string, args: string[]): [string, string[]] {
 
 /** A PostgreSQL cluster for FerretDB's postgresql backend, on loopback, trust auth. */
 export async function ensurePostgres(port: number, name: string): Promise<string> {
-  const url = `postgres://postgres@127.0.0.1:${port}/ferretdb`;
   const bin = postgresBin();
   if (!bin)
     throw new Error(
@@ -350,68 +290,34 @@ export async function ensurePostgres(port: number, name: string): Promise<string
   const data = join(dir, 'data');
   if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', dir]);
   if (!existsSync(join(data, 'PG_VERSION'))) {
-    await run(
-      ...asPostgres(join(bin, 'initdb'), [
-        '-D',
-        data,
-        '-A',
-        'trust',
-        '-U',
-        'postgres',
-        '--no-sync',
-      ]),
-    );
+    const init = ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'];
+    await run(...asPostgres(join(bin, 'initdb'), init));
   }
-  const ready = () =>
-    run(...asPostgres(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]));
-  if (
-    !(await ready().then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    await run(
-      ...asPostgres(join(bin, 'pg_ctl'), [
-        '-D',
-        data,
-        '-l',
-        join(dir, 'postgres.log'),
-        '-w',
-        '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`,
-        'start',
-      ]),
-    );
+  const loopback = ['-h', '127.0.0.1', '-p', String(port)];
+  const ready = () => run(...asPostgres(join(bin, 'pg_isready'), loopback));
+  if (!(await succeeds(ready()))) {
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`;
+    const start = ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-o', options, 'start'];
+    await run(...asPostgres(join(bin, 'pg_ctl'), start));
   }
   await waitFor('postgres', ready, 30_000, join(dir, 'postgres.log'));
-  await run(
-    ...asPostgres(join(bin, 'createdb'), [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      'ferretdb',
-    ]),
-  ).catch(() => undefined);
+  const asSuperuser = [...loopback, '-U', 'postgres'];
+  await run(...asPostgres(join(bin, 'createdb'), [...asSuperuser, 'ferretdb'])).catch(
+    () => undefined,
+  );
   // As the caller, over loopback (trust auth): the postgres user may not be able to read this checkout.
+  const sql = join(packageDir, 'src', 'ferretdb-gin.sql');
   await run(join(bin, 'psql'), [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-U',
-    'postgres',
+    ...asSuperuser,
     '-d',
     'ferretdb',
     '-v',
     'ON_ERROR_STOP=1',
     '-q',
     '-f',
-    join(packageDir, 'src', 'ferretdb-gin.sql'),
+    sql,
   ]);
-  return url;
+  return `postgres://postgres@127.0.0.1:${port}/ferretdb`;
 }
 
 /** Stops a PostgreSQL cluster this project started (no-op when there is none); `remove` deletes its files too. */
@@ -443,12 +349,7 @@ export async function ensureMongo(
   postgresPort = port + 10_000,
 ): Promise<Provisioned> {
   const url = `mongodb://127.0.0.1:${port}`;
-  if (
-    await probeMongo(url).then(
-      () => true,
-      () => false,
-    )
-  )
+  if (await succeeds(probeMongo(url)))
     return { name, url, reused: true, detail: 'already answering ping' };
   const dir = ensureDir(join(stateDir, name));
   if (hasTool('mongod')) {

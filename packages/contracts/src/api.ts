@@ -754,53 +754,61 @@ function responsesOf(route: ApiRoute): Record<string, unknown> {
   return responses;
 }
 
-/** The OpenAPI 3.1 document of the whole public API, generated from the route table and the contracts. */
-export function buildOpenApi(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const [name, route] of Object.entries(ApiRoutes as Record<string, ApiRoute>)) {
-    const requestBody = requestBodyOf(route);
-    (paths[route.path] ??= {})[route.method] = {
-      operationId: name,
-      summary: route.summary,
-      description: `Served by the ${route.service === 'gateway' ? 'stream-gateway' : `${route.service}-service`}. Who may call: ${route.access}. Unknown query parameters and body fields are rejected with 400.`,
-      ...(route.access === 'anyone'
-        ? { security: [] }
-        : route === ApiRoutes.activityStream
-          ? { security: [{ bearer: [] }, { accessToken: [] }] }
-          : {}),
-      parameters: parametersOf(route),
-      ...(requestBody ? { requestBody } : {}),
-      responses: responsesOf(route),
-    };
-  }
-  const errorResponses = Object.fromEntries(
+/** One operation of the OpenAPI document: the route's summary, who may call, parameters, body and replies. */
+function operationOf(name: string, route: ApiRoute): Record<string, unknown> {
+  const requestBody = requestBodyOf(route);
+  const server = route.service === 'gateway' ? 'stream-gateway' : `${route.service}-service`;
+  return {
+    operationId: name,
+    summary: route.summary,
+    description: `Served by the ${server}. Who may call: ${route.access}. Unknown query parameters and body fields are rejected with 400.`,
+    ...(route.access === 'anyone'
+      ? { security: [] }
+      : route === ApiRoutes.activityStream
+        ? { security: [{ bearer: [] }, { accessToken: [] }] }
+        : {}),
+    parameters: parametersOf(route),
+    ...(requestBody ? { requestBody } : {}),
+    responses: responsesOf(route),
+  };
+}
+
+/** The headers a 429 carries: when to retry, and the budget (IETF httpapi RateLimit draft). */
+const RATE_LIMIT_HEADERS = {
+  'Retry-After': {
+    description: 'Seconds until the budget of this route class refills',
+    schema: { type: 'integer', minimum: 0 },
+  },
+  RateLimit: {
+    description: 'IETF httpapi draft: `"<class>";r=<remaining>;t=<seconds to reset>`',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': {
+    description: 'IETF httpapi draft: `"<class>";q=<quota>;w=<window seconds>`',
+    schema: { type: 'string' },
+  },
+};
+
+/** The shared error replies, `E<status>`, each naming its error codes. */
+function errorResponses(): Record<string, unknown> {
+  return Object.fromEntries(
     Object.entries(ERROR_DESCRIPTIONS).map(([status, [codes, description]]) => [
       `E${status}`,
       {
         description: `${description} (error code ${codes.map((c) => `\`${c}\``).join(' or ')})`,
         ...(status === '405' ? { headers: { Allow: { schema: { type: 'string' } } } } : {}),
-        ...(status === '429'
-          ? {
-              headers: {
-                'Retry-After': {
-                  description: 'Seconds until the budget of this route class refills',
-                  schema: { type: 'integer', minimum: 0 },
-                },
-                RateLimit: {
-                  description: 'IETF httpapi draft: `"<class>";r=<remaining>;t=<seconds to reset>`',
-                  schema: { type: 'string' },
-                },
-                'RateLimit-Policy': {
-                  description: 'IETF httpapi draft: `"<class>";q=<quota>;w=<window seconds>`',
-                  schema: { type: 'string' },
-                },
-              },
-            }
-          : {}),
+        ...(status === '429' ? { headers: RATE_LIMIT_HEADERS } : {}),
         content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } },
       },
     ]),
   );
+}
+
+/** The OpenAPI 3.1 document of the whole public API, generated from the route table and the contracts. */
+export function buildOpenApi(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [name, route] of Object.entries(ApiRoutes as Record<string, ApiRoute>))
+    (paths[route.path] ??= {})[route.method] = operationOf(name, route);
   return {
     openapi: '3.1.0',
     info: {
@@ -822,7 +830,7 @@ export function buildOpenApi(): Record<string, unknown> {
           description: 'The stream only, for clients that cannot send headers',
         },
       },
-      responses: errorResponses,
+      responses: errorResponses(),
     },
   };
 }

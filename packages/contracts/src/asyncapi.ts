@@ -24,25 +24,31 @@ const usersMessages = {
   workspaceDeleted: WorkspaceDeletedEvent,
 };
 
-/** The document's messages: activities in both content modes, the inbox's, the users events'. */
-function messages(): Record<string, unknown> {
-  const traceHeaders = {
-    type: 'object',
-    properties: {
-      traceparent: {
-        type: 'string',
-        pattern: TRACEPARENT.source,
-        description:
-          'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)',
-      },
+const TRACE_HEADERS = {
+  type: 'object',
+  properties: {
+    traceparent: {
+      type: 'string',
+      pattern: TRACEPARENT.source,
+      description:
+        'W3C trace context of the request that published the event (optional; the event attribute of the same name wins)',
     },
-  };
-  const out: Record<string, unknown> = {
+  },
+};
+
+/** An activity in both of the CloudEvents Kafka binding's content modes. */
+function activityMessages(): Record<string, unknown> {
+  const attributes = ['specversion', 'id', 'source', 'type', 'time', 'subject'];
+  const ceHeaders = attributes.map((a) => [
+    `ce_${a}`,
+    { type: 'string', description: `The \`${a}\` attribute` },
+  ]);
+  return {
     activityRecorded: {
       name: 'activityRecorded',
       title: 'Activity recorded (structured mode)',
       contentType: 'application/cloudevents+json',
-      headers: traceHeaders,
+      headers: TRACE_HEADERS,
       payload: schema(ActivityEvent),
     },
     activityRecordedBinary: {
@@ -53,21 +59,21 @@ function messages(): Record<string, unknown> {
       contentType: 'application/json',
       headers: {
         type: 'object',
-        required: ['ce_specversion', 'ce_id', 'ce_source', 'ce_type', 'ce_time', 'ce_subject'],
+        required: attributes.map((a) => `ce_${a}`),
         properties: {
-          ...Object.fromEntries(
-            ['specversion', 'id', 'source', 'type', 'time', 'subject'].map((a) => [
-              `ce_${a}`,
-              { type: 'string', description: `The \`${a}\` attribute` },
-            ]),
-          ),
+          ...Object.fromEntries(ceHeaders),
           'content-type': { type: 'string', const: 'application/json' },
-          ...traceHeaders.properties,
+          ...TRACE_HEADERS.properties,
         },
       },
       payload: schema(ActivityData),
     },
   };
+}
+
+/** The document's messages: activities in both content modes, the inbox's, the users events'. */
+function messages(): Record<string, unknown> {
+  const out: Record<string, unknown> = activityMessages();
   out.inboxDelivered = {
     name: 'inboxDelivered',
     title: 'Notification delivered',

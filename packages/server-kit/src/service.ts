@@ -52,6 +52,25 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+function serviceLogger(identity: { name: string; version: string }, config: BaseConfig): Logger {
+  return createLogger({
+    service: identity.name,
+    version: identity.version,
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
+}
+
+/** The revoked-token list on the service's Redis, with a subscriber connection of its own. */
+function revocationList(name: string, config: BaseConfig, log: Logger): RevocationList {
+  return new RevocationList(
+    createRedis(config.REDIS_URL, log, `${name}-revocations`),
+    createRedis(config.REDIS_URL, log, `${name}-revocations-sub`),
+    config.REDIS_KEY_PREFIX,
+    log,
+  );
+}
+
 /**
  * The one service skeleton: logger, tracing, token verifier, metrics, readiness, the shared HTTP
  * app, and start / listen / stop in a fixed order. `parts` builds what is the service's own.
@@ -62,24 +81,12 @@ export async function createService(
   logger: Logger | undefined,
   parts: (kit: ServiceKit) => Promise<ServiceParts> | ServiceParts,
 ): Promise<Service> {
-  const log =
-    logger ??
-    createLogger({
-      service: identity.name,
-      version: identity.version,
-      level: config.LOG_LEVEL,
-      format: config.LOG_FORMAT,
-    });
+  const log = logger ?? serviceLogger(identity, config);
   const tracing = startTracing(identity.name, {
     endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
-  const revocations = new RevocationList(
-    createRedis(config.REDIS_URL, log, `${identity.name}-revocations`),
-    createRedis(config.REDIS_URL, log, `${identity.name}-revocations-sub`),
-    config.REDIS_KEY_PREFIX,
-    log,
-  );
+  const revocations = revocationList(identity.name, config, log);
   const verifier = refusingRevoked(
     await createTokenVerifier(authSettingsFrom(config)),
     revocations,

@@ -24,6 +24,36 @@ export interface ProjectionPipeline {
   close(): Promise<void>;
 }
 
+/** How the steps publish live: on a cluster a PUBLISH goes to every node, SPUBLISH only to the channel's shard. */
+function liveMode(config: ActivityConfig, redis: RedisClient, publishLive: boolean): LiveMode {
+  if (!publishLive) return 'off';
+  return config.PUBSUB_SHARDED || isCluster(redis) ? 'spublish' : 'publish';
+}
+
+/**
+ * The per-user steps of activities and of inbox records, on the steps' own client (`writer`).
+ * Without auto-pipelining: with it the projected consumer fell from 0.96x to 0.74x the naive one
+ * (bench:activity, 200k events): a chunk's steps are large already.
+ */
+function stepWriters(config: ActivityConfig, writer: RedisClient, live: LiveMode) {
+  const prefix = config.REDIS_KEY_PREFIX;
+  // A failed first connect is logged by the client, which keeps reconnecting; steps fail until it is ready.
+  const connected = writer.connect().catch(() => undefined);
+  const transactions = new ActivityTransactions(writer, connected, prefix, {
+    feedCap: config.FEED_MAX_ITEMS,
+    dedupWindowMs: config.DEDUP_WINDOW_S * 1000,
+    workspaceCap: config.WORKSPACES_PER_USER_MAX,
+    dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER,
+    live,
+  });
+  const inbox = new InboxTransactions(writer, connected, prefix, {
+    maxItems: config.INBOX_MAX_ITEMS,
+    maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000,
+    live,
+  });
+  return { transactions, inbox };
+}
+
 /**
  * Everything that turns the topics into projections: the consumer, the projector with its
  * steps and script, and the keeper that heals. The service and the rebuild command build
@@ -41,29 +71,9 @@ export function createProjectionPipeline(
   const topics = [Topics.activityEvents, Topics.usersEvents, Topics.inboxEvents].map(
     (t) => `${config.KAFKA_TOPIC_PREFIX}${t}`,
   );
-  // On a cluster a PUBLISH goes to every node; SPUBLISH only to the channel's shard.
-  const live: LiveMode = !options.publishLive
-    ? 'off'
-    : config.PUBSUB_SHARDED || isCluster(redis)
-      ? 'spublish'
-      : 'publish';
-  // The steps' own client. Without auto-pipelining: with it the projected consumer fell from 0.96x
-  // to 0.74x the naive one (bench:activity, 200k events): a chunk's steps are large already.
+  const live = liveMode(config, redis, options.publishLive);
   const writer = createRedis(config.REDIS_URL, logger, `${options.name}-writes`);
-  // A failed first connect is logged by the client, which keeps reconnecting; steps fail until it is ready.
-  const connected = writer.connect().catch(() => undefined);
-  const transactions = new ActivityTransactions(writer, connected, prefix, {
-    feedCap: config.FEED_MAX_ITEMS,
-    dedupWindowMs: config.DEDUP_WINDOW_S * 1000,
-    workspaceCap: config.WORKSPACES_PER_USER_MAX,
-    dedupMaxIds: config.DEDUP_MAX_IDS_PER_USER,
-    live,
-  });
-  const inbox = new InboxTransactions(writer, connected, prefix, {
-    maxItems: config.INBOX_MAX_ITEMS,
-    maxAgeMs: config.INBOX_MAX_AGE_DAYS * 86_400_000,
-    live,
-  });
+  const { transactions, inbox } = stepWriters(config, writer, live);
   const logOffsets = kafkaLogOffsets(kafka);
   const state = new ProjectionState(
     redis,

@@ -2,10 +2,17 @@ import { kafkaSecurity } from '@suite/config';
 import { AppError, routesOf } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { ActivityPublisher } from '@suite/publisher';
-import { createService, packageVersion, rateLimitsFrom, type Service } from '@suite/server-kit';
+import {
+  createService,
+  packageVersion,
+  rateLimitsFrom,
+  type Service,
+  type ServiceKit,
+  type ServiceParts,
+} from '@suite/server-kit';
 import { ProjectionReader } from '@suite/projection-reader';
-import { createRedis, isRedisUnavailable } from '@suite/redis';
-import { Counter } from 'prom-client';
+import { createRedis, isRedisUnavailable, type RedisClient } from '@suite/redis';
+import { Counter, type Registry } from 'prom-client';
 import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './projection-pipeline.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
@@ -39,6 +46,91 @@ function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean
   );
 }
 
+/** The service's clients: Redis for the projection, Redis for HTTP reads, Kafka. */
+function clientsOf(config: ActivityConfig, log: Logger) {
+  const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
+  // HTTP reads have their own connection with a reply deadline: a hung Redis answers 503 within it,
+  // while the projection's own scripts (rebuild, deletions) may run longer on theirs.
+  const readRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-reads`, {
+    autoPipelining: true,
+    commandTimeoutMs: READ_TIMEOUT_MS,
+  });
+  const kafka = createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS, kafkaSecurity(config));
+  return { redis, readRedis, kafka };
+}
+
+/** The projection pipeline and the inbox router, run together by one runner. */
+function projectionsOf(
+  config: ActivityConfig,
+  { redis, kafka }: ReturnType<typeof clientsOf>,
+  log: Logger,
+  registry: Registry,
+) {
+  const pipeline = createProjectionPipeline(config, kafka, redis, log, registry, {
+    name: SERVICE_NAME,
+    publishLive: config.PUBLISH_LIVE,
+  });
+  const routerOptions = {
+    groupId: `${config.KAFKA_GROUP_ID}-inbox-router`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    timeWindow: eventTimeWindow(config),
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ready: () => accessReplicaWhole(pipeline.keeper.condition),
+  };
+  const prefix = config.REDIS_KEY_PREFIX;
+  const router = new InboxRouter(kafka, redis, prefix, routerOptions, log, registry);
+  return { pipeline, runner: new ProjectionRunner(config, pipeline, router, kafka, log) };
+}
+
+/** The read side: feed pages and counts, the inbox (its marks go through Kafka). */
+function readsOf(
+  config: ActivityConfig,
+  { readRedis, kafka }: ReturnType<typeof clientsOf>,
+  registry: Registry,
+) {
+  const feedPages = new Counter({
+    name: 'activity_feed_pages_total',
+    help: 'Feed pages read, by way: tail (one LRANGE where the log is in order) or blocks (the script, where late events are)',
+    labelNames: ['path'],
+    registers: [registry],
+  });
+  const prefix = config.REDIS_KEY_PREFIX;
+  const reads = activityReads(
+    new ProjectionReader(readRedis, prefix, (path) => feedPages.inc({ path })),
+  );
+  const inboxStore = new InboxStore(readRedis, kafka, prefix, config.KAFKA_TOPIC_PREFIX);
+  const inbox = inboxUseCases(inboxStore, { markWaitMs: config.INBOX_MARK_WAIT_MS });
+  return { reads, inboxStore, inbox };
+}
+
+/** The HTTP side: the activity and inbox routers, rate limits, the mapping of Redis outages to 503. */
+function httpOf(
+  config: ActivityConfig,
+  verifier: ServiceKit['verifier'],
+  parts: { publisher: ActivityPublisher; runner: ProjectionRunner; readRedis: RedisClient } & Pick<
+    ReturnType<typeof readsOf>,
+    'reads' | 'inbox'
+  >,
+): ServiceParts['http'] {
+  const unavailable = () => parts.runner.unavailable();
+  const timeWindow = eventTimeWindow(config);
+  return {
+    api: [
+      activityRouter(verifier, parts.reads, parts.publisher, { unavailable, timeWindow }),
+      inboxRouter(verifier, parts.inbox, unavailable),
+    ],
+    routes: routesOf('activity'),
+    rateLimits: rateLimitsFrom(config, parts.readRedis),
+    mapError: (err) =>
+      isRedisUnavailable(err)
+        ? new AppError('unavailable', 'the activity store is unavailable; try again shortly')
+        : undefined,
+    bodyLimit: config.BODY_LIMIT,
+    // /healthz fails (the pod restarts) when the consumer cannot come back by itself.
+    liveness: () => parts.runner.liveness(),
+  };
+}
+
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createActivityService(
   config: ActivityConfig,
@@ -49,18 +141,8 @@ export async function createActivityService(
     config,
     logger,
     ({ log, metrics, verifier }) => {
-      const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: true });
-      // HTTP reads have their own connection with a reply deadline: a hung Redis answers 503 within it,
-      // while the projection's own scripts (rebuild, deletions) may run longer on theirs.
-      const readRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-reads`, {
-        autoPipelining: true,
-        commandTimeoutMs: READ_TIMEOUT_MS,
-      });
-      const kafka = createKafka(
-        config.KAFKA_CLIENT_ID,
-        config.KAFKA_BROKERS,
-        kafkaSecurity(config),
-      );
+      const clients = clientsOf(config, log);
+      const { redis, readRedis, kafka } = clients;
       const kafkaReady = kafkaProbe(kafka);
       const publisher = new ActivityPublisher({
         brokers: config.KAFKA_BROKERS,
@@ -68,68 +150,11 @@ export async function createActivityService(
         topicPrefix: config.KAFKA_TOPIC_PREFIX,
         ...kafkaSecurity(config),
       });
-      const pipeline = createProjectionPipeline(config, kafka, redis, log, metrics.registry, {
-        name: SERVICE_NAME,
-        publishLive: config.PUBLISH_LIVE,
-      });
-      const routerOptions = {
-        groupId: `${config.KAFKA_GROUP_ID}-inbox-router`,
-        topicPrefix: config.KAFKA_TOPIC_PREFIX,
-        timeWindow: eventTimeWindow(config),
-        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-        ready: () => accessReplicaWhole(pipeline.keeper.condition),
-      };
-      const runner = new ProjectionRunner(
-        config,
-        pipeline,
-        new InboxRouter(
-          kafka,
-          redis,
-          config.REDIS_KEY_PREFIX,
-          routerOptions,
-          log,
-          metrics.registry,
-        ),
-        kafka,
-        log,
-      );
-      const unavailable = () => runner.unavailable();
-      const feedPages = new Counter({
-        name: 'activity_feed_pages_total',
-        help: 'Feed pages read, by way: tail (one LRANGE where the log is in order) or blocks (the script, where late events are)',
-        labelNames: ['path'],
-        registers: [metrics.registry],
-      });
-      const reads = activityReads(
-        new ProjectionReader(readRedis, config.REDIS_KEY_PREFIX, (path) => feedPages.inc({ path })),
-      );
-      const inboxStore = new InboxStore(
-        readRedis,
-        kafka,
-        config.REDIS_KEY_PREFIX,
-        config.KAFKA_TOPIC_PREFIX,
-      );
-      const inbox = inboxUseCases(inboxStore, { markWaitMs: config.INBOX_MARK_WAIT_MS });
+      const { pipeline, runner } = projectionsOf(config, clients, log, metrics.registry);
+      const { reads, inboxStore, inbox } = readsOf(config, clients, metrics.registry);
 
       return {
-        http: {
-          api: [
-            activityRouter(verifier, reads, publisher, {
-              unavailable,
-              timeWindow: eventTimeWindow(config),
-            }),
-            inboxRouter(verifier, inbox, unavailable),
-          ],
-          routes: routesOf('activity'),
-          rateLimits: rateLimitsFrom(config, readRedis),
-          mapError: (err) =>
-            isRedisUnavailable(err)
-              ? new AppError('unavailable', 'the activity store is unavailable; try again shortly')
-              : undefined,
-          bodyLimit: config.BODY_LIMIT,
-          // /healthz fails (the pod restarts) when the consumer cannot come back by itself.
-          liveness: () => runner.liveness(),
-        },
+        http: httpOf(config, verifier, { reads, inbox, publisher, runner, readRedis }),
         checks: {
           redis: async () => {
             await redis.ping();

@@ -5,6 +5,7 @@ import {
   NotReady,
   packageVersion,
   rateLimitsFrom,
+  type RateLimits,
   type Service,
 } from '@suite/server-kit';
 import { clusterTarget, createRedis } from '@suite/redis';
@@ -23,6 +24,48 @@ export const SERVICE_VERSION = packageVersion(import.meta.url);
 /** The gateway; `stop` fails readiness, closes every stream with 1001, drains HTTP, closes Redis. */
 export type GatewayService = Service;
 
+/**
+ * The gateway's Redis clients: commands, and pub/sub on its own connection (it resubscribes by
+ * itself after a reconnect). On a cluster, one sharded subscriber per primary, each channel
+ * SSUBSCRIBEd on its own slot's primary.
+ */
+function clientsOf(config: GatewayConfig, log: Logger) {
+  const cluster = clusterTarget(config.REDIS_URL) !== undefined;
+  const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, { autoPipelining: cluster });
+  const sharded = config.PUBSUB_SHARDED || cluster;
+  const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`, {
+    shardedSubscriber: sharded,
+  });
+  return { redis, subscriber, sharded };
+}
+
+/** Ready when Redis answers and the subscriber connection is up. */
+function checksOf({ redis, subscriber }: ReturnType<typeof clientsOf>) {
+  return {
+    redis: async () => {
+      await redis.ping();
+    },
+    'redis-subscriber': async () => {
+      if (subscriber.status !== 'ready')
+        throw new NotReady(`the subscriber connection is ${subscriber.status}`);
+    },
+  };
+}
+
+/** What both transports check and hold at a handshake, and how their streams run. */
+function streamOptions(config: GatewayConfig, rateLimits: RateLimits | undefined) {
+  const handshake = {
+    allowedOrigins: config.STREAM_ALLOWED_ORIGINS,
+    maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER,
+    rateLimits,
+  };
+  return {
+    ...handshake,
+    highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES,
+    heartbeatMs: config.STREAM_HEARTBEAT_MS,
+  };
+}
+
 /** Builds the gateway from its config; nothing listens until `listen`. */
 export async function createGatewayService(
   config: GatewayConfig,
@@ -33,15 +76,8 @@ export async function createGatewayService(
     config,
     logger,
     ({ log, metrics, verifier, revocations }) => {
-      const redis = createRedis(config.REDIS_URL, log, SERVICE_NAME, {
-        autoPipelining: clusterTarget(config.REDIS_URL) !== undefined,
-      });
-      // Pub/sub needs its own connection; it resubscribes by itself after a reconnect. On a cluster,
-      // one sharded subscriber per primary, each channel SSUBSCRIBEd on its own slot's primary.
-      const sharded = config.PUBSUB_SHARDED || clusterTarget(config.REDIS_URL) !== undefined;
-      const subscriber = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-sub`, {
-        shardedSubscriber: sharded,
-      });
+      const clients = clientsOf(config, log);
+      const { redis, subscriber, sharded } = clients;
       const streamMetrics = createStreamMetrics(metrics.registry);
       const hub = new Hub(
         redisLiveChannels(subscriber, config.REDIS_KEY_PREFIX, sharded),
@@ -54,50 +90,24 @@ export async function createGatewayService(
         hub.closeHeldBy(userId, StreamCloseCodes.tokenRevoked, 'token revoked'),
       );
       const rateLimits = rateLimitsFrom(config, redis);
-      const handshake = {
-        allowedOrigins: config.STREAM_ALLOWED_ORIGINS,
-        maxConnectionsPerUser: config.STREAM_MAX_CONNECTIONS_PER_USER,
-        rateLimits,
-      };
-      const streams = {
-        highWaterMark: config.STREAM_HIGH_WATER_MARK_BYTES,
-        heartbeatMs: config.STREAM_HEARTBEAT_MS,
-      };
-      const ws = new WsGateway(
-        verifier,
-        hub,
-        reader,
-        { ...handshake, ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES },
-        log,
-        streamMetrics,
-      );
+      const streams = streamOptions(config, rateLimits);
+      const wsOptions = { ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES };
+      const ws = new WsGateway(verifier, hub, reader, wsOptions, log, streamMetrics);
+      const warn = (what: string) => (err: unknown) =>
+        log.warn({ err }, `${what} not reachable yet; will retry`);
       return {
         http: {
-          api: [sseRouter(verifier, hub, reader, { ...handshake, ...streams }, streamMetrics)],
+          api: [sseRouter(verifier, hub, reader, streams, streamMetrics)],
           routes: routesOf('gateway'),
           root: config.DEMO_ENABLED ? [demoRouter()] : [],
           bodyLimit: '16kb',
           rateLimits,
         },
-        checks: {
-          redis: async () => {
-            await redis.ping();
-          },
-          'redis-subscriber': async () => {
-            if (subscriber.status !== 'ready')
-              throw new NotReady(`the subscriber connection is ${subscriber.status}`);
-          },
-        },
+        checks: checksOf(clients),
         async start() {
           await Promise.all([
-            redis
-              .connect()
-              .catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry')),
-            subscriber
-              .connect()
-              .catch((err: unknown) =>
-                log.warn({ err }, 'redis subscriber not reachable yet; will retry'),
-              ),
+            redis.connect().catch(warn('redis')),
+            subscriber.connect().catch(warn('redis subscriber')),
           ]);
         },
         listening: (server) => ws.attach(server.server),

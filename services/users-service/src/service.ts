@@ -11,6 +11,7 @@ import {
   type Service,
 } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { UsersConfig } from './config.js';
 import { AccessRepository } from './data-access/access.repository.js';
 import { createMongo, mapMongoError } from './data-access/mongo.js';
@@ -50,6 +51,112 @@ function indexCreator(repositories: { ensureIndexes(): Promise<void> }[], log: L
   return { ensure, ready: () => ready, stop: () => void (stopping = true) };
 }
 
+/** The service's clients: MongoDB with the repositories, Kafka with the relay's producer, Redis twice. */
+function clientsOf(config: UsersConfig, log: Logger) {
+  const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
+  const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+  const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
+  const kafka = new Kafka({
+    clientId: config.KAFKA_CLIENT_ID,
+    brokers: config.KAFKA_BROKERS,
+    ...kafkaSecurity(config),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3 },
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
+  const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, {
+    commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS,
+  });
+  // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
+  const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, {
+    autoPipelining: true,
+  });
+  return { mongo, usersRepo, accessRepo, kafka, producer, redis, directoryRedis };
+}
+type Clients = ReturnType<typeof clientsOf>;
+
+/** The outbox relay and the directory follower: what runs beside the HTTP side. */
+function backgroundOf(config: UsersConfig, clients: Clients, log: Logger, registry: Registry) {
+  const { usersRepo, accessRepo, producer, kafka } = clients;
+  const relay = new OutboxRelay(usersRepo, accessRepo, producer, log, registry, {
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    originKey: config.USERS_EVENTS_SIGNING_KEY,
+    sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+  });
+  const revoke = revocationStore(clients.redis, config.REDIS_KEY_PREFIX, log);
+  const directory = new Directory(clients.directoryRedis, directoryKeys(config.REDIS_KEY_PREFIX));
+  const follower = new DirectoryFollower(
+    directory,
+    usersRepo,
+    kafka,
+    `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`,
+    `${config.KAFKA_TOPIC_PREFIX}users-service-directory`,
+    log,
+    revoke,
+  );
+  return { relay, revoke, follower };
+}
+
+/** Ready when MongoDB answers, the indexes exist (unique usernames rest on them) and the directory is built. */
+function checksOf(
+  clients: Clients,
+  indexes: ReturnType<typeof indexCreator>,
+  follower: DirectoryFollower,
+) {
+  return {
+    mongo: () => clients.mongo.db.command({ ping: 1, maxTimeMS: 1500 }).then(() => undefined),
+    indexes: async () => {
+      if (!indexes.ready()) throw new NotReady('indexes not created yet');
+    },
+    directory: async () => {
+      if (!follower.ready)
+        throw new NotReady('the directory is not built yet (or Redis is unreachable)');
+    },
+  };
+}
+
+/**
+ * Connects what the service needs and starts the background work; serves without waiting for ever:
+ * the database may come up later (readiness says so).
+ */
+async function startAll(
+  config: UsersConfig,
+  clients: Clients,
+  {
+    indexes,
+    follower,
+    relay,
+  }: Pick<ReturnType<typeof backgroundOf>, 'follower' | 'relay'> & {
+    indexes: ReturnType<typeof indexCreator>;
+  },
+  log: Logger,
+): Promise<void> {
+  const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
+  clients.redis
+    .connect()
+    .catch(warn('redis not reachable yet; rate limits count in memory meanwhile'));
+  // The follower's first look at the directory waits for the connection (not for ever: it retries).
+  await clients.directoryRedis
+    .connect()
+    .catch(warn('redis not reachable yet; the directory waits for it'));
+  const indexing = indexes.ensure();
+  follower.start();
+  await Promise.race([
+    Promise.all([indexing, follower.firstLoad]),
+    new Promise((r) => setTimeout(r, 5000).unref()),
+  ]);
+  if (config.OUTBOX_RELAY_ENABLED) {
+    await clients.producer.connect().catch(warn('kafka not reachable yet; the relay will retry'));
+    relay.start();
+  }
+}
+
 /** Builds the service from its config; nothing listens until `listen`. */
 export async function createUsersService(
   config: UsersConfig,
@@ -60,55 +167,10 @@ export async function createUsersService(
     config,
     logger,
     ({ log, metrics, verifier }) => {
-      const mongo = createMongo(config.MONGO_URL, config.MONGO_DB, config.MONGO_QUERY_TIMEOUT_MS);
-      const usersRepo = new UsersRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-      const accessRepo = new AccessRepository(mongo.db, config.MONGO_QUERY_TIMEOUT_MS);
-      const kafka = new Kafka({
-        clientId: config.KAFKA_CLIENT_ID,
-        brokers: config.KAFKA_BROKERS,
-        ...kafkaSecurity(config),
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 3 },
-      });
-      const producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      // Rate-limit budgets and revocations: a short deadline, and readiness does not depend on it (the limiter falls back to memory).
-      const redis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-rate-limits`, {
-        commandTimeoutMs: RATE_LIMIT_TIMEOUT_MS,
-      });
-      const relayOptions = {
-        topicPrefix: config.KAFKA_TOPIC_PREFIX,
-        originKey: config.USERS_EVENTS_SIGNING_KEY,
-        sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
-        batchSize: config.OUTBOX_BATCH_SIZE,
-      };
-      const relay = new OutboxRelay(
-        usersRepo,
-        accessRepo,
-        producer,
-        log,
-        metrics.registry,
-        relayOptions,
-      );
+      const clients = clientsOf(config, log);
+      const { mongo, usersRepo, accessRepo, producer, redis, directoryRedis } = clients;
+      const { relay, revoke, follower } = backgroundOf(config, clients, log, metrics.registry);
       const kick = (userId?: number) => relay.kick(userId);
-      const revoke = revocationStore(redis, config.REDIS_KEY_PREFIX, log);
-      // The directory: list, search and get read it, so it has its own client with the usual deadline (and readiness depends on it).
-      const directoryRedis = createRedis(config.REDIS_URL, log, `${SERVICE_NAME}-directory`, {
-        autoPipelining: true,
-      });
-      const directory = new Directory(directoryRedis, directoryKeys(config.REDIS_KEY_PREFIX));
-      const follower = new DirectoryFollower(
-        directory,
-        usersRepo,
-        kafka,
-        `${config.KAFKA_TOPIC_PREFIX}${Topics.usersEvents}`,
-        `${config.KAFKA_TOPIC_PREFIX}users-service-directory`,
-        log,
-        revoke,
-      );
       const users = usersUseCases(usersRepo, accessRepo, follower, kick, revoke, log);
       const access = accessUseCases(accessRepo, usersRepo, kick);
       const indexes = indexCreator([usersRepo, accessRepo], log);
@@ -125,46 +187,8 @@ export async function createUsersService(
           mapError: mapMongoError,
           rateLimits: rateLimitsFrom(config, redis),
         },
-        checks: {
-          mongo: () => mongo.db.command({ ping: 1, maxTimeMS: 1500 }).then(() => undefined),
-          // Unique usernames and emails rest on the indexes: not ready before they exist.
-          indexes: async () => {
-            if (!indexes.ready()) throw new NotReady('indexes not created yet');
-          },
-          // List, search and get read the directory in Redis: not ready before it is built.
-          directory: async () => {
-            if (!follower.ready)
-              throw new NotReady('the directory is not built yet (or Redis is unreachable)');
-          },
-        },
-        async start() {
-          redis
-            .connect()
-            .catch((err: unknown) =>
-              log.warn({ err }, 'redis not reachable yet; rate limits count in memory meanwhile'),
-            );
-          // The follower's first look at the directory waits for the connection (not for ever: it retries).
-          await directoryRedis
-            .connect()
-            .catch((err: unknown) =>
-              log.warn({ err }, 'redis not reachable yet; the directory waits for it'),
-            );
-          const indexing = indexes.ensure();
-          follower.start();
-          // Serve without waiting forever: the database may come up later (readiness says so).
-          await Promise.race([
-            Promise.all([indexing, follower.firstLoad]),
-            new Promise((r) => setTimeout(r, 5000).unref()),
-          ]);
-          if (config.OUTBOX_RELAY_ENABLED) {
-            await producer
-              .connect()
-              .catch((err: unknown) =>
-                log.warn({ err }, 'kafka not reachable yet; the relay will retry'),
-              );
-            relay.start();
-          }
-        },
+        checks: checksOf(clients, indexes, follower),
+        start: () => startAll(config, clients, { indexes, follower, relay }, log),
         async beforeDrain() {
           indexes.stop();
         },

@@ -24,6 +24,59 @@ const kafka = createKafka(
 const admin = kafka.admin();
 const redis = createRedis(config.REDIS_URL, log, 'projections-rebuild');
 
+type Pipeline = ReturnType<typeof createProjectionPipeline>;
+type Target = { topic: string; partition: number; offset: bigint };
+
+/** Racing live consumers would interleave two writers on the same projections: refuse instead. */
+async function refuseWhileConsumersRun(): Promise<boolean> {
+  const [group] = (await admin.describeGroups([config.KAFKA_GROUP_ID])).groups;
+  if (!group || group.members.length === 0) return false;
+  say(
+    `refusing to rebuild: consumer group "${config.KAFKA_GROUP_ID}" has ${group.members.length} active member(s) (state ${group.state}).`,
+  );
+  say(
+    'Stop the projection consumers first (scale activity-service to 0, or run it with CONSUMER_ENABLED=false), then rerun.',
+  );
+  return true;
+}
+
+/** Every partition's end offset now: the replay is done when the stored offsets reach them. */
+async function endOffsets(topics: readonly string[]): Promise<Target[]> {
+  const perTopic = await Promise.all(
+    topics.map(async (topic) =>
+      (await admin.fetchTopicOffsets(topic)).map((p) => ({
+        topic,
+        partition: p.partition,
+        offset: BigInt(p.high),
+      })),
+    ),
+  );
+  return perTopic.flat();
+}
+
+/** Prints progress every second until every target is reached; throws after two minutes stalled. */
+async function followReplay(pipeline: Pipeline, targets: Target[], started: number) {
+  const total = targets.reduce((n, t) => n + t.offset, 0n);
+  let last = 0n;
+  let stalledSince = Date.now();
+  for (;;) {
+    const stored = await pipeline.state.storedOffsets(targets);
+    const done = targets.reduce((n, t, i) => {
+      const at = stored[i];
+      return n + (at === null || at === undefined ? 0n : at < t.offset ? at : t.offset);
+    }, 0n);
+    const rate = Number(done) / Math.max((Date.now() - started) / 1000, 0.001);
+    const lag = Number(total - done);
+    const eta = rate > 0 ? Math.ceil(lag / rate) : '?';
+    say(`  ${done}/${total} records  ${Math.round(rate)} records/s  lag ${lag}  ETA ${eta} s`);
+    if (done >= total) return;
+    if (done !== last) stalledSince = Date.now();
+    if (Date.now() - stalledSince > 120_000) throw new Error('no progress for two minutes');
+    last = done;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Rebuilds the projections; resolves with the process exit code. */
 async function rebuild(): Promise<number> {
   await admin.connect();
@@ -37,28 +90,8 @@ async function rebuild(): Promise<number> {
     createMetrics('projections-rebuild').registry,
     { name: 'projections-rebuild', publishLive: false },
   );
-  // Racing live consumers would interleave two writers on the same projections: refuse instead.
-  const [group] = (await admin.describeGroups([config.KAFKA_GROUP_ID])).groups;
-  if (group && group.members.length > 0) {
-    say(
-      `refusing to rebuild: consumer group "${config.KAFKA_GROUP_ID}" has ${group.members.length} active member(s) (state ${group.state}).`,
-    );
-    say(
-      'Stop the projection consumers first (scale activity-service to 0, or run it with CONSUMER_ENABLED=false), then rerun.',
-    );
-    return 3;
-  }
-  const targets = (
-    await Promise.all(
-      pipeline.topics.map(async (topic) =>
-        (await admin.fetchTopicOffsets(topic)).map((p) => ({
-          topic,
-          partition: p.partition,
-          offset: BigInt(p.high),
-        })),
-      ),
-    )
-  ).flat();
+  if (await refuseWhileConsumersRun()) return 3;
+  const targets = await endOffsets(pipeline.topics);
   const total = targets.reduce((n, t) => n + t.offset, 0n);
   const dropped = await dropProjections(redis, config.REDIS_KEY_PREFIX);
   // The targets mark the projections as rebuilding: HTTP-only replicas answer 503 until they are reached.
@@ -71,33 +104,13 @@ async function rebuild(): Promise<number> {
   pipeline.keeper.attach(pipeline.consumer);
   const started = Date.now();
   await pipeline.consumer.start(pipeline.projector);
-  let last = 0n;
-  let stalledSince = Date.now();
-  for (;;) {
-    const stored = await pipeline.state.storedOffsets(targets);
-    const done = targets.reduce(
-      (n, t, i) => n + (stored[i] === null ? 0n : stored[i]! < t.offset ? stored[i]! : t.offset),
-      0n,
-    );
-    const seconds = (Date.now() - started) / 1000;
-    const rate = Number(done) / Math.max(seconds, 0.001);
-    const lag = Number(total - done);
-    say(
-      `  ${done}/${total} records  ${Math.round(rate)} records/s  lag ${lag}  ETA ${rate > 0 ? Math.ceil(lag / rate) : '?'} s`,
-    );
-    if (done >= total) break;
-    if (done !== last) stalledSince = Date.now();
-    if (Date.now() - stalledSince > 120_000) throw new Error('no progress for two minutes');
-    last = done;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  await followReplay(pipeline, targets, started);
   // Every target reached: this read clears the rebuilding mark.
   const condition = await pipeline.state.condition();
   await pipeline.consumer.stop();
   await pipeline.close();
-  say(
-    `rebuilt ${total} records in ${((Date.now() - started) / 1000).toFixed(1)} s (projections ${condition.state})`,
-  );
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  say(`rebuilt ${total} records in ${seconds} s (projections ${condition.state})`);
   return 0;
 }
 

@@ -52,6 +52,60 @@ type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: st
 
 type Outcome = Awaited<ReturnType<ActivityTransactions['apply']>>;
 
+/** The projector's metrics, registered once in `registry`. */
+function projectorMetrics(registry: Registry) {
+  const r = [registry];
+  return {
+    applied: new Counter({
+      name: 'activity_events_applied_total',
+      help: 'Activity events applied to the projections',
+      registers: r,
+    }),
+    deduplicated: new Counter({
+      name: 'activity_events_deduplicated_total',
+      help: 'Activity events skipped as duplicates of an event id already applied',
+      registers: r,
+    }),
+    deadLettered: new Counter({
+      name: 'activity_events_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    dropped: new Counter({
+      name: 'activity_events_dropped_total',
+      help: 'Valid events not applied, by reason (e.g. the user was deleted)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    usersApplied: new Counter({
+      name: 'users_events_applied_total',
+      help: 'users.events records applied to the access replica',
+      registers: r,
+    }),
+    inboxApplied: new Counter({
+      name: 'inbox_events_applied_total',
+      help: 'inbox.events records applied to the inboxes (deliveries and marks; duplicates of a delivery excluded)',
+      registers: r,
+    }),
+    batchSeconds: new Histogram({
+      name: 'activity_batch_duration_seconds',
+      help: 'Time to decode, dead-letter and apply one Kafka batch',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    lag: new Gauge({
+      name: 'kafka_consumer_lag',
+      help: 'Records between the projection and the end of the partition',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+    }),
+  };
+}
+
+type ProjectorMetrics = ReturnType<typeof projectorMetrics>;
+
 /** Turns Kafka batches into projection transactions: decode, dead-letter what cannot be applied, apply the rest. */
 export class Projector implements ConsumerHandlers {
   readonly activityTopic: string;
@@ -60,14 +114,7 @@ export class Projector implements ConsumerHandlers {
   private readonly timeWindow: EventTimeWindow;
   private readonly usersEventsKeys: string[];
   private readonly usersEventsUnsignedBefore: Map<number, bigint>;
-  private readonly applied: Counter;
-  private readonly deduplicated: Counter;
-  private readonly deadLettered: Counter<'reason'>;
-  private readonly dropped: Counter<'reason'>;
-  private readonly usersApplied: Counter;
-  private readonly inboxApplied: Counter;
-  private readonly batchSeconds: Histogram<'topic'>;
-  private readonly lag: Gauge<'topic' | 'partition'>;
+  private readonly metrics: ProjectorMetrics;
 
   constructor(
     private readonly activities: ActivityTransactions,
@@ -85,63 +132,18 @@ export class Projector implements ConsumerHandlers {
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     this.inboxTopic = `${options.topicPrefix}${Topics.inboxEvents}`;
-    const r = [registry];
-    this.applied = new Counter({
-      name: 'activity_events_applied_total',
-      help: 'Activity events applied to the projections',
-      registers: r,
-    });
-    this.deduplicated = new Counter({
-      name: 'activity_events_deduplicated_total',
-      help: 'Activity events skipped as duplicates of an event id already applied',
-      registers: r,
-    });
-    this.deadLettered = new Counter({
-      name: 'activity_events_dead_lettered_total',
-      help: 'Records sent to the dead-letter topic, by reason',
-      labelNames: ['reason'],
-      registers: r,
-    });
-    this.dropped = new Counter({
-      name: 'activity_events_dropped_total',
-      help: 'Valid events not applied, by reason (e.g. the user was deleted)',
-      labelNames: ['reason'],
-      registers: r,
-    });
-    this.usersApplied = new Counter({
-      name: 'users_events_applied_total',
-      help: 'users.events records applied to the access replica',
-      registers: r,
-    });
-    this.inboxApplied = new Counter({
-      name: 'inbox_events_applied_total',
-      help: 'inbox.events records applied to the inboxes (deliveries and marks; duplicates of a delivery excluded)',
-      registers: r,
-    });
-    this.batchSeconds = new Histogram({
-      name: 'activity_batch_duration_seconds',
-      help: 'Time to decode, dead-letter and apply one Kafka batch',
-      labelNames: ['topic'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: r,
-    });
-    this.lag = new Gauge({
-      name: 'kafka_consumer_lag',
-      help: 'Records between the projection and the end of the partition',
-      labelNames: ['topic', 'partition'],
-      registers: r,
-    });
+    this.metrics = projectorMetrics(registry);
   }
 
   onAssigned(assigned: TopicPartition[]) {
     // Each assignment replaces the last: a partition that moved to another pod must not keep
     // reporting its old lag from this one (the lag alert sums over pods).
-    this.lag.reset();
+    this.metrics.lag.reset();
     return this.keeper.assigned(assigned);
   }
 
   async onBatch(batch: RecordBatch): Promise<void> {
-    const end = this.batchSeconds.startTimer({ topic: batch.topic });
+    const end = this.metrics.batchSeconds.startTimer({ topic: batch.topic });
     const last = BigInt(batch.lastOffset) + 1n;
     if (batch.records.length === 0) await this.passMarkers(batch);
     for (let i = 0; i < batch.records.length; i += CHUNK) {
@@ -152,7 +154,7 @@ export class Projector implements ConsumerHandlers {
       // After a seek the rest of this batch comes again from the new position.
       if (!(await this.applyChunk(batch, chunk, first, upTo))) break;
     }
-    this.lag.set(
+    this.metrics.lag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(BigInt(batch.highWatermark) - last),
     );
@@ -239,9 +241,10 @@ export class Projector implements ConsumerHandlers {
     const apply = async (): Promise<Outcome> => {
       const outcome = await this.activities.apply(range, writes);
       if (outcome.kind === 'applied') {
-        this.applied.inc(outcome.applied);
-        this.deduplicated.inc(outcome.duplicates);
-        if (outcome.dropped > 0) this.dropped.inc({ reason: 'user_deleted' }, outcome.dropped);
+        this.metrics.applied.inc(outcome.applied);
+        this.metrics.deduplicated.inc(outcome.duplicates);
+        if (outcome.dropped > 0)
+          this.metrics.dropped.inc({ reason: 'user_deleted' }, outcome.dropped);
       }
       return outcome;
     };
@@ -289,7 +292,7 @@ export class Projector implements ConsumerHandlers {
     const apply = async (): Promise<Outcome> => {
       const outcome = await this.users.apply(range, operations);
       if (outcome.kind === 'applied') {
-        this.usersApplied.inc(outcome.applied);
+        this.metrics.usersApplied.inc(outcome.applied);
         return { kind: 'applied', applied: outcome.applied, duplicates: 0, dropped: 0, stale: 0 };
       }
       return outcome;
@@ -312,7 +315,7 @@ export class Projector implements ConsumerHandlers {
     }
     const apply = async (): Promise<Outcome> => {
       const outcome = await this.inbox.apply(range, writes);
-      if (outcome.kind === 'applied') this.inboxApplied.inc(outcome.applied);
+      if (outcome.kind === 'applied') this.metrics.inboxApplied.inc(outcome.applied);
       return outcome;
     };
     return { apply, dead, traces: [] };
@@ -337,7 +340,7 @@ export class Projector implements ConsumerHandlers {
         },
       })),
     });
-    for (const d of dead) this.deadLettered.inc({ reason: d.reason });
+    for (const d of dead) this.metrics.deadLettered.inc({ reason: d.reason });
     this.logger.warn(
       {
         topic: batch.topic,

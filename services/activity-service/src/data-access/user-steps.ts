@@ -54,58 +54,67 @@ export class UserSteps {
     if (stored !== null && stored >= next)
       return { kind: 'applied', applied: 0, duplicates: 0, dropped: 0, stale: writes.length };
 
-    const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
     const field = `${range.topic}:${range.partition}`;
     let known = fences.get(field);
     if (!known) fences.set(field, (known = new Map()));
-    let lost: number | undefined;
-    let foreign: string | undefined;
-    let behind: bigint | undefined;
-    const groups = new Map<number, W[]>();
-    for (const w of writes) {
-      const group = groups.get(w.userId);
-      if (group) group.push(w);
-      else groups.set(w.userId, [w]);
-    }
     const layout = formatLayout(generation);
-    await Promise.all(
-      [...groups].map(async ([userId, group]) => {
+    const replies = await Promise.all(
+      [...groupByUser(writes)].map(async ([userId, group]) => {
         const slot = userSlot(userId);
         // The user's applied offset is the one after their last record here, not the chunk's end: the
         // same however the log is cut into chunks, so a rebuild writes what the live run wrote.
         const upTo = group.at(-1)!.offset + 1n;
-        const reply = await step({
-          userId,
-          slot,
-          group,
-          layout,
-          next: upTo,
-          fence: { field, expected: known.get(slot) ?? 0n },
-        });
-        if (reply[0] === 'lost') lost = slot;
-        else if (reply[0] === 'foreign') foreign = reply[1];
-        else if (reply[0] === 'behind')
-          behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
-        else {
-          if ((known.get(slot) ?? 0n) < upTo) known.set(slot, upTo);
-          counts.applied += reply[1];
-          counts.duplicates += reply[2];
-          counts.dropped += reply[3];
-          counts.stale += reply[4];
-        }
+        const fence = { field, expected: known.get(slot) ?? 0n };
+        const reply = await step({ userId, slot, group, layout, next: upTo, fence });
+        if (reply[0] === 'applied' && (known.get(slot) ?? 0n) < upTo) known.set(slot, upTo);
+        return { slot, reply };
       }),
     );
-    if (foreign !== undefined) return { kind: 'foreign', found: foreign };
-    if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
-    if (behind !== undefined) {
-      // What this consumer remembers of the partition's slots no longer holds: learnt again from here.
-      fences.delete(field);
-      // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
-      return { kind: 'behind', stored: behind === 0n ? null : behind };
-    }
+    const outcome = tally(replies, generation);
+    if (outcome.kind === 'behind') fences.delete(field);
+    if (outcome.kind !== 'applied') return outcome;
     // Only forward: a consumer that lost the partition in a rebalance must not move it back.
     if (stored === null || stored < next)
       await redis.set(ProjectionKeys.offset(prefix, range.topic, range.partition), String(next));
-    return { kind: 'applied', ...counts };
+    return outcome;
   }
+}
+
+function groupByUser<W extends { userId: number }>(writes: W[]): Map<number, W[]> {
+  const groups = new Map<number, W[]>();
+  for (const w of writes) {
+    const group = groups.get(w.userId);
+    if (group) group.push(w);
+    else groups.set(w.userId, [w]);
+  }
+  return groups;
+}
+
+/**
+ * The chunk's outcome from its users' replies: a foreign layout first, then a lost slot, then the
+ * lowest offset a slot is behind at (what this consumer remembers of the partition's slots no longer
+ * holds: the caller forgets its fences and learns them again), else the applied tallies summed.
+ */
+function tally(replies: { slot: number; reply: StepReply }[], generation: string): ApplyOutcome {
+  const counts = { applied: 0, duplicates: 0, dropped: 0, stale: 0 };
+  let lost: number | undefined;
+  let foreign: string | undefined;
+  let behind: bigint | undefined;
+  for (const { slot, reply } of replies) {
+    if (reply[0] === 'lost') lost = slot;
+    else if (reply[0] === 'foreign') foreign = reply[1];
+    else if (reply[0] === 'behind')
+      behind = behind === undefined || BigInt(reply[1]) < behind ? BigInt(reply[1]) : behind;
+    else {
+      counts.applied += reply[1];
+      counts.duplicates += reply[2];
+      counts.dropped += reply[3];
+      counts.stale += reply[4];
+    }
+  }
+  if (foreign !== undefined) return { kind: 'foreign', found: foreign };
+  if (lost !== undefined) return { kind: 'lost', slot: { slot: lost, generation } };
+  // A slot without a fence lost the partition's progress there altogether (as a missing checkpoint).
+  if (behind !== undefined) return { kind: 'behind', stored: behind === 0n ? null : behind };
+  return { kind: 'applied', ...counts };
 }

@@ -191,88 +191,102 @@ export class UsersEventsScript {
   }
 
   private async operation(o: UsersOperation, layout: string): Promise<void> {
-    const p = this.prefix;
-    const r = this.redis;
-    const userStep = (userId: number, run: (marker: string) => Promise<StepReply>) =>
-      this.step(run(stepMarker(r, p, userSlot(userId))), userSlot(userId));
-    const wsSlot = (ws: number) => slotOf(ProjectionKeys.workspaceMembers(p, ws));
-    const wsStep = (ws: number, run: (marker: string) => Promise<StepReply>) =>
-      this.step(run(stepMarker(r, p, wsSlot(ws))), wsSlot(ws));
-    if (o.op === 'D') {
-      const u = String(o.userId);
-      // Out of every workspace's member set first: a replay after a crash finds the replica still there.
-      await Promise.all(
-        (await r.hkeys(ProjectionKeys.access(p, u))).map((ws) =>
-          r.srem(ProjectionKeys.workspaceMembers(p, ws), u),
-        ),
-      );
-      const notice = JSON.stringify({ type: 'deleted', userId: o.userId } satisfies LiveNotice);
-      await userStep(o.userId, (marker) =>
-        r.forgetUser(
-          marker,
-          ProjectionKeys.stats(p, u),
-          ProjectionKeys.feed(p, u),
-          ProjectionKeys.log(p, u),
-          ProjectionKeys.seen(p, u),
-          ProjectionKeys.access(p, u),
-          ProjectionKeys.accessVersion(p, u),
-          ...inboxKeys(p, u),
-          layout,
-          StatsField.deleted,
-          this.live,
-          ProjectionKeys.liveChannel(p, u),
-          notice,
-        ),
-      );
-    } else if (o.op === 'A') {
-      const u = String(o.userId);
-      const entries = o.workspaces.flatMap((w) => [
-        String(w.workspaceId),
-        JSON.stringify({ name: w.name, role: w.role }),
-      ]);
-      const reply = await userStep(o.userId, (marker) =>
-        r.replaceAccess(
-          marker,
-          ProjectionKeys.stats(p, u),
-          ProjectionKeys.access(p, u),
-          ProjectionKeys.accessVersion(p, u),
-          layout,
-          StatsField.deleted,
-          String(o.version),
-          ...entries,
-        ),
-      );
-      const bar = reply.indexOf('|');
-      const now = reply.slice(bar + 1);
-      // Every workspace the replica holds names the user (again, on a replay); those it lost do not.
-      const gone = reply.slice(1, bar).filter((ws) => !now.includes(ws));
-      await Promise.all([
-        ...gone.map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)),
-        ...now.map((ws) => r.sadd(ProjectionKeys.workspaceMembers(p, ws), u)),
-      ]);
-    } else if (o.op === 'R') {
-      const reply = await wsStep(o.workspaceId, (marker) =>
-        r.renameWorkspace(
-          marker,
-          ProjectionKeys.workspaceVersion(p, o.workspaceId),
-          layout,
-          o.version === undefined ? '' : String(o.version),
-        ),
-      );
-      if (reply[0] !== 'ok') return;
-      await this.forEachMember(o.workspaceId, (u) =>
-        userStep(Number(u), (marker) =>
-          r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name),
-        ),
-      );
-    } else {
-      // The members' entries first, the member set last: a replay after a crash still finds every member.
-      await this.forEachMember(o.workspaceId, (u) =>
-        userStep(Number(u), (marker) =>
-          r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId)),
-        ),
-      );
-      await r.del(ProjectionKeys.workspaceMembers(p, o.workspaceId));
-    }
+    if (o.op === 'D') await this.deleteUser(o.userId, layout);
+    else if (o.op === 'A') await this.replaceAccess(o, layout);
+    else if (o.op === 'R') await this.renameWorkspace(o, layout);
+    else await this.deleteWorkspace(o.workspaceId, layout);
+  }
+
+  /** One step in the user's slot, its marker read first. */
+  private userStep(userId: number, run: (marker: string) => Promise<StepReply>) {
+    const slot = userSlot(userId);
+    return this.step(run(stepMarker(this.redis, this.prefix, slot)), slot);
+  }
+
+  /** One step in the slot of the workspace's member set. */
+  private workspaceStep(workspaceId: number, run: (marker: string) => Promise<StepReply>) {
+    const slot = slotOf(ProjectionKeys.workspaceMembers(this.prefix, workspaceId));
+    return this.step(run(stepMarker(this.redis, this.prefix, slot)), slot);
+  }
+
+  private async deleteUser(userId: number, layout: string): Promise<void> {
+    const [p, r, u] = [this.prefix, this.redis, String(userId)];
+    // Out of every workspace's member set first: a replay after a crash finds the replica still there.
+    await Promise.all(
+      (await r.hkeys(ProjectionKeys.access(p, u))).map((ws) =>
+        r.srem(ProjectionKeys.workspaceMembers(p, ws), u),
+      ),
+    );
+    const notice = JSON.stringify({ type: 'deleted', userId } satisfies LiveNotice);
+    await this.userStep(userId, (marker) =>
+      r.forgetUser(
+        marker,
+        ProjectionKeys.stats(p, u),
+        ProjectionKeys.feed(p, u),
+        ProjectionKeys.log(p, u),
+        ProjectionKeys.seen(p, u),
+        ProjectionKeys.access(p, u),
+        ProjectionKeys.accessVersion(p, u),
+        ...inboxKeys(p, u),
+        layout,
+        StatsField.deleted,
+        this.live,
+        ProjectionKeys.liveChannel(p, u),
+        notice,
+      ),
+    );
+  }
+
+  private async replaceAccess(o: UsersOperation & { op: 'A' }, layout: string): Promise<void> {
+    const [p, r, u] = [this.prefix, this.redis, String(o.userId)];
+    const entries = o.workspaces.flatMap((w) => [
+      String(w.workspaceId),
+      JSON.stringify({ name: w.name, role: w.role }),
+    ]);
+    const reply = await this.userStep(o.userId, (marker) =>
+      r.replaceAccess(
+        marker,
+        ProjectionKeys.stats(p, u),
+        ProjectionKeys.access(p, u),
+        ProjectionKeys.accessVersion(p, u),
+        layout,
+        StatsField.deleted,
+        String(o.version),
+        ...entries,
+      ),
+    );
+    const bar = reply.indexOf('|');
+    const now = reply.slice(bar + 1);
+    // Every workspace the replica holds names the user (again, on a replay); those it lost do not.
+    const gone = reply.slice(1, bar).filter((ws) => !now.includes(ws));
+    await Promise.all([
+      ...gone.map((ws) => r.srem(ProjectionKeys.workspaceMembers(p, ws), u)),
+      ...now.map((ws) => r.sadd(ProjectionKeys.workspaceMembers(p, ws), u)),
+    ]);
+  }
+
+  private async renameWorkspace(o: UsersOperation & { op: 'R' }, layout: string): Promise<void> {
+    const [p, r] = [this.prefix, this.redis];
+    const version = o.version === undefined ? '' : String(o.version);
+    const reply = await this.workspaceStep(o.workspaceId, (marker) =>
+      r.renameWorkspace(marker, ProjectionKeys.workspaceVersion(p, o.workspaceId), layout, version),
+    );
+    if (reply[0] !== 'ok') return;
+    await this.forEachMember(o.workspaceId, (u) =>
+      this.userStep(Number(u), (marker) =>
+        r.renameEntry(marker, ProjectionKeys.access(p, u), layout, String(o.workspaceId), o.name),
+      ),
+    );
+  }
+
+  private async deleteWorkspace(workspaceId: number, layout: string): Promise<void> {
+    const [p, r] = [this.prefix, this.redis];
+    // The members' entries first, the member set last: a replay after a crash still finds every member.
+    await this.forEachMember(workspaceId, (u) =>
+      this.userStep(Number(u), (marker) =>
+        r.dropEntry(marker, ProjectionKeys.access(p, u), layout, String(workspaceId)),
+      ),
+    );
+    await r.del(ProjectionKeys.workspaceMembers(p, workspaceId));
   }
 }

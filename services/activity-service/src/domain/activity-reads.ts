@@ -18,6 +18,16 @@ function joinJson(items: Buffer[]): Buffer {
   return Buffer.concat(items.flatMap((item, i) => (i === 0 ? [item] : [COMMA, item])));
 }
 
+/** The feed key a page cursor names; undefined when it names none; throws when it is not a cursor. */
+function feedKeyOf(cursor: string): FeedKey | undefined {
+  const text = decodeFeedCursor(cursor);
+  if (text === undefined)
+    throw new AppError('validation_failed', 'invalid query', [
+      { path: 'query.cursor', message: 'not a cursor this API issued' },
+    ]);
+  return parseFeedKey(text);
+}
+
 /** Read use cases over the projections. */
 export function activityReads(feed: ProjectionReader) {
   return {
@@ -34,13 +44,8 @@ export function activityReads(feed: ProjectionReader) {
     ): Promise<{ results: Buffer; nextCursor: string | null }> {
       let before: FeedKey | undefined;
       if (cursor !== undefined) {
-        const text = decodeFeedCursor(cursor);
-        if (text === undefined)
-          throw new AppError('validation_failed', 'invalid query', [
-            { path: 'query.cursor', message: 'not a cursor this API issued' },
-          ]);
+        before = feedKeyOf(cursor);
         // Base64url that names no feed key is accepted (FEED_CURSOR) and starts nowhere: an empty page.
-        before = parseFeedKey(text);
         if (!before) return { results: Buffer.alloc(0), nextCursor: null };
       }
       const results: FeedEntry[] = [];

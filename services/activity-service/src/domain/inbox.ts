@@ -12,7 +12,12 @@ import {
   type MarkResult,
   type NotificationCounts,
 } from '@suite/contracts';
-import type { InboxHead, InboxStore, PageFilter } from '../data-access/inbox.store.js';
+import type {
+  InboxHead,
+  InboxStore,
+  PageFilter,
+  StoredNotification,
+} from '../data-access/inbox.store.js';
 
 /** How often a mark looks whether it has been applied while it waits. */
 const APPLIED_POLL_MS = 10;
@@ -50,58 +55,96 @@ export interface PageQuery {
   workspaceId?: number;
 }
 
+/** The counts of an inbox head, with the cursor of its position. */
+function countsOf(head: InboxHead): NotificationCounts {
+  return { ...head.counts, cursor: inboxCursor(head.epoch, head.position) };
+}
+
+/** A stored notification as the API's JSON text; seen when read or at or before the seen watermark. */
+function notificationOf(n: StoredNotification, head: InboxHead): string {
+  const { workspaceId, deliveredMs, activityJson } = splitInboxEntry(n.entry);
+  return notificationJson({
+    id: n.id,
+    cursor: inboxCursor(head.epoch, n.position),
+    activityJson,
+    workspaceId,
+    seen: n.read || n.position <= head.seenUpTo,
+    read: n.read,
+    archived: n.archived,
+    deliveredMs,
+  });
+}
+
+/** The user's inbox head once the record at `at` is applied, or undefined at `deadline`. */
+async function appliedHead(
+  store: InboxStore,
+  userId: number,
+  at: { partition: number; offset: bigint },
+  deadline: number,
+): Promise<InboxHead | undefined> {
+  for (;;) {
+    if ((await store.appliedOffset(userId, at.partition)) > at.offset) return store.head(userId);
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
+  }
+}
+
+/** A mark's ids split into those the inbox keeps and those it does not (`ignored`); no ids, no split. */
+async function knownIds(
+  store: InboxStore,
+  userId: number,
+  body: MarkBody | { upTo?: string },
+): Promise<{ ids: string[] | undefined; ignored: string[] }> {
+  if (!('ids' in body)) return { ids: undefined, ignored: [] };
+  const unique = [...new Set(body.ids)];
+  const known = await store.known(userId, unique);
+  return {
+    ids: unique.filter((id) => known.has(id)),
+    ignored: unique.filter((id) => !known.has(id)),
+  };
+}
+
+/** A page: the notifications as JSON texts (the stored activities go out as they are), the counts, the inbox's cursor, the next page's cursor. */
+async function inboxPage(
+  store: InboxStore,
+  userId: number,
+  q: PageQuery,
+): Promise<{
+  results: string[];
+  counts: InboxCounts;
+  cursor: string;
+  nextCursor: string | null;
+}> {
+  const limit = q.limit ?? InboxLimits.pageDefaultItems;
+  const before =
+    q.cursor === undefined
+      ? undefined
+      : positionOf(q.cursor, await store.head(userId), 'query.cursor');
+  const { head, items } = await store.page(userId, {
+    ...(before === undefined ? {} : { before }),
+    limit,
+    status: q.status ?? 'all',
+    archived: q.archived ?? 'exclude',
+    ...(q.workspaceId === undefined ? {} : { workspaceId: q.workspaceId }),
+  });
+  const page = items.slice(0, limit);
+  const results = page.map((n) => notificationOf(n, head));
+  const nextCursor = items.length > limit ? inboxCursor(head.epoch, page.at(-1)!.position) : null;
+  return {
+    results,
+    counts: head.counts,
+    cursor: inboxCursor(head.epoch, head.position),
+    nextCursor,
+  };
+}
+
 /** The inbox use cases: pages and counts from Redis, marks through Kafka. */
 export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }) {
   return {
-    /** A page: the notifications as JSON texts (the stored activities go out as they are), the counts, the inbox's cursor, the next page's cursor. */
-    async page(
-      userId: number,
-      q: PageQuery,
-    ): Promise<{
-      results: string[];
-      counts: InboxCounts;
-      cursor: string;
-      nextCursor: string | null;
-    }> {
-      const limit = q.limit ?? InboxLimits.pageDefaultItems;
-      let before: number | undefined;
-      if (q.cursor !== undefined) {
-        before = positionOf(q.cursor, await store.head(userId), 'query.cursor');
-      }
-      const { head, items } = await store.page(userId, {
-        ...(before === undefined ? {} : { before }),
-        limit,
-        status: q.status ?? 'all',
-        archived: q.archived ?? 'exclude',
-        ...(q.workspaceId === undefined ? {} : { workspaceId: q.workspaceId }),
-      });
-      const page = items.slice(0, limit);
-      const results = page.map((n) => {
-        const { workspaceId, deliveredMs, activityJson } = splitInboxEntry(n.entry);
-        return notificationJson({
-          id: n.id,
-          cursor: inboxCursor(head.epoch, n.position),
-          activityJson,
-          workspaceId,
-          seen: n.read || n.position <= head.seenUpTo,
-          read: n.read,
-          archived: n.archived,
-          deliveredMs,
-        });
-      });
-      const nextCursor =
-        items.length > limit ? inboxCursor(head.epoch, page.at(-1)!.position) : null;
-      return {
-        results,
-        counts: head.counts,
-        cursor: inboxCursor(head.epoch, head.position),
-        nextCursor,
-      };
-    },
+    page: (userId: number, q: PageQuery) => inboxPage(store, userId, q),
 
     async counts(userId: number, workspaceId?: number): Promise<NotificationCounts> {
-      const head = await store.head(userId, workspaceId);
-      return { ...head.counts, cursor: inboxCursor(head.epoch, head.position) };
+      return countsOf(await store.head(userId, workspaceId));
     },
 
     /**
@@ -118,19 +161,8 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
         'upTo' in body && body.upTo !== undefined
           ? positionOf(body.upTo, head, 'body.upTo')
           : undefined;
-      let ids: string[] | undefined;
-      let ignored: string[] = [];
-      if ('ids' in body) {
-        const unique = [...new Set(body.ids)];
-        const known = await store.known(userId, unique);
-        ids = unique.filter((id) => known.has(id));
-        ignored = unique.filter((id) => !known.has(id));
-        if (ids.length === 0)
-          return {
-            status: 200,
-            body: { ...head.counts, cursor: inboxCursor(head.epoch, head.position), ignored },
-          };
-      }
+      const { ids, ignored } = await knownIds(store, userId, body);
+      if (ids?.length === 0) return { status: 200, body: { ...countsOf(head), ignored } };
       const workspaceId = 'workspaceId' in body ? body.workspaceId : undefined;
       const { partition, offset } = await store.publishMark({
         recipientId: userId,
@@ -140,17 +172,9 @@ export function inboxUseCases(store: InboxStore, options: { markWaitMs: number }
         ...(workspaceId === undefined ? {} : { workspaceId }),
       });
       const deadline = Date.now() + options.markWaitMs;
-      for (;;) {
-        if ((await store.appliedOffset(userId, partition)) > offset) {
-          const after = await store.head(userId);
-          return {
-            status: 200,
-            body: { ...after.counts, cursor: inboxCursor(after.epoch, after.position), ignored },
-          };
-        }
-        if (Date.now() >= deadline) return { status: 202, body: { pending: true, ignored } };
-        await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
-      }
+      const after = await appliedHead(store, userId, { partition, offset }, deadline);
+      if (!after) return { status: 202, body: { pending: true, ignored } };
+      return { status: 200, body: { ...countsOf(after), ignored } };
     },
   };
 }

@@ -65,6 +65,43 @@ function originAllowed(origin: string, host: string | undefined, allowed: string
   }
 }
 
+/** The query as the API description states it (a repeated parameter counts as unknown). */
+function parseQuery(url: URL): void {
+  const keys = [...url.searchParams.keys()];
+  const repeated = keys.find((key, i) => keys.indexOf(key) !== i);
+  if (repeated)
+    throw new AppError('validation_failed', 'invalid query', [
+      { path: `query.${repeated}`, message: 'given more than once' },
+    ]);
+  parseInput(ApiRoutes.activityStream.query, Object.fromEntries(url.searchParams), 'query');
+}
+
+/**
+ * Where each channel resumes from the cursor (the query's, else the Last-Event-ID header's): the
+ * activity part, and the inbox part after `~`. Only the header can still be malformed here: the
+ * query's cursor was parsed with the query.
+ */
+function resumeFrom(text: string | undefined): Pick<Authorised, 'cursor' | 'inboxCursor'> {
+  if (text === undefined) return { cursor: undefined, inboxCursor: undefined };
+  const parts = splitChannelsCursor(text);
+  const cursor = parts === undefined ? undefined : decodeStreamCursor(parts.activity);
+  const inboxCursor =
+    parts?.inbox === undefined
+      ? undefined
+      : parts.inbox === EMPTY_STREAM_CURSOR
+        ? 'empty'
+        : parseStreamPosition(parts.inbox);
+  if (
+    cursor === undefined ||
+    (parts?.inbox !== undefined && (inboxCursor === undefined || cursor === 'stale'))
+  ) {
+    throw new AppError('validation_failed', 'invalid header', [
+      { path: 'header.last-event-id', message: 'not a cursor this API issued' },
+    ]);
+  }
+  return { cursor, inboxCursor };
+}
+
 /**
  * Everything that must pass before a stream opens: path, origin, token, ownership, cursor, the
  * principal's handshake budget, and a seat under the per-user cap (taken last, with no await
@@ -85,14 +122,7 @@ export async function authoriseStream(
   if (origin && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
     throw new AppError('forbidden', 'origin not allowed');
   }
-  // The query as the API description states it (a repeated parameter counts as unknown).
-  const keys = [...url.searchParams.keys()];
-  const repeated = keys.find((key, i) => keys.indexOf(key) !== i);
-  if (repeated)
-    throw new AppError('validation_failed', 'invalid query', [
-      { path: `query.${repeated}`, message: 'given more than once' },
-    ]);
-  parseInput(ApiRoutes.activityStream.query, Object.fromEntries(url.searchParams), 'query');
+  parseQuery(url);
   const token = findToken(req, url);
   if (!token) throw new AppError('unauthorized', 'a bearer token is required');
   const principal = await verifier.verify(token);
@@ -102,25 +132,7 @@ export async function authoriseStream(
       { path: 'path.id', message: 'must be a positive integer' },
     ]);
   assertSelfOrAdmin(principal, parsedId.data);
-  const text = url.searchParams.get('cursor') ?? lastEventId ?? undefined;
-  const parts = text === undefined ? undefined : splitChannelsCursor(text);
-  const cursor = parts === undefined ? undefined : decodeStreamCursor(parts.activity);
-  const inboxCursor =
-    parts?.inbox === undefined
-      ? undefined
-      : parts.inbox === EMPTY_STREAM_CURSOR
-        ? 'empty'
-        : parseStreamPosition(parts.inbox);
-  // Only the Last-Event-ID header can still be malformed here: the query's cursor was parsed above.
-  if (
-    text !== undefined &&
-    (cursor === undefined ||
-      (parts?.inbox !== undefined && (inboxCursor === undefined || cursor === 'stale')))
-  ) {
-    throw new AppError('validation_failed', 'invalid header', [
-      { path: 'header.last-event-id', message: 'not a cursor this API issued' },
-    ]);
-  }
+  const { cursor, inboxCursor } = resumeFrom(url.searchParams.get('cursor') ?? lastEventId);
   const channels = new Set(
     (url.searchParams.get('channels') ?? 'activity').split(',') as StreamChannel[],
   );

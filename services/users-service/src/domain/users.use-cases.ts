@@ -138,21 +138,13 @@ async function walk(
 }
 
 /**
- * Users use cases: decisions live here; the repositories only store. Reads come from the
- * directory (the read model in Redis every replica shares); writes are compare-and-sets on the
- * stored version, read again and retried when another write got there first, so concurrent changes
- * to different fields all survive.
+ * The reads, from the directory (the read model in Redis every replica shares); refused with 503
+ * until the follower has built it.
  */
-export function usersUseCases(
-  users: UsersRepository,
-  access: AccessRepository,
+function directoryReads(
   follower: DirectoryFollower,
-  kick: (userId?: number) => void,
-  revoke: Revoke,
-  log: Logger,
-): UsersUseCases {
+): Pick<UsersUseCases, 'list' | 'listFrom' | 'search' | 'get'> {
   const { directory } = follower;
-
   function loaded(): void {
     if (!follower.ready)
       throw new AppError(
@@ -160,28 +152,6 @@ export function usersUseCases(
         'the user directory is still being built; try again shortly',
       );
   }
-
-  const applied = (doc: UserDoc) => intoDirectory(directory, doc, log);
-
-  async function write(
-    caller: Principal,
-    id: number,
-    fields: Partial<UserFields>,
-    ifMatch?: Precondition,
-  ): Promise<Versioned> {
-    assertMayChange(caller, fields);
-    const now = new Date();
-    const decide = (current: UserDoc) => (checkPrecondition(current, ifMatch), fields);
-    const updated = await users
-      .update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)])
-      .catch(conflict);
-    if (!updated) throw new AppError('not_found', `user ${id} not found`);
-    // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
-    if ('isActive' in fields) await revoke(id, !updated.isActive);
-    kick(id);
-    return applied(updated);
-  }
-
   return {
     async list(page, pageSize) {
       loaded();
@@ -210,6 +180,47 @@ export function usersUseCases(
       if (!entry) throw new AppError('not_found', `user ${id} not found`);
       return { profile: entry.profile, version: entry.version };
     },
+  };
+}
+
+/**
+ * Users use cases: decisions live here; the repositories only store. Reads come from the
+ * directory (the read model in Redis every replica shares); writes are compare-and-sets on the
+ * stored version, read again and retried when another write got there first, so concurrent changes
+ * to different fields all survive.
+ */
+export function usersUseCases(
+  users: UsersRepository,
+  access: AccessRepository,
+  follower: DirectoryFollower,
+  kick: (userId?: number) => void,
+  revoke: Revoke,
+  log: Logger,
+): UsersUseCases {
+  const { directory } = follower;
+  const applied = (doc: UserDoc) => intoDirectory(directory, doc, log);
+
+  async function write(
+    caller: Principal,
+    id: number,
+    fields: Partial<UserFields>,
+    ifMatch?: Precondition,
+  ): Promise<Versioned> {
+    assertMayChange(caller, fields);
+    const now = new Date();
+    const decide = (current: UserDoc) => (checkPrecondition(current, ifMatch), fields);
+    const updated = await users
+      .update(id, decide, now, (doc) => [userUpdated(toUser(doc), versionOf(doc), now)])
+      .catch(conflict);
+    if (!updated) throw new AppError('not_found', `user ${id} not found`);
+    // Deactivating refuses the user's tokens on every service at once (reactivating accepts them again).
+    if ('isActive' in fields) await revoke(id, !updated.isActive);
+    kick(id);
+    return applied(updated);
+  }
+
+  return {
+    ...directoryReads(follower),
 
     async create(fields) {
       const id = await users.nextId();
@@ -227,22 +238,17 @@ export function usersUseCases(
 
     async remove(id, ifMatch) {
       const now = new Date();
-      if (
-        !(await users
-          .markDeleted(id, (current) => checkPrecondition(current, ifMatch), now, [
-            userDeleted(id, now),
-          ])
-          .catch(conflict))
-      )
-        throw new AppError('not_found', `user ${id} not found`);
-      await directory
-        .remove(id)
-        .catch((err: unknown) =>
-          log.warn(
-            { err, userId: id },
-            'could not remove the user from the directory; the follower will',
-          ),
+      const decide = (current: UserDoc) => checkPrecondition(current, ifMatch);
+      const removed = await users
+        .markDeleted(id, decide, now, [userDeleted(id, now)])
+        .catch(conflict);
+      if (!removed) throw new AppError('not_found', `user ${id} not found`);
+      await directory.remove(id).catch((err: unknown) => {
+        log.warn(
+          { err, userId: id },
+          'could not remove the user from the directory; the follower will',
         );
+      });
       await revoke(id, true);
       // Cascade; the relay repeats it before purging, so a crash here loses nothing.
       await Promise.all([access.deleteUserPermissions(id), access.removeUserFromAllGroups(id)]);

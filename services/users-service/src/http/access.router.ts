@@ -5,12 +5,19 @@ import { route } from '@suite/server-kit';
 import type { AccessUseCases } from '../domain/access.use-cases.js';
 import { numberedPage } from './pagination.js';
 
+const none = { status: 204, body: undefined } as const;
+
 /** Workspaces, groups and permissions (admin only: the route table checks input and access). */
 export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): Router {
   const router = Router();
   router.use(['/workspaces', '/groups'], authenticate(verifier));
-  const none = { status: 204, body: undefined } as const;
+  workspaceRoutes(router, access);
+  permissionRoutes(router, access);
+  groupRoutes(router, access);
+  return router;
+}
 
+function workspaceRoutes(router: Router, access: AccessUseCases): void {
   route(router, ApiRoutes.createWorkspace, async ({ body }) => ({
     status: 201,
     body: await access.createWorkspace(body.name),
@@ -32,7 +39,9 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     ApiRoutes.deleteWorkspace,
     async ({ params }) => (await access.deleteWorkspace(params.id), none),
   );
+}
 
+function permissionRoutes(router: Router, access: AccessUseCases): void {
   route(router, ApiRoutes.grant, async ({ params, body }) => {
     const subject = 'userId' in body ? { userId: body.userId } : { groupId: body.groupId };
     return { status: 201, body: await access.grant(params.id, subject, body.role) };
@@ -46,7 +55,9 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     ApiRoutes.revoke,
     async ({ params }) => (await access.revoke(params.id, params.permissionId), none),
   );
+}
 
+function groupRoutes(router: Router, access: AccessUseCases): void {
   route(router, ApiRoutes.createGroup, async ({ body }) => ({
     status: 201,
     body: await access.createGroup(body.name),
@@ -73,6 +84,4 @@ export function accessRouter(verifier: TokenVerifier, access: AccessUseCases): R
     ApiRoutes.removeMember,
     async ({ params }) => (await access.removeMember(params.id, params.userId), none),
   );
-
-  return router;
 }
