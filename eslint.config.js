@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import prettierRecommended from 'eslint-plugin-prettier/recommended';
+import vitest from '@vitest/eslint-plugin';
 
 /**
  * The rooms of a service, and the one way imports point (docs/architecture.md): entry points
@@ -130,6 +131,23 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // A behaviour test says what happens and what follows, one claim: "when …, then …" (the
+    // scripts/ tests check artifacts, a chart or a document, and name what they check instead).
+    files: ['services/**/*.test.ts', 'packages/**/*.test.ts', 'infra/**/*.test.ts'],
+    plugins: { vitest },
+    rules: {
+      'vitest/valid-title': [
+        'error',
+        {
+          mustMatch: {
+            it: ['^when .+, then .+', 'a behaviour test is titled "when …, then …"'],
+            test: ['^when .+, then .+', 'a behaviour test is titled "when …, then …"'],
+          },
+        },
+      ],
     },
   },
   // Formatting is a lint error: the code reads the way prettier (.prettierrc) prints it. Last, so

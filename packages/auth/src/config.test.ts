@@ -15,7 +15,7 @@ function problems(vars: Record<string, string>): string[] {
 }
 
 describe('identity-provider keys require the issuer and audience', () => {
-  it('refuses a JWKS URL or a public key without JWT_ISSUER and JWT_AUDIENCE, naming each missing variable', () => {
+  it('when a JWKS URL or a public key comes without JWT_ISSUER and JWT_AUDIENCE, then the config is refused naming each missing variable', () => {
     const jwks = { JWT_ALGORITHMS: 'ES256', JWT_JWKS_URL: 'https://idp.example/jwks.json' };
     expect(problems(jwks)).toEqual(['JWT_ISSUER', 'JWT_AUDIENCE']);
     expect(problems({ ...jwks, JWT_ISSUER: 'https://idp.example' })).toEqual(['JWT_AUDIENCE']);
@@ -31,7 +31,7 @@ describe('identity-provider keys require the issuer and audience', () => {
     ).toEqual([]);
   });
 
-  it('leaves the suite’s own HS256 secret alone, and bounds the maximum token age', () => {
+  it("when the suite's own HS256 secret is used, then no issuer or audience is required and the maximum token age is bounded", () => {
     expect(problems({ JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
     expect(
       load({ JWT_SECRET: 'x'.repeat(32), JWT_MAX_TOKEN_AGE_S: '3600' }).JWT_MAX_TOKEN_AGE_S,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { devSecret } from './dev-key.js';
 
 describe('the development key', () => {
-  it('is created once when missing and read back after', () => {
+  it('when the development key is missing, then it is created once and read back after', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'dev-key-')), 'nested', 'dev-jwt-secret');
     const created = devSecret(path);
     expect(created.length).toBeGreaterThanOrEqual(32);
@@ -13,7 +13,7 @@ describe('the development key', () => {
     expect(devSecret(path)).toBe(created);
   });
 
-  it('is never silently replaced: an unreadable or damaged key stops with its path', () => {
+  it('when the development key is unreadable or damaged, then startup stops with its path and the key is not replaced', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dev-key-'));
     const inTheWay = join(dir, 'a-directory');
     mkdirSync(inTheWay);

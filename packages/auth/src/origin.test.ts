@@ -6,7 +6,7 @@ const key = 'k'.repeat(32);
 const previous = 'p'.repeat(32);
 
 describe('the mark of origin', () => {
-  it('checks out for exactly the signed value, origin and a configured key (property)', () => {
+  it('when a mark of origin is checked, then it holds for exactly the signed value, origin and a configured key (property)', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 0, maxLength: 300 }),
@@ -35,7 +35,7 @@ describe('the mark of origin', () => {
     );
   });
 
-  it('names what is missing or malformed', () => {
+  it('when a mark of origin is missing or malformed, then the refusal names what is wrong', () => {
     const value = Buffer.from('{}');
     expect(originProblem('users-service', [key], value, {})).toMatch(/no mark of origin/);
     expect(

@@ -14,13 +14,13 @@ const user = (id: number, roles: string[] = []): Principal => ({
 });
 
 describe('principal rules', () => {
-  it('a user may act as themself, not as another user; an admin may act as anyone', () => {
+  it('when a user acts as someone, then it may be themself but not another user, and an admin may act as anyone', () => {
     expect(canActAs(user(1), 1)).toBe(true);
     expect(canActAs(user(1), 2)).toBe(false);
     expect(canActAs(user(1, ['admin']), 2)).toBe(true);
   });
 
-  it('a bearer header is parsed strictly', () => {
+  it('when a bearer header is parsed, then "Bearer <token>" gives the token, no header gives none, and another scheme is refused', () => {
     expect(bearerToken(undefined)).toBeUndefined();
     expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
     expect(() => bearerToken('Token abc')).toThrow(/Bearer/);

@@ -52,7 +52,7 @@ describe('HS256 verification', () => {
   const sign = (claims: Record<string, unknown>, alg = 'HS256') =>
     new SignJWT(claims).setProtectedHeader({ alg }).sign(new TextEncoder().encode(secret));
 
-  it('when the token is valid, the principal is the user with roles and scopes', async () => {
+  it('when the token is valid, then the principal is the user with roles and scopes', async () => {
     const token = await signDevToken(secret, {
       sub: '42',
       roles: ['admin'],
@@ -70,21 +70,21 @@ describe('HS256 verification', () => {
     });
   });
 
-  it('when there is no token, the answer is 401 in the error shape', async () => {
+  it('when there is no token, then the answer is 401 in the error shape', async () => {
     expectUnauthorized(await get(server));
   });
 
-  it('when the token is garbage or the header is not Bearer, the answer is 401', async () => {
+  it('when the token is garbage or the header is not Bearer, then the answer is 401', async () => {
     expectUnauthorized(await get(server, 'Bearer not.a.jwt'));
     expectUnauthorized(await get(server, 'Basic dXNlcjpwYXNz'));
   });
 
-  it('when the token uses alg none, the answer is 401', async () => {
+  it('when the token uses alg none, then the answer is 401', async () => {
     const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: '1', exp: now() + 60, iss: 'suite', aud: 'api', roles: ['admin'] })}.`;
     expectUnauthorized(await get(server, `Bearer ${token}`));
   });
 
-  it('when the token is expired or not yet valid, the answer is 401', async () => {
+  it('when the token is expired or not yet valid, then the answer is 401', async () => {
     expectUnauthorized(
       await get(
         server,
@@ -99,13 +99,13 @@ describe('HS256 verification', () => {
     );
   });
 
-  it('when exp is missing, the answer is 401', async () => {
+  it('when exp is missing, then the answer is 401', async () => {
     expectUnauthorized(
       await get(server, `Bearer ${await sign({ sub: '1', iss: 'suite', aud: 'api' })}`),
     );
   });
 
-  it('when iss or aud is wrong, the answer is 401', async () => {
+  it('when iss or aud is wrong, then the answer is 401', async () => {
     expectUnauthorized(
       await get(
         server,
@@ -120,7 +120,7 @@ describe('HS256 verification', () => {
     );
   });
 
-  it('when the algorithm is not on the allow-list, the answer is 401', async () => {
+  it('when the algorithm is not on the allow-list, then the answer is 401', async () => {
     expectUnauthorized(
       await get(
         server,
@@ -144,7 +144,7 @@ describe('RS256 verification', () => {
   });
   afterAll(() => server.close(100));
 
-  it('when the token is signed with the private key, it is accepted', async () => {
+  it('when the token is signed with the private key, then it is accepted', async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'RS256' })
       .setSubject('7')
@@ -153,7 +153,7 @@ describe('RS256 verification', () => {
     expect((await get(server, `Bearer ${token}`)).status).toBe(200);
   });
 
-  it('when an HS256 token is signed with the RS256 public key (algorithm confusion), the answer is 401', async () => {
+  it('when an HS256 token is signed with the RS256 public key (algorithm confusion), then the answer is 401', async () => {
     const token = await new SignJWT({ roles: ['admin'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('1')
@@ -162,7 +162,7 @@ describe('RS256 verification', () => {
     expectUnauthorized(await get(server, `Bearer ${token}`));
   });
 
-  it('when the token is signed by another key, the answer is 401', async () => {
+  it('when the token is signed by another key, then the answer is 401', async () => {
     const { privateKey: other } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'RS256' })
@@ -174,7 +174,7 @@ describe('RS256 verification', () => {
 });
 
 describe('maximum token age', () => {
-  it('refuses a token issued longer ago than JWT_MAX_TOKEN_AGE_S, or without iat, though it has not expired', async () => {
+  it('when a token was issued longer ago than JWT_MAX_TOKEN_AGE_S, or has no iat, then it is refused though it has not expired', async () => {
     const server = await serve({ algorithms: ['HS256'], secret, maxTokenAgeS: 600 });
     const key = new TextEncoder().encode(secret);
     try {
@@ -207,7 +207,7 @@ describe('maximum token age', () => {
 });
 
 describe('verifier settings', () => {
-  it('when HMAC and public-key algorithms are mixed, creating the verifier fails', async () => {
+  it('when HMAC and public-key algorithms are mixed, then creating the verifier fails', async () => {
     await expect(createTokenVerifier({ algorithms: ['HS256', 'RS256'], secret })).rejects.toThrow(
       /must not mix/,
     );
@@ -215,7 +215,7 @@ describe('verifier settings', () => {
 });
 
 describe('JWKS verification', () => {
-  it('when tokens name known and unknown kids, the key set is fetched once and refetched at most once per cooldown', async () => {
+  it('when tokens name known and unknown kids, then the key set is fetched once and refetched at most once per cooldown', async () => {
     const known = await generateKeyPair('ES256', { extractable: true });
     const { exportJWK } = await import('jose');
     const jwk = { ...(await exportJWK(known.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };

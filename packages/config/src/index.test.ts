@@ -8,7 +8,7 @@ const shape = {
 };
 
 describe('loadConfig', () => {
-  it('when variables are unset, the defaults apply', () => {
+  it('when variables are unset, then the defaults apply', () => {
     expect(loadConfig(shape, {})).toEqual({
       PORT: 3000,
       KAFKA_BROKERS: ['127.0.0.1:9092'],
@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('when a value is malformed, the error names the variable', () => {
+  it('when a value is malformed, then the error names the variable', () => {
     expect(() => loadConfig(shape, { PORT: 'eighty' })).toThrowError(ConfigError);
     try {
       loadConfig(shape, { PORT: '70000', DEBUG: 'maybe' });
@@ -27,7 +27,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('a Redis key prefix may not hold braces (they would replace the keys’ hash tags)', () => {
+  it("when a Redis key prefix holds braces, then the config is refused (they would replace the keys' hash tags)", () => {
     const prefix = { REDIS_KEY_PREFIX: env.redisKeyPrefix() };
     expect(loadConfig(prefix, { REDIS_KEY_PREFIX: 'tenant-a:' }).REDIS_KEY_PREFIX).toBe(
       'tenant-a:',
@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       );
   });
 
-  it('when a list is given, it is split and trimmed', () => {
+  it('when a list is given, then it is split and trimmed', () => {
     expect(loadConfig(shape, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });
 });
@@ -46,7 +46,7 @@ describe('loadConfig', () => {
 describe('kafkaSecurity', () => {
   const load = (source: Record<string, string>) =>
     kafkaSecurity(loadConfig(kafkaSecurityEnv, source));
-  it('is plaintext without variables, TLS with KAFKA_SSL, and SASL with a mechanism and credentials', () => {
+  it('when Kafka security variables are set, then the client is plaintext without them, TLS with KAFKA_SSL, and SASL with a mechanism and credentials', () => {
     expect(load({})).toEqual({ ssl: false });
     expect(load({ KAFKA_SSL: 'true' })).toEqual({ ssl: true });
     expect(
@@ -62,7 +62,7 @@ describe('kafkaSecurity', () => {
     });
   });
 
-  it('names what is missing or wrong', () => {
+  it('when a Kafka security variable is missing or wrong, then the error names it', () => {
     expect(() => load({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toThrow(
       /KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/,
     );

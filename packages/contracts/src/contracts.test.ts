@@ -41,11 +41,11 @@ const valid = {
 };
 
 describe('activity envelope', () => {
-  it('accepts a well-formed CloudEvent', () => {
+  it('when a CloudEvent is well formed, then it is accepted', () => {
     expect(ActivityEvent.parse(valid).data.verb).toBe('commented');
   });
 
-  it('rejects a malformed envelope with field-level details', () => {
+  it('when an envelope is malformed, then it is rejected with field-level details', () => {
     const result = ActivityEvent.safeParse({
       ...valid,
       specversion: '0.3',
@@ -60,7 +60,7 @@ describe('activity envelope', () => {
     );
   });
 
-  it("takes well-formed extension attributes (the Kafka binding's partitionkey, tracestate) and ignores them; data stays strict", () => {
+  it('when an event has well-formed extension attributes (partitionkey, tracestate), then they are ignored while data stays strict', () => {
     const extended = {
       ...valid,
       partitionkey: '42',
@@ -94,7 +94,7 @@ describe('activity envelope', () => {
     );
   });
 
-  it('reads a binary-mode event (attributes as headers, data as the body) as the structured one', () => {
+  it('when an event comes in binary mode (attributes as headers, data as the body), then it reads as the structured one', () => {
     const { data, ...attributes } = valid;
     const headers = Object.fromEntries(
       Object.entries(attributes).map(([k, v]) => [`CE-${k.toUpperCase()}`, String(v)]),
@@ -118,7 +118,7 @@ describe('activity envelope', () => {
     expect(fromBinaryMode(headers, 'ce_', data)).toBeUndefined();
   });
 
-  it('refuses metadata nested deeper than its limit without overflowing the stack', () => {
+  it('when metadata is nested deeper than its limit, then it is refused without overflowing the stack', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(
@@ -135,20 +135,20 @@ describe('activity envelope', () => {
     ).toBe(false);
   });
 
-  it('rejects metadata over the size limit', () => {
+  it('when metadata is over the size limit, then it is rejected', () => {
     const metadata = { blob: 'x'.repeat(ActivityLimits.metadataMaxBytes) };
     const result = ActivityEvent.safeParse({ ...valid, data: { ...valid.data, metadata } });
     expect(result.success).toBe(false);
     expect(toErrorDetails(result.error!)[0]?.path).toBe('data.metadata');
   });
 
-  it('rejects a subject that is not a user id', () => {
+  it('when the subject is not a user id, then the event is rejected', () => {
     expect(ActivityEvent.safeParse({ ...valid, subject: 'alice' }).success).toBe(false);
   });
 });
 
 describe('DTOs', () => {
-  it('rejects an unknown field and a wrong type on user creation', () => {
+  it('when a user creation has an unknown field or a wrong type, then it is rejected', () => {
     const result = CreateUserBody.safeParse({
       username: 'ann',
       email: 'ann@example.com',
@@ -162,7 +162,7 @@ describe('DTOs', () => {
     expect(details.map((d) => d.path)).toEqual(expect.arrayContaining(['body.isActive', 'body']));
   });
 
-  it('discriminates users events by type', () => {
+  it('when a users event is parsed, then its type picks its schema', () => {
     const event = UsersEvent.parse({
       ...valid,
       type: 'io.activitysuite.user.deleted',
@@ -171,7 +171,7 @@ describe('DTOs', () => {
     expect(event.type).toBe('io.activitysuite.user.deleted');
   });
 
-  it('the error body requires a code from the list', () => {
+  it('when an error body has a code outside the list, then it is rejected', () => {
     expect(
       ErrorBody.safeParse({ error: { code: 'teapot', message: 'x' }, requestId: 'r' }).success,
     ).toBe(false);
@@ -179,7 +179,7 @@ describe('DTOs', () => {
 });
 
 describe('projection layout', () => {
-  it('stream cursors round-trip; a feed cursor of an earlier layout is stale; anything else is not ours', () => {
+  it('when a stream cursor is encoded, then it round-trips; a feed cursor of an earlier layout is stale, and anything else is not ours', () => {
     expect(decodeStreamCursor(encodeStreamCursor('mfx2k9a01', 42))).toEqual({
       epoch: 'mfx2k9a01',
       position: 42,
@@ -206,7 +206,7 @@ describe('projection layout', () => {
     expect(decodeStreamCursor('e1')).toBe('stale');
   });
 
-  it('accepts every cursor its documented pattern matches and nothing else', () => {
+  it('when a cursor matches its documented pattern, then it is accepted, and nothing else is', () => {
     const samples = [
       '',
       'x',
@@ -232,14 +232,14 @@ describe('projection layout', () => {
     }
   });
 
-  it('generations are short, distinct and valid in a cursor', () => {
+  it('when generations are made, then they are short, distinct and valid in a cursor', () => {
     const now = Date.now();
     const seen = new Set(Array.from({ length: 200 }, (_, i) => newGeneration(now + i)));
     expect(seen.size).toBe(200);
     for (const g of seen) expect(GENERATION.test(g)).toBe(true);
   });
 
-  it('a live batch decodes to its items with consecutive positions; a deletion notice is recognised', () => {
+  it('when a live batch is decoded, then its items have consecutive positions and a deletion notice is recognised', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const items = [
       { json: JSON.stringify({ id: 'a', note: '\u001e' }) },
@@ -261,7 +261,7 @@ describe('projection layout', () => {
     expect(decodeLiveMessage('{"type":"other"}')).toEqual({ kind: 'malformed' });
   });
 
-  it('one user’s keys share one hash tag, and the live channel names its user', () => {
+  it("when one user's keys are named, then they share one hash tag and the live channel names its user", () => {
     const tag = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
     const keys = [
       ProjectionKeys.feedBlock('p:', 42, 3),
@@ -279,7 +279,7 @@ describe('projection layout', () => {
 });
 
 describe('activity page text', () => {
-  it('is an ActivityPage built from stored activity JSON, with next as an absolute URL or null', () => {
+  it('when an activity page is built from stored activity JSON, then it is an ActivityPage with next as an absolute URL or null', () => {
     const activity = {
       id: 'e"1',
       userId: 4,
@@ -306,7 +306,7 @@ describe('activity page text', () => {
 });
 
 describe('the event time window', () => {
-  it('accepts exactly the times from maxAge before to maxAhead after reception, at millisecond edges', () => {
+  it('when an event time is checked, then exactly the times from maxAge before to maxAhead after reception pass, at millisecond edges', () => {
     const window = DEFAULT_EVENT_TIME_WINDOW;
     const received = Date.parse('2026-11-30T12:00:00Z');
     // As the services call it: the parsed time of an event's ISO `time`.
@@ -333,14 +333,14 @@ describe('the event time window', () => {
 });
 
 describe('backoff and polling', () => {
-  it('backs off by doubling up to the cap, and jitter stays below it', () => {
+  it('when backing off, then the delay doubles up to the cap and jitter stays below it', () => {
     expect([1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, 100, 2000))).toEqual([
       100, 200, 400, 800, 1600, 2000,
     ]);
     for (let i = 0; i < 100; i++) expect(backoffMs(3, 100, 2000, true)).toBeLessThan(400);
   });
 
-  it('polls until a value comes, and names what did not happen with the last error', async () => {
+  it('when polling, then it waits until a value comes, or names what did not happen with the last error', async () => {
     let calls = 0;
     expect(
       await pollUntil('never', async () => (++calls === 3 ? 'done' : undefined), 1000, 1),

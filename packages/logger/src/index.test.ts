@@ -15,7 +15,7 @@ function capture() {
 }
 
 describe('createLogger', () => {
-  it('when logging inside a request, the line carries service, version and request id', () => {
+  it('when logging inside a request, then the line carries service, version and request id', () => {
     const { lines, destination } = capture();
     const log = createLogger({ service: 'svc', version: '1.2.3', destination });
     requestContext.run({ requestId: 'r-1' }, () => log.info('hello'));
@@ -27,7 +27,7 @@ describe('createLogger', () => {
     });
   });
 
-  it('when a request carries an authorization header, it is redacted', () => {
+  it('when a request carries an authorization header, then it is redacted', () => {
     const { lines, destination } = capture();
     const log = createLogger({ service: 'svc', version: '1', destination });
     log.info({ req: { headers: { authorization: 'Bearer abc' } }, user: { token: 'xyz' } }, 'x');

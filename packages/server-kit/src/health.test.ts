@@ -38,7 +38,7 @@ const get = async (path: string) => {
 };
 
 describe('health endpoints', () => {
-  it('readiness scoped by ?check= ignores the checks it was not asked for, and names an unknown one', async () => {
+  it('when readiness is scoped by ?check=, then it ignores the checks it was not asked for and names an unknown one', async () => {
     kafkaUp = false;
     expect((await get('/readyz')).status).toBe(503);
     const reads = await get('/readyz?check=redis');
@@ -56,7 +56,7 @@ describe('health endpoints', () => {
     expect((await get('/readyz')).status).toBe(200);
   });
 
-  it('liveness fails with the reason while the service reports a fatal state', async () => {
+  it('when the service reports a fatal state, then liveness fails with the reason', async () => {
     expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     fatal = 'the consumer stopped after a fatal error';
     expect(await get('/healthz')).toEqual({
@@ -68,7 +68,7 @@ describe('health endpoints', () => {
 });
 
 describe('TRUST_PROXY', () => {
-  it("a number believes that many proxies in front: with 1, a forged X-Forwarded-For entry before the proxy's own is ignored", async () => {
+  it("when TRUST_PROXY is a number n, then n proxies in front are believed: with 1, a forged X-Forwarded-For entry before the proxy's own is ignored", async () => {
     const echo = Router().get('/ip', (req, res) => {
       res.json({ ip: req.ip });
     });

@@ -63,7 +63,7 @@ describe('rate-limit budgets reserved in slices', () => {
   });
 
   it.skipIf(redisClusterUrl === undefined)(
-    "on a Redis Cluster, two replicas sharing a budget of 300 are allowed 300 of 900 at most, as on one Redis (each principal's budget is one key, one slot)",
+    'when two replicas on a Redis Cluster share a budget of 300, then they allow 300 of 900 at most, as on one Redis (one key, one slot per principal)',
     async () => {
       const { keyPrefix } = isolate('rl-cluster');
       const nodes = clusterTarget(redisClusterUrl!)!.nodes;

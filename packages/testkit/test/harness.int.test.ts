@@ -14,7 +14,7 @@ describe('test harness on real servers', () => {
     for (const close of closers) await close();
   });
 
-  it('when a record is produced to Kafka, a consumer in a new group reads it back', async () => {
+  it('when a record is produced to Kafka, then a consumer in a new group reads it back', async () => {
     await createTestTopics(infra, names.topicPrefix, { roundtrip: 2 });
     const topic = `${names.topicPrefix}roundtrip`;
     const kafka = new Kafka({
@@ -40,7 +40,7 @@ describe('test harness on real servers', () => {
     expect(received).toEqual([value]);
   });
 
-  it('when a document is written to MongoDB, it reads back from the file’s own database', async () => {
+  it('when a document is written to MongoDB, then it reads back from the file’s own database', async () => {
     const client = new MongoClient(infra.mongoUrl);
     closers.push(() => client.close());
     const db = client.db(names.dbName);
@@ -53,7 +53,7 @@ describe('test harness on real servers', () => {
     await db.dropDatabase();
   });
 
-  it('when a key is set in Redis under the file’s prefix, it reads back', async () => {
+  it('when a key is set in Redis under the file’s prefix, then it reads back', async () => {
     const redis = new Redis(infra.redisUrl, { keyPrefix: names.keyPrefix });
     closers.push(async () => redis.quit());
     await redis.set('k', 'v');

@@ -23,7 +23,7 @@ describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', 
   const seed = new Redis(`redis://${clusterUrl!.replace('redis-cluster://', '').split(',')[0]}`);
   afterAll(() => seed.disconnect());
 
-  it("slotOf agrees with the server's CLUSTER KEYSLOT on 2,000 awkward keys and on the layout's own keys", async () => {
+  it("when slotOf hashes 2,000 awkward keys and the layout's own keys, then it agrees with the server's CLUSTER KEYSLOT", async () => {
     const sample = [
       ...keys(2000, 20261204),
       ProjectionKeys.feed('p:', 42),
@@ -38,14 +38,14 @@ describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', 
     expect(slotOf(ProjectionKeys.feed('p:', 42))).toBe(userSlot(42));
   });
 
-  it('every slot has a marker key that lands in it, so a user step reads its marker in its own slot', () => {
+  it("when a user step looks for its slot's marker, then every slot has a marker key that lands in it", () => {
     const slots = Array.from({ length: SLOTS }, (_, slot) =>
       slotOf(ProjectionKeys.slotMarker('any-prefix:', slot)),
     );
     expect(slots).toEqual(Array.from({ length: SLOTS }, (_, slot) => slot));
   });
 
-  it('a redis-cluster:// URL gives a client that reaches every primary, and a multi-slot command is refused as CROSSSLOT', async () => {
+  it('when a redis-cluster:// URL is given, then the client reaches every primary and a multi-slot command is refused as CROSSSLOT', async () => {
     const client = createRedis(clusterUrl!, log, 'cluster-test');
     await client.connect();
     try {
@@ -59,7 +59,7 @@ describe.skipIf(clusterUrl === undefined)('Redis Cluster (local, 3 primaries)', 
     }
   });
 
-  it('a malformed cluster URL is refused with the seed node it could not read', () => {
+  it('when a cluster URL is malformed, then it is refused naming the seed node it could not read', () => {
     expect(() => clusterTarget('redis-cluster://127.0.0.1:7001,localhost')).toThrow(
       /"localhost" is not host:port/,
     );

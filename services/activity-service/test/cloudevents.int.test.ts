@@ -45,7 +45,7 @@ async function send(message: { key?: unknown; value: unknown; headers: Record<st
 }
 
 describe('CloudEvents bindings', () => {
-  it('projects events the official SDK writes to Kafka in structured and in binary content mode, partitionkey included', async () => {
+  it('when the official SDK writes events to Kafka in structured and binary content mode, then they are projected, partitionkey included', async () => {
     await send(CeKafka.structured(sdkEvent(7101)));
     await send(CeKafka.binary(sdkEvent(7101)));
     await send(CeKafka.binary(sdkEvent(7101, { tracestate: 'vendor=1', sequencetype: 'Integer' })));
@@ -68,7 +68,7 @@ describe('CloudEvents bindings', () => {
     }
   });
 
-  it('dead-letters a binary-mode record whose data or attributes break the contract, with the reason', async () => {
+  it("when a binary-mode record's data or attributes break the contract, then it is dead-lettered with the reason", async () => {
     const dlq = await collectTopic(ctx.infra.kafkaBrokers, `${ctx.activityTopic}.dlq`);
     try {
       const bad = CeKafka.binary(sdkEvent(7102));
@@ -88,7 +88,7 @@ describe('CloudEvents bindings', () => {
     }
   });
 
-  it('takes POST /activities in HTTP binary, structured and batch mode as the SDK and the binding write them', async () => {
+  it('when POST /activities comes in HTTP binary, structured or batch mode as the SDK writes them, then it is accepted', async () => {
     const token = await tokens.writer();
     const post = (headers: Record<string, unknown>, body: unknown) =>
       fetch(`${ctx.api}/activities`, {
@@ -123,7 +123,7 @@ describe('CloudEvents bindings', () => {
     expect((await post({ 'content-type': 'text/plain' }, 'hello')).status).toBe(415);
   });
 
-  it('answers a metadata nested 20,000 arrays deep with 400, on HTTP and on Kafka', async () => {
+  it('when metadata is nested 20,000 arrays deep, then the answer is 400 on HTTP and a dead letter on Kafka', async () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const event = activityEvent(7104);
     const body = JSON.stringify(event).replace(

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('healing on a Redis Cluster', () => {
-  it('a primary SIGKILLed mid-stream and restarted empty (no persistence): the loss is noticed in its slots, the projections heal, and every count, feed and stream position equals the oracle', async () => {
+  it('when a primary is SIGKILLed mid-stream and restarts empty, then the loss is noticed in its slots, the projections heal, and every count, feed and stream position equals the oracle', async () => {
     // A private 3-primary cluster: one of its primaries is killed.
     for (let i = 0; i < 3; i++) ports.push(await freePort());
     const cluster = await ensureRedisCluster(ports, name);

@@ -78,7 +78,7 @@ const pause = (min: number, max: number) =>
 
 // The same guarantees on one Redis and on a Redis Cluster (every step in one slot).
 describe.each(redisModes(testInfra()))('crash safety (%s Redis)', (mode, infra) => {
-  it('when the consumer is SIGKILLed at random while 20k events stream in, every projection equals the oracle', async () => {
+  it('when the consumer is SIGKILLed at random while 20k events stream in, then every projection equals the oracle', async () => {
     await scenario(infra, `crash-${mode}`, async ({ start, produce, applied }) => {
       let child = await start();
       const kills: number[] = [];
@@ -98,7 +98,7 @@ describe.each(redisModes(testInfra()))('crash safety (%s Redis)', (mode, infra) 
     });
   }, 300_000);
 
-  it('with two consumer processes and a rebalance in the middle (one killed), every projection equals the oracle', async () => {
+  it('when two consumer processes rebalance mid-stream (one killed), then every projection equals the oracle', async () => {
     await scenario(infra, `rebalance-${mode}`, async ({ start, produce }) => {
       const a = await start();
       await produce(0, 6000);

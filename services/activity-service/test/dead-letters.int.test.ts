@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => ctx.stop());
 
 describe('dead letters', () => {
-  it('poison records mid-stream land in the DLQ with their reason; applied + dead-lettered = produced', async () => {
+  it('when poison records come mid-stream, then they land in the DLQ with their reason and applied + dead-lettered = produced', async () => {
     const kafka = new Kafka({
       clientId: 'dlq-test',
       brokers: ctx.infra.kafkaBrokers,

@@ -16,7 +16,7 @@ afterEach(() => vi.restoreAllMocks());
  */
 describe('dropping the projections', () => {
   for (const target of ['one Redis', 'a Redis Cluster'] as const) {
-    it(`on ${target}: every marker a step checks is gone before the first data key is unlinked, and nothing is left`, async () => {
+    it(`when the projections are dropped on ${target}, then every marker a step checks is gone before the first data key is unlinked, and nothing is left`, async () => {
       const url = target === 'one Redis' ? infra.redisUrl : infra.redisClusterUrl;
       if (!url) return expect(target).toBe('a Redis Cluster');
       const prefix = isolate('drop-order').keyPrefix;

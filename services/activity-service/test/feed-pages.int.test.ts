@@ -84,7 +84,7 @@ async function walk(user: number, size: number, before?: FeedKey): Promise<strin
 
 describe('feed pages', () => {
   it.each(Object.entries(USERS))(
-    '%s: walked in pages of any size, from any entry, the feed is the oracle’s order, each entry once',
+    "when %s is walked in pages of any size from any entry, then the feed is the oracle's order, each entry once",
     async (_, user) => {
       const want = expected.get(user)!;
       const before = { ...paths };
@@ -109,7 +109,7 @@ describe('feed pages', () => {
     },
   );
 
-  it('when activities arrive between two pages, a late one lands in a later page and a newer one stays above the cursor', async () => {
+  it('when activities arrive between two pages, then a late one lands in a later page and a newer one stays above the cursor', async () => {
     const user = 9304;
     const events = Array.from({ length: 50 }, (_, i) =>
       activityEvent(user, { time: at(100_000 + i * 1000) }),
@@ -144,7 +144,7 @@ describe('feed pages', () => {
     expect(await walk(user, 10, cursor)).toEqual(byTime.slice(10));
   });
 
-  it('through the API: the next links cover the feed exactly; a cursor that names no feed entry gives an empty page, a malformed one 400', async () => {
+  it("when the API's next links are followed, then they cover the feed exactly; a cursor naming no entry gives an empty page, a malformed one 400", async () => {
     const token = await tokens.admin();
     for (const user of Object.values(USERS)) {
       const ids: string[] = [];

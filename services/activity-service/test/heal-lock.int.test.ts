@@ -18,7 +18,7 @@ afterAll(async () => {
 const LEASE_MS = 10_000;
 
 describe('the heal lock', () => {
-  it('a consumer SIGKILLed while it holds the heal lock holds the next one back for one lease at most, not for the longest heal', async () => {
+  it('when a consumer is SIGKILLed holding the heal lock, then the next heal waits one lease at most, not the longest heal', async () => {
     // The kill must land while the lock is held (a claim takes milliseconds): watched closely, retried on a fresh prefix if missed.
     for (let attempt = 1; ; attempt++) {
       const { names, config } = await oracleScenario(

@@ -107,7 +107,7 @@ async function setup(label: string) {
 }
 
 describe('when Redis loses data, the projections heal', () => {
-  it('Redis killed mid-stream and restarted empty: the service turns unready, reads answer 503, it rebuilds from the log, turns ready, and every count, feed and stream position equals the oracle', async () => {
+  it('when Redis is killed mid-stream and restarts empty, then the service turns unready, answers 503, rebuilds from the log, turns ready, and equals the oracle', async () => {
     const ctx = await setup('lost');
     try {
       const producing = ctx.producer.produce(0, 10_000);
@@ -132,7 +132,7 @@ describe('when Redis loses data, the projections heal', () => {
     }
   }, 240_000);
 
-  it('Redis restored from an older snapshot mid-stream: the consumer seeks back and re-applies, and every count, feed and stream position equals the oracle', async () => {
+  it('when Redis is restored from an older snapshot mid-stream, then the consumer seeks back, re-applies, and every count, feed and stream position equals the oracle', async () => {
     const ctx = await setup('older');
     try {
       await ctx.producer.produce(0, 8000);

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('the inbox when the service is SIGKILLed', () => {
-  it('routes each named recipient exactly once and every inbox equals the oracle over its log, whatever the kills interrupted', async () => {
+  it('when the service is SIGKILLed at random, then each named recipient is routed exactly once and every inbox equals the oracle over its log', async () => {
     const infra = testInfra();
     const names = isolate('inboxcrash');
     await createTestTopics(infra, names.topicPrefix, {

@@ -95,7 +95,7 @@ afterAll(async () => {
 });
 
 describe('inbox deliveries', () => {
-  it('when an activity names recipients, each one who can reach its workspace gets one notification; the actor only when asked', async () => {
+  it('when an activity names recipients, then each one who can reach its workspace gets one notification, and the actor only when asked', async () => {
     await ctx.publisher.publish(notifying(201, [201, 202, 206]));
     await totalBecomes(202, 1);
     const { results, counts: c } = await page(202);
@@ -115,7 +115,7 @@ describe('inbox deliveries', () => {
     expect(await counts(206)).toMatchObject({ total: 0 });
   });
 
-  it('when 150 activities notify one user and 30 of them are published again, the counts are exactly 150 (not capped at 100)', async () => {
+  it('when 150 activities notify one user and 30 of them are published again, then the counts are exactly 150 (not capped at 100)', async () => {
     const events = Array.from({ length: 150 }, () => notifying(201, [203]));
     await ctx.publisher.publish(events);
     await ctx.publisher.publish(events.slice(0, 30));
@@ -140,7 +140,7 @@ describe('inbox deliveries', () => {
     expect(seen.size).toBe(150);
   });
 
-  it('when the bell is opened with the inbox cursor and more arrive during the call, what arrived stays unseen', async () => {
+  it('when the bell is opened with the inbox cursor and more arrive during the call, then what arrived stays unseen', async () => {
     await ctx.publisher.publish(Array.from({ length: 5 }, () => notifying(201, [204])));
     await totalBecomes(204, 5);
     const { cursor } = await counts(204);
@@ -157,7 +157,7 @@ describe('inbox deliveries', () => {
     });
   });
 
-  it('marks by id and for all change states and counts; unknown ids are ignored; a cursor from another epoch is 409', async () => {
+  it('when marks come by id or for all, then states and counts change; unknown ids are ignored; a cursor from another epoch is 409', async () => {
     const { results } = await page(204, '?limit=8');
     const [a, b, c] = results;
     const answer = await mark(204, 'read', { ids: [a!.id, b!.id, 'A'.repeat(22)] });
@@ -197,7 +197,7 @@ describe('inbox deliveries', () => {
     ).toBe(409);
   });
 
-  it('when the user is not the caller, marks and reads are 403; malformed bodies are 400 with the error shape', async () => {
+  it('when the user is not the caller, then marks and reads are 403; malformed bodies are 400 with the error shape', async () => {
     const other = await call('GET', `${ctx.api}/users/204/notifications`, {
       token: await asUser(205),
     });
@@ -230,7 +230,7 @@ describe('inbox deliveries', () => {
     expect(refused.status).toBe(400);
   });
 
-  it('when a recipient is deleted, their inbox goes with them and nothing more is delivered', async () => {
+  it('when a recipient is deleted, then their inbox goes with them and nothing more is delivered', async () => {
     await totalBecomes(207, 1);
     const producer = await ctx.producer('inbox-delete');
     await producer.send({
@@ -244,7 +244,7 @@ describe('inbox deliveries', () => {
     expect(await redis.keys(`${ctx.names.keyPrefix}{u:207}:inbox*`)).toEqual([]);
   });
 
-  it('when workspaces differ, counts and marks can be asked for one workspace', async () => {
+  it('when workspaces differ, then counts and marks can be asked for one workspace', async () => {
     await ctx.publisher.publish([
       notifying(201, [208]),
       notifying(201, [208], { workspaceId: 8 }),
@@ -261,7 +261,7 @@ describe('inbox deliveries', () => {
 });
 
 describe('the inbox against an oracle', () => {
-  it("random deliveries, duplicate publishes and marks from two devices give the oracle's sets and counts, before and after a rebuild", async () => {
+  it("when deliveries, duplicate publishes and marks from two devices interleave at random, then sets and counts equal the oracle's, before and after a rebuild", async () => {
     const user = 205;
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

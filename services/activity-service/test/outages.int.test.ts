@@ -52,7 +52,7 @@ async function readinessNaming(dependency: string) {
 }
 
 describe('a dependency down', () => {
-  it('Kafka killed: POST /activities answers 503 within the bound, then 202 on its own once Kafka is back', async () => {
+  it('when Kafka is killed, then POST /activities answers 503 within the bound, and 202 on its own once Kafka is back', async () => {
     const token = await tokens.writer();
     const publish = () =>
       timed(() =>
@@ -94,7 +94,7 @@ describe('a dependency down', () => {
     );
   }, 180_000);
 
-  it('Redis killed: reads answer 503 within the bound, then 200 on their own once Redis is back', async () => {
+  it('when Redis is killed, then reads answer 503 within the bound, and 200 on their own once Redis is back', async () => {
     const token = await tokens.admin();
     const read = () =>
       timed(() =>

@@ -11,7 +11,7 @@ afterAll(() => clients.forEach((c) => c.disconnect()));
 
 describe('the projections condition while rebuilding', () => {
   for (const target of ['one Redis', 'a Redis Cluster'] as const) {
-    it(`on ${target}: when users.events reached its targets and the activities have not, then it is rebuilding with the access replica whole (the inbox router may route); when users.events lags, not`, async () => {
+    it(`when users.events reached its targets on ${target} and the activities have not, then it is rebuilding with the access replica whole (the router may route), and not while users.events lags`, async () => {
       const url = target === 'one Redis' ? infra.redisUrl : infra.redisClusterUrl;
       if (!url) return expect(target).toBe('a Redis Cluster');
       const redis = createRedis(

@@ -62,7 +62,7 @@ afterAll(async () => {
 });
 
 describe('projections', () => {
-  it('when the same event id is published twice, it is counted once', async () => {
+  it('when the same event id is published twice, then it is counted once', async () => {
     const event = activityEvent(101);
     await ctx.publisher.publish(event);
     await ctx.publisher.publish(event);
@@ -73,14 +73,14 @@ describe('projections', () => {
     expect((await feed(101)).map((a) => a.id)).toContain(event.id);
   });
 
-  it('when events arrive out of time order, the feed is in time order, newest first', async () => {
+  it('when events arrive out of time order, then the feed is in time order, newest first', async () => {
     const times = [3, 1, 4, 2].map((s) => at(3_600_000 + s * 1000));
     for (const time of times) await ctx.publisher.publish(activityEvent(102, { time }));
     await countBecomes(102, 4);
     expect((await feed(102)).map((a) => a.time)).toEqual([...times].sort().reverse());
   });
 
-  it('when more events arrive than the feed keeps, the feed is capped and the count stays exact', async () => {
+  it('when more events arrive than the feed keeps, then the feed is capped and the count stays exact', async () => {
     await ctx.publisher.publish(
       Array.from({ length: 8 }, (_, i) => activityEvent(103, { time: at(7_200_000 + i * 1000) })),
     );
@@ -99,7 +99,7 @@ describe('projections', () => {
     expect(await raw.llen(ProjectionKeys.log(ctx.names.keyPrefix, 103))).toBe(5);
   });
 
-  it('pages with an opaque cursor and filters by workspace', async () => {
+  it('when the feed is paged, then the cursor is opaque and the workspace filter holds', async () => {
     await ctx.publisher.publish(
       [1, 2, 3, 4].map((i) =>
         activityEvent(104, { time: at(10_800_000 + i * 1000), workspaceId: i % 2 === 0 ? 20 : 21 }),
@@ -124,7 +124,7 @@ describe('projections', () => {
     expect((await get('/users/104/activities?since=1')).status).toBe(400);
   });
 
-  it('active workspaces: active within the window, still accessible, names from the replica, most recent first', async () => {
+  it('when active workspaces are asked for, then they are those active within the window and still accessible, named from the replica, most recent first', async () => {
     const now = Date.now();
     await sendUsersEvents([
       usersEvent('user.access-changed', 105, {
@@ -213,7 +213,7 @@ describe('projections', () => {
     expect(await state()).toEqual([['Delta Two', 'admin']]);
   });
 
-  it('publishes each applied activity on the user’s channel after the commit, with its cursor', async () => {
+  it("when an activity is applied, then it is published on the user's channel after the commit, with its cursor", async () => {
     const sub = new Redis(ctx.infra.redisUrl);
     const received: unknown[] = [];
     await sub.subscribe(ProjectionKeys.liveChannel(ctx.names.keyPrefix, 106));
@@ -245,7 +245,7 @@ describe('projections', () => {
     sub.disconnect();
   });
 
-  it('when a user is deleted, their projections are purged and later events change nothing', async () => {
+  it('when a user is deleted, then their projections are purged and later events change nothing', async () => {
     const sub = new Redis(ctx.infra.redisUrl);
     const received: unknown[] = [];
     await sub.subscribe(ProjectionKeys.liveChannel(ctx.names.keyPrefix, 107));
@@ -292,7 +292,7 @@ describe('projections', () => {
 });
 
 describe('ingestion over HTTP', () => {
-  it('accepts one event or a batch with activity:write and answers 202 once Kafka acknowledged', async () => {
+  it('when one event or a batch is posted with activity:write, then the answer is 202 once Kafka acknowledged', async () => {
     const writer = await tokens.writer();
     const one = await call('POST', `${ctx.api}/activities`, {
       token: writer,
@@ -309,7 +309,7 @@ describe('ingestion over HTTP', () => {
     Activity.array().parse(await feed(108));
   });
 
-  it('rejects invalid items with per-item details, oversized batches, and bodies over the limit', async () => {
+  it('when items are invalid, a batch oversized or a body over the limit, then the answer is 400 with per-item details or 413', async () => {
     const writer = await tokens.writer();
     const bad = await call('POST', `${ctx.api}/activities`, {
       token: writer,
@@ -342,7 +342,7 @@ describe('ingestion over HTTP', () => {
 });
 
 describe('the dedup window (DEDUP_WINDOW_S, measured on Kafka record timestamps)', () => {
-  it(`when a duplicate arrives inside the window it counts once, after the window it counts again, and an id older than the window leaves its bucket at the user's next trim (every ${SEEN_TRIM_EVERY} activities)`, async () => {
+  it(`when a duplicate arrives inside the window, then it counts once; after the window it counts again, and an id older than the window leaves its bucket at the user's next trim (every ${SEEN_TRIM_EVERY} activities)`, async () => {
     // Record timestamps set by the test: topics on the producer's clock.
     const own = await startActivityService(
       'dedup',

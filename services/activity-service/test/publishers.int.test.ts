@@ -21,7 +21,7 @@ const post = async (body: unknown, token?: string) =>
   call('POST', `${ctx.api}/activities`, { token: token ?? (await tokens.writer()), body });
 
 describe('event time: a window around reception (default 30 days back, 5 minutes ahead)', () => {
-  it('over HTTP, refuses a time outside the window with 400 naming the event and publishes nothing of the batch', async () => {
+  it("when an HTTP event's time is outside the window, then the answer is 400 naming the event and nothing of the batch is published", async () => {
     const user = 8201;
     for (const [offset, accepted] of [
       [-29 * DAY, true],
@@ -51,7 +51,7 @@ describe('event time: a window around reception (default 30 days back, 5 minutes
     expect(await count(user)).toBe(2);
   });
 
-  it('on Kafka, dead-letters an event stamped outside the window around its record timestamp, with the reason, and keeps going', async () => {
+  it('when a Kafka event is stamped outside the window around its record timestamp, then it is dead-lettered with the reason and the consumer keeps going', async () => {
     const user = 8202;
     const dlq = await collectTopic(ctx.infra.kafkaBrokers, `${ctx.activityTopic}.dlq`);
     try {
@@ -81,7 +81,7 @@ describe('event time: a window around reception (default 30 days back, 5 minutes
 });
 
 describe('source: the publishing token’s namespace', () => {
-  it('a token publishes as /<sub> or below it, never as another source; an admin as any', async () => {
+  it("when a token publishes, then its source is /<sub> or below it, never another's, and an admin's may be any", async () => {
     const user = 8203;
     const as = (source: string) => ({ ...activityEvent(user), source });
     expect((await post(as('/publisher'))).status).toBe(202);

@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('projections:rebuild', () => {
-  it('refuses while consumers are running, then rebuilds byte-identical projections after they stop', async () => {
+  it('when consumers are running, then the rebuild refuses, and after they stop it rebuilds byte-identical projections', async () => {
     const kafka = new Kafka({
       clientId: 'rebuild-test',
       brokers: ctx.infra.kafkaBrokers,
@@ -123,7 +123,7 @@ describe('projections:rebuild', () => {
     expect(await redis.exists(ProjectionKeys.rebuild(ctx.names.keyPrefix))).toBe(0);
   }, 240_000);
 
-  it('when the projections are in another layout, the consumer stays out, reads answer 503 and readiness names the rebuild; after it, the service runs', async () => {
+  it('when the projections are in another layout, then the consumer stays out, reads answer 503 and readiness names the rebuild; after it, the service runs', async () => {
     const env = { ...ctx.config, LOG_LEVEL: 'warn' };
     // Projections a layout-2 deployment left behind.
     await redis.set(ProjectionKeys.layout(ctx.names.keyPrefix), '2');

@@ -19,7 +19,7 @@ const redis = new Redis(infra.redisUrl);
 afterAll(() => redis.disconnect());
 
 describe('graceful shutdown', () => {
-  it('on SIGTERM under load: offsets are committed, the group is left at once, the process exits 0 inside the grace period, and a restart applies every event exactly once', async () => {
+  it('when SIGTERM comes under load, then offsets are committed, the group is left at once, the exit is 0 inside the grace period, and a restart applies every event once', async () => {
     const names = isolate('shutdown');
     await createTestTopics(infra, names.topicPrefix, { 'activity.events': 3, 'users.events': 1 });
     const groupId = `${names.id}-g`;

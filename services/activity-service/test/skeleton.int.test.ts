@@ -44,7 +44,7 @@ describe('activity-service skeleton', () => {
   });
   afterAll(() => service.stop());
 
-  it('when asked, /readyz reports Kafka, Redis and the joined consumer ready', async () => {
+  it('when asked, then /readyz reports Kafka, Redis and the joined consumer ready', async () => {
     const ready = await eventually(async () => {
       const res = await call('GET', `${server.url}/readyz`);
       return res.status === 200 ? res : undefined;
@@ -56,7 +56,7 @@ describe('activity-service skeleton', () => {
     });
   });
 
-  it('when activity routes are called without a token, the answer is 401 in the error shape', async () => {
+  it('when activity routes are called without a token, then the answer is 401 in the error shape', async () => {
     for (const path of [
       '/api/v1/users/1/activities',
       '/api/v1/users/1/activity-count',
@@ -69,7 +69,7 @@ describe('activity-service skeleton', () => {
     expect((await call('POST', `${server.url}/api/v1/activities`, { body: {} })).status).toBe(401);
   });
 
-  it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
+  it('when started with a bad config value, then the process exits non-zero naming the variable', async () => {
     const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
       SHUTDOWN_GRACE_MS: '-5',
       JWT_SECRET: secret,
@@ -110,7 +110,7 @@ describe('activity-service readiness', () => {
   const becomes = (code: number, timeoutMs: number) =>
     eventually(async () => ((await status()) === code ? true : undefined), timeoutMs, 250);
 
-  it('when Redis stops, /readyz turns 503, and 200 again once it is back (its projections rebuilt: this Redis keeps nothing)', async () => {
+  it('when Redis stops, then /readyz turns 503, and 200 again once it is back (its projections rebuilt: this Redis keeps nothing)', async () => {
     await becomes(200, 30_000);
     await redis.stop();
     await becomes(503, 20_000);
@@ -118,7 +118,7 @@ describe('activity-service readiness', () => {
     await becomes(200, 30_000);
   });
 
-  it('when Kafka stops, /readyz turns 503, and 200 again once it is back', async () => {
+  it('when Kafka stops, then /readyz turns 503, and 200 again once it is back', async () => {
     await becomes(200, 30_000);
     await kafka.stop();
     await becomes(503, 30_000);

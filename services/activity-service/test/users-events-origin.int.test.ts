@@ -20,7 +20,7 @@ const count = async (user: number) =>
   ).count;
 
 describe('users.events: only the users-service is believed', () => {
-  it('forged deletions change nothing and are dead-lettered with the reason; the users-service’s own is applied', async () => {
+  it("when deletions are forged, then they change nothing and are dead-lettered with the reason, while the users-service's own are applied", async () => {
     const user = 8301;
     await ctx.publisher.publish([activityEvent(user), activityEvent(user)]);
     await eventually(async () => ((await count(user)) === 2 ? true : undefined), 20_000);
@@ -77,7 +77,7 @@ describe('users.events: only the users-service is believed', () => {
     }
   });
 
-  it('after a key rotation, records signed with a previous key are still believed when it is listed', async () => {
+  it('when the key was rotated, then records signed with a previous key are believed while it is listed', async () => {
     const rotated = await startActivityService('users-origin-rotated', {
       USERS_EVENTS_SIGNING_KEY: 'the-new-users-events-origin-key-0123456789ab',
       USERS_EVENTS_PREVIOUS_KEYS: TEST_ORIGIN_KEY,
@@ -106,7 +106,7 @@ describe('users.events: only the users-service is believed', () => {
     }
   });
 
-  it('after an upgrade, unsigned records written before signing began (USERS_EVENTS_UNSIGNED_BEFORE) are still believed, later ones are not', async () => {
+  it('when USERS_EVENTS_UNSIGNED_BEFORE is set after an upgrade, then unsigned records before it are believed and later ones are not', async () => {
     const legacy = await startActivityService('users-origin-legacy', {
       USERS_EVENTS_UNSIGNED_BEFORE: '0:1,1:0',
     });

@@ -60,7 +60,7 @@ const feedIds = (page: Page) =>
     .evaluateAll((items) => items.map((li) => li.getAttribute('data-activity-id')!));
 
 describe('the /demo console in a real browser', () => {
-  it('shows history, count and active workspaces; a published activity appears on top without a reload; a forced reconnect resumes without a gap', async () => {
+  it('when the console opens, then it shows history, count and active workspaces; a new activity appears on top, and a forced reconnect resumes without a gap', async () => {
     const user = 82;
     // History: 25 activities in workspace 5, which the access replica names.
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-test');
@@ -132,7 +132,7 @@ describe('the /demo console in a real browser', () => {
     await page.close();
   });
 
-  it('shows the inbox: a notification raises the badge on every open page, and a mark on one page reaches the other', async () => {
+  it('when a notification arrives, then the badge rises on every open page, and a mark on one page reaches the other', async () => {
     const user = 83;
     const producer = await testProducer(stack.infra.kafkaBrokers, 'console-inbox-test');
     const access = usersEvent('user.access-changed', user, {

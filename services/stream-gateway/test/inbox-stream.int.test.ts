@@ -62,7 +62,7 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 describe('the inbox channel of the stream', () => {
-  it('starts with the state, delivers notifications to every device, and a mark on one device reaches the others as inbox.state; a resumed device replays what it missed, marks included', async () => {
+  it('when devices open the inbox channel, then each starts with the state and gets every notification, marks reach the others, and a resumed device replays what it missed', async () => {
     // Access is in the replica before anything is routed to USER.
     const redis = new Redis(stack.infra.redisUrl);
     await eventually(
@@ -147,7 +147,7 @@ describe('the inbox channel of the stream', () => {
     for (const s of [a, resumed]) s.ws.close();
   }, 120_000);
 
-  it('resumes over Server-Sent Events from Last-Event-ID alone', async () => {
+  it('when an SSE client reconnects with Last-Event-ID alone, then the inbox channel resumes from it', async () => {
     const controller = new AbortController();
     const res = await fetch(`${stack.http()}/api/v1/users/${USER}/activity-stream?channels=inbox`, {
       headers: {

@@ -110,7 +110,7 @@ function hopper(userId: number, urls: string[], rand: ReturnType<typeof prng>) {
 }
 
 describe('resume by position across gateways and a consumer crash', () => {
-  it('what each client received over all its reconnects equals the user’s applied sequence: no gap, no repeat, whatever the event times (property)', async () => {
+  it("when clients reconnect across two gateways through a consumer crash, then each received the user's applied sequence: no gap, no repeat, whatever the event times (property)", async () => {
     const seed = Number(process.env.RESUME_SEED ?? Date.now() % 1_000_000);
     const rand = prng(seed);
     const names = isolate('resume');
@@ -275,7 +275,7 @@ describe('resume by position across gateways and a consumer crash', () => {
     for (const s of steady) s.ws.close();
   }, 240_000);
 
-  it('when Redis goes back in time (restored from an older snapshot) mid-stream, a connected client still gets every position once, in order, without a reset', async () => {
+  it('when Redis goes back in time (restored from an older snapshot) mid-stream, then a connected client still gets every position once, in order, without a reset', async () => {
     const redisServer = await startDisposable('redis');
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     const names = isolate('timetravel');

@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(() => service.stop());
 
 describe('tokens in query strings', () => {
-  it('are never written to the log, whatever the request ends in', async () => {
+  it('when a token sits in a URL, encoded or not, then it is never written to the log, whatever the request ends in', async () => {
     const valid = await token('7');
     const forged = `${valid.slice(0, -4)}AAAA`;
     const path = `${server.url}/api/v1/users/7/activity-stream`;

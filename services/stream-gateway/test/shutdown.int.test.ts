@@ -17,7 +17,7 @@ const infra = testInfra();
 const USERS = 40;
 
 describe('graceful shutdown', () => {
-  it('on SIGTERM while activities stream out: every WebSocket gets 1001, every SSE stream ends cleanly, HTTP has no 5xx or reset, exit 0 inside the grace period', async () => {
+  it('when SIGTERM comes while activities stream out, then every WebSocket gets 1001, SSE streams end cleanly, HTTP has no 5xx or reset, and the exit is 0 in the grace period', async () => {
     const names = isolate('gateway-shutdown');
     // One admin token opens all 90 streams: more handshakes than a principal's default budget, which is not what this tests.
     const env = {

@@ -37,7 +37,7 @@ describe('stream-gateway skeleton', () => {
   });
   afterAll(() => service.stop());
 
-  it('when asked, /readyz reports Redis ready and /healthz answers', async () => {
+  it('when asked, then /readyz reports Redis ready and /healthz answers', async () => {
     expect((await call('GET', `${server.url}/healthz`)).status).toBe(200);
     expect((await call('GET', `${server.url}/readyz`)).body).toMatchObject({
       status: 'ready',
@@ -45,7 +45,7 @@ describe('stream-gateway skeleton', () => {
     });
   });
 
-  it('serves the /demo console unless DEMO_ENABLED=false (the Helm chart turns it off)', async () => {
+  it('when DEMO_ENABLED is not false, then /demo serves the console, and with false it does not', async () => {
     expect((await fetch(`${server.url}/demo`)).status).toBe(200);
     const off = await createGatewayService(
       loadGatewayConfig({
@@ -67,7 +67,7 @@ describe('stream-gateway skeleton', () => {
     }
   });
 
-  it('when the stream route is called without a token, the answer is 401 in the error shape', async () => {
+  it('when the stream route is called without a token, then the answer is 401 in the error shape', async () => {
     const res = await call('GET', `${server.url}/api/v1/users/1/activity-stream`, {
       headers: { accept: 'text/event-stream' },
     });
@@ -75,7 +75,7 @@ describe('stream-gateway skeleton', () => {
     expect(ErrorBody.parse(res.body).error.code).toBe('unauthorized');
   });
 
-  it('with LOG_FORMAT=pretty, logs readable lines for a terminal; by default, one JSON object per line', async () => {
+  it('when LOG_FORMAT=pretty, then lines are readable for a terminal, and by default each is one JSON object', async () => {
     const outputOf = async (format: Record<string, string>) => {
       const child = await startChildService(
         `${import.meta.dirname}/..`,
@@ -101,7 +101,7 @@ describe('stream-gateway skeleton', () => {
     });
   });
 
-  it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
+  it('when started with a bad config value, then the process exits non-zero naming the variable', async () => {
     const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
       REDIS_URL: 'redis://127.0.0.1:6379',
       JWT_ALGORITHMS: 'HS256,none',
@@ -133,7 +133,7 @@ describe('stream-gateway readiness', () => {
     await redis.destroy();
   });
 
-  it('when Redis stops, /readyz turns 503, and 200 again once it is back', async () => {
+  it('when Redis stops, then /readyz turns 503, and 200 again once it is back', async () => {
     const status = async () => (await call('GET', `${server.url}/readyz`)).status;
     expect(await status()).toBe(200);
     await redis.stop();

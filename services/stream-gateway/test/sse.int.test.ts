@@ -58,7 +58,7 @@ async function readSse(url: string, headers: Record<string, string>) {
 }
 
 describe('SSE', () => {
-  it('delivers the same sequence as the WebSocket, with the cursor as the event id, and resumes with Last-Event-ID', async () => {
+  it("when a client streams over SSE, then it gets the WebSocket's sequence with the cursor as the event id, and resumes with Last-Event-ID", async () => {
     const user = 71;
     const auth = { authorization: `Bearer ${await token(String(user))}` };
     const sse = await readSse(`${stack.http()}/api/v1/users/${user}/activity-stream`, auth);
@@ -96,7 +96,7 @@ describe('SSE', () => {
     ws.ws.close();
   });
 
-  it('answers 401 without a token and accepts access_token in the query (EventSource cannot set headers)', async () => {
+  it('when an SSE client has no token, then the answer is 401, and access_token in the query is accepted (EventSource cannot set headers)', async () => {
     const anonymous = await fetch(`${stack.http()}/api/v1/users/72/activity-stream`, {
       headers: { accept: 'text/event-stream' },
     });
@@ -113,7 +113,7 @@ describe('SSE', () => {
     expect(plain.status).toBe(400);
   });
 
-  it('a malformed path answers 400 in the error shape (it was 500 without a token), a method it lacks 405', async () => {
+  it('when an SSE path is malformed, then the answer is 400 in the error shape (it was 500 without a token), and a method it lacks 405', async () => {
     for (const auth of [{}, { authorization: `Bearer ${await token('72')}` }]) {
       const res = await fetch(`${stack.http()}/api/v1/users/%E0/activity-stream`, {
         headers: { accept: 'text/event-stream', ...auth },

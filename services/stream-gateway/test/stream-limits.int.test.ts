@@ -33,7 +33,7 @@ async function handshake(
 }
 
 describe('stream limits', () => {
-  it('the per-user cap holds under parallel handshakes, answers 429 with Retry-After, and frees a seat when a stream closes', async () => {
+  it('when handshakes race past the per-user cap, then it holds, answers 429 with Retry-After, and a closed stream frees a seat', async () => {
     const user = 61;
     const bearer = await token(String(user));
     const attempts = await Promise.allSettled(
@@ -61,7 +61,7 @@ describe('stream limits', () => {
     for (const s of open.slice(1)) s.ws.close();
   });
 
-  it('each principal’s handshakes draw on one budget shared by both gateways, advertised on the refusal', async () => {
+  it('when one principal opens streams on two gateways, then the handshakes draw on one shared budget, advertised on the refusal', async () => {
     const user = 62;
     const bearer = await token(String(user));
     const statuses: number[] = [];

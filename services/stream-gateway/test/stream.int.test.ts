@@ -18,7 +18,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
   afterAll(() => stack.stop());
 
   describe('handshake', () => {
-    it('refuses with HTTP status codes, never 101: no token 401, bad token 401, another user 403, foreign origin 403, bad cursor 400', async () => {
+    it('when a handshake is refused, then it is with an HTTP status, never 101: no token 401, bad token 401, another user 403, foreign origin 403, bad cursor 400', async () => {
       expect(await refusedWith(openStream(stack.url(1)))).toBe(401);
       expect(
         await refusedWith(
@@ -39,7 +39,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       );
     });
 
-    it('accepts the token from the header, the access_token query parameter or a bearer subprotocol; an admin may watch anyone', async () => {
+    it('when the token comes in the header, the access_token parameter or a bearer subprotocol, then it is accepted, and an admin may watch anyone', async () => {
       const t = await token('11');
       const viaQuery = await openStream(`${stack.url(11)}?access_token=${t}`, {
         origin: 'http://allowed.example',
@@ -54,7 +54,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       for (const s of [viaQuery, viaProtocol, admin]) s.ws.close();
     });
 
-    it('caps connections per user with 429', async () => {
+    it('when a user opens more streams than the cap, then the answer is 429', async () => {
       const opened = [];
       for (let i = 0; i < 10; i++)
         opened.push(await openStream(stack.url(12), await withToken(12)));
@@ -64,7 +64,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
   });
 
   describe('delivery and resume', () => {
-    it('delivers live activities in order; after a disconnect, resume replays what was missed, exactly once, then live', async () => {
+    it('when a client disconnects and resumes, then it gets live activities in order and what it missed exactly once, then live', async () => {
       const user = 21;
       const first = await openStream(stack.url(user), await withToken(user));
       await eventually(async () =>
@@ -106,7 +106,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       second.ws.close();
     });
 
-    it('when the cursor is older than the retained feed, a reset comes first', async () => {
+    it('when the cursor is older than the retained feed, then a reset comes first', async () => {
       const user = 22;
       const events = Array.from({ length: 60 }, () => activityEvent(user));
       const probe = await openStream(stack.url(user), await withToken(user));
@@ -126,7 +126,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       resumed.ws.close();
     });
 
-    it('two gateway replicas on one Redis each deliver to their own clients', async () => {
+    it('when two gateway replicas share one Redis, then each delivers to its own clients', async () => {
       const two = await startStack('replicas', {}, 2, infra);
       try {
         const a = await openStream(two.url(31, 0), await withToken(31));
@@ -150,7 +150,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
   });
 
   describe('sharded pub/sub', () => {
-    it('with PUBSUB_SHARDED on both services (SPUBLISH/SSUBSCRIBE, as Redis Cluster needs), live and deletion notices arrive', async () => {
+    it('when PUBSUB_SHARDED is on for both services (SPUBLISH/SSUBSCRIBE), then live and deletion notices arrive', async () => {
       const sharded = await startStack('sharded', { PUBSUB_SHARDED: 'true' }, 1, infra);
       try {
         const s = await openStream(sharded.url(91), await withToken(91));
@@ -186,14 +186,14 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
   });
 
   describe('closing streams', () => {
-    it('closes with 4001 when the token expires', async () => {
+    it('when the token expires, then the stream closes with 4001', async () => {
       const s = await openStream(stack.url(41), {
         headers: { authorization: `Bearer ${await token('41', { ttlSeconds: 2 })}` },
       });
       expect((await s.closed).code).toBe(StreamCloseCodes.tokenExpired);
     });
 
-    it('closes with 4004 when the user is deleted', async () => {
+    it('when the user is deleted, then the stream closes with 4004', async () => {
       const s = await openStream(stack.url(42), await withToken(42));
       const kafka = new Kafka({
         clientId: 'gw-test',
@@ -219,7 +219,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       expect((await s.closed).code).toBe(StreamCloseCodes.userDeleted);
     });
 
-    it('a peer that stops answering pings is cut off within two heartbeat intervals; a live peer stays, pinged once per interval', async () => {
+    it('when a peer stops answering pings, then it is cut off within two heartbeat intervals, while a live peer stays, pinged once per interval', async () => {
       const beatStack = await startStack('heartbeat', { STREAM_HEARTBEAT_MS: '400' }, 1, infra);
       try {
         const live = await openStream(beatStack.url(52), await withToken(52));
@@ -244,7 +244,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       }
     });
 
-    it('a client that never reads is cut off at the high-water mark while a normal client on the same user keeps receiving', async () => {
+    it('when a client never reads, then it is cut off at the high-water mark while a normal client of the same user keeps receiving', async () => {
       const slowStack = await startStack(
         'slow',
         { STREAM_HIGH_WATER_MARK_BYTES: '65536' },
@@ -280,7 +280,7 @@ describe.each(redisModes(testInfra()))('on %s Redis', (mode, infra) => {
       }
     });
 
-    it('on shutdown every socket gets 1001 and readiness turns false first', async () => {
+    it('when the gateway shuts down, then readiness turns false first and every socket gets 1001', async () => {
       const own = await startStack('shutdown', {}, 1, infra);
       const s = await openStream(own.url(61), await withToken(61));
       const stopping = own.replicas[0]!.service.stop();

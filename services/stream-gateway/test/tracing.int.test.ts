@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('W3C trace context', () => {
-  it('is carried from an HTTP request through the Kafka header and the projection to the gateway’s delivery', async () => {
+  it("when an HTTP request publishes an activity, then its trace goes through the Kafka header and the projection to the gateway's delivery", async () => {
     const user = 81;
     const stream = await openStream(stack.url(user), {
       headers: { authorization: `Bearer ${await token(String(user))}` },

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('effective workspaces', () => {
-  it('merges direct and group grants, the highest role wins, and lists how each was granted', async () => {
+  it('when a user has direct and group grants, then they merge, the highest role wins, and each says how it was granted', async () => {
     const user = UserProfile.parse(
       await post('/users', {
         username: 'wanda',
@@ -115,7 +115,7 @@ describe('effective workspaces', () => {
     );
   });
 
-  it('when a workspace is renamed or deleted, users.events says so', async () => {
+  it('when a workspace is renamed or deleted, then users.events says so', async () => {
     const ws = await post('/workspaces', { name: 'Old name' });
     expect(
       (
@@ -161,7 +161,7 @@ describe('effective workspaces', () => {
     ).toMatch(/not configured/);
   });
 
-  it('when a permission names a missing workspace the answer is 404; a missing user or group in the body is 409 naming the field', async () => {
+  it('when a permission names a missing workspace, then the answer is 404, and a missing user or group in the body is 409 naming the field', async () => {
     const ws = await post('/workspaces', { name: 'Lonely' });
     expect(
       (
@@ -199,7 +199,7 @@ describe('effective workspaces', () => {
 });
 
 describe('user lifecycle events', () => {
-  it('publishes created, updated and deleted, keyed by user id, each id once', async () => {
+  it('when a user is created, updated and deleted, then each is published keyed by user id, each id once', async () => {
     const user = UserProfile.parse(
       await post('/users', {
         username: 'victor',

@@ -33,7 +33,7 @@ async function createUser(username: string) {
 }
 
 describe('the shared directory heals', () => {
-  it('takes a change a replica stored in MongoDB and died before writing into the directory, from its event', async () => {
+  it('when a replica stored a change in MongoDB and died before the directory, then the directory takes it from its event', async () => {
     const user = await createUser('halfway-writer');
     const users = mongo.db(service.names.dbName).collection('users');
     // The relay's clean-up of the creation's entry is a locked read-change-write; FerretDB would lose
@@ -70,7 +70,7 @@ describe('the shared directory heals', () => {
     });
   });
 
-  it('is built again from MongoDB when Redis lost it, and serves the same users', async () => {
+  it('when Redis lost the directory, then it is built again from MongoDB and serves the same users', async () => {
     for (const n of [1, 2, 3]) await createUser(`rebuilt-${n}`);
     const before = UserList.parse(
       (await call('GET', `${service.api}/users?page_size=100`, { token: admin })).body,

@@ -128,7 +128,7 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
     );
   }
 
-  it('agrees with a brute-force oracle on pages, cursors, counts and searches after any mix of versions, deletions, half-done writes and snapshots', async () => {
+  it('when versions, deletions, half-done writes and snapshots mix at random, then pages, cursors, counts and searches agree with a brute-force oracle', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(op, { maxLength: 60 }),
@@ -189,7 +189,7 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
     );
   }, 120_000);
 
-  it('keeps at most SEARCH_RESULT_CAP candidates per stage, so work stays bounded for a query everyone matches', async () => {
+  it('when a query matches everyone, then at most SEARCH_RESULT_CAP candidates are kept per stage, so work stays bounded', async () => {
     const directory = fresh();
     const users = Array.from({ length: 3 * SEARCH_RESULT_CAP }, (_, i) =>
       directoryEntry(profile(i + 1, `user${i + 1}`, undefined, `ann${i % 7}`), 1),
@@ -226,7 +226,7 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
     ]);
   });
 
-  it('never lets an older version, or a read of a deleted user, overwrite what it knows', async () => {
+  it('when an older version, or a read of a deleted user, arrives late, then it does not overwrite what the directory knows', async () => {
     const directory = fresh();
     expect(await directory.apply(directoryEntry(profile(1, 'new'), 3))).toBe(true);
     expect(await directory.apply(directoryEntry(profile(1, 'old'), 2))).toBe(false);
@@ -239,7 +239,7 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
     expect(await directory.knows(1)).toBe(true);
   });
 
-  it('converges when many writers race on one user with different versions', async () => {
+  it('when many writers race on one user with different versions, then the directory converges', async () => {
     const directory = fresh();
     const versions = fc.sample(fc.integer({ min: 1, max: 50 }), 100);
     await Promise.all(
@@ -258,7 +258,7 @@ describe.each(redisModes(testInfra()))('the directory in Redis (%s)', (_mode, in
     expect((await directory.search('ast', 0, 100)).count).toBe(1);
   });
 
-  it('treats regex metacharacters as plain text, and normalises case and compatibility forms', async () => {
+  it('when search text holds regex metacharacters or other case and compatibility forms, then they are plain text and normalised', async () => {
     const directory = fresh();
     await directory.apply(directoryEntry(profile(1, 'ＡＮＮ.*', 'a@x.io', 'Zoë\u0000x', 'Lee'), 1));
     expect((await directory.search('ann.*', 0, 5)).results.map((e) => e.user.id)).toEqual([1]);

@@ -42,7 +42,7 @@ function schemaFor(path: string, method: string, status: number): object {
 }
 
 describe('OpenAPI document', () => {
-  it('is OpenAPI 3.1 and real responses match it', async () => {
+  it('when real responses are checked against the document, then it is OpenAPI 3.1 and they match it', async () => {
     expect(spec.openapi).toBe('3.1.0');
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     const admin = await tokens.admin();
@@ -93,7 +93,7 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('serves the one document of the whole suite: every operation of the route table, the activity and stream routes too', () => {
+  it("when the document is served, then it is the whole suite's: every operation of the route table, activity and stream routes included", () => {
     const served = Object.entries(spec.paths).flatMap(([path, operations]) =>
       Object.keys(operations as object).map((method) => `${method} ${path}`),
     );
@@ -108,7 +108,7 @@ describe('OpenAPI document', () => {
 });
 
 describe('inputs a client can send', () => {
-  it("PATCH and PUT that take another user's username or email answer 409 naming the field, and change nothing", async () => {
+  it("when PATCH or PUT takes another user's username or email, then the answer is 409 naming the field and nothing changes", async () => {
     const admin = await tokens.admin();
     const make = async (name: string) =>
       (
@@ -145,7 +145,7 @@ describe('inputs a client can send', () => {
     });
   });
 
-  it('malformed percent-encoding in a path answers 400, not 500', async () => {
+  it('when a path has malformed percent-encoding, then the answer is 400, not 500', async () => {
     const admin = await tokens.admin();
     for (const path of [
       '/users/%E0',
@@ -159,7 +159,7 @@ describe('inputs a client can send', () => {
     }
   });
 
-  it('a method a path does not take answers 405 with Allow; an unknown path 404', async () => {
+  it('when a path does not take a method, then the answer is 405 with Allow, and an unknown path 404', async () => {
     const admin = await tokens.admin();
     const res = await fetch(`${ctx.api}/workspaces`, {
       method: 'PUT',
@@ -181,7 +181,7 @@ describe('inputs a client can send', () => {
     expect((await call('GET', `${ctx.api}/nothing-here`, { token: admin })).status).toBe(404);
   });
 
-  it('answers schema-valid requests at the documented bounds, and 400 one past them', async () => {
+  it('when requests sit at the documented bounds, then they are answered, and one past them is 400', async () => {
     const admin = await tokens.admin();
     expect((await call('GET', `${ctx.api}/users?page_size=100`, { token: admin })).status).toBe(
       200,
@@ -205,7 +205,7 @@ describe('inputs a client can send', () => {
     expect((await grant({ role: 'viewer' })).status).toBe(400);
   });
 
-  it('a text body answers 415', async () => {
+  it('when a body is text, then the answer is 415', async () => {
     const res = await fetch(`${ctx.api}/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${await tokens.admin()}`, 'content-type': 'text/plain' },

@@ -47,7 +47,7 @@ async function relayFailures(serviceUrl: string): Promise<number> {
 }
 
 describe('outbox', () => {
-  it('when the process is killed after the write and before the send, the event is published exactly once after restart', async () => {
+  it('when the process is killed after the write and before the send, then the event is published exactly once after restart', async () => {
     const names = isolate('outbox-crash');
     await createTestTopics(infra, names.topicPrefix, { 'users.events': 3 });
     const env = {

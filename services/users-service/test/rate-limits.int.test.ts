@@ -73,7 +73,7 @@ describe('rate limits per principal and route class, shared by the replicas thro
     expect(reads[0]!.headers.get('ratelimit-policy')).toBe('"read";q=1200;w=60');
   }, 120_000);
 
-  it('limits are configurable per class, and a refusal says when the window resets', async () => {
+  it('when limits are configured per class, then they hold, and a refusal says when the window resets', async () => {
     const own = await startUsersService('rate-window', { RATE_LIMIT_WRITE_PER_MIN: '3' });
     try {
       const admin = await tokens.admin();

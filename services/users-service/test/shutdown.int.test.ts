@@ -16,7 +16,7 @@ import { secret, tokens } from './helpers.js';
 const infra = testInfra();
 
 describe('graceful shutdown', () => {
-  it('on SIGTERM under load: requests in flight all answer, no 5xx or reset, kept-alive clients are told to leave, exit 0 inside the grace period', async () => {
+  it('when SIGTERM comes under load, then requests in flight all answer without 5xx or reset, kept-alive clients are told to leave, and the exit is 0 in the grace period', async () => {
     const names = isolate('users-shutdown');
     await createTestTopics(infra, names.topicPrefix, { 'users.events': 3 });
     const env = {

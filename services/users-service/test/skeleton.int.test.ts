@@ -36,7 +36,7 @@ describe('users-service skeleton', () => {
   });
   afterAll(() => service.stop());
 
-  it('when asked, /healthz answers 200 and /readyz reports Mongo ready', async () => {
+  it('when asked, then /healthz answers 200 and /readyz reports Mongo ready', async () => {
     expect((await call('GET', `${server.url}/healthz`)).status).toBe(200);
     const ready = await call('GET', `${server.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -46,7 +46,7 @@ describe('users-service skeleton', () => {
     });
   });
 
-  it('when restarted on the same database, it becomes ready again (existing indexes are left alone)', async () => {
+  it('when restarted on the same database, then it becomes ready again (existing indexes are left alone)', async () => {
     const again = await createUsersService(
       loadUsersConfig({
         MONGO_URL: infra.mongoUrl,
@@ -69,21 +69,21 @@ describe('users-service skeleton', () => {
     }
   });
 
-  it('when /metrics is scraped, it has process metrics and the HTTP histogram', async () => {
+  it('when /metrics is scraped, then it has process metrics and the HTTP histogram', async () => {
     await call('GET', `${server.url}/healthz`);
     const metrics = await call('GET', `${server.url}/metrics`);
     expect(String(metrics.body)).toContain('process_cpu_user_seconds_total');
     expect(String(metrics.body)).toContain('http_request_duration_seconds_bucket');
   });
 
-  it('when a users route is called without a token, the answer is 401 in the error shape with a request id', async () => {
+  it('when a users route is called without a token, then the answer is 401 in the error shape with a request id', async () => {
     const res = await call('GET', `${server.url}/api/v1/users`);
     expect(res.status).toBe(401);
     const body = ErrorBody.parse(res.body);
     expect(body.requestId).toBe(res.headers.get('x-request-id'));
   });
 
-  it('when started with a bad config value, the process exits non-zero naming the variable', async () => {
+  it('when started with a bad config value, then the process exits non-zero naming the variable', async () => {
     const result = await runEntryPoint(`${import.meta.dirname}/..`, 'src/main.ts', {
       PORT: 'not-a-port',
       JWT_SECRET: secret,
@@ -117,7 +117,7 @@ describe('users-service readiness', () => {
     await mongo.destroy();
   });
 
-  it('when MongoDB stops, /readyz turns 503, and 200 again once it is back, without a restart', async () => {
+  it('when MongoDB stops, then /readyz turns 503, and 200 again once it is back, without a restart', async () => {
     expect((await call('GET', `${server.url}/readyz`)).status).toBe(200);
     await mongo.stop();
     await eventually(

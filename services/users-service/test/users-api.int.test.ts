@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => ctx.service.stop());
 
 describe('creating users', () => {
-  it('when an admin creates a user, the answer is 201 with the full profile and an integer id', async () => {
+  it('when an admin creates a user, then the answer is 201 with the full profile and an integer id', async () => {
     const user = await createUser('alice', { firstName: 'Alice', lastName: 'Liddell' });
     expect(user).toMatchObject({
       username: 'alice',
@@ -57,7 +57,7 @@ describe('creating users', () => {
     ).toMatchObject({ id, username: 'located' });
   });
 
-  it('when the username or email is taken (in any case), the answer is 409', async () => {
+  it('when the username or email is taken (in any case), then the answer is 409', async () => {
     await createUser('bob');
     const dupName = await call('POST', `${ctx.api}/users`, {
       token: admin,
@@ -72,7 +72,7 @@ describe('creating users', () => {
     expect(dupEmail.status).toBe(409);
   });
 
-  it('when the body has unknown fields, read-only fields or wrong types, the answer is 400 with field details', async () => {
+  it('when the body has unknown fields, then read-only fields or wrong types, the answer is 400 with field details', async () => {
     const res = await call('POST', `${ctx.api}/users`, {
       token: admin,
       body: {
@@ -91,7 +91,7 @@ describe('creating users', () => {
     expect(paths).toEqual(expect.arrayContaining(['body.email', 'body.firstName', 'body']));
   });
 
-  it('when the body is not JSON or too large, the answers are 400 and 413', async () => {
+  it('when the body is not JSON or too large, then the answers are 400 and 413', async () => {
     const bad = await call('POST', `${ctx.api}/users`, { token: admin, body: '{"username":' });
     expect(bad.status).toBe(400);
     const big = await call('POST', `${ctx.api}/users`, {
@@ -104,7 +104,7 @@ describe('creating users', () => {
 });
 
 describe('listing users', () => {
-  it('pages like DRF: count, absolute next/previous, 404 past the end', async () => {
+  it('when users are paged, then it is like DRF: count, absolute next/previous, 404 past the end', async () => {
     for (let i = 0; i < 23; i++) await createUser(`pager${String(i).padStart(2, '0')}`);
     const user = await tokens.user(1);
     const first = await call('GET', `${ctx.api}/users?page_size=10`, { token: user });
@@ -128,7 +128,7 @@ describe('listing users', () => {
     expect(past.status).toBe(404);
   });
 
-  it('walks with keyset cursors like DRF CursorPagination: the same users as the pages, forward and back, without a count', async () => {
+  it("when users are walked with keyset cursors, then they are the pages' users, forward and back, without a count (DRF CursorPagination)", async () => {
     const user = await tokens.user(1);
     const everyone = UserList.parse(
       (await call('GET', `${ctx.api}/users?page_size=100`, { token: user })).body,
@@ -169,7 +169,7 @@ describe('listing users', () => {
     }
   });
 
-  it('when behind a proxy, next/previous use the forwarded host and protocol', async () => {
+  it('when behind a proxy, then next/previous use the forwarded host and protocol', async () => {
     const res = await call('GET', `${ctx.api}/users?page_size=5`, {
       token: await tokens.user(1),
       headers: { 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' },
@@ -179,7 +179,7 @@ describe('listing users', () => {
     );
   });
 
-  it('when query parameters are unknown, repeated or out of range, the answer is 400', async () => {
+  it('when query parameters are unknown, then repeated or out of range, the answer is 400', async () => {
     const user = await tokens.user(1);
     for (const q of [
       'page=0',
@@ -196,7 +196,7 @@ describe('listing users', () => {
 });
 
 describe('reading and changing one user', () => {
-  it('when the id is missing, the answer is 404; when it is not an integer, 400', async () => {
+  it('when the id is missing, then the answer is 404; when it is not an integer, 400', async () => {
     const token = await tokens.user(1);
     expect((await call('GET', `${ctx.api}/users/99999999`, { token })).status).toBe(404);
     for (const id of ['abc', '$gt', '1.5', '-1', '0'])
@@ -206,7 +206,7 @@ describe('reading and changing one user', () => {
       ).toBe(400);
   });
 
-  it('PUT needs every writable field; PATCH changes only what is sent', async () => {
+  it('when PUT lacks a writable field, then it is refused, and PATCH changes only what is sent', async () => {
     const user = await createUser('dave');
     const self = await tokens.user(user.id);
     const missing = await call('PUT', `${ctx.api}/users/${user.id}`, {
@@ -243,7 +243,7 @@ describe('reading and changing one user', () => {
     expect(adminPut.status).toBe(400);
   });
 
-  it('mass assignment (isActive, roles, id, createdAt, $set, __proto__) leaves the stored document unchanged', async () => {
+  it('when a body tries mass assignment (isActive, roles, id, createdAt, $set, __proto__), then the stored document is unchanged', async () => {
     const user = await createUser('erin');
     const self = await tokens.user(user.id);
     const attempts: unknown[] = [
@@ -268,7 +268,7 @@ describe('reading and changing one user', () => {
     expect(stored).toEqual(user);
   });
 
-  it('when a user changes someone else, the answer is 403 without data', async () => {
+  it('when a user changes someone else, then the answer is 403 without data', async () => {
     const a = await createUser('frank');
     const b = await createUser('grace');
     const res = await call('PATCH', `${ctx.api}/users/${b.id}`, {
@@ -279,7 +279,7 @@ describe('reading and changing one user', () => {
     expect(JSON.stringify(res.body)).not.toContain('grace');
   });
 
-  it('when an admin deletes a user, the answer is 204 and the user is gone', async () => {
+  it('when an admin deletes a user, then the answer is 204 and the user is gone', async () => {
     const user = await createUser('heidi');
     expect((await call('DELETE', `${ctx.api}/users/${user.id}`, { token: admin })).status).toBe(
       204,
@@ -300,7 +300,7 @@ describe('searching users', () => {
     await createUser('dotty', { lastName: 'a.*b' });
   });
 
-  it('ranks exact matches, then prefix, then substring, across all four fields', async () => {
+  it('when users are searched, then exact matches rank first, then prefix, then substring, across all four fields', async () => {
     const res = await call('GET', `${ctx.api}/users/search?q=ANN`, { token: await tokens.user(1) });
     expect(res.status).toBe(200);
     const names = UserList.parse(res.body).results.map((u) => u.username);
@@ -309,7 +309,7 @@ describe('searching users', () => {
     expect(names.indexOf('joanna')).toBeGreaterThan(names.indexOf('annabel'));
   });
 
-  it('treats regex metacharacters as text and survives a catastrophic pattern', async () => {
+  it('when a search holds regex metacharacters or a catastrophic pattern, then it is plain text and answers', async () => {
     const token = await tokens.user(1);
     const meta = UserList.parse(
       (await call('GET', `${ctx.api}/users/search?q=${encodeURIComponent('a.*b')}`, { token }))
@@ -325,7 +325,7 @@ describe('searching users', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('when q is missing, empty or 10 KB long, the answer is 400', async () => {
+  it('when q is missing, then empty or 10 KB long, the answer is 400', async () => {
     const token = await tokens.user(1);
     for (const q of ['', 'q=', `q=${'a'.repeat(10_240)}`]) {
       const res = await call('GET', `${ctx.api}/users/search?${q}`, { token });

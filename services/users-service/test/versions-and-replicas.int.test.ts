@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('versions: ETag and If-Match', () => {
-  it('every answer with a profile carries its version; If-None-Match answers 304 until it changes', async () => {
+  it('when a profile is answered, then it carries its version, and If-None-Match answers 304 until it changes', async () => {
     const { user, etag } = await createUser(first.api, 'etag1');
     expect(etag).toBe('"1"');
     const got = await call('GET', `${first.api}/users/${user.id}`, { token: admin });
@@ -62,7 +62,7 @@ describe('versions: ETag and If-Match', () => {
     ).toBe(200);
   });
 
-  it('If-Match with the current version applies; a stale, weak or unknown one is 412 and changes nothing', async () => {
+  it('when If-Match names the current version, then the change applies; a stale, weak or unknown one is 412 and changes nothing', async () => {
     const { user } = await createUser(first.api, 'etag2');
     const ok = await call('PATCH', `${first.api}/users/${user.id}`, {
       token: admin,
@@ -116,7 +116,7 @@ describe('versions: ETag and If-Match', () => {
     ).toBe(204);
   });
 
-  it('a malformed If-Match is 400 naming the header', async () => {
+  it('when If-Match is malformed, then the answer is 400 naming the header', async () => {
     const { user } = await createUser(first.api, 'etag3');
     for (const bad of ['1', '"1', 'W/1', '"a b"', '*, "1"']) {
       const res = await call('PATCH', `${first.api}/users/${user.id}`, {
@@ -204,7 +204,7 @@ describe('no lost updates, and contention is not an outage', () => {
 });
 
 describe('the directory of each replica', () => {
-  it('sees a user another replica created at once by id, and in lists and searches within moments', async () => {
+  it('when another replica creates a user, then it is found by id at once, and in lists and searches within moments', async () => {
     const { user } = await createUser(first.api, 'zelda-replica');
     expect(
       (await call('GET', `${second.api}/users/${user.id}`, { token: admin })).body,
@@ -217,7 +217,7 @@ describe('the directory of each replica', () => {
     });
   });
 
-  it("follows another replica's updates and deletions (list, search, get)", async () => {
+  it('when another replica updates or deletes users, then list, search and get follow', async () => {
     const { user } = await createUser(first.api, 'yara-replica');
     await eventually(
       async () =>

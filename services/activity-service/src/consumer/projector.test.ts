@@ -30,7 +30,7 @@ const lagSeries = async (registry: Registry) =>
   );
 
 describe('the consumer lag gauge', () => {
-  it('reports only the partitions of the current assignment: a partition that moved away stops reporting here', async () => {
+  it('when a partition moves away in a rebalance, then its lag stops being reported here', async () => {
     const registry = new Registry();
     const p = projector(registry);
     const batch = (partition: number) => ({

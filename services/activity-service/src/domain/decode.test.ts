@@ -115,7 +115,7 @@ function mutate(
 }
 
 describe('decoding activity records', () => {
-  it('accepts a valid event and classifies each kind of dead letter', () => {
+  it('when activity records are decoded, then valid events pass and each kind of dead letter is classified', () => {
     expect(decodeActivity(Buffer.from(JSON.stringify(event))).ok).toBe(true);
     expect(decodeActivity(Buffer.from('{nope'))).toMatchObject({
       ok: false,
@@ -133,7 +133,7 @@ describe('decoding activity records', () => {
     expect(decodeActivity(null)).toMatchObject({ ok: false, reason: 'empty' });
   });
 
-  it('reads binary content mode (ce_ headers, data as the value) as the structured event', () => {
+  it('when a record is in binary content mode (ce_ headers, data as the value), then it reads as the structured event', () => {
     const { data, ...attributes } = event;
     const headers = {
       ...Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`ce_${k}`, v])),
@@ -165,7 +165,7 @@ describe('decoding activity records', () => {
     });
   });
 
-  it('the compiled validator agrees with the zod contract on every input, valid or not (every single edit, then random ones)', () => {
+  it('when any input is validated, valid or not (every single edit, then random ones), then the compiled validator agrees with the zod contract', () => {
     for (const path of paths) {
       for (const value of [...edgeValues, undefined]) {
         const input = mutate(event, [[path, value]]);
@@ -190,7 +190,7 @@ describe('decoding activity records', () => {
     );
   });
 
-  it('rejects event ids with control characters (a newline ends the id inside a feed entry)', () => {
+  it('when an event id holds control characters, then it is rejected (a newline ends the id inside a feed entry)', () => {
     expect(decodeActivity(Buffer.from(JSON.stringify({ ...event, id: 'a\nb' })))).toMatchObject({
       ok: false,
       reason: 'schema_invalid',
@@ -200,7 +200,7 @@ describe('decoding activity records', () => {
     );
   });
 
-  it('rejects metadata over the size limit, which the JSON Schema cannot state', () => {
+  it('when metadata is over the size limit, which the JSON Schema cannot state, then the record is rejected', () => {
     const result = validateActivity({
       ...event,
       data: { ...event.data, metadata: { blob: 'x'.repeat(4090) } },
@@ -213,7 +213,7 @@ describe('decoding activity records', () => {
 });
 
 describe('feed cursors and writes', () => {
-  it('a cursor round-trips its feed key; layout 4 cursors start after their time; other base64url text names no key', () => {
+  it('when a feed cursor is made, then it round-trips its feed key; layout 4 cursors start after their time; other base64url text names no key', () => {
     const key = { timeMs: Date.parse(event.time), position: 317, seq: 400 };
     expect(feedKeyText(key)).toBe('1767323045006:317/400');
     expect(parseFeedKey(decodeFeedCursor(encodeFeedCursor(feedKeyText(key)))!)).toEqual(key);
@@ -233,7 +233,7 @@ describe('feed cursors and writes', () => {
     expect(parseFeedKey('12:')).toBeUndefined();
   });
 
-  it('a write carries the activity JSON and the event time; its dedup id is 8 ASCII bytes, the same for the same id', () => {
+  it('when a write is made, then it carries the activity JSON and the event time, and its dedup id is 8 ASCII bytes, the same for the same id', () => {
     const decoded = decodeActivity(Buffer.from(JSON.stringify(event)));
     if (!decoded.ok) throw new Error('expected a valid event');
     const write = toWrite(decoded.event, 5n, 1);
@@ -319,7 +319,10 @@ describe('the compiled inbox.events validator', () => {
     ['another type', { ...marked, type: 'io.activitysuite.activity.recorded' }],
     ['no data', { ...marked, data: undefined }],
   ];
-  it.each(variants)('agrees with the zod contract on %s', (_, value) => {
-    expect(validateInboxEvent(value).ok).toBe(InboxEvent.safeParse(value).success);
-  });
+  it.each(variants)(
+    'when the compiled validator reads %s, then it agrees with the zod contract',
+    (_, value) => {
+      expect(validateInboxEvent(value).ok).toBe(InboxEvent.safeParse(value).success);
+    },
+  );
 });

@@ -25,14 +25,14 @@ function receive(frames: Buffer[]): Promise<string> {
 }
 
 describe('text frames', () => {
-  it('are valid RFC 6455 frames at each length encoding', async () => {
+  it('when a message is framed, then it is a valid RFC 6455 frame at each length encoding', async () => {
     for (const size of [0, 125, 126, 65_535, 65_536, 200_000]) {
       const text = 'x'.repeat(size);
       expect(await receive(textFrame(Buffer.from(text)))).toBe(text);
     }
   });
 
-  it('are built once per message and shared by every connection', () => {
+  it('when a message goes to many connections, then its frame is built once and shared', () => {
     const decoded = LiveMessage.fromChannel('{"type":"deleted","userId":7}');
     if (decoded.kind !== 'deleted') throw new Error('expected a deletion');
     const message = decoded.message;
@@ -41,7 +41,7 @@ describe('text frames', () => {
     expect(message.sseEvent()).toBe('event: deleted\ndata: {"type":"deleted","userId":7}\n\n');
   });
 
-  it('decode a live batch into activity messages with stream cursors, keeping the positions of items that are not ours', () => {
+  it('when a live batch is decoded, then it gives activity messages with stream cursors, keeping the positions of items that are not ours', () => {
     const payload = [
       encodeLiveBatch('e1', 41, [{ json: '{"id":"a"}' }]),
       'nonsense',
@@ -68,7 +68,7 @@ describe('text frames', () => {
     expect(LiveMessage.fromChannel('no header\x1e{"id":"a"}')).toEqual({ kind: 'malformed' });
   });
 
-  it('carry the traceparent an item was published with, and reject anything else before an item', () => {
+  it('when an item was published with a traceparent, then its message carries it, and anything else before an item is rejected', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const item = '{"id":"a"}';
     const decoded = LiveMessage.fromChannel(

@@ -176,7 +176,7 @@ async function run(world: World, h: ReturnType<typeof harness>, steps: Step[]): 
 }
 
 describe('stream session: resume by position', () => {
-  it('delivers every position after the cursor exactly once, in order, whatever the interleaving of live messages, losses, redeliveries and log reads (property)', async () => {
+  it('when live messages, losses, redeliveries and log reads interleave at random, then every position after the cursor is delivered once, in order (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 20 }),
@@ -238,7 +238,7 @@ describe('stream session: resume by position', () => {
     );
   });
 
-  it('when the projections are rebuilt (a new epoch), a connected client gets a reset and then the new stream from its start', async () => {
+  it('when the projections are rebuilt (a new epoch), then a connected client gets a reset and then the new stream from its start', async () => {
     const { world, h } = await opened(3, { epoch: 'e1', position: 3 });
     world.rebuild('e2');
     world.apply(4);
@@ -258,7 +258,7 @@ describe('stream session: resume by position', () => {
     ]);
   });
 
-  it('a cursor from another epoch or an earlier layout gets a reset, then the retained stream', async () => {
+  it('when a cursor is from another epoch or an earlier layout, then a reset comes, then the retained stream', async () => {
     for (const cursor of [{ epoch: 'old', position: 2 } as StreamPosition, 'stale' as const]) {
       const { h } = await opened(2, cursor);
       expect(h.sent.map((m) => (m.type === 'activity' ? m.activity.id : m.type))).toEqual([
@@ -271,7 +271,7 @@ describe('stream session: resume by position', () => {
     }
   });
 
-  it("a client that opened before the user's first activity gets a cursor for it, and resuming from it loses nothing that arrived meanwhile", async () => {
+  it("when a client opened before the user's first activity, then it gets a cursor for it, and resuming from it loses nothing that arrived meanwhile", async () => {
     const first = await opened(0, undefined);
     expect(first.h.sent).toEqual([{ type: 'ready', cursor: EMPTY_STREAM_CURSOR }]);
     expect(decodeStreamCursor(EMPTY_STREAM_CURSOR)).toBe('empty');
@@ -286,7 +286,7 @@ describe('stream session: resume by position', () => {
     expect(h.sent.at(-1)).toEqual({ type: 'ready', cursor: encodeStreamCursor('e1', 3) });
   });
 
-  it('a client whose cursor is ahead of the stream (Redis went back in time) receives nothing twice while the stream catches up', async () => {
+  it("when a client's cursor is ahead of the stream (Redis went back in time), then it receives nothing twice while the stream catches up", async () => {
     const { world, h } = await opened(3, { epoch: 'e1', position: 5 });
     world.apply(4);
     h.deliver(world.live.shift()!);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyedQueue } from './document-locks.js';
 
 describe('KeyedQueue (the in-process gate of document locks)', () => {
-  it('runs work on the same key one at a time, in order, even when one fails', async () => {
+  it('when work runs on one key, then it runs one at a time, in order, even when one fails', async () => {
     const log: string[] = [];
     const queue = new KeyedQueue();
     const step = (name: string, ms: number, fail = false) =>
@@ -17,7 +17,7 @@ describe('KeyedQueue (the in-process gate of document locks)', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
-  it('lets different keys run concurrently', async () => {
+  it('when work runs on different keys, then it runs concurrently', async () => {
     const log: string[] = [];
     const queue = new KeyedQueue();
     await Promise.all(

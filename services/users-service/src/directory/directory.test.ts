@@ -3,7 +3,7 @@ import { normalise, trigrams } from '../data-access/search-keys.js';
 import { rankMatch } from './directory.js';
 
 describe('search keys', () => {
-  it('treats regex metacharacters as plain text, and normalises case, compatibility forms and NUL', () => {
+  it('when search keys are made, then regex metacharacters are plain text and case, compatibility forms and NUL are normalised', () => {
     expect(rankMatch('a.*', ['abc'])).toBeUndefined();
     expect(rankMatch('a.*', ['xa.*y'])).toBe(2);
     expect(rankMatch('ab', ['ab', 'abc'])).toBe(0);
