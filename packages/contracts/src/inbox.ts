@@ -62,6 +62,26 @@ export type InboxMarkedEvent = z.infer<typeof InboxMarkedEvent>;
 export const InboxEvent = z.union([InboxDeliveredEvent, InboxMarkedEvent]);
 export type InboxEvent = z.infer<typeof InboxEvent>;
 
+/**
+ * An `inbox.events` record, the one place its envelope is built: a delivery (`id` is the delivery
+ * id) or a mark (`id` is random), both about their recipient (`subject`). Typed by the contract;
+ * the records are parsed where they are consumed.
+ */
+export function inboxEvent(
+  envelope: { id: string; source: string; time: string },
+  body:
+    | { type: typeof INBOX_DELIVERED_TYPE; data: InboxDeliveredData }
+    | { type: typeof INBOX_MARKED_TYPE; data: InboxMarkedData },
+): InboxEvent {
+  return {
+    specversion: '1.0',
+    ...envelope,
+    type: body.type,
+    subject: String(body.data.recipientId),
+    data: body.data,
+  } as InboxEvent;
+}
+
 export const InboxCounts = z.object({
   /** Unread, not archived, and after the seen watermark. */
   unseen: z.number().int(),

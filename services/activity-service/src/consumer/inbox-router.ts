@@ -3,6 +3,7 @@ import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs'
 import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   INBOX_DELIVERED_TYPE,
+  inboxEvent,
   ProjectionKeys,
   Topics,
   backoffMs,
@@ -226,20 +227,18 @@ export class InboxRouter {
       }
       this.routed.inc({ outcome: 'delivered' });
       const id = deliveryId(Number(event.subject), event.id, recipient);
-      const delivered = {
-        specversion: '1.0',
-        id,
-        source: INBOX_ROUTER_SOURCE,
-        type: INBOX_DELIVERED_TYPE,
-        time,
-        subject: String(recipient),
-        data: {
-          deliveryId: id,
-          recipientId: recipient,
-          workspaceId: event.data.workspaceId,
-          activity: toActivity(event),
+      const delivered = inboxEvent(
+        { id, source: INBOX_ROUTER_SOURCE, time },
+        {
+          type: INBOX_DELIVERED_TYPE,
+          data: {
+            deliveryId: id,
+            recipientId: recipient,
+            workspaceId: event.data.workspaceId,
+            activity: toActivity(event),
+          },
         },
-      };
+      );
       deliveries.push({ key: String(recipient), value: JSON.stringify(delivered) });
     });
     return deliveries;

@@ -4,6 +4,7 @@ import {
   INBOX_COUNTS_LUA,
   INBOX_ENTRY_LUA,
   INBOX_MARKED_TYPE,
+  inboxEvent,
   InboxField,
   ProjectionKeys,
   Topics,
@@ -211,15 +212,10 @@ export class InboxStore {
       throw err;
     });
     await this.connected;
-    const event = {
-      specversion: '1.0',
-      id: randomUUID(),
-      source: '/activity-service/inbox',
-      type: INBOX_MARKED_TYPE,
-      time: new Date().toISOString(),
-      subject: String(data.recipientId),
-      data,
-    };
+    const event = inboxEvent(
+      { id: randomUUID(), source: '/activity-service/inbox', time: new Date().toISOString() },
+      { type: INBOX_MARKED_TYPE, data },
+    );
     const [meta] = await this.producer.send({
       topic: this.topic,
       acks: -1,
