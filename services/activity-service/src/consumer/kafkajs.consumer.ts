@@ -11,6 +11,16 @@ export interface KafkajsConsumerOptions {
 }
 
 /**
+ * How much one fetch takes of a partition (kafkajs's default is 1 MiB). A batch is applied as one
+ * step per user in it, so a larger batch gives each step more of its user's records when the
+ * consumer is behind (a rebuild, a burst): the step's fixed cost (its reads of the user's head, the
+ * fence, the slot marker) is paid once for more activities. Live, batches stay small anyway.
+ * Measured (bench:activity, uniform, 500k events, one Redis): projected / naive 0.75 at 1 MiB,
+ * 0.91 at 4 MiB. A fetch holds at most twice this per partition consumed at once (CONSUMER_CONCURRENCY).
+ */
+export const FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+
+/**
  * kafkajs behind the ConsumerPort. The projection stores offsets atomically with its data, and
  * each assignment seeks to them; with nothing stored (a fresh or dropped projection) the group
  * starts from the beginning of the log. The projector seeks again whenever Redis turns out to be
@@ -32,6 +42,8 @@ export class KafkajsConsumer implements ConsumerPort {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.floor(options.sessionTimeoutMs / 5),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+      maxBytes: FETCH_BYTES_PER_PARTITION * Math.max(options.concurrency, 1) * 2,
     });
   }
 
