@@ -106,12 +106,22 @@ function userPicker(kind: 'uniform' | 'zipf'): (j: number) => number {
 const ORIGIN_KEY = 'bench-origin-key-bench-origin-key-0000';
 /** Whether event j notifies (a fixed pattern: the same events in every run), and whom: two other users. */
 const notifying = (j: number) => NOTIFY_SHARE > 0 && j % Math.round(1 / NOTIFY_SHARE) === 0;
+/** What each inbox keeps (the service's default, set explicitly below). */
+const INBOX_MAX_ITEMS = 1000;
+/** Two recipients spread over every user by a multiplicative hash of j (not the actor's neighbours). */
 const recipientsOf = (j: number, user: number) =>
-  [1 + ((user + 7 * j) % USERS), 1 + ((user + 13 * j + 1) % USERS)].filter(
-    (r, i, all) => r !== user && all.indexOf(r) === i,
+  [
+    1 + ((Math.imul(j, 2654435761) >>> 0) % USERS),
+    1 + ((Math.imul(j + 1, 2246822519) >>> 0) % USERS),
+  ].filter((r, i, all) => r !== user && all.indexOf(r) === i);
+/** Per activity topic, the deliveries its workload makes per recipient (counted while it is preloaded). */
+const deliveriesTo = new Map<string, Map<number, number>>();
+/** The notifications the inboxes keep of a topic's deliveries: each inbox at most INBOX_MAX_ITEMS. */
+const deliveriesOf = (topic: string) =>
+  [...(deliveriesTo.get(topic)?.values() ?? [])].reduce(
+    (n, c) => n + Math.min(c, INBOX_MAX_ITEMS),
+    0,
   );
-/** Per activity topic, the deliveries its workload makes (counted while it is preloaded). */
-const deliveriesOf = new Map<string, number>();
 
 // A day ago: inside the accepted event-time window (EVENT_MAX_AGE_S) around the records' timestamps.
 const base = Date.now() - 86_400_000;
@@ -166,7 +176,9 @@ async function preload(topic: string, kind: 'uniform' | 'zipf'): Promise<void> {
     for (let j = i; j < Math.min(TOTAL, i + 10_000); j++) {
       const user = pick(j);
       const named = notifying(j) ? recipientsOf(j, user) : [];
-      deliveriesOf.set(topic, (deliveriesOf.get(topic) ?? 0) + named.length);
+      const to = deliveriesTo.get(topic) ?? new Map<number, number>();
+      deliveriesTo.set(topic, to);
+      for (const r of named) to.set(r, (to.get(r) ?? 0) + 1);
       const notify = named.length > 0 ? `,"notify":{"users":[${named.join(',')}]}` : '';
       const value = `{"specversion":"1.0","id":"${run}-${kind}-${j}","source":"/bench","type":"io.activitysuite.activity.recorded","time":"${new Date(base + j * 37).toISOString()}","subject":"${user}","data":{"actorId":${user},"verb":"viewed","object":{"type":"doc","id":"${j % 9973}"},"workspaceId":${1 + (j % 7)}${notify}}}`;
       messages.push({ key: String(user), value });
@@ -326,6 +338,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
         USERS_EVENTS_SIGNING_KEY: ORIGIN_KEY,
         LOG_LEVEL: 'warn',
         CONSUMER_CONCURRENCY: String(PARTITIONS),
+        INBOX_MAX_ITEMS: String(INBOX_MAX_ITEMS),
         PUBLISH_LIVE: process.env.BENCH_PUBLISH_LIVE ?? 'true',
       }),
     );
@@ -336,7 +349,7 @@ function projected(topicPrefix: string, keyPrefix: string) {
     );
     const applied = async () => (await redis.mget(keys)).reduce((n, v) => n + Number(v ?? 0), 0);
     // Deliveries applied: the unread sets of every user (nothing marks them read here).
-    const expectedDeliveries = deliveriesOf.get(topic) ?? 0;
+    const expectedDeliveries = deliveriesOf(topic);
     const delivered = async () => {
       if (expectedDeliveries === 0) return 0;
       const counts = await Promise.all(
@@ -419,7 +432,7 @@ for (const kind of ['uniform', 'zipf'] as const) {
       ])
         inboxBytes += Number((await redis.memory('USAGE', key(keyPrefix, u))) ?? 0);
     }
-    const deliveries = deliveriesOf.get(topic) ?? 0;
+    const deliveries = deliveriesOf(topic);
     if (deliveries > 0)
       out(
         `redis inboxes: ${(inboxBytes / 2 ** 20).toFixed(1)} MiB for ${deliveries} notifications: ${(inboxBytes / deliveries).toFixed(0)} B per notification (with its inbox log entry)`,
@@ -475,7 +488,7 @@ for (const [kind, byConsumer] of Object.entries(results)) {
 const u = results.uniform!;
 out('');
 out(
-  `notify share ${NOTIFY_SHARE}: ${deliveriesOf.get(`${run}.uniform.activity.events`) ?? 0} deliveries in the uniform workload (projected: routed in Kafka transactions and applied to the inboxes before it counts as done)`,
+  `notify share ${NOTIFY_SHARE}: ${deliveriesOf(`${run}.uniform.activity.events`)} deliveries in the uniform workload (projected: routed in Kafka transactions and applied to the inboxes before it counts as done)`,
 );
 out(
   `uniform: projected / naive = ${(u.projected!.rate / u.naive!.rate).toFixed(2)} (target >= 0.80); projected = ${u.projected!.rate.toFixed(0)} events/s (target >= 50000)`,
