@@ -136,17 +136,25 @@ local function mark(action, id, at)
 end
 
 -- Retention, after each delivery (so the outcome does not depend on how records are cut into steps):
--- the oldest past the count, then those older than the age on the inbox's clock.
+-- the oldest past the count, then, from the oldest position on, those older than the age on the
+-- inbox's clock. The oldest kept notification's time is remembered in the step until a drop: a
+-- delivery only adds at the newest position, so while that time is inside the age nothing leaves.
+local oldestMs
 local function trim()
   local count = redis.call('ZCARD', items)
-  if count > maxItems then dropItems(redis.call('ZRANGE', items, 0, count - maxItems - 1), items, unread, readSet, archived, data) end
+  if count > maxItems then
+    dropItems(redis.call('ZRANGE', items, 0, count - maxItems - 1), items, unread, readSet, archived, data)
+    oldestMs = nil
+  end
   local horizon = clock - maxAge
+  if oldestMs and oldestMs >= horizon then return end
+  oldestMs = nil
   for _ = 1, 1000 do
     local oldest = redis.call('ZRANGE', items, 0, 15)
     local gone = {}
     for _, id in ipairs(oldest) do
       local ms = inboxEntryMs(redis.call('HGET', data, id))
-      if ms >= horizon then break end
+      if ms >= horizon then oldestMs = ms; break end
       gone[#gone + 1] = id
     end
     if #gone > 0 then dropItems(gone, items, unread, readSet, archived, data) end
