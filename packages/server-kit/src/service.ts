@@ -52,6 +52,14 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/**
+ * A `.catch` for a first connection that may fail while a dependency comes up after the service:
+ * logs `message` as a warning and goes on (the client reconnects by itself; readiness says so).
+ */
+export function warnUnreachable(log: Logger, message: string): (err: unknown) => void {
+  return (err) => log.warn({ err }, message);
+}
+
 function serviceLogger(identity: { name: string; version: string }, config: BaseConfig): Logger {
   return createLogger({
     service: identity.name,

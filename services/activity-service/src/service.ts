@@ -9,6 +9,7 @@ import {
   type Service,
   type ServiceKit,
   type ServiceParts,
+  warnUnreachable,
 } from '@suite/server-kit';
 import { ProjectionReader } from '@suite/projection-reader';
 import { createRedis, isRedisUnavailable, type RedisClient } from '@suite/redis';
@@ -163,9 +164,7 @@ export async function createActivityService(
           ...runner.checks(),
         },
         async start() {
-          await redis
-            .connect()
-            .catch((err: unknown) => log.warn({ err }, 'redis not reachable yet; will retry'));
+          await redis.connect().catch(warnUnreachable(log, 'redis not reachable yet; will retry'));
           await readRedis.connect().catch(() => undefined); // reconnects on its own like the other
           await runner.start();
         },

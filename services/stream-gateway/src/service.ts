@@ -7,6 +7,7 @@ import {
   rateLimitsFrom,
   type RateLimits,
   type Service,
+  warnUnreachable,
 } from '@suite/server-kit';
 import { clusterTarget, createRedis } from '@suite/redis';
 import { ProjectionReader } from '@suite/projection-reader';
@@ -93,8 +94,6 @@ export async function createGatewayService(
       const streams = streamOptions(config, rateLimits);
       const wsOptions = { ...streams, maxPayload: config.STREAM_MAX_PAYLOAD_BYTES };
       const ws = new WsGateway(verifier, hub, reader, wsOptions, log, streamMetrics);
-      const warn = (what: string) => (err: unknown) =>
-        log.warn({ err }, `${what} not reachable yet; will retry`);
       return {
         http: {
           api: [sseRouter(verifier, hub, reader, streams, streamMetrics)],
@@ -106,8 +105,10 @@ export async function createGatewayService(
         checks: checksOf(clients),
         async start() {
           await Promise.all([
-            redis.connect().catch(warn('redis')),
-            subscriber.connect().catch(warn('redis subscriber')),
+            redis.connect().catch(warnUnreachable(log, 'redis not reachable yet; will retry')),
+            subscriber
+              .connect()
+              .catch(warnUnreachable(log, 'redis subscriber not reachable yet; will retry')),
           ]);
         },
         listening: (server) => ws.attach(server.server),

@@ -9,6 +9,7 @@ import {
   RATE_LIMIT_TIMEOUT_MS,
   rateLimitsFrom,
   type Service,
+  warnUnreachable,
 } from '@suite/server-kit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -137,7 +138,7 @@ async function startAll(
   },
   log: Logger,
 ): Promise<void> {
-  const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
+  const warn = (message: string) => warnUnreachable(log, message);
   clients.redis
     .connect()
     .catch(warn('redis not reachable yet; rate limits count in memory meanwhile'));
