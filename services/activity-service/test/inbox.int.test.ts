@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ActivityLimits,
   ErrorBody,
+  InboxLimits,
   MarkResult,
   NotificationCounts,
   NotificationPage,
@@ -243,6 +245,26 @@ describe('inbox deliveries', () => {
     await ctx.settled();
     expect(await redis.keys(`${ctx.names.keyPrefix}{u:207}:inbox*`)).toEqual([]);
   });
+
+  it('when activities name 1,000 recipients each with large metadata, then every recipient gets each one (megabytes per inbox partition go in several sends)', async () => {
+    const recipients = Array.from({ length: InboxLimits.notifyMaxUsers }, (_, i) => 3001 + i);
+    await grantAccess(recipients);
+    await ctx.settled();
+    const metadata = { note: 'n'.repeat(ActivityLimits.metadataMaxBytes - 20) };
+    const events = [1, 2].map(() => {
+      const event = notifying(201, recipients);
+      return { ...event, data: { ...event.data, metadata } };
+    });
+    // Each delivery carries its activity (~4 KiB): ~4 MiB per activity over two inbox partitions.
+    await ctx.publisher.publish(events);
+    const held = async () => {
+      const pipeline = redis.pipeline();
+      for (const u of recipients) pipeline.zcard(ProjectionKeys.inboxItems(ctx.names.keyPrefix, u));
+      return (await pipeline.exec())!.map(([, n]) => Number(n));
+    };
+    await eventually(async () => ((await held()).every((n) => n === 2) ? true : undefined), 60_000);
+    expect(await counts(recipients.at(-1)!)).toMatchObject({ unseen: 2, unread: 2, total: 2 });
+  }, 90_000);
 
   it('when workspaces differ, then counts and marks can be asked for one workspace', async () => {
     await ctx.publisher.publish([

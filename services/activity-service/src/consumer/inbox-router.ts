@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   INBOX_DELIVERED_TYPE,
@@ -20,6 +20,21 @@ const TRANSACTION_TIMEOUT_MS = 10_000;
 
 /** Source partitions routed at the same time (each with its own transactional producer). */
 const ROUTED_AT_ONCE = 6;
+
+/**
+ * Recipients one transaction routes at most. An activity's recipients are never split across two
+ * transactions (the offsets commit per record), so a transaction holds up to this many plus one
+ * activity's (`InboxLimits.notifyMaxUsers`). It bounds the memory and the time of a batch whose
+ * activities each name many recipients, between heartbeats.
+ */
+export const ROUTED_PER_TRANSACTION = 5_000;
+
+/**
+ * Bytes of deliveries (values) one produce request carries at most. The broker refuses a
+ * partition's batch over `message.max.bytes` (1 MB by default), and a transaction's deliveries can
+ * be many megabytes (1,000 recipients of a 16 KiB activity), so they go as several sends.
+ */
+export const SEND_MAX_BYTES = 512 * 1024;
 
 /** Where the router's deliveries come from in CloudEvents terms. */
 export const INBOX_ROUTER_SOURCE = '/activity-service/inbox-router';
@@ -42,6 +57,47 @@ export function namedRecipients(event: ActivityEvent): number[] {
   return notify.includeActor ? unique : unique.filter((u) => u !== event.data.actorId);
 }
 
+/** A recipient an activity names, before the access check. */
+interface Candidate {
+  event: ActivityEvent;
+  recipient: number;
+  time: string;
+}
+
+/** One `inbox.delivered` record: keyed by its recipient. */
+interface Delivery {
+  key: string;
+  value: string;
+}
+
+/** What the router reads of an `activity.events` record. */
+type SourceRecord = Pick<KafkaMessage, 'value' | 'headers' | 'timestamp' | 'offset'>;
+
+/** A record's bytes in a produce request besides its key and value (lengths, attributes, deltas), at most. */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/**
+ * Deliveries cut into sends of at most `maxBytes` (keys, values and each record's overhead); a
+ * single delivery larger than that goes alone.
+ */
+export function inSends(deliveries: Delivery[], maxBytes: number): Delivery[][] {
+  const sends: Delivery[][] = [];
+  let current: Delivery[] = [];
+  let bytes = 0;
+  for (const d of deliveries) {
+    const size = Buffer.byteLength(d.value) + Buffer.byteLength(d.key) + RECORD_OVERHEAD_BYTES;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      sends.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(d);
+    bytes += size;
+  }
+  if (current.length > 0) sends.push(current);
+  return sends;
+}
+
 export interface InboxRouterOptions {
   groupId: string;
   topicPrefix: string;
@@ -54,7 +110,8 @@ export interface InboxRouterOptions {
 /**
  * Turns activities that name recipients into one `inbox.delivered` per recipient who can reach the
  * activity's workspace at that moment (the access replica in Redis), on `inbox.events` keyed by the
- * recipient. Each batch is one Kafka transaction: the deliveries and the consumed offsets commit
+ * recipient. Each batch is one Kafka transaction (a batch naming many recipients, several; see
+ * `ROUTED_PER_TRANSACTION` and `SEND_MAX_BYTES`): the deliveries and the consumed offsets commit
  * together (`sendOffsets`), and the inbox consumer reads `read_committed`, so an activity is routed
  * once even across crashes. The decision is recorded in Kafka: rebuilding Redis replays the
  * deliveries and never routes again.
@@ -101,7 +158,7 @@ export class InboxRouter {
     });
     this.batchSeconds = new Histogram({
       name: 'inbox_router_batch_duration_seconds',
-      help: 'Time to route one batch of activity.events (access checks and the transaction)',
+      help: 'Time to route one transaction of activity.events records (a batch, or a part of a large one): access checks and the transaction',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
@@ -157,56 +214,90 @@ export class InboxRouter {
           await new Promise((r) => setTimeout(r, backoffMs(attempt, 100, 2000)));
           await heartbeat();
         }
-        if (!isRunning() || isStale()) return;
-        const end = this.batchSeconds.startTimer();
-        const deliveries = await this.route(batch.messages);
-        const next = String(BigInt(batch.lastOffset()) + 1n);
-        const producer = await this.producerFor(batch.partition);
-        const tx = await producer.transaction();
-        try {
-          if (deliveries.length > 0)
-            await tx.send({ topic: this.target, acks: -1, messages: deliveries });
-          await tx.sendOffsets({
-            consumerGroupId: this.options.groupId,
-            topics: [
-              { topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] },
-            ],
-          });
-          await tx.commit();
-        } catch (err) {
-          await tx.abort().catch(() => undefined);
-          // Fenced (another process routes this partition now) or broken: start over with a fresh one.
-          await this.dropProducer(batch.partition);
-          throw err;
+        for (const part of this.transactions(batch.messages)) {
+          if (!isRunning() || isStale()) return;
+          const end = this.batchSeconds.startTimer();
+          const deliveries = await this.deliveries(part.candidates);
+          await this.commit(batch.topic, batch.partition, part.last, deliveries);
+          resolveOffset(part.last);
+          await heartbeat();
+          end();
         }
-        resolveOffset(batch.lastOffset());
-        await heartbeat();
-        end();
       },
     });
   }
 
-  /** The deliveries of a batch's records: valid activities that name recipients, to those who can reach the workspace. */
-  private async route(
-    messages: { value: Buffer | null; headers?: Record<string, unknown>; timestamp: string }[],
-  ): Promise<{ key: string; value: string }[]> {
-    const candidates: { event: ActivityEvent; recipient: number; time: string }[] = [];
-    for (const m of messages) {
-      // Most activities name no one: those skip the decode (an escaped key, `\u`, is decoded to be sure).
-      if (!m.value || (!m.value.includes('"notify"') && !m.value.includes('\\u'))) continue;
-      const headers = Object.fromEntries(
-        Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]),
-      );
-      const decoded = decodeActivity(m.value, headers, {
-        atMs: Number(m.timestamp),
-        window: this.options.timeWindow,
+  /**
+   * One transaction of a source partition: the deliveries, in sends of at most `SEND_MAX_BYTES`,
+   * and the offset after `last`, committed together.
+   */
+  private async commit(
+    topic: string,
+    partition: number,
+    last: string,
+    deliveries: Delivery[],
+  ): Promise<void> {
+    const producer = await this.producerFor(partition);
+    const tx = await producer.transaction();
+    try {
+      for (const messages of inSends(deliveries, SEND_MAX_BYTES))
+        await tx.send({ topic: this.target, acks: -1, messages });
+      const offset = String(BigInt(last) + 1n);
+      await tx.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic, partitions: [{ partition, offset }] }],
       });
-      // Invalid records are the projector's to dead-letter; the router routes valid ones only.
-      if (!decoded.ok) continue;
-      const time = new Date(Number(m.timestamp)).toISOString();
-      for (const recipient of namedRecipients(decoded.event))
-        candidates.push({ event: decoded.event, recipient, time });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      this.logger.warn({ err, partition }, 'inbox router transaction failed; the batch is retried');
+      // Fenced (another process routes this partition now) or broken: start over with a fresh one.
+      await this.dropProducer(partition);
+      throw err;
     }
+  }
+
+  /**
+   * A batch's records cut into transactions at record boundaries, each with the recipients its
+   * records name: a part ends once it holds `ROUTED_PER_TRANSACTION`, and the last part ends at the
+   * batch's last record (with no recipients at all, it still commits the offsets).
+   */
+  private *transactions(
+    messages: SourceRecord[],
+  ): Generator<{ last: string; candidates: Candidate[] }> {
+    let candidates: Candidate[] = [];
+    for (const [i, m] of messages.entries()) {
+      for (const candidate of this.candidatesOf(m)) candidates.push(candidate);
+      if (candidates.length >= ROUTED_PER_TRANSACTION || i === messages.length - 1) {
+        yield { last: m.offset, candidates };
+        candidates = [];
+      }
+    }
+  }
+
+  /** The recipients a record names, when it is a valid activity that names any. */
+  private candidatesOf(m: SourceRecord): Candidate[] {
+    // Most activities name no one: those skip the decode (an escaped key, `\u`, is decoded to be sure).
+    if (!m.value || (!m.value.includes('"notify"') && !m.value.includes('\\u'))) return [];
+    const headers = Object.fromEntries(
+      Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]),
+    );
+    const decoded = decodeActivity(m.value, headers, {
+      atMs: Number(m.timestamp),
+      window: this.options.timeWindow,
+    });
+    // Invalid records are the projector's to dead-letter; the router routes valid ones only.
+    if (!decoded.ok) return [];
+    const time = new Date(Number(m.timestamp)).toISOString();
+    return namedRecipients(decoded.event).map((recipient) => ({
+      event: decoded.event,
+      recipient,
+      time,
+    }));
+  }
+
+  /** The deliveries to the candidates who can reach the activity's workspace. */
+  private async deliveries(candidates: Candidate[]): Promise<Delivery[]> {
     const p = this.prefix;
     // A deleted user's access replica is gone with them (and never comes back: their tombstone refuses
     // later access changes), so the replica alone says who may receive.
@@ -219,7 +310,7 @@ export class InboxRouter {
           )) === 1,
       ),
     );
-    const deliveries: { key: string; value: string }[] = [];
+    const deliveries: Delivery[] = [];
     candidates.forEach(({ event, recipient, time }, i) => {
       if (!allowed[i]) {
         this.routed.inc({ outcome: 'no_access' });
