@@ -7,6 +7,7 @@
 //   projected  the real activity-service consumer (exactly-once: dedup, offsets in the same
 //              transaction, stream positions, live batches).
 // Two workloads: uniform over 2,000 users (the targets) and Zipf-like (s = 1) over the same users.
+// BENCH_PROFILE=<dir> writes a CPU profile of each projected run there.
 // BENCH_REDIS=cluster runs all three on the local 3-primary Redis Cluster (the naive consumer then
 // sends its writes through ioredis's auto-pipelining, which batches them per node). The Redis bytes
 // per retained activity are `used_memory` (over every primary) before and after the projection of
@@ -16,7 +17,8 @@
 // done when those are applied too; the naive one adds each to the recipients' inbox sorted set and
 // unread count.
 //   npm run bench:activity            (BENCH_EVENTS=1000000, BENCH_USERS=2000, BENCH_REDIS=single, BENCH_NOTIFY_SHARE=0.1)
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { FEED_BLOCK_SIZE, ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts';
@@ -348,20 +350,26 @@ function projected(topicPrefix: string, keyPrefix: string) {
       ProjectionKeys.offset(keyPrefix, topic, p),
     );
     const applied = async () => (await redis.mget(keys)).reduce((n, v) => n + Number(v ?? 0), 0);
-    // Deliveries applied: the unread sets of every user (nothing marks them read here).
+    // Deliveries applied: the unread sets of every user (nothing marks them read here), in one
+    // pipeline on one Redis (2,000 commands sent one by one would take the measured consumer's CPU).
     const expectedDeliveries = deliveriesOf(topic);
+    const unreadKeys = Array.from({ length: USERS }, (_, u) =>
+      ProjectionKeys.inboxUnread(keyPrefix, u + 1),
+    );
     const delivered = async () => {
       if (expectedDeliveries === 0) return 0;
-      const counts = await Promise.all(
-        Array.from({ length: USERS }, (_, u) =>
-          redis.zcard(ProjectionKeys.inboxUnread(keyPrefix, u + 1)),
-        ),
-      );
+      const counts =
+        redis instanceof Cluster
+          ? await Promise.all(unreadKeys.map((k) => redis.zcard(k)))
+          : (await redis.pipeline(unreadKeys.map((k) => ['zcard', k])).exec())!.map(([, n]) =>
+              Number(n),
+            );
       return counts.reduce((n, c) => n + c, 0);
     };
     let firstAt = 0;
     let firstApplied = 0;
     let activitiesAt = 0;
+    let countedAt = 0;
     const done = (async () => {
       for (;;) {
         const n = await applied();
@@ -370,7 +378,10 @@ function projected(topicPrefix: string, keyPrefix: string) {
           firstApplied = n;
         }
         if (n >= TOTAL && activitiesAt === 0) activitiesAt = performance.now();
-        if (n >= TOTAL && (await delivered()) >= expectedDeliveries) {
+        // The deliveries are counted every 50 ms at most: each count is 2,000 commands.
+        const countNow = n >= TOTAL && performance.now() - countedAt >= 50;
+        if (countNow) countedAt = performance.now();
+        if (countNow && (await delivered()) >= expectedDeliveries) {
           if (expectedDeliveries > 0)
             out(
               `projected (${topicPrefix}): activities applied after ${((activitiesAt - firstAt) / 1000).toFixed(1)} s, every delivery after ${((performance.now() - firstAt) / 1000).toFixed(1)} s`,
@@ -384,8 +395,49 @@ function projected(topicPrefix: string, keyPrefix: string) {
       while (firstAt === 0) await new Promise((r) => setTimeout(r, 5));
       return { at: firstAt, already: firstApplied };
     })();
-    return { first, done, stop: () => service.stop() };
+    const stop = async () => {
+      if (expectedDeliveries > 0) out(await inboxPathCounts(service));
+      await service.stop();
+    };
+    return { first, done, stop };
   };
+}
+
+/** How the deliveries went through: the router's transactions and the inbox consumer's batches (the service's own metrics). */
+async function inboxPathCounts(service: Awaited<ReturnType<typeof createActivityService>>) {
+  const server = await service.listen(0, '127.0.0.1');
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  await server.close(0);
+  const sum = (pattern: RegExp) =>
+    [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
+  const transactions = sum(/^inbox_router_batch_duration_seconds_count\S* (\S+)$/gm);
+  const routing = sum(/^inbox_router_batch_duration_seconds_sum\S* (\S+)$/gm);
+  const inboxBatches = sum(
+    /^activity_batch_duration_seconds_count\{[^}]*inbox\.events[^}]*\} (\S+)$/gm,
+  );
+  const inboxRecords = sum(/^inbox_events_applied_total\S* (\S+)$/gm);
+  return `inbox path: ${transactions} router transactions (${routing.toFixed(1)} s in all); ${inboxRecords} inbox records applied in ${inboxBatches} batches (${(inboxRecords / Math.max(inboxBatches, 1)).toFixed(1)} per batch)`;
+}
+
+/**
+ * With BENCH_PROFILE=<dir>, a V8 CPU profile of this process while `work` runs, written to
+ * `<dir>/<name>.cpuprofile` (the projected consumer runs in this process, the others do not matter).
+ */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 async function cleanRedis(pattern: string): Promise<void> {
@@ -414,7 +466,9 @@ for (const kind of ['uniform', 'zipf'] as const) {
   results[kind].bare = await measure(bare(topic));
   results[kind].naive = await measure(naive(topic, keyPrefix));
   const before = await infoSum('memory', ['used_memory']);
-  results[kind].projected = await measure(projected(topicPrefix, keyPrefix));
+  results[kind].projected = await profiled(`projected-${kind}`, () =>
+    measure(projected(topicPrefix, keyPrefix)),
+  );
   if (kind === 'uniform') {
     // Every per-user key of the projection (log, feed blocks, dedup buckets, stats, access) and the slot markers; each user keeps at most 1,000.
     const retained = USERS * Math.min(1000, Math.ceil(TOTAL / USERS));

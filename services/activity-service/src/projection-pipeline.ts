@@ -8,9 +8,11 @@ import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { ActivityTransactions, type LiveMode } from './data-access/activity.transaction.js';
 import { InboxTransactions } from './data-access/inbox.transaction.js';
 import { kafkaLogOffsets } from './data-access/kafka.js';
-import { ProjectionState } from './data-access/projection.state.js';
+import { ProjectionState, type ProjectionCondition } from './data-access/projection.state.js';
 import { UsersEventsScript } from './data-access/users-events.script.js';
 import { ProjectionKeeper } from './domain/projection-keeper.js';
+import type { LogOffsets } from './data-access/consumer.port.js';
+import { InboxRouter } from './consumer/inbox-router.js';
 import { KafkajsConsumer } from './consumer/kafkajs.consumer.js';
 import { Projector } from './consumer/projector.js';
 
@@ -20,8 +22,20 @@ export interface ProjectionPipeline {
   keeper: ProjectionKeeper;
   projector: Projector;
   consumer: KafkajsConsumer;
-  /** After the consumer stopped: closes the partition connections, the DLQ producer and the admin client. */
+  /** After the consumer stopped: closes the partition connections, the DLQ producer, the router's producers and the admin clients. */
   close(): Promise<void>;
+}
+
+/**
+ * Whether the router may decide who has access: the access replica (users.events) is whole. A
+ * rebuild replays users.events alongside the activities; once its partitions reached their targets
+ * the replica says what it says when everything is ready, and the router need not wait for the
+ * activity feeds (which it does not read).
+ */
+export function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean {
+  return (
+    condition?.state === 'ready' || (condition?.state === 'rebuilding' && condition.accessWhole)
+  );
 }
 
 /** How the steps publish live: on a cluster a PUBLISH goes to every node, SPUBLISH only to the channel's shard. */
@@ -54,6 +68,50 @@ function stepWriters(config: ActivityConfig, writer: RedisClient, live: LiveMode
   return { transactions, inbox };
 }
 
+/** The consumer of the projection's topics, in the projection's group. */
+function projectionConsumer(
+  config: ActivityConfig,
+  kafka: Kafka,
+  topics: string[],
+  logger: Logger,
+): KafkajsConsumer {
+  const options = {
+    groupId: config.KAFKA_GROUP_ID,
+    topics,
+    concurrency: config.CONSUMER_CONCURRENCY,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+  };
+  return new KafkajsConsumer(kafka, options, logger);
+}
+
+/** The inbox router of the projection consumer's `activity.events` batches. */
+function inboxRouter(
+  config: ActivityConfig,
+  kafka: Kafka,
+  redis: RedisClient,
+  logOffsets: LogOffsets,
+  keeper: ProjectionKeeper,
+  logger: Logger,
+  registry: Registry,
+): InboxRouter {
+  const source = `${config.KAFKA_TOPIC_PREFIX}${Topics.activityEvents}`;
+  return new InboxRouter(
+    kafka,
+    redis,
+    config.REDIS_KEY_PREFIX,
+    logOffsets,
+    {
+      groupId: `${config.KAFKA_GROUP_ID}-inbox-router`,
+      source,
+      target: `${config.KAFKA_TOPIC_PREFIX}${Topics.inboxEvents}`,
+      ready: () => accessReplicaWhole(keeper.condition),
+      refetch: (partition, offset) => keeper.refetch({ topic: source, partition }, offset),
+    },
+    logger,
+    registry,
+  );
+}
+
 /**
  * Everything that turns the topics into projections: the consumer, the projector with its
  * steps and script, and the keeper that heals. The service and the rebuild command build
@@ -65,7 +123,7 @@ export function createProjectionPipeline(
   redis: RedisClient,
   logger: Logger,
   registry: Registry,
-  options: { name: string; publishLive: boolean },
+  options: { name: string; publishLive: boolean; route: boolean },
 ): ProjectionPipeline {
   const prefix = config.REDIS_KEY_PREFIX;
   const topics = [Topics.activityEvents, Topics.usersEvents, Topics.inboxEvents].map(
@@ -82,6 +140,10 @@ export function createProjectionPipeline(
   );
   const keeper = new ProjectionKeeper(state, logOffsets, topics, logger, registry);
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // The inbox router routes from the consumer's batches; a rebuild (`route: false`) never routes.
+  const router = options.route
+    ? inboxRouter(config, kafka, redis, logOffsets, keeper, logger, registry)
+    : undefined;
   const projector = new Projector(
     transactions,
     new UsersEventsScript(redis, prefix, live),
@@ -95,18 +157,10 @@ export function createProjectionPipeline(
       timeWindow: eventTimeWindow(config),
       usersEventsKeys: [config.USERS_EVENTS_SIGNING_KEY, ...config.USERS_EVENTS_PREVIOUS_KEYS],
       usersEventsUnsignedBefore: config.USERS_EVENTS_UNSIGNED_BEFORE,
+      router,
     },
   );
-  const consumer = new KafkajsConsumer(
-    kafka,
-    {
-      groupId: config.KAFKA_GROUP_ID,
-      topics,
-      concurrency: config.CONSUMER_CONCURRENCY,
-      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    },
-    logger,
-  );
+  const consumer = projectionConsumer(config, kafka, topics, logger);
   return {
     topics,
     state,
@@ -115,7 +169,8 @@ export function createProjectionPipeline(
     consumer,
     async close() {
       writer.disconnect();
-      await Promise.all([dlqProducer.disconnect(), logOffsets.close()]);
+      await Promise.all([dlqProducer.disconnect(), router?.stop()]);
+      await logOffsets.close();
     },
   };
 }

@@ -3,7 +3,6 @@ import { backoffMs } from '@suite/contracts';
 import type { Logger } from '@suite/logger';
 import { NotReady, type ReadinessCheck } from '@suite/server-kit';
 import type { ActivityConfig } from './config.js';
-import type { InboxRouter } from './consumer/inbox-router.js';
 import { topicsOnProducerTime } from './data-access/kafka.js';
 import { LayoutMismatchError } from './data-access/projection.state.js';
 import type { ProjectionPipeline } from './projection-pipeline.js';
@@ -12,28 +11,24 @@ import type { ProjectionPipeline } from './projection-pipeline.js';
 const KEEPER_INTERVAL_MS = 500;
 
 /**
- * The projection pipeline's life in the service: the keeper's periodic check, the consumer and
- * the inbox router joining their groups (retried with backoff while Kafka or Redis is
+ * The projection pipeline's life in the service: the keeper's periodic check, the consumer (which
+ * routes inbox deliveries too) joining its group (retried with backoff while Kafka or Redis is
  * unreachable), what readiness and liveness say about them, and the order they stop in.
  */
 export class ProjectionRunner {
   private consumerRunning = false;
-  private routerRunning = false;
   private stopping = false;
   private keeperTimer: NodeJS.Timeout | undefined;
   private keeperFailing = false;
   /** Why the consumer will not run at all (topics on producer time); the pod restarts until an operator acts. */
   private refused: string | undefined;
-  private readonly routerEnabled: boolean;
 
   constructor(
     private readonly config: ActivityConfig,
     private readonly pipeline: ProjectionPipeline,
-    private readonly router: InboxRouter,
     private readonly kafka: Kafka,
     private readonly log: Logger,
   ) {
-    this.routerEnabled = config.CONSUMER_ENABLED && config.INBOX_ROUTER_ENABLED;
     if (config.CONSUMER_ENABLED) pipeline.keeper.attach(pipeline.consumer);
   }
 
@@ -56,7 +51,7 @@ export class ProjectionRunner {
       : undefined;
   }
 
-  /** Readiness: the projections whole, and (when it runs here) the consumer and the router in their groups. */
+  /** Readiness: the projections whole, and (when it runs here) the consumer in its group. */
   checks(): Record<string, ReadinessCheck> {
     const projections = async () => {
       if (!this.pipeline.keeper.condition)
@@ -70,10 +65,6 @@ export class ProjectionRunner {
         throw new NotReady('the projection consumer has not joined its group yet');
       if (!this.pipeline.consumer.healthy())
         throw new NotReady('the projection consumer stopped after a fatal error');
-      if (this.routerEnabled && !this.routerRunning)
-        throw new NotReady('the inbox router has not joined its group yet');
-      if (this.routerEnabled && !this.router.healthy())
-        throw new NotReady('the inbox router stopped after a fatal error');
     };
     return this.config.CONSUMER_ENABLED ? { projections, consumer } : { projections };
   }
@@ -90,12 +81,11 @@ export class ProjectionRunner {
     this.stopping = true;
   }
 
-  /** After the HTTP drain: the keeper stops, the consumer finishes its batch and leaves, the router leaves. */
+  /** After the HTTP drain: the keeper stops, the consumer finishes its batch (and its routing) and leaves. */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.keeperTimer);
     if (this.config.CONSUMER_ENABLED) await this.pipeline.consumer.stop();
-    if (this.routerRunning) await this.router.stop();
   }
 
   /** One check of the projections' condition; a failure (Redis or Kafka down) is logged once per outage. */
@@ -134,10 +124,6 @@ export class ProjectionRunner {
       }
       await this.pipeline.consumer.start(this.pipeline.projector);
       this.consumerRunning = true;
-      if (this.routerEnabled) {
-        await this.router.start();
-        this.routerRunning = true;
-      }
     } catch (err) {
       if (this.stopping) return;
       this.log.warn({ err, attempt }, 'projection consumer could not start; retrying');

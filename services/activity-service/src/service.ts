@@ -18,11 +18,9 @@ import { eventTimeWindow, type ActivityConfig } from './config.js';
 import { createProjectionPipeline } from './projection-pipeline.js';
 import { createKafka, kafkaProbe } from './data-access/kafka.js';
 import { ProjectionRunner } from './projection-runner.js';
-import type { ProjectionCondition } from './data-access/projection.state.js';
 import { activityReads } from './domain/activity-reads.js';
 import { activityRouter } from './http/activity.router.js';
 import { inboxRouter } from './http/inbox.router.js';
-import { InboxRouter } from './consumer/inbox-router.js';
 import { InboxStore } from './data-access/inbox.store.js';
 import { inboxUseCases } from './domain/inbox.js';
 
@@ -34,18 +32,6 @@ export const SERVICE_VERSION = packageVersion(import.meta.url);
 
 /** The activity-service; `start` connects Redis and starts the projection consumer (unless disabled), `stop` drains HTTP, finishes the batch in flight, leaves the group, closes clients. */
 export type ActivityService = Service;
-
-/**
- * Whether the router may decide who has access: the access replica (users.events) is whole. A
- * rebuild replays users.events alongside the activities; once its partitions reached their targets
- * the replica says what it says when everything is ready, and the router need not wait for the
- * activity feeds (which it does not read).
- */
-function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean {
-  return (
-    condition?.state === 'ready' || (condition?.state === 'rebuilding' && condition.accessWhole)
-  );
-}
 
 /** The service's clients: Redis for the projection, Redis for HTTP reads, Kafka. */
 function clientsOf(config: ActivityConfig, log: Logger) {
@@ -70,17 +56,9 @@ function projectionsOf(
   const pipeline = createProjectionPipeline(config, kafka, redis, log, registry, {
     name: SERVICE_NAME,
     publishLive: config.PUBLISH_LIVE,
+    route: config.CONSUMER_ENABLED && config.INBOX_ROUTER_ENABLED,
   });
-  const routerOptions = {
-    groupId: `${config.KAFKA_GROUP_ID}-inbox-router`,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    timeWindow: eventTimeWindow(config),
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    ready: () => accessReplicaWhole(pipeline.keeper.condition),
-  };
-  const prefix = config.REDIS_KEY_PREFIX;
-  const router = new InboxRouter(kafka, redis, prefix, routerOptions, log, registry);
-  return { pipeline, runner: new ProjectionRunner(config, pipeline, router, kafka, log) };
+  return { pipeline, runner: new ProjectionRunner(config, pipeline, kafka, log) };
 }
 
 /** The read side: feed pages and counts, the inbox (its marks go through Kafka). */

@@ -88,7 +88,8 @@ async function rebuild(): Promise<number> {
     redis,
     log,
     createMetrics('projections-rebuild').registry,
-    { name: 'projections-rebuild', publishLive: false },
+    // The rebuild replays what the router recorded; it never routes again.
+    { name: 'projections-rebuild', publishLive: false, route: false },
   );
   if (await refuseWhileConsumersRun()) return 3;
   const targets = await endOffsets(pipeline.topics);

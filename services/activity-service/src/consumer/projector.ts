@@ -28,6 +28,7 @@ import {
   type DeadLetterReason,
 } from '../domain/decode.js';
 import type { ProjectionKeeper } from '../domain/projection-keeper.js';
+import type { InboxRouter, Notifying } from './inbox-router.js';
 import type {
   ConsumerHandlers,
   ConsumedRecord,
@@ -46,7 +47,12 @@ export interface ProjectorOptions {
   usersEventsKeys: string[];
   /** Per partition, the first offset whose users.events record must carry the mark (older ones predate signing). */
   usersEventsUnsignedBefore: Map<number, bigint>;
+  /** Routes the activities that name recipients to their inboxes, from these batches (none in a rebuild). */
+  router?: InboxRouter;
 }
+
+/** How long a batch the router cannot route yet (the access replica is not whole) waits before it is fetched again. */
+const ROUTING_RETRY_MS = 250;
 
 type DeadLetter = { record: ConsumedRecord; reason: DeadLetterReason; detail: string };
 
@@ -115,6 +121,7 @@ export class Projector implements ConsumerHandlers {
   private readonly usersEventsKeys: string[];
   private readonly usersEventsUnsignedBefore: Map<number, bigint>;
   private readonly metrics: ProjectorMetrics;
+  private readonly router: InboxRouter | undefined;
 
   constructor(
     private readonly activities: ActivityTransactions,
@@ -129,36 +136,78 @@ export class Projector implements ConsumerHandlers {
     this.timeWindow = options.timeWindow;
     this.usersEventsKeys = options.usersEventsKeys;
     this.usersEventsUnsignedBefore = options.usersEventsUnsignedBefore;
+    this.router = options.router;
     this.activityTopic = `${options.topicPrefix}${Topics.activityEvents}`;
     this.usersTopic = `${options.topicPrefix}${Topics.usersEvents}`;
     this.inboxTopic = `${options.topicPrefix}${Topics.inboxEvents}`;
     this.metrics = projectorMetrics(registry);
   }
 
-  onAssigned(assigned: TopicPartition[]) {
+  async onAssigned(assigned: TopicPartition[]) {
     // Each assignment replaces the last: a partition that moved to another pod must not keep
     // reporting its old lag from this one (the lag alert sums over pods).
     this.metrics.lag.reset();
-    return this.keeper.assigned(assigned);
+    const starts = await this.keeper.assigned(assigned);
+    if (!this.router) return starts;
+    // Where routing stands may be before where the projection does (a router that was off, or
+    // behind): the consumer fetches from there, and the projection skips what it applied already.
+    const sources = assigned.filter((a) => a.topic === this.activityTopic);
+    const routed = await this.router.assigned(sources.map((a) => a.partition)).catch((err) => {
+      this.logger.warn({ err }, 'could not read where inbox routing stands; each batch reads it');
+      return new Map<number, bigint>();
+    });
+    return starts.map((s) => {
+      const at = s.topic === this.activityTopic ? routed.get(s.partition) : undefined;
+      return at !== undefined && at < s.offset ? { ...s, offset: at } : s;
+    });
   }
 
   async onBatch(batch: RecordBatch): Promise<void> {
+    const routing = await this.routing(batch);
+    if (routing === 'refetch') return;
     const end = this.metrics.batchSeconds.startTimer({ topic: batch.topic });
     const last = BigInt(batch.lastOffset) + 1n;
     if (batch.records.length === 0) await this.passMarkers(batch);
+    // The activities that name recipients, collected as the chunks decode them, routed once all are applied.
+    const notifying: Notifying[] | undefined = routing === 'route' ? [] : undefined;
+    let whole = true;
     for (let i = 0; i < batch.records.length; i += CHUNK) {
       const chunk = batch.records.slice(i, i + CHUNK);
       // The first and last chunks stretch to the batch's bounds: the transaction markers around the data are covered too.
       const first = i === 0 ? BigInt(batch.firstOffset) : BigInt(chunk[0]!.offset);
       const upTo = i + CHUNK >= batch.records.length ? last - 1n : BigInt(chunk.at(-1)!.offset);
       // After a seek the rest of this batch comes again from the new position.
-      if (!(await this.applyChunk(batch, chunk, first, upTo))) break;
+      whole = await this.applyChunk(batch, chunk, first, upTo, notifying);
+      if (!whole) break;
     }
+    if (notifying && whole) await this.router!.route(batch.partition, last - 1n, notifying);
     this.metrics.lag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(BigInt(batch.highWatermark) - last),
     );
     end();
+  }
+
+  /**
+   * What the router says of an `activity.events` batch: route it once applied, nothing to route
+   * (`none`), or fetch it again (`refetch`: from where routing stands when the batch starts after
+   * it, or from the batch's start after a pause while the access replica is not whole).
+   */
+  private async routing(batch: RecordBatch): Promise<'route' | 'none' | 'refetch'> {
+    if (!this.router || batch.topic !== this.activityTopic) return 'none';
+    const first = BigInt(batch.firstOffset);
+    const last = BigInt(batch.lastOffset);
+    if (batch.records.length === 0) {
+      this.router.passed(batch.partition, first, last);
+      return 'none';
+    }
+    const plan = await this.router.plan(batch.partition, first, last);
+    if (plan.kind === 'route') return 'route';
+    if (plan.kind === 'skip') return 'none';
+    if (plan.kind === 'wait') await new Promise((r) => setTimeout(r, ROUTING_RETRY_MS));
+    const from = plan.kind === 'seek' ? plan.offset : first;
+    await this.keeper.refetch({ topic: batch.topic, partition: batch.partition }, from);
+    return 'refetch';
   }
 
   /** A batch of transaction markers (or aborted records) only: the checkpoint moves past it when it stood at its start. */
@@ -173,12 +222,13 @@ export class Projector implements ConsumerHandlers {
     if (await this.keeper.pass(range)) this.keeper.applied(range, range.last + 1n);
   }
 
-  /** Applies one chunk; false when the consumer had to seek instead. */
+  /** Applies one chunk (adding the activities that name recipients to `notifying`); false when the consumer had to seek instead. */
   private async applyChunk(
     batch: RecordBatch,
     records: ConsumedRecord[],
     first: bigint,
     last: bigint,
+    notifying?: Notifying[],
   ): Promise<boolean> {
     const range: RecordRange = {
       topic: batch.topic,
@@ -193,7 +243,7 @@ export class Projector implements ConsumerHandlers {
       ? this.prepareUsers(range, records)
       : isInbox
         ? this.prepareInbox(range, records)
-        : this.prepareActivities(range, records);
+        : this.prepareActivities(range, records, notifying);
     // Dead letters are acknowledged before the offset moves past them: nothing is dropped silently.
     await this.deadLetter(batch, dead);
     for (;;) {
@@ -218,7 +268,11 @@ export class Projector implements ConsumerHandlers {
     }
   }
 
-  private prepareActivities(range: RecordRange, records: ConsumedRecord[]) {
+  private prepareActivities(
+    range: RecordRange,
+    records: ConsumedRecord[],
+    notifying?: Notifying[],
+  ) {
     const writes: ActivityWrite[] = [];
     const dead: DeadLetter[] = [];
     for (const record of records) {
@@ -226,7 +280,7 @@ export class Projector implements ConsumerHandlers {
         atMs: Number(record.timestamp),
         window: this.timeWindow,
       });
-      if (decoded.ok)
+      if (decoded.ok) {
         writes.push(
           toWrite(
             decoded.event,
@@ -236,7 +290,13 @@ export class Projector implements ConsumerHandlers {
             decoded.timeMs,
           ),
         );
-      else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
+        if (notifying && decoded.event.data.notify)
+          notifying.push({
+            offset: BigInt(record.offset),
+            recordMs: Number(record.timestamp),
+            event: decoded.event,
+          });
+      } else dead.push({ record, reason: decoded.reason, detail: decoded.detail });
     }
     const apply = async (): Promise<Outcome> => {
       const outcome = await this.activities.apply(range, writes);

@@ -85,6 +85,14 @@ export class ProjectionKeeper {
     this.consumer?.seek(p.topic, p.partition, offset === null || offset < low ? low : offset);
   }
 
+  /**
+   * Fetches a partition again from `offset` (the inbox router asked: records there are not routed
+   * yet). Batches before it that are already applied are skipped by the checkpoint.
+   */
+  async refetch(p: TopicPartition, offset: bigint): Promise<void> {
+    await this.seek(p, offset);
+  }
+
   /** Redis holds less than this consumer stored for the partition: counted, logged, re-applied from `stored`. */
   private async rewind(
     entry: Progress,
