@@ -150,13 +150,13 @@ export const Activity = z.object({
 });
 export type Activity = z.infer<typeof Activity>;
 
-/** Maps a validated event to its read model. */
-export function toActivity(event: ActivityEvent): Activity {
+/** Maps a validated event to its read model (`timeMs`: its `time` parsed, when the caller has it already). */
+export function toActivity(event: ActivityEvent, timeMs = Date.parse(event.time)): Activity {
   const { data } = event;
   return {
     id: event.id,
     userId: Number(event.subject),
-    time: new Date(event.time).toISOString(),
+    time: new Date(timeMs).toISOString(),
     source: event.source,
     actorId: data.actorId,
     verb: data.verb,

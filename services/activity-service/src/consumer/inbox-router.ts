@@ -375,7 +375,9 @@ export class InboxRouter {
   private async deliveries(records: Notifying[]): Promise<Delivery[]> {
     const candidates = records.flatMap(({ event, recordMs }) => {
       const time = new Date(recordMs).toISOString();
-      return namedRecipients(event).map((recipient) => ({ event, recipient, time }));
+      // One read model per activity, shared by its recipients' deliveries.
+      const activity = toActivity(event);
+      return namedRecipients(event).map((recipient) => ({ event, activity, recipient, time }));
     });
     const p = this.prefix;
     // A deleted user's access replica is gone with them (and never comes back: their tombstone refuses
@@ -390,7 +392,7 @@ export class InboxRouter {
       ),
     );
     const deliveries: Delivery[] = [];
-    candidates.forEach(({ event, recipient, time }, i) => {
+    candidates.forEach(({ event, activity, recipient, time }, i) => {
       if (!allowed[i]) {
         this.routed.inc({ outcome: 'no_access' });
         return;
@@ -405,7 +407,7 @@ export class InboxRouter {
             deliveryId: id,
             recipientId: recipient,
             workspaceId: event.data.workspaceId,
-            activity: toActivity(event),
+            activity,
           },
         },
       );

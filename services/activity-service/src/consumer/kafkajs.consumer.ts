@@ -67,6 +67,8 @@ export class KafkajsConsumer implements ConsumerPort {
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
     await this.run(handlers);
+    // Joined: started once the first assignment's positions are known (readiness waits for this).
+    await this.assignment;
   }
 
   private listen(handlers: ConsumerHandlers): void {

@@ -147,15 +147,17 @@ export class Projector implements ConsumerHandlers {
     // Each assignment replaces the last: a partition that moved to another pod must not keep
     // reporting its old lag from this one (the lag alert sums over pods).
     this.metrics.lag.reset();
-    const starts = await this.keeper.assigned(assigned);
-    if (!this.router) return starts;
+    if (!this.router) return this.keeper.assigned(assigned);
     // Where routing stands may be before where the projection does (a router that was off, or
     // behind): the consumer fetches from there, and the projection skips what it applied already.
     const sources = assigned.filter((a) => a.topic === this.activityTopic);
-    const routed = await this.router.assigned(sources.map((a) => a.partition)).catch((err) => {
-      this.logger.warn({ err }, 'could not read where inbox routing stands; each batch reads it');
-      return new Map<number, bigint>();
-    });
+    const [starts, routed] = await Promise.all([
+      this.keeper.assigned(assigned),
+      this.router.assigned(sources.map((a) => a.partition)).catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not read where inbox routing stands; each batch reads it');
+        return new Map<number, bigint>();
+      }),
+    ]);
     return starts.map((s) => {
       const at = s.topic === this.activityTopic ? routed.get(s.partition) : undefined;
       return at !== undefined && at < s.offset ? { ...s, offset: at } : s;

@@ -34,6 +34,7 @@ export interface ConsumerHandlers {
 }
 
 export interface ConsumerPort {
+  /** Joins the group; resolves once the first assignment's start positions are set (`onAssigned`). */
   start(handlers: ConsumerHandlers): Promise<void>;
   /** Moves a partition's fetch position; batches fetched before it are not delivered. */
   seek(topic: string, partition: number, offset: bigint): void;

@@ -125,7 +125,7 @@ export function toWrite(
     seenAt,
     workspaceId: event.data.workspaceId,
     timeMs,
-    json: JSON.stringify(toActivity(event)),
+    json: JSON.stringify(toActivity(event, timeMs)),
     // Only a well-formed W3C traceparent travels on (it shares the live batch with activities).
     traceparent: traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : '',
   };
