@@ -32,7 +32,7 @@ export interface ProjectionPipeline {
  * the replica says what it says when everything is ready, and the router need not wait for the
  * activity feeds (which it does not read).
  */
-export function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean {
+function accessReplicaWhole(condition: ProjectionCondition | undefined): boolean {
   return (
     condition?.state === 'ready' || (condition?.state === 'rebuilding' && condition.accessWhole)
   );

@@ -6,6 +6,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import {
   eventually,
   isolate,
+  signedUsersRecord,
+  usersEvent,
   startInProcess,
   topicOffsets,
   testInfra,
@@ -59,6 +61,13 @@ export async function startActivityService(
     `${names.topicPrefix}inbox.events`,
   ] as const;
   const producers: Producer[] = [];
+  const routed =
+    started.env.CONSUMER_ENABLED !== 'false' && started.env.INBOX_ROUTER_ENABLED !== 'false';
+  const router = {
+    groupId: `${started.env.KAFKA_GROUP_ID}-inbox-router`,
+    source: topics[0],
+    target: topics[2],
+  };
   return {
     ...started,
     config: started.env,
@@ -67,7 +76,7 @@ export async function startActivityService(
     usersTopic: topics[1],
     inboxTopic: topics[2],
     /** Resolves once the consumer has applied or dead-lettered every record now in its topics (instead of sleeping before asserting that nothing changed). */
-    settled: () => settled(infra, names.keyPrefix, [...topics]),
+    settled: () => settled(infra, names.keyPrefix, [...topics], routed ? router : undefined),
     /** A raw Kafka producer (for records no publisher would write), disconnected by `stop`. */
     producer: async (clientId: string) => {
       const producer = await testProducer(infra.kafkaBrokers, clientId);
@@ -82,35 +91,76 @@ export async function startActivityService(
   };
 }
 
-/** Waits until the projection's stored offsets reach the end of every partition of `topics`. */
+/**
+ * Waits until the projection's stored offsets reach the end of every partition of `topics`; with
+ * `router`, also until the router routed every activity there was, and its deliveries are applied.
+ */
 export async function settled(
   infra: TestInfra,
   keyPrefix: string,
   topics: string[],
+  router?: { groupId: string; source: string; target: string },
 ): Promise<void> {
+  const redis = new Redis(infra.redisUrl);
+  try {
+    const ends = await checkpointsReach(infra, redis, keyPrefix, topics);
+    if (!router) return;
+    // Routing runs behind the projection: once the router's group has moved past every activity
+    // there was, its deliveries are in inbox.events, and the consumer applies them too.
+    const sources = ends.filter((e) => e.topic === router.source && e.end > 0n);
+    const admin = new Kafka({ brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await eventually(
+        async () => {
+          const [group] = await admin.fetchOffsets({
+            groupId: router.groupId,
+            topics: [router.source],
+          });
+          const at = (p: number) =>
+            BigInt(group?.partitions.find((g) => g.partition === p)?.offset ?? '-1');
+          return sources.every((e) => at(e.partition) >= e.end) ? true : undefined;
+        },
+        30_000,
+        50,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    await checkpointsReach(infra, redis, keyPrefix, [router.target]);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Waits until the projection's checkpoints reach the topics' ends as they are now; those ends. */
+async function checkpointsReach(
+  infra: TestInfra,
+  redis: Redis,
+  keyPrefix: string,
+  topics: string[],
+) {
   const ends = (
     await Promise.all(
       topics.map(async (topic) =>
         (await topicOffsets(infra.kafkaBrokers, topic)).map((p) => ({
+          topic,
+          partition: p.partition,
           key: ProjectionKeys.offset(keyPrefix, topic, p.partition),
-          end: p.high,
+          end: BigInt(p.high),
         })),
       ),
     )
   ).flat();
-  const redis = new Redis(infra.redisUrl);
-  try {
-    await eventually(
-      async () => {
-        const stored = await redis.mget(ends.map((e) => e.key));
-        return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
-      },
-      30_000,
-      50,
-    );
-  } finally {
-    redis.disconnect();
-  }
+  await eventually(
+    async () => {
+      const stored = await redis.mget(ends.map((e) => e.key));
+      return ends.every((e, i) => BigInt(stored[i] ?? 0) >= e.end) ? true : undefined;
+    },
+    30_000,
+    50,
+  );
+  return ends;
 }
 
 let sequence = 0;
@@ -144,6 +194,19 @@ export function activityEvent(
 
 /** A users.events record as users-service publishes it. */
 export { usersEvent } from '@suite/testkit';
+
+/** Signed users.events records that give each user member access to `workspaces` (version 1). */
+export function accessGranted(userIds: number[], workspaces: number[]) {
+  return userIds.map((u) =>
+    signedUsersRecord(
+      usersEvent('user.access-changed', u, {
+        userId: u,
+        version: 1,
+        workspaces: workspaces.map((w) => ({ workspaceId: w, name: `W${w}`, role: 'member' })),
+      }),
+    ),
+  );
+}
 
 export const tokens = testTokens;
 

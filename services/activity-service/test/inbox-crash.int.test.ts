@@ -15,7 +15,7 @@ import {
   topicOffsets,
   type ChildService,
 } from '@suite/testkit';
-import { activityEvent, tokens, usersEvent } from './helpers.js';
+import { accessGranted, activityEvent, tokens, usersEvent } from './helpers.js';
 import { inboxOracle, inboxRecords, storedInbox } from './inbox-oracle.js';
 
 const serviceDir = `${import.meta.dirname}/..`;
@@ -55,15 +55,7 @@ describe('the inbox when the service is SIGKILLed', () => {
     await producer.send({
       topic: `${names.topicPrefix}users.events`,
       acks: -1,
-      messages: RECIPIENTS.map((u) =>
-        signedUsersRecord(
-          usersEvent('user.access-changed', u, {
-            userId: u,
-            version: 1,
-            workspaces: [{ workspaceId: 7, name: 'Seven', role: 'member' }],
-          }),
-        ),
-      ),
+      messages: accessGranted(RECIPIENTS, [7]),
     });
     const redis = new Redis(infra.redisUrl);
     const start = async () => {

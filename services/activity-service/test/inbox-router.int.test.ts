@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INBOX_DELIVERED_TYPE, ProjectionKeys, StatsField } from '@suite/contracts';
-import { eventually, signedUsersRecord } from '@suite/testkit';
-import { activityEvent, startActivityService, usersEvent } from './helpers.js';
+import { eventually } from '@suite/testkit';
+import { accessGranted, activityEvent, startActivityService } from './helpers.js';
 import { inboxRecords } from './inbox-oracle.js';
 
 const WS = 7;
@@ -23,15 +23,7 @@ async function grantAccess(ctx: Started) {
   await producer.send({
     topic: ctx.usersTopic,
     acks: -1,
-    messages: RECIPIENTS.map((u) =>
-      signedUsersRecord(
-        usersEvent('user.access-changed', u, {
-          userId: u,
-          version: 1,
-          workspaces: [{ workspaceId: WS, name: `W${WS}`, role: 'member' }],
-        }),
-      ),
-    ),
+    messages: accessGranted(RECIPIENTS, [WS]),
   });
 }
 

@@ -11,7 +11,13 @@ import {
   type MarkAction,
 } from '@suite/contracts';
 import { call, eventually, runEntryPoint, signedUsersRecord } from '@suite/testkit';
-import { activityEvent, startActivityService, tokens, usersEvent } from './helpers.js';
+import {
+  accessGranted,
+  activityEvent,
+  startActivityService,
+  tokens,
+  usersEvent,
+} from './helpers.js';
 import { countsOf, inboxOracle, inboxRecords, storedInbox } from './inbox-oracle.js';
 
 let ctx: Awaited<ReturnType<typeof startActivityService>>;
@@ -70,15 +76,7 @@ async function grantAccess(userIds: number[], workspaces = [WS]) {
   await producer.send({
     topic: ctx.usersTopic,
     acks: -1,
-    messages: userIds.map((u) =>
-      signedUsersRecord(
-        usersEvent('user.access-changed', u, {
-          userId: u,
-          version: 1,
-          workspaces: workspaces.map((w) => ({ workspaceId: w, name: `W${w}`, role: 'member' })),
-        }),
-      ),
-    ),
+    messages: accessGranted(userIds, workspaces),
   });
 }
 
