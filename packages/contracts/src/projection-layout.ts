@@ -206,6 +206,11 @@ export const InboxField = {
   readUpTo: 'r',
   /** The newest delivery record time (ms, broker time): the age retention's clock. */
   clock: 't',
+  /**
+   * The delivery record time (ms) of the kept notification at the lowest position: what the age
+   * retention checks first. Rewritten by every step that drops notifications; absent when unknown.
+   */
+  oldestMs: 'a',
   /** Prefix of `o:<partition>`: the next offset of that inbox partition applied to this user. */
   appliedOffset: 'o:',
 } as const;

@@ -84,11 +84,13 @@ end
  * before it (`upTo` is clamped), so it can never cover a delivery that arrived after it was made.
  * States are set memberships (read, archived; unread is "neither"), so counts are set sizes and no
  * redelivery can skew them. Retention trims the oldest by count and by age after each delivery, on
- * the inbox's own clock (the newest delivery's record time), so a rebuild trims alike. Each entry
+ * the inbox's own clock (the newest delivery's record time), so a rebuild trims alike; the oldest
+ * kept notification's time is kept in the inbox hash, so a delivery that drops nothing reads one
+ * count (ZCARD) for retention. Each entry
  * applied is appended to the inbox log (`InboxLogEntry`, capped at the retention's count) and
  * published on the user's live channel in one message per step.
  */
-const APPLY_INBOX = `${STEP_MARKED}${LIVE_LISTENED_LUA}${DROP_ITEMS}${INBOX_ENTRY_LUA}
+export const APPLY_INBOX = `${STEP_MARKED}${LIVE_LISTENED_LUA}${DROP_ITEMS}${INBOX_ENTRY_LUA}
 ${INBOX_COUNTS_LUA}
 ${INBOX_LOG_LUA}
 local generation = string.sub(ARGV[1], string.find(ARGV[1], ':', 1, true) + 1)
@@ -103,14 +105,30 @@ local W, PER = 10, ${PER_RECORD}
 local total = (#ARGV - W + 1) / PER
 -- A deleted user keeps no inbox.
 if redis.call('HEXISTS', KEYS[9], ${lua(StatsField.deleted)}) == 1 then return { 'applied', 0, 0, 0, total } end
-local head = redis.call('HMGET', inbox, ARGV[2], ${lua(InboxField.position)}, ${lua(InboxField.seenUpTo)}, ${lua(InboxField.readUpTo)}, ${lua(InboxField.clock)}, ${lua(InboxField.epoch)})
+local head = redis.call('HMGET', inbox, ARGV[2], ${lua(InboxField.position)}, ${lua(InboxField.seenUpTo)}, ${lua(InboxField.readUpTo)}, ${lua(InboxField.clock)}, ${lua(InboxField.epoch)}, ${lua(InboxField.oldestMs)})
 local from = tonumber(head[1] or '0')
 local pos, seenUpTo, readUpTo, clock = tonumber(head[2] or '0'), tonumber(head[3] or '0'), tonumber(head[4] or '0'), tonumber(head[5] or '0')
 
 -- The inbox log (deliveries and marks by position, with the counts after each): what a stream resumes from.
 local logged = {}
+-- The counts after the newest entry while they are known: from the sets after a mark or a drop; a
+-- delivery that drops nothing adds one to each (its id is new, unread and after the seen watermark).
+local known
 local function counts()
-  return table.concat({ inboxCounts(items, unread, archived, seenUpTo) }, '|')
+  if not known then known = { inboxCounts(items, unread, archived, seenUpTo) } end
+  return table.concat(known, '|')
+end
+-- The counts before the next entry: known, or at the step's start none for an inbox that never had
+-- an entry, else the log's newest entry's when it is at the inbox's position (the log holds the
+-- counts after every entry).
+local function countsBefore()
+  if known or #logged > 0 then return known end
+  if pos == 0 then known = { 0, 0, 0 }; return known end
+  local newest = redis.call('LINDEX', KEYS[10], -1)
+  if not newest then return nil end
+  local at, unseenN, unreadN, totalN = string.match(newest, '^(%d+)|%a|(%d+)|(%d+)|(%d+)|')
+  if tonumber(at) == pos then known = { tonumber(unseenN), tonumber(unreadN), tonumber(totalN) } end
+  return known
 end
 
 local function inWorkspace(id, ws)
@@ -137,14 +155,14 @@ end
 
 -- Retention, after each delivery (so the outcome does not depend on how records are cut into steps):
 -- the oldest past the count, then, from the oldest position on, those older than the age on the
--- inbox's clock. The oldest kept notification's time is remembered in the step until a drop: a
+-- inbox's clock. The oldest kept notification's time is kept in the inbox hash until a drop: a
 -- delivery only adds at the newest position, so while that time is inside the age nothing leaves.
-local oldestMs
+local oldestMs = tonumber(head[7])
 local function trim()
   local count = redis.call('ZCARD', items)
   if count > maxItems then
     dropItems(redis.call('ZRANGE', items, 0, count - maxItems - 1), items, unread, readSet, archived, data)
-    oldestMs = nil
+    oldestMs, known = nil, nil
   end
   local horizon = clock - maxAge
   if oldestMs and oldestMs >= horizon then return end
@@ -157,7 +175,7 @@ local function trim()
       if ms >= horizon then oldestMs = ms; break end
       gone[#gone + 1] = id
     end
-    if #gone > 0 then dropItems(gone, items, unread, readSet, archived, data) end
+    if #gone > 0 then dropItems(gone, items, unread, readSet, archived, data); known = nil end
     if #gone < 16 then break end
   end
 end
@@ -170,21 +188,24 @@ for i = W, #ARGV, PER do
     local at = tonumber(ARGV[i + 1])
     if ARGV[i + 2] == 'd' then
       local id = ARGV[i + 3]
-      if redis.call('HEXISTS', data, id) == 1 then
+      local before = countsBefore()
+      -- The items set and the data hash hold the same ids: an id the inbox holds is a duplicate.
+      if redis.call('ZADD', items, 'NX', pos + 1, id) == 0 then
         duplicates = duplicates + 1
       else
         pos = pos + 1
         delivered = delivered + 1
         if at > clock then clock = at end
-        redis.call('ZADD', items, pos, id)
         redis.call('ZADD', unread, pos, id)
         redis.call('HSET', data, id, inboxEntry(ARGV[i + 4], ARGV[i + 1], ARGV[i + 5]))
+        if before then known = { before[1] + 1, before[2] + 1, before[3] + 1 } end
         trim()
         logged[#logged + 1] = loggedDelivery(pos, counts(), id, ARGV[i + 4], ARGV[i + 1], ARGV[i + 5])
       end
     else
       pos = pos + 1
       marks = marks + 1
+      known = nil
       local action, ws, ids = ARGV[i + 3], ARGV[i + 5], ARGV[i + 6]
       -- Everything applied before this mark, or less when the mark names less.
       local limit = pos - 1
@@ -209,8 +230,7 @@ for i = W, #ARGV, PER do
 end
 
 if #logged > 0 then
-  redis.call('RPUSH', KEYS[10], unpack(logged))
-  redis.call('LTRIM', KEYS[10], -maxItems, -1)
+  if redis.call('RPUSH', KEYS[10], unpack(logged)) > maxItems then redis.call('LTRIM', KEYS[10], -maxItems, -1) end
   if live ~= 'off' and listened(live, channel) then
     redis.call(live == 'spublish' and 'SPUBLISH' or 'PUBLISH', channel, ${lua(INBOX_LIVE_MARK)} .. (head[6] or generation) .. ${lua(LIVE_ENTRY_SEPARATOR)} .. table.concat(logged, ${lua(LIVE_ENTRY_SEPARATOR)}))
   end
@@ -218,6 +238,11 @@ end
 
 local set = { ARGV[2], ARGV[3], ${lua(InboxField.position)}, pos, ${lua(InboxField.seenUpTo)}, seenUpTo, ${lua(InboxField.readUpTo)}, readUpTo, ${lua(InboxField.clock)}, clock }
 if not head[6] then set[#set + 1] = ${lua(InboxField.epoch)}; set[#set + 1] = generation end
+if oldestMs then
+  set[#set + 1] = ${lua(InboxField.oldestMs)}; set[#set + 1] = oldestMs
+elseif head[7] then
+  redis.call('HDEL', inbox, ${lua(InboxField.oldestMs)})
+end
 redis.call('HSET', inbox, unpack(set))
 return { 'applied', delivered, duplicates, marks, stale }
 `;
