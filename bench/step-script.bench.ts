@@ -1,6 +1,8 @@
 // Where a user's step spends Redis CPU: the activity step script (APPLY_USER) run directly on the
 // local Redis, whole and with one part left out at a time, steps of BENCH_STEP_EVENTS events
 // (6: the average step of `npm run bench:activity`) over 2,000 users, 64 scripts in flight.
+// Then the inbox step script (APPLY_INBOX) the same way, in steps of one delivery (the usual inbox
+// step: a recipient rarely has two deliveries in one chunk), whole and with the call only.
 // Redis CPU is `used_cpu_user + used_cpu_sys` before and after. Variants that leave a part out are
 // for this breakdown only (they do not keep the projections' rules).
 //   npm run bench:step            (BENCH_STEPS=20000, BENCH_STEP_EVENTS=6)
@@ -11,6 +13,7 @@ import {
   APPLY_USER,
   dedupId,
 } from '../services/activity-service/src/data-access/activity.transaction.js';
+import { APPLY_INBOX } from '../services/activity-service/src/data-access/inbox.transaction.js';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 20_000);
 const PER_STEP = Number(process.env.BENCH_STEP_EVENTS ?? 6);
@@ -67,46 +70,85 @@ const json = JSON.stringify({
   data: { actorId: 1, verb: 'edited', object: { type: 'doc', id: 'd1' }, workspaceId: 3 },
 });
 
-async function run(name: string, script: string): Promise<number> {
+/** One activity step's keys and arguments: `PER_STEP` events of `user` from `offset`. */
+function activityStep(prefix: string, layout: string, user: number, offset: number, n: number) {
+  const args: (string | number)[] = [
+    layout,
+    `${StatsField.appliedOffset}0`,
+    '',
+    7 * 86_400_000,
+    500,
+    100_000,
+    100,
+    'publish',
+    ProjectionKeys.liveChannel(prefix, user),
+    'activity.events:0',
+    '0',
+  ];
+  for (let j = 0; j < PER_STEP; j++, n++) {
+    const now = Date.now();
+    args.push(String(offset++), dedupId(`e${n}`), now, 1 + (n % 5), now - 1000, json, '');
+  }
+  args[2] = String(offset);
+  const keys = [
+    ProjectionKeys.layout(prefix),
+    ProjectionKeys.stats(prefix, user),
+    ProjectionKeys.seen(prefix, user),
+    ProjectionKeys.feed(prefix, user),
+    ProjectionKeys.log(prefix, user),
+    ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user))),
+  ];
+  return { keys, args, records: PER_STEP };
+}
+
+/** One inbox step's keys and arguments: one delivery to `user` at `offset`. */
+function inboxStep(prefix: string, layout: string, user: number, offset: number, n: number) {
+  const args: (string | number)[] = [
+    layout,
+    'o:0',
+    String(offset + 1),
+    1000,
+    90 * 86_400_000,
+    'inbox.events:0',
+    '0',
+    'publish',
+    ProjectionKeys.liveChannel(prefix, user),
+  ];
+  args.push(String(offset), Date.now(), 'd', `d${n}`.padStart(22, '0'), 3, json, '');
+  const keys = [
+    ProjectionKeys.layout(prefix),
+    ...[
+      ProjectionKeys.inbox,
+      ProjectionKeys.inboxItems,
+      ProjectionKeys.inboxUnread,
+      ProjectionKeys.inboxRead,
+      ProjectionKeys.inboxArchived,
+      ProjectionKeys.inboxData,
+    ].map((key) => key(prefix, user)),
+    ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user))),
+    ProjectionKeys.stats(prefix, user),
+    ProjectionKeys.inboxLog(prefix, user),
+  ];
+  return { keys, args, records: 1 };
+}
+
+async function run(name: string, script: string, step = activityStep): Promise<number> {
   const sha = (await redis.script('LOAD', script)) as string;
   const prefix = `benchstep${process.pid}:`;
   const layout = formatLayout('benchstep');
   await redis.set(ProjectionKeys.layout(prefix), layout);
   const offsets = new Map<number, number>();
   let n = 0;
+  let perStepRecords = 1;
   const before = await cpu();
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < STEPS; i++) {
     const user = i % USERS;
-    let offset = offsets.get(user) ?? 0;
-    const args: (string | number)[] = [
-      layout,
-      `${StatsField.appliedOffset}0`,
-      '',
-      7 * 86_400_000,
-      500,
-      100_000,
-      100,
-      'publish',
-      ProjectionKeys.liveChannel(prefix, user),
-      'activity.events:0',
-      '0',
-    ];
-    for (let j = 0; j < PER_STEP; j++) {
-      n++;
-      const now = Date.now();
-      args.push(String(offset++), dedupId(`e${n}`), now, 1 + (n % 5), now - 1000, json, '');
-    }
-    args[2] = String(offset);
-    offsets.set(user, offset);
-    const keys = [
-      ProjectionKeys.layout(prefix),
-      ProjectionKeys.stats(prefix, user),
-      ProjectionKeys.seen(prefix, user),
-      ProjectionKeys.feed(prefix, user),
-      ProjectionKeys.log(prefix, user),
-      ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user))),
-    ];
+    const offset = offsets.get(user) ?? 0;
+    const { keys, args, records } = step(prefix, layout, user, offset, n);
+    n += records;
+    perStepRecords = records;
+    offsets.set(user, offset + records);
     inflight.push(redis.evalsha(sha, keys.length, ...keys, ...args));
     if (inflight.length >= 64) await Promise.all(inflight.splice(0));
   }
@@ -118,7 +160,7 @@ async function run(name: string, script: string): Promise<number> {
     if ((cursor = next) === '0') break;
   }
   console.log(
-    `${name.padEnd(44)} ${perStep.toFixed(1).padStart(7)} µs/step ${(perStep / PER_STEP).toFixed(2).padStart(7)} µs/event`,
+    `${name.padEnd(44)} ${perStep.toFixed(1).padStart(7)} µs/step ${(perStep / perStepRecords).toFixed(2).padStart(7)} µs/record`,
   );
   return perStep;
 }
@@ -132,4 +174,15 @@ for (const [name, variant] of variants.slice(1)) {
   if (name !== 'call and marker check only')
     console.log(`${''.padEnd(44)} that part: ${(whole - without).toFixed(1)} µs/step`);
 }
+
+console.log(
+  `# the inbox step script: ${STEPS} steps of one delivery over ${USERS} users; Redis CPU per step`,
+);
+const inboxWhole = await run('whole inbox step', APPLY_INBOX, inboxStep);
+const inboxCall = await run(
+  'call and marker check only',
+  `${APPLY_INBOX.slice(0, APPLY_INBOX.indexOf('local generation'))}\nreturn { 'applied', 0, 0, 0, 0 }`,
+  inboxStep,
+);
+console.log(`${''.padEnd(44)} the rest: ${(inboxWhole - inboxCall).toFixed(1)} µs/step`);
 redis.disconnect();
