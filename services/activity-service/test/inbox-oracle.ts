@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@suite/redis';
 import { Kafka, logLevel } from 'kafkajs';
 import { INBOX_DELIVERED_TYPE, InboxEvent, InboxField, ProjectionKeys } from '@suite/contracts';
 
@@ -16,7 +16,7 @@ export interface InboxState {
 
 /** The inbox of `userId` as Redis holds it. */
 export async function storedInbox(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   userId: number,
 ): Promise<InboxState> {
