@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { FEED_BLOCK_SIZE, ProjectionKeys, SEEN_BUCKETS } from '@suite/contracts';
+import { FEED_BLOCK_SIZE, ProjectionKeys, SEEN_BUCKETS, inboxKeys } from '@suite/contracts';
 import { clusterTarget, primaries } from '@suite/redis';
 import { ensureRedisCluster, ensureTopics, infraUp, readPid } from '@suite/local-infra';
 import { createActivityService, loadActivityConfig } from '@suite/activity-service';
@@ -475,16 +475,8 @@ for (const kind of ['uniform', 'zipf'] as const) {
     // The inboxes are counted apart (MEMORY USAGE of each user's inbox keys): this figure is the activities'.
     let inboxBytes = 0;
     for (let u = 1; u <= USERS; u++) {
-      for (const key of [
-        ProjectionKeys.inbox,
-        ProjectionKeys.inboxItems,
-        ProjectionKeys.inboxUnread,
-        ProjectionKeys.inboxRead,
-        ProjectionKeys.inboxArchived,
-        ProjectionKeys.inboxData,
-        ProjectionKeys.inboxLog,
-      ])
-        inboxBytes += Number((await redis.memory('USAGE', key(keyPrefix, u))) ?? 0);
+      for (const key of inboxKeys(keyPrefix, u))
+        inboxBytes += Number((await redis.memory('USAGE', key)) ?? 0);
     }
     const deliveries = deliveriesOf(topic);
     if (deliveries > 0)

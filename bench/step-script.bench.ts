@@ -7,7 +7,7 @@
 // for this breakdown only (they do not keep the projections' rules).
 //   npm run bench:step            (BENCH_STEPS=20000, BENCH_STEP_EVENTS=6)
 import { Redis } from 'ioredis';
-import { ProjectionKeys, StatsField, formatLayout, slotOf } from '@suite/contracts';
+import { ProjectionKeys, StatsField, formatLayout, inboxKeys, slotOf } from '@suite/contracts';
 import { infraUp } from '@suite/local-infra';
 import {
   APPLY_USER,
@@ -115,19 +115,13 @@ function inboxStep(prefix: string, layout: string, user: number, offset: number,
     ProjectionKeys.liveChannel(prefix, user),
   ];
   args.push(String(offset), Date.now(), 'd', `d${n}`.padStart(22, '0'), 3, json, '');
+  const inbox = inboxKeys(prefix, user);
   const keys = [
     ProjectionKeys.layout(prefix),
-    ...[
-      ProjectionKeys.inbox,
-      ProjectionKeys.inboxItems,
-      ProjectionKeys.inboxUnread,
-      ProjectionKeys.inboxRead,
-      ProjectionKeys.inboxArchived,
-      ProjectionKeys.inboxData,
-    ].map((key) => key(prefix, user)),
+    ...inbox.slice(0, 6),
     ProjectionKeys.slotFence(prefix, slotOf(ProjectionKeys.user('', user))),
     ProjectionKeys.stats(prefix, user),
-    ProjectionKeys.inboxLog(prefix, user),
+    inbox[6]!,
   ];
   return { keys, args, records: 1 };
 }

@@ -158,6 +158,22 @@ export const ProjectionKeys = {
   liveChannel: (prefix: string, userId: number | string) => `${prefix}live:{u:${userId}}`,
 };
 
+/**
+ * Every key of a user's inbox, in this order: head hash, items, unread, read, archived, data, log.
+ * One hash tag, so one slot on a Redis Cluster.
+ */
+export function inboxKeys(prefix: string, userId: number | string): string[] {
+  return [
+    ProjectionKeys.inbox,
+    ProjectionKeys.inboxItems,
+    ProjectionKeys.inboxUnread,
+    ProjectionKeys.inboxRead,
+    ProjectionKeys.inboxArchived,
+    ProjectionKeys.inboxData,
+    ProjectionKeys.inboxLog,
+  ].map((key) => key(prefix, userId));
+}
+
 /** The user id of a live channel name, or undefined when it is not one. */
 export function liveChannelUser(channel: string): number | undefined {
   const match = /\{u:([1-9][0-9]{0,15})\}$/.exec(channel);

@@ -4,7 +4,9 @@ import {
   INBOX_MARKED_TYPE,
   ProjectionKeys,
   formatLayout,
+  inboxEvent,
   parseInboxLogEntry,
+  type Activity,
   type InboxEvent,
   type MarkAction,
 } from '@suite/contracts';
@@ -57,18 +59,30 @@ function randomLog(seed: number, length: number): Entry[] {
     if (random() < 0.6 || own.length === 0) {
       const again = own.length > 0 && random() < 0.15;
       const id = again ? pickOf(own) : `d${String(offset).padStart(21, '0')}`;
-      if (!again) own.push(id);
+      if (!again) {
+        own.push(id);
+        positions.set(userId, position + 1);
+      }
       const workspaceId = random() < 0.7 ? 7 : 8;
-      const activityJson = JSON.stringify({ id, verb: 'commented', workspaceId });
+      const activity: Activity = {
+        id: `a${offset}`,
+        userId: 9,
+        time: envelope.time,
+        source: '/test',
+        actorId: 9,
+        verb: 'commented',
+        object: { type: 'doc', id: `doc-${offset}` },
+        workspaceId,
+      };
       const write: InboxWrite = {
         ...base,
         kind: 'delivered',
         deliveryId: id,
         workspaceId,
-        activityJson,
+        activityJson: JSON.stringify(activity),
       };
-      const data = { deliveryId: id, recipientId: userId, workspaceId, activity: {} };
-      log.push({ write, at, event: inboxEvent(envelope, INBOX_DELIVERED_TYPE, data) });
+      const data = { deliveryId: id, recipientId: userId, workspaceId, activity };
+      log.push({ write, at, event: inboxEvent(envelope, { type: INBOX_DELIVERED_TYPE, data }) });
       continue;
     }
     const action = pickOf<MarkAction>(['seen', 'read', 'unread', 'archive', 'unarchive']);
@@ -89,24 +103,13 @@ function randomLog(seed: number, length: number): Entry[] {
     log.push({
       write,
       at,
-      event: inboxEvent(envelope, INBOX_MARKED_TYPE, { recipientId: userId, ...mark }),
+      event: inboxEvent(envelope, {
+        type: INBOX_MARKED_TYPE,
+        data: { recipientId: userId, ...mark },
+      }),
     });
   }
   return log;
-}
-
-function inboxEvent(
-  envelope: { id: string; source: string; time: string },
-  type: string,
-  data: { recipientId: number },
-): InboxEvent {
-  return {
-    specversion: '1.0',
-    ...envelope,
-    type,
-    subject: String(data.recipientId),
-    data,
-  } as InboxEvent;
 }
 
 /** Applies `log` in chunks cut at random (each chunk one `apply`, as the consumer does). */

@@ -6,6 +6,7 @@ import {
   INBOX_MARKED_TYPE,
   inboxEvent,
   InboxField,
+  inboxKeys,
   ProjectionKeys,
   Topics,
   type InboxCounts,
@@ -150,15 +151,8 @@ export class InboxStore {
   }
 
   private keys(userId: number): string[] {
-    const p = this.prefix;
-    return [
-      ProjectionKeys.inbox(p, userId),
-      ProjectionKeys.inboxItems(p, userId),
-      ProjectionKeys.inboxUnread(p, userId),
-      ProjectionKeys.inboxRead(p, userId),
-      ProjectionKeys.inboxArchived(p, userId),
-      ProjectionKeys.inboxData(p, userId),
-    ];
+    // All but the log.
+    return inboxKeys(this.prefix, userId).slice(0, 6);
   }
 
   async page(

@@ -4,6 +4,7 @@ import {
   INBOX_LIVE_MARK,
   INBOX_LOG_LUA,
   InboxField,
+  inboxKeys,
   LIVE_ENTRY_SEPARATOR,
   ProjectionKeys,
   StatsField,
@@ -301,17 +302,13 @@ export class InboxTransactions {
     expected: bigint,
   ): (string | number)[] {
     const p = this.prefix;
+    const inbox = inboxKeys(p, userId);
     const args: (string | number)[] = [
       stepMarker(this.redis, p, slot),
-      ProjectionKeys.inbox(p, userId),
-      ProjectionKeys.inboxItems(p, userId),
-      ProjectionKeys.inboxUnread(p, userId),
-      ProjectionKeys.inboxRead(p, userId),
-      ProjectionKeys.inboxArchived(p, userId),
-      ProjectionKeys.inboxData(p, userId),
+      ...inbox.slice(0, 6),
       ProjectionKeys.slotFence(p, slot),
       ProjectionKeys.stats(p, userId),
-      ProjectionKeys.inboxLog(p, userId),
+      inbox[6]!,
       layout,
       `${InboxField.appliedOffset}${partition}`,
       String(next),

@@ -1,4 +1,11 @@
-import { ProjectionKeys, StatsField, slotOf, userSlot, type LiveNotice } from '@suite/contracts';
+import {
+  ProjectionKeys,
+  StatsField,
+  inboxKeys,
+  slotOf,
+  userSlot,
+  type LiveNotice,
+} from '@suite/contracts';
 import type { RedisClient } from '@suite/redis';
 import { DROP_FEED_AND_SEEN, STEP_MARKED, checkChunk, stepMarker } from './projection.state.js';
 import type { LiveMode, RecordRange } from './activity.transaction.js';
@@ -106,18 +113,6 @@ class StepRefused extends Error {
     super(`step refused: ${reply.join(' ')}`);
   }
 }
-
-/** Every key of a user's inbox. */
-const inboxKeys = (p: string, u: string) =>
-  [
-    ProjectionKeys.inbox,
-    ProjectionKeys.inboxItems,
-    ProjectionKeys.inboxUnread,
-    ProjectionKeys.inboxRead,
-    ProjectionKeys.inboxArchived,
-    ProjectionKeys.inboxData,
-    ProjectionKeys.inboxLog,
-  ].map((key) => key(p, u));
 
 /**
  * Applies a chunk of users.events records, each as steps of one slot each: a user's keys in the
