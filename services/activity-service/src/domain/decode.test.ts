@@ -108,8 +108,10 @@ function mutate(
       if (typeof at[k] !== 'object' || at[k] === null) at[k] = {};
       at = at[k] as Record<string, unknown>;
     }
+    // A copy of the value: a later edit through it must not change the shared edge values (or
+    // make the input cyclic when two edits place the same object).
     if (value === undefined) delete at[keys.at(-1)!];
-    else at[keys.at(-1)!] = value;
+    else at[keys.at(-1)!] = structuredClone(value);
   }
   return copy;
 }
